@@ -1,0 +1,51 @@
+# Module helpers in the spirit of Redpanda's v_cc_library: each folder declares its name,
+# sources and dependencies in one call.
+
+set(SWITCHBOARD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
+    -Wno-missing-field-initializers)
+
+# A precompiled header with the heavy third-party headers, shared by every project target.
+add_library(switchboard_pch INTERFACE)
+set(SWITCHBOARD_PCH_FILE ${CMAKE_CURRENT_LIST_DIR}/pch.h)
+
+function(switchboard_target_defaults target)
+  target_compile_options(${target} PRIVATE ${SWITCHBOARD_WARNINGS})
+  if(SWITCHBOARD_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# switchboard_library(NAME core SRCS a.cc DEPS absl::status [PCH])
+function(switchboard_library)
+  cmake_parse_arguments(ARG "PCH" "NAME" "SRCS;DEPS" ${ARGN})
+  set(target sb_${ARG_NAME})
+  add_library(${target} STATIC ${ARG_SRCS})
+  add_library(switchboard::${ARG_NAME} ALIAS ${target})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+  switchboard_target_defaults(${target})
+  if(ARG_PCH)
+    target_precompile_headers(${target} REUSE_FROM switchboard_pch_host)
+  endif()
+endfunction()
+
+# switchboard_test(NAME core_unit SRCS a_test.cc DEPS switchboard::core LABELS unit)
+function(switchboard_test)
+  cmake_parse_arguments(ARG "PCH" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  set(target ${ARG_NAME}_test)
+  add_executable(${target} ${ARG_SRCS})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} switchboard::catch_main)
+  switchboard_target_defaults(${target})
+  if(ARG_PCH)
+    target_precompile_headers(${target} REUSE_FROM switchboard_pch_host)
+  endif()
+  add_test(NAME ${ARG_NAME} COMMAND ${target})
+  set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+endfunction()
+
+# The target whose precompiled header the others reuse (identical flags are required).
+add_library(switchboard_pch_host STATIC ${CMAKE_CURRENT_LIST_DIR}/pch.cc)
+target_link_libraries(switchboard_pch_host PUBLIC gRPC::grpc++ protobuf::libprotobuf
+                      absl::status absl::statusor absl::strings absl::synchronization absl::time)
+switchboard_target_defaults(switchboard_pch_host)
+target_precompile_headers(switchboard_pch_host PRIVATE ${SWITCHBOARD_PCH_FILE})

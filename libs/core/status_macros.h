@@ -1,0 +1,28 @@
+// Early-return helpers for absl::Status / absl::StatusOr (Debian's Abseil does not ship them).
+//
+//   RETURN_IF_ERROR(store.Save(call));
+//   ASSIGN_OR_RETURN(Call call, store.Load(id));
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#define SB_STATUS_CONCAT_INNER_(a, b) a##b
+#define SB_STATUS_CONCAT_(a, b) SB_STATUS_CONCAT_INNER_(a, b)
+
+#define RETURN_IF_ERROR(expr)                                   \
+  do {                                                          \
+    if (::absl::Status sb_status_ = (expr); !sb_status_.ok()) { \
+      return sb_status_;                                        \
+    }                                                           \
+  } while (false)
+
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  SB_ASSIGN_OR_RETURN_IMPL_(SB_STATUS_CONCAT_(sb_statusor_, __LINE__), lhs, expr)
+
+#define SB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
+  auto statusor = (expr);                              \
+  if (!statusor.ok()) {                                \
+    return std::move(statusor).status();               \
+  }                                                    \
+  lhs = std::move(statusor).value()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything Switchboard needs to build, test and run locally, from Debian bookworm
+# packages (and buf from npm). Safe to run again: it only installs what is missing.
+#
+#   tools/install-deps.sh           # as root, or as a user with sudo
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
+  # rpc and serialisation
+  libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libabsl-dev
+  # stores and streams
+  librdkafka-dev libhiredis-dev libpq-dev
+  # observability, http, crypto, json, phone numbers
+  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
+  libphonenumber-dev libjwt-dev
+  # tests and tools
+  catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
+  nodejs npm procps
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  # nodejs/npm may come from elsewhere on developer machines; accept any working binary.
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# buf (protobuf linter) from npm, pinned, into the project's tool directory.
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -x "$here/.tools/node_modules/.bin/buf" ]; then
+  echo "install-deps: installing buf into .tools/"
+  mkdir -p "$here/.tools"
+  npm install --silent --no-audit --no-fund --prefix "$here/.tools" @bufbuild/buf@1.47.2 >/dev/null
+fi
+echo "install-deps: ok"
