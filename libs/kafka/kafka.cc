@@ -1,0 +1,514 @@
+#include "libs/kafka/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <future>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/message.h"
+#include "libs/core/error.h"
+#include "libs/core/id.h"
+#include "libs/core/log.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace switchboard::kafka {
+namespace {
+
+absl::Status KafkaError(absl::StatusCode code, absl::string_view reason, absl::string_view what,
+                        rd_kafka_resp_err_t err) {
+  return core::Error(code, reason, absl::StrCat(what, ": ", rd_kafka_err2str(err)),
+                     {{"kafka_error", rd_kafka_err2name(err)}});
+}
+
+int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
+  log::Level l = level <= 3 ? log::Level::kError : level == 4 ? log::Level::kWarning
+                 : level <= 6 ? log::Level::kInfo : log::Level::kDebug;
+  log::Write(l, buf, {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)},
+                      {"facility", facility}});
+}
+
+// Builds a configuration from key/value pairs; any refused value is an INVALID_ARGUMENT.
+absl::StatusOr<rd_kafka_conf_t*> MakeConf(const std::map<std::string, std::string>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr, {{"property", key}});
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, &LogFromLibrdkafka);
+  return conf;
+}
+
+std::string FormatCeTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+std::string Header(rd_kafka_headers_t* headers, const char* name) {
+  const void* value = nullptr;
+  size_t size = 0;
+  if (headers == nullptr || rd_kafka_header_get_last(headers, name, &value, &size) !=
+                                RD_KAFKA_RESP_ERR_NO_ERROR || value == nullptr) {
+    return {};
+  }
+  return std::string(static_cast<const char*>(value), size);
+}
+
+// A handler status that retrying cannot fix.
+bool IsPoison(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kInvalidArgument ||
+         s.code() == absl::StatusCode::kFailedPrecondition ||
+         s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kOutOfRange;
+}
+
+using DeliveryCallback = Producer::DeliveryCallback;
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*);
+
+}  // namespace
+
+std::vector<TopicSpec> SuiteTopics() {
+  return {{kWhatsAppEvents}, {kCallsState}, {kRoutingOffers}, {kBillingUsage},
+          {kConversationsTimeline}, {kWhatsAppOutbound}};
+}
+
+Event MakeEvent(const google::protobuf::Message& message, std::string key,
+                absl::string_view service, const core::Clock& clock) {
+  Event e;
+  e.id = core::NewId(clock);
+  e.type = message.GetDescriptor()->full_name();
+  e.source = absl::StrCat("//switchboard/", service);
+  e.time = clock.Now();
+  e.key = std::move(key);
+  e.payload = message.SerializeAsString();
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+struct Producer::Metrics {
+  prometheus::Family<prometheus::Counter>* messages = nullptr;
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, prometheus::Counter*> by_key ABSL_GUARDED_BY(mu);
+
+  void Count(absl::string_view topic, bool delivered) {
+    if (messages == nullptr) return;
+    std::string k = absl::StrCat(topic, delivered ? "|delivered" : "|failed");
+    absl::MutexLock lock(&mu);
+    auto [it, inserted] = by_key.try_emplace(k, nullptr);
+    if (inserted) {
+      it->second = &messages->Add(
+          {{"topic", std::string(topic)}, {"outcome", delivered ? "delivered" : "failed"}});
+    }
+    it->second->Increment();
+  }
+};
+
+namespace {
+
+struct PendingDelivery {
+  DeliveryCallback done;
+  Producer* producer;
+  std::string topic;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerOptions options) {
+  if (options.brokers.empty()) {
+    return core::InvalidArgument("MISSING_KAFKA_BROKERS", "no kafka brokers given");
+  }
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options.brokers},
+      {"client.id", options.client_id},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(options.linger))},
+      {"message.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout))},
+      {"socket.connection.setup.timeout.ms", "3000"},
+      {"reconnect.backoff.max.ms", "1000"},
+  };
+  for (const auto& [k, v] : options.extra) settings[k] = v;
+  auto conf = MakeConf(settings);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_dr_msg_cb(*conf, &OnDelivery);
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, errstr, sizeof errstr);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(*conf);
+    return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr);
+  }
+  auto metrics = std::make_unique<Metrics>();
+  if (options.metrics != nullptr) {
+    metrics->messages = &prometheus::BuildCounter()
+                             .Name("switchboard_kafka_producer_messages_total")
+                             .Help("Messages handed to Kafka, by topic and delivery outcome.")
+                             .Register(*options.metrics);
+  }
+  return std::unique_ptr<Producer>(new Producer(rk, std::move(metrics)));
+}
+
+Producer::Producer(rd_kafka_t* rk, std::unique_ptr<Metrics> metrics)
+    : rk_(rk), metrics_(std::move(metrics)), poller_([this] { PollLoop(); }) {}
+
+Producer::~Producer() {
+  absl::Status flushed = Flush(absl::Seconds(5));
+  if (!flushed.ok()) {
+    log::Error("kafka producer closed with undelivered messages",
+               {{"queued", rd_kafka_outq_len(rk_)}, {"error", flushed.ToString()}});
+  }
+  stop_ = true;
+  poller_.join();
+  // Fail what is left so every callback runs exactly once.
+  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(rk_, 0);
+  rd_kafka_destroy(rk_);
+}
+
+void Producer::PollLoop() {
+  while (!stop_.load()) rd_kafka_poll(rk_, 50);
+}
+
+namespace {
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* pending = static_cast<PendingDelivery*>(m->_private);
+  if (pending == nullptr) return;
+  absl::Status status = absl::OkStatus();
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = KafkaError(absl::StatusCode::kUnavailable, "KAFKA_DELIVERY_FAILED",
+                        "kafka delivery failed", m->err);
+  }
+  pending->producer->CountDelivery(pending->topic, status.ok());
+  if (pending->done) pending->done(status);
+  delete pending;
+}
+
+}  // namespace
+
+void Producer::CountDelivery(absl::string_view topic, bool delivered) {
+  metrics_->Count(topic, delivered);
+}
+
+void Producer::Publish(absl::string_view topic, const Event& event, DeliveryCallback done) {
+  auto* pending = new PendingDelivery{std::move(done), this, std::string(topic)};
+  std::string ce_time = FormatCeTime(event.time);
+  absl::Time give_up = absl::Now() + absl::Seconds(1);
+  while (true) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_, RD_KAFKA_V_TOPIC(pending->topic.c_str()),
+        RD_KAFKA_V_KEY(event.key.data(), event.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(event.payload.data()), event.payload.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER("ce_specversion", "1.0", 3),
+        RD_KAFKA_V_HEADER("ce_id", event.id.data(), static_cast<ssize_t>(event.id.size())),
+        RD_KAFKA_V_HEADER("ce_source", event.source.data(),
+                          static_cast<ssize_t>(event.source.size())),
+        RD_KAFKA_V_HEADER("ce_type", event.type.data(), static_cast<ssize_t>(event.type.size())),
+        RD_KAFKA_V_HEADER("ce_time", ce_time.data(), static_cast<ssize_t>(ce_time.size())),
+        RD_KAFKA_V_HEADER("content-type", event.content_type.data(),
+                          static_cast<ssize_t>(event.content_type.size())),
+        RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && absl::Now() < give_up) {
+      rd_kafka_poll(rk_, 10);  // let delivery reports drain the queue
+      continue;
+    }
+    absl::Status status = KafkaError(absl::StatusCode::kUnavailable, "KAFKA_PRODUCE_FAILED",
+                                     "kafka produce failed", err);
+    metrics_->Count(pending->topic, false);
+    if (pending->done) pending->done(status);
+    delete pending;
+    return;
+  }
+}
+
+absl::Status Producer::PublishAndWait(absl::string_view topic, const Event& event,
+                                      absl::Duration timeout) {
+  auto promise = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> result = promise->get_future();
+  Publish(topic, event, [promise](absl::Status s) { promise->set_value(std::move(s)); });
+  if (result.wait_for(absl::ToChronoMilliseconds(timeout)) != std::future_status::ready) {
+    return core::Error(absl::StatusCode::kDeadlineExceeded, "KAFKA_DELIVERY_TIMEOUT",
+                       "kafka did not acknowledge the event in time",
+                       {{"topic", std::string(topic)}});
+  }
+  return result.get();
+}
+
+absl::Status Producer::Flush(absl::Duration timeout) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_, Millis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(absl::StatusCode::kDeadlineExceeded, "KAFKA_FLUSH_TIMEOUT",
+                      "kafka flush", err);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Producer::Probe(absl::Duration timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &md, Millis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(absl::StatusCode::kUnavailable, "KAFKA_UNAVAILABLE", "kafka metadata", err);
+  }
+  int brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (brokers == 0) return core::Unavailable("KAFKA_UNAVAILABLE", "kafka has no brokers");
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer
+
+struct Consumer::Metrics {
+  prometheus::Family<prometheus::Counter>* messages = nullptr;
+  prometheus::Family<prometheus::Gauge>* lag = nullptr;
+  std::string group;
+  absl::flat_hash_map<std::string, prometheus::Counter*> counters;  // consumer thread only
+  absl::flat_hash_map<std::string, prometheus::Gauge*> gauges;      // consumer thread only
+
+  void Count(const std::string& topic, const char* outcome) {
+    if (messages == nullptr) return;
+    auto [it, inserted] = counters.try_emplace(absl::StrCat(topic, "|", outcome), nullptr);
+    if (inserted) {
+      it->second = &messages->Add({{"group", group}, {"topic", topic}, {"outcome", outcome}});
+    }
+    it->second->Increment();
+  }
+  void Lag(const std::string& topic, int32_t partition, int64_t lag) {
+    if (this->lag == nullptr) return;
+    auto [it, inserted] = gauges.try_emplace(absl::StrCat(topic, "|", partition), nullptr);
+    if (inserted) {
+      it->second = &this->lag->Add(
+          {{"group", group}, {"topic", topic}, {"partition", absl::StrCat(partition)}});
+    }
+    it->second->Set(static_cast<double>(lag));
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
+                                                           Handler handler) {
+  if (options.brokers.empty()) {
+    return core::InvalidArgument("MISSING_KAFKA_BROKERS", "no kafka brokers given");
+  }
+  if (options.group_id.empty() || options.topics.empty()) {
+    return core::InvalidArgument("INVALID_CONSUMER", "a consumer needs a group and topics");
+  }
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group_id},
+      {"client.id", options.client_id},
+      {"enable.auto.commit", "true"},
+      // Offsets are stored by us, only after the handler succeeded; librdkafka commits what
+      // is stored, periodically and on close.
+      {"enable.auto.offset.store", "false"},
+      {"auto.commit.interval.ms", "1000"},
+      {"auto.offset.reset", "earliest"},
+      // A dead member's partitions move to the others within seconds, not the 45 s default.
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "2000"},
+      {"socket.connection.setup.timeout.ms", "3000"},
+      {"reconnect.backoff.max.ms", "1000"},
+  };
+  for (const auto& [k, v] : options.extra) settings[k] = v;
+  auto conf = MakeConf(settings);
+  if (!conf.ok()) return conf.status();
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, errstr, sizeof errstr);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(*conf);
+    return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics =
+      rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
+  for (const auto& t : options.topics) {
+    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_destroy(rk);
+    return KafkaError(absl::StatusCode::kInvalidArgument, "KAFKA_SUBSCRIBE_FAILED", "subscribe",
+                      err);
+  }
+  auto metrics = std::make_unique<Metrics>();
+  metrics->group = options.group_id;
+  if (options.metrics != nullptr) {
+    metrics->messages = &prometheus::BuildCounter()
+                             .Name("switchboard_kafka_consumer_messages_total")
+                             .Help("Consumed messages by group, topic and handler outcome "
+                                   "(ok, retry, poison).")
+                             .Register(*options.metrics);
+    metrics->lag = &prometheus::BuildGauge()
+                        .Name("switchboard_kafka_consumer_lag_messages")
+                        .Help("Messages behind the partition's high watermark.")
+                        .Register(*options.metrics);
+  }
+  return std::unique_ptr<Consumer>(
+      new Consumer(rk, std::move(options), std::move(handler), std::move(metrics)));
+}
+
+Consumer::Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler,
+                   std::unique_ptr<Metrics> metrics)
+    : rk_(rk), options_(std::move(options)), handler_(std::move(handler)),
+      metrics_(std::move(metrics)) {}
+
+Consumer::~Consumer() { Stop(); }
+
+void Consumer::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Consumer::Stop() {
+  if (closed_) return;
+  closed_ = true;
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  rd_kafka_consumer_close(rk_);  // commits the stored offsets, leaves the group
+  rd_kafka_destroy(rk_);
+}
+
+bool Consumer::WaitBackoff(absl::Duration d) {
+  absl::Time until = absl::Now() + d;
+  while (!stop_.load() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  return !stop_.load();
+}
+
+void Consumer::Loop() {
+  // Consecutive failures per partition, for the back-off.
+  absl::flat_hash_map<std::string, int> failures;
+  while (!stop_.load()) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+    if (m == nullptr) continue;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log::Warning("kafka consumer error", {{"group", options_.group_id},
+                                              {"error", rd_kafka_message_errstr(m)}});
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    Message msg;
+    msg.topic = rd_kafka_topic_name(m->rkt);
+    msg.partition = m->partition;
+    msg.offset = m->offset;
+    if (m->key) msg.event.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) msg.event.payload.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_headers_t* headers = nullptr;
+    rd_kafka_message_headers(m, &headers);
+    msg.event.id = Header(headers, "ce_id");
+    msg.event.type = Header(headers, "ce_type");
+    msg.event.source = Header(headers, "ce_source");
+    msg.event.content_type = Header(headers, "content-type");
+    std::string ce_time = Header(headers, "ce_time");
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, ce_time, &msg.event.time, &err)) {
+      msg.event.time = absl::InfinitePast();
+    }
+    rd_kafka_message_destroy(m);
+
+    std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
+    absl::Status status = handler_(msg);
+    bool poison = !status.ok() && IsPoison(status);
+    if (status.ok() || poison) {
+      if (poison) {
+        log::Error("kafka message skipped: the handler refused it",
+                   {{"group", options_.group_id}, {"topic", msg.topic},
+                    {"partition", msg.partition}, {"offset", msg.offset},
+                    {"ce_id", msg.event.id}, {"error", status.ToString()}});
+      }
+      rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
+          msg.offset + 1;
+      rd_kafka_offsets_store(rk_, list);
+      rd_kafka_topic_partition_list_destroy(list);
+      failures.erase(partition_key);
+      metrics_->Count(msg.topic, poison ? "poison" : "ok");
+      if (status.ok()) ++handled_;
+      int64_t low = 0, high = 0;
+      if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        metrics_->Lag(msg.topic, msg.partition, std::max<int64_t>(0, high - (msg.offset + 1)));
+      }
+      continue;
+    }
+    // Retryable: go back to this message and try again after a back-off. Polling goes on, so
+    // the group membership stays alive however long the dependency is down.
+    metrics_->Count(msg.topic, "retry");
+    int n = ++failures[partition_key];
+    absl::Duration backoff =
+        std::min(options_.max_backoff, options_.min_backoff * (1 << std::min(n - 1, 16)));
+    log::Warning("kafka handler failed, will retry",
+                 {{"group", options_.group_id}, {"topic", msg.topic},
+                  {"partition", msg.partition}, {"offset", msg.offset}, {"attempt", n},
+                  {"error", status.ToString()}});
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
+        msg.offset;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 2000)) {
+      log::Error("kafka seek failed", {{"error", rd_kafka_error_string(e)}});
+      rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    WaitBackoff(backoff);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpec>& topics,
+                          absl::Duration timeout) {
+  auto conf = MakeConf({{"bootstrap.servers", brokers}, {"client.id", "switchboard-admin"}});
+  if (!conf.ok()) return conf.status();
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, errstr, sizeof errstr);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(*conf);
+    return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr);
+  }
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  for (const auto& t : topics) {
+    new_topics.push_back(rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
+                                               t.replication_factor, errstr, sizeof errstr));
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, Millis(timeout), errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk, new_topics.data(), new_topics.size(), opts, queue);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, Millis(timeout) + 1000);
+  absl::Status status = absl::OkStatus();
+  if (ev == nullptr) {
+    status = core::Unavailable("KAFKA_UNAVAILABLE", "create topics timed out");
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = KafkaError(absl::StatusCode::kUnavailable, "KAFKA_CREATE_TOPICS_FAILED",
+                        "create topics", rd_kafka_event_error(ev));
+  } else {
+    const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &n);
+    for (size_t i = 0; i < n && status.ok(); ++i) {
+      rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        status = KafkaError(absl::StatusCode::kUnavailable, "KAFKA_CREATE_TOPICS_FAILED",
+                            rd_kafka_topic_result_name(results[i]), err);
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(rk);
+  return status;
+}
+
+}  // namespace switchboard::kafka

@@ -1,0 +1,166 @@
+// Kafka for services: an idempotent producer of CloudEvents (binary mode) with delivery
+// reports, a consumer-group consumer that stores an offset only after its handler succeeded,
+// topic creation, and the suite's topic list. See embedded.h for the in-process cluster.
+//
+//   ASSIGN_OR_RETURN(auto producer, kafka::Producer::Create({.brokers = bootstrap}));
+//   RETURN_IF_ERROR(producer->PublishAndWait(kafka::kCallsState,
+//                                            kafka::MakeEvent(changed, call_id, "calls"),
+//                                            absl::Seconds(5)));
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "libs/core/clock.h"
+
+namespace google::protobuf {
+class Message;
+}
+namespace prometheus {
+class Registry;
+}
+typedef struct rd_kafka_s rd_kafka_t;
+
+namespace switchboard::kafka {
+
+// The suite's topics (ADR 0003). Keys: entity id, so one entity's events stay ordered.
+inline constexpr char kWhatsAppEvents[] = "whatsapp.events.v1";
+inline constexpr char kCallsState[] = "calls.state.v1";
+inline constexpr char kRoutingOffers[] = "routing.offers.v1";
+inline constexpr char kBillingUsage[] = "billing.usage.v1";
+inline constexpr char kConversationsTimeline[] = "conversations.timeline.v1";
+inline constexpr char kWhatsAppOutbound[] = "whatsapp.outbound.v1";
+
+struct TopicSpec {
+  std::string name;
+  int partitions = 6;
+  int replication_factor = 1;
+};
+std::vector<TopicSpec> SuiteTopics();
+
+// A CloudEvent in Kafka binary mode: attributes travel as ce_* headers, the payload is the
+// protobuf message as-is.
+struct Event {
+  std::string id;      // ce_id: unique per event; consumers de-duplicate on (source, id)
+  std::string type;    // ce_type: the payload's full protobuf name, e.g. switchboard.calls.v1.X
+  std::string source;  // ce_source: "//switchboard/<service>"
+  absl::Time time;     // ce_time
+  std::string key;     // Kafka key: the entity id
+  std::string payload;
+  std::string content_type = "application/protobuf";
+};
+
+// Builds an event for `message` with a fresh time-ordered id.
+Event MakeEvent(const google::protobuf::Message& message, std::string key,
+                absl::string_view service, const core::Clock& clock = core::Clock::Real());
+
+struct ProducerOptions {
+  std::string brokers;
+  std::string client_id = "switchboard";
+  // How long librdkafka keeps trying to deliver one message before reporting failure.
+  absl::Duration delivery_timeout = absl::Seconds(30);
+  absl::Duration linger = absl::Milliseconds(2);
+  std::map<std::string, std::string> extra;  // any other librdkafka property
+  prometheus::Registry* metrics = nullptr;
+};
+
+class Producer {
+ public:
+  using DeliveryCallback = std::function<void(absl::Status)>;
+
+  static absl::StatusOr<std::unique_ptr<Producer>> Create(ProducerOptions options);
+  ~Producer();  // flushes for up to 5 s, then drops what is left (logged)
+
+  // Queues the event; `done` runs on the producer's poll thread once the broker acknowledged
+  // it with acks=all, or delivery failed.
+  void Publish(absl::string_view topic, const Event& event, DeliveryCallback done);
+  // Publishes and waits for the delivery report, at most `timeout`.
+  absl::Status PublishAndWait(absl::string_view topic, const Event& event,
+                              absl::Duration timeout);
+  // Waits until everything queued is delivered or failed.
+  absl::Status Flush(absl::Duration timeout);
+  // Asks the cluster for metadata: OK when at least one broker answers within `timeout`.
+  absl::Status Probe(absl::Duration timeout);
+
+  // Called by the delivery-report callback; not for users.
+  void CountDelivery(absl::string_view topic, bool delivered);
+
+ private:
+  struct Metrics;
+  Producer(rd_kafka_t* rk, std::unique_ptr<Metrics> metrics);
+  void PollLoop();
+
+  rd_kafka_t* rk_;
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+// A consumed record with its CloudEvents attributes parsed from the headers.
+struct Message {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  Event event;  // key, payload and the ce_* attributes
+};
+
+// Handlers return OK when the message is fully processed (and idempotently so: it may come
+// again). A retryable error (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED, INTERNAL, ...) makes the
+// consumer seek back and retry with back-off; INVALID_ARGUMENT or FAILED_PRECONDITION marks the
+// message as poison: logged, counted and skipped so one bad record cannot stall a partition.
+using Handler = std::function<absl::Status(const Message&)>;
+
+struct ConsumerOptions {
+  std::string brokers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::string client_id = "switchboard";
+  absl::Duration min_backoff = absl::Milliseconds(50);
+  absl::Duration max_backoff = absl::Seconds(5);
+  std::map<std::string, std::string> extra;
+  prometheus::Registry* metrics = nullptr;
+};
+
+class Consumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
+                                                          Handler handler);
+  ~Consumer();  // Stop()
+
+  void Start();
+  // Stops polling, commits the stored offsets and leaves the group.
+  void Stop();
+
+  // Messages handled successfully since start (for tests and the demo).
+  int64_t handled() const { return handled_.load(); }
+
+ private:
+  struct Metrics;
+  Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler,
+           std::unique_ptr<Metrics> metrics);
+  void Loop();
+  bool WaitBackoff(absl::Duration d);
+
+  rd_kafka_t* rk_;
+  ConsumerOptions options_;
+  Handler handler_;
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> handled_{0};
+  std::thread thread_;
+  bool closed_ = false;
+};
+
+// Creates topics that do not exist yet (existing ones are left alone).
+absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpec>& topics,
+                          absl::Duration timeout = absl::Seconds(10));
+
+}  // namespace switchboard::kafka
