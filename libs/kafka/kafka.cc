@@ -77,7 +77,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*);
 
 std::vector<TopicSpec> SuiteTopics() {
   return {{kWhatsAppEvents}, {kCallsState}, {kRoutingOffers}, {kBillingUsage},
-          {kConversationsTimeline}, {kWhatsAppOutbound}};
+          {kConversationsTimeline}, {kWhatsAppOutbound}, {kRoutingAvailability},
+          {kEligibilityState}};
 }
 
 Event MakeEvent(const google::protobuf::Message& message, std::string key,

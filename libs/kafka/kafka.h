@@ -38,6 +38,8 @@ inline constexpr char kRoutingOffers[] = "routing.offers.v1";
 inline constexpr char kBillingUsage[] = "billing.usage.v1";
 inline constexpr char kConversationsTimeline[] = "conversations.timeline.v1";
 inline constexpr char kWhatsAppOutbound[] = "whatsapp.outbound.v1";
+inline constexpr char kRoutingAvailability[] = "routing.availability.v1";  // compacted
+inline constexpr char kEligibilityState[] = "eligibility.state.v1";
 
 struct TopicSpec {
   std::string name;

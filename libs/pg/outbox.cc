@@ -1,0 +1,201 @@
+#include "libs/pg/outbox.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "libs/core/error.h"
+#include "libs/core/log.h"
+#include "libs/core/status_macros.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace switchboard::pg {
+
+const char Outbox::kSchemaSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS outbox (
+  id         bigserial PRIMARY KEY,
+  topic      text NOT NULL,
+  event_key  text NOT NULL,
+  ce_id      text NOT NULL UNIQUE,
+  ce_type    text NOT NULL,
+  ce_source  text NOT NULL,
+  ce_time    timestamptz NOT NULL,
+  payload    bytea NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  sent_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent_idx ON outbox (id) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_sent_at_idx ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+)sql";
+
+absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event) {
+  return tx.Exec("INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, "
+                 "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 {topic, event.key, event.id, event.type, event.source, event.time,
+                  Param::Bytes(event.payload)})
+      .status();
+}
+
+struct OutboxRelay::Metrics {
+  prometheus::Counter* published = nullptr;
+  prometheus::Gauge* oldest_age = nullptr;
+};
+
+OutboxRelay::OutboxRelay(Pool& pool, kafka::Producer& producer, RelayOptions options)
+    : pool_(pool), producer_(producer), options_(std::move(options)),
+      metrics_(std::make_unique<Metrics>()) {
+  if (options_.metrics != nullptr) {
+    prometheus::Labels labels = {{"schema", pool_.options().schema}};
+    metrics_->published = &prometheus::BuildCounter()
+                               .Name("switchboard_outbox_published_total")
+                               .Help("Outbox events published to Kafka and marked sent.")
+                               .Register(*options_.metrics)
+                               .Add(labels);
+    metrics_->oldest_age = &prometheus::BuildGauge()
+                                .Name("switchboard_outbox_oldest_unsent_age_seconds")
+                                .Help("Age of the oldest event not yet published (0 if none).")
+                                .Register(*options_.metrics)
+                                .Add(labels);
+  }
+}
+
+OutboxRelay::~OutboxRelay() { Stop(); }
+
+void OutboxRelay::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void OutboxRelay::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  if (!thread_.joinable()) {  // never started: nothing to drain
+    leader_lease_.reset();
+    return;
+  }
+  thread_.join();
+  // Drain: publish what was committed before the stop, within the publish timeout.
+  absl::StatusOr<int> n;
+  do {
+    n = RunOnce();
+  } while (n.ok() && *n == options_.batch_size);
+  if (!n.ok()) log::Warning("outbox relay stopped with unsent events", {{"error", n.status().ToString()}});
+  leader_lease_.reset();
+}
+
+void OutboxRelay::Notify() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+absl::Status OutboxRelay::EnsureLeader() {
+  if (leader_lease_.has_value() && !(*leader_lease_)->broken()) return absl::OkStatus();
+  leader_lease_.reset();
+  ASSIGN_OR_RETURN(Pool::Lease lease, pool_.Acquire());
+  ASSIGN_OR_RETURN(Result r, lease->Exec("SELECT pg_try_advisory_lock(hashtext($1))",
+                                         {absl::StrCat("switchboard.outbox.",
+                                                       pool_.options().schema)}));
+  if (r.GetBool(0, 0)) leader_lease_.emplace(std::move(lease));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> OutboxRelay::RunOnce() {
+  RETURN_IF_ERROR(EnsureLeader());
+  if (!leader_lease_.has_value()) return 0;  // another replica relays this schema
+  ASSIGN_OR_RETURN(
+      Result rows,
+      pool_.Exec("SELECT id, topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, "
+                 "created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                 {options_.batch_size}));
+  int n = rows.rows();
+  if (metrics_->oldest_age) {
+    metrics_->oldest_age->Set(
+        n == 0 ? 0 : absl::ToDoubleSeconds(absl::Now() - rows.GetTime(0, 8)));
+  }
+  if (n == 0) return 0;
+
+  struct Outcomes {
+    absl::Mutex mu;
+    std::vector<std::optional<absl::Status>> results;
+    int done = 0;
+  } outcomes;
+  outcomes.results.resize(n);
+  for (int i = 0; i < n; ++i) {
+    kafka::Event e;
+    e.key = std::string(rows.Get(i, 2));
+    e.id = std::string(rows.Get(i, 3));
+    e.type = std::string(rows.Get(i, 4));
+    e.source = std::string(rows.Get(i, 5));
+    e.time = rows.GetTime(i, 6);
+    e.payload = rows.GetBytes(i, 7);
+    producer_.Publish(rows.Get(i, 1), e, [&outcomes, i](absl::Status s) {
+      absl::MutexLock lock(&outcomes.mu);
+      outcomes.results[i] = std::move(s);
+      ++outcomes.done;
+    });
+  }
+  int ok_prefix = 0;
+  absl::Status first_error;
+  {
+    absl::MutexLock lock(&outcomes.mu);
+    auto all_done = [&outcomes]() { return outcomes.done == static_cast<int>(outcomes.results.size()); };
+    outcomes.mu.AwaitWithTimeout(absl::Condition(&all_done), options_.publish_timeout);
+    // Only the acknowledged prefix is marked: a later event of the same key must not be marked
+    // sent while an earlier one is still to be re-sent.
+    while (ok_prefix < n && outcomes.results[ok_prefix].has_value() &&
+           outcomes.results[ok_prefix]->ok()) {
+      ++ok_prefix;
+    }
+    if (ok_prefix < n) {
+      first_error = outcomes.results[ok_prefix].value_or(core::Error(
+          absl::StatusCode::kDeadlineExceeded, "KAFKA_DELIVERY_TIMEOUT",
+          "kafka did not acknowledge outbox events in time"));
+    }
+    // Callbacks still pending reference `outcomes`: wait for them before it goes away. They
+    // end at the producer's delivery timeout at the latest.
+    outcomes.mu.Await(absl::Condition(&all_done));
+  }
+  if (options_.before_mark) RETURN_IF_ERROR(options_.before_mark());
+  if (ok_prefix > 0) {
+    std::vector<std::string> ids;
+    ids.reserve(ok_prefix);
+    for (int i = 0; i < ok_prefix; ++i) ids.emplace_back(rows.Get(i, 0));
+    RETURN_IF_ERROR(pool_.Exec("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                               {absl::StrCat("{", absl::StrJoin(ids, ","), "}")})
+                        .status());
+    if (metrics_->published) metrics_->published->Increment(ok_prefix);
+  }
+  if (!first_error.ok()) return first_error;
+  return ok_prefix;
+}
+
+void OutboxRelay::Loop() {
+  absl::Time last_error_log = absl::InfinitePast();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), options_.poll_interval);
+      if (stop_) return;
+      wake_ = false;
+    }
+    absl::StatusOr<int> n;
+    do {
+      n = RunOnce();
+    } while (n.ok() && *n == options_.batch_size);
+    if (!n.ok() && absl::Now() - last_error_log > absl::Seconds(10)) {
+      last_error_log = absl::Now();
+      log::Warning("outbox relay round failed; events stay queued",
+                   {{"schema", pool_.options().schema}, {"error", n.status().ToString()}});
+    }
+    if (++rounds_ % 300 == 0) {
+      absl::Status cleaned = pool_.Exec("DELETE FROM outbox WHERE sent_at < $1",
+                                        {absl::Now() - options_.retention})
+                                 .status();
+      if (!cleaned.ok()) log::Warning("outbox cleanup failed", {{"error", cleaned.ToString()}});
+    }
+  }
+}
+
+}  // namespace switchboard::pg

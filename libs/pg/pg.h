@@ -1,0 +1,145 @@
+// PostgreSQL for services: a bounded pool of libpq connections scoped to one schema (through
+// search_path), parameterised queries, transactions retried on serialization failures, and
+// SQLSTATEs mapped to absl::Status codes with the SQLSTATE kept in the details.
+//
+//   pg::Pool pool({.url = url, .schema = "calls"});
+//   RETURN_IF_ERROR(pool.InTransaction([&](pg::Conn& tx) -> absl::Status {
+//     RETURN_IF_ERROR(tx.Exec("UPDATE calls SET state=$1 WHERE id=$2", {"ENDED", id}).status());
+//     return pg::Outbox::Enqueue(tx, kafka::kCallsState, event);
+//   }));
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+
+namespace switchboard::pg {
+
+struct Options {
+  std::string url;     // postgresql://user@host:port/db
+  std::string schema;  // the owning service's schema; becomes the search_path
+  int pool_size = 8;
+  absl::Duration connect_timeout = absl::Seconds(2);
+  absl::Duration statement_timeout = absl::Seconds(5);
+  absl::Duration acquire_timeout = absl::Seconds(2);
+  std::string application_name = "switchboard";
+};
+
+// One query parameter in text form; nullopt is SQL NULL. Bytes go through Param::Bytes.
+class Param {
+ public:
+  Param(std::nullopt_t) {}  // NOLINT: NULL
+  Param(const char* s) : value_(s) {}  // NOLINT
+  Param(std::string s) : value_(std::move(s)) {}  // NOLINT
+  Param(absl::string_view s) : value_(std::string(s)) {}  // NOLINT
+  Param(int64_t v);  // NOLINT
+  Param(int v) : Param(static_cast<int64_t>(v)) {}  // NOLINT
+  Param(bool v) : value_(v ? "true" : "false") {}  // NOLINT
+  Param(absl::Time t);  // NOLINT: as timestamptz
+  static Param Bytes(std::string bytes);
+
+  bool is_null() const { return !value_.has_value(); }
+  const std::string& value() const { return *value_; }
+  bool binary() const { return binary_; }
+
+ private:
+  std::optional<std::string> value_;
+  bool binary_ = false;
+};
+
+class Result {
+ public:
+  explicit Result(PGresult* r);
+  ~Result();
+  Result(Result&& other) noexcept;
+  Result& operator=(Result&& other) noexcept;
+
+  int rows() const;
+  int64_t affected() const;  // rows changed by INSERT/UPDATE/DELETE
+  bool IsNull(int row, int col) const;
+  absl::string_view Get(int row, int col) const;
+  int64_t GetInt(int row, int col) const;
+  bool GetBool(int row, int col) const;
+  absl::Time GetTime(int row, int col) const;  // timestamptz
+  std::string GetBytes(int row, int col) const;  // bytea
+
+ private:
+  PGresult* r_;
+};
+
+// A checked-out connection; inside InTransaction, the transaction. Exec without parameters
+// may run several statements separated by semicolons.
+class Conn {
+ public:
+  explicit Conn(PGconn* c) : c_(c) {}
+  absl::StatusOr<Result> Exec(absl::string_view sql, const std::vector<Param>& params = {});
+  bool broken() const;
+  PGconn* raw() { return c_; }
+
+ private:
+  PGconn* c_;
+};
+
+class Pool {
+ public:
+  explicit Pool(Options options);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // A leased connection, returned to the pool on destruction.
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    ~Lease();
+    Conn& operator*() { return *conn_; }
+    Conn* operator->() { return conn_.get(); }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Conn> conn_;
+  };
+
+  absl::StatusOr<Lease> Acquire();
+
+  // A statement in its own implicit transaction.
+  absl::StatusOr<Result> Exec(absl::string_view sql, const std::vector<Param>& params = {});
+
+  // BEGIN; fn; COMMIT. Rolls back when fn fails. Retries the whole function (up to
+  // `attempts` times) on serialization failures and deadlocks, so fn must be re-runnable.
+  absl::Status InTransaction(const std::function<absl::Status(Conn&)>& fn, int attempts = 3);
+
+  absl::Status Ping();
+  const Options& options() const { return options_; }
+
+ private:
+  absl::StatusOr<std::unique_ptr<Conn>> Connect();
+  void Release(std::unique_ptr<Conn> conn);
+
+  const Options options_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Maps a failed libpq result or connection to a status: 23505 → ALREADY_EXISTS,
+// 40001/40P01 → ABORTED, 57014 → DEADLINE_EXCEEDED, 22xxx → INVALID_ARGUMENT,
+// 23xxx → FAILED_PRECONDITION, 08xxx/lost connection → UNAVAILABLE, else INTERNAL.
+absl::Status StatusFromResult(PGconn* conn, PGresult* result);
+
+// True for identifiers safe to splice into SQL: [a-z_][a-z0-9_]{0,62}.
+bool IsSafeIdentifier(absl::string_view name);
+
+}  // namespace switchboard::pg
