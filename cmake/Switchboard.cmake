@@ -4,9 +4,15 @@
 set(SWITCHBOARD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
     -Wno-missing-field-initializers)
 
-# A precompiled header with the heavy third-party headers, shared by every project target.
-add_library(switchboard_pch INTERFACE)
+# A precompiled header with the heavy third-party headers (gRPC, Protobuf, Abseil) for the
+# targets that include them. Each such target builds its own copy: sharing one (REUSE_FROM)
+# breaks whenever a dependency adds a define, and the copies are still far cheaper than parsing
+# grpcpp.h in every file.
 set(SWITCHBOARD_PCH_FILE ${CMAKE_CURRENT_LIST_DIR}/pch.h)
+function(switchboard_pch target)
+  target_link_libraries(${target} PRIVATE gRPC::grpc++ protobuf::libprotobuf)
+  target_precompile_headers(${target} PRIVATE ${SWITCHBOARD_PCH_FILE})
+endfunction()
 
 function(switchboard_target_defaults target)
   target_compile_options(${target} PRIVATE ${SWITCHBOARD_WARNINGS})
@@ -25,9 +31,7 @@ function(switchboard_library)
   target_link_libraries(${target} PUBLIC ${ARG_DEPS})
   switchboard_target_defaults(${target})
   if(ARG_PCH)
-    # Reusing a PCH needs the host's exact flags, so take its whole interface.
-    target_link_libraries(${target} PRIVATE switchboard_pch_host)
-    target_precompile_headers(${target} REUSE_FROM switchboard_pch_host)
+    switchboard_pch(${target})
   endif()
 endfunction()
 
@@ -39,17 +43,9 @@ function(switchboard_test)
   target_link_libraries(${target} PRIVATE ${ARG_DEPS} switchboard::catch_main)
   switchboard_target_defaults(${target})
   if(ARG_PCH)
-    # Reusing a PCH needs the host's exact flags, so take its whole interface.
-    target_link_libraries(${target} PRIVATE switchboard_pch_host)
-    target_precompile_headers(${target} REUSE_FROM switchboard_pch_host)
+    switchboard_pch(${target})
   endif()
   add_test(NAME ${ARG_NAME} COMMAND ${target})
   set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
 endfunction()
 
-# The target whose precompiled header the others reuse (identical flags are required).
-add_library(switchboard_pch_host STATIC ${CMAKE_CURRENT_LIST_DIR}/pch.cc)
-target_link_libraries(switchboard_pch_host PUBLIC gRPC::grpc++ protobuf::libprotobuf
-                      absl::status absl::statusor absl::strings absl::synchronization absl::time)
-switchboard_target_defaults(switchboard_pch_host)
-target_precompile_headers(switchboard_pch_host PRIVATE ${SWITCHBOARD_PCH_FILE})

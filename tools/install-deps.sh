@@ -17,6 +17,7 @@ packages=(
   libphonenumber-dev libjwt-dev
   # tests and tools
   catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
+  clang-format curl
   nodejs npm procps
 )
 

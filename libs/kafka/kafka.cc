@@ -77,7 +77,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*);
 
 std::vector<TopicSpec> SuiteTopics() {
   return {{kWhatsAppEvents}, {kCallsState}, {kRoutingOffers}, {kBillingUsage},
-          {kConversationsTimeline}, {kWhatsAppOutbound}, {kRoutingAvailability},
+          {kConversationsTimeline}, {kWhatsAppOutbound},
+          {.name = kRoutingAvailability, .configs = {{"cleanup.policy", "compact"}}},
           {kEligibilityState}};
 }
 
@@ -138,7 +139,14 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerOptions optio
       {"socket.connection.setup.timeout.ms", "3000"},
       {"reconnect.backoff.max.ms", "1000"},
   };
-  for (const auto& [k, v] : options.extra) settings[k] = v;
+  for (const auto& [k, v] : options.extra) {
+    if (k == "enable.idempotence" || k == "acks") {
+      return core::InvalidArgument("INVALID_KAFKA_CONFIG",
+                                   "the producer's delivery guarantees cannot be overridden",
+                                   {{"property", k}});
+    }
+    settings[k] = v;
+  }
   auto conf = MakeConf(settings);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(*conf, &OnDelivery);
@@ -418,6 +426,7 @@ void Consumer::Loop() {
 
     std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
     absl::Status status = handler_(msg);
+    if (status.code() == absl::StatusCode::kAlreadyExists) status = absl::OkStatus();
     bool poison = !status.ok() && IsPoison(status);
     if (status.ok() || poison) {
       if (poison) {
@@ -478,8 +487,12 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpe
   }
   std::vector<rd_kafka_NewTopic_t*> new_topics;
   for (const auto& t : topics) {
-    new_topics.push_back(rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
-                                               t.replication_factor, errstr, sizeof errstr));
+    rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
+                                                       t.replication_factor, errstr, sizeof errstr);
+    for (const auto& [key, value] : t.configs) {
+      rd_kafka_NewTopic_set_config(topic, key.c_str(), value.c_str());
+    }
+    new_topics.push_back(topic);
   }
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);

@@ -45,6 +45,7 @@ struct TopicSpec {
   std::string name;
   int partitions = 6;
   int replication_factor = 1;
+  std::map<std::string, std::string> configs;  // e.g. cleanup.policy=compact
 };
 std::vector<TopicSpec> SuiteTopics();
 
@@ -115,9 +116,10 @@ struct Message {
 };
 
 // Handlers return OK when the message is fully processed (and idempotently so: it may come
-// again). A retryable error (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED, INTERNAL, ...) makes the
-// consumer seek back and retry with back-off; INVALID_ARGUMENT or FAILED_PRECONDITION marks the
-// message as poison: logged, counted and skipped so one bad record cannot stall a partition.
+// again). ALREADY_EXISTS means "already applied" and counts as done. INVALID_ARGUMENT,
+// FAILED_PRECONDITION, NOT_FOUND and OUT_OF_RANGE mark the message as poison: logged, counted
+// and skipped so one bad record cannot stall a partition. Anything else (UNAVAILABLE, ABORTED,
+// DEADLINE_EXCEEDED, INTERNAL, ...) makes the consumer seek back and retry with back-off.
 using Handler = std::function<absl::Status(const Message&)>;
 
 struct ConsumerOptions {

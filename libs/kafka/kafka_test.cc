@@ -152,16 +152,17 @@ TEST_CASE("an offset is stored only after its handler succeeded") {
 
 TEST_CASE("a poison message is skipped so the partition keeps moving") {
   Fixture f;
-  f.Publish(3);
+  f.Publish(4);
   Seen seen;
   auto consumer = f.Consume("g-poison", [&](const kafka::Message& m) {
     std::string t = Text(m);
     if (t == "m1") return absl::InvalidArgumentError("cannot parse");
+    if (t == "m2") return absl::AlreadyExistsError("applied before");  // done, not retried
     seen.Add(t);
     return absl::OkStatus();
   });
   REQUIRE(testing::Eventually([&] { return seen.Size() == 2; }));
-  CHECK(seen.Get() == std::vector<std::string>{"m0", "m2"});
+  CHECK(seen.Get() == std::vector<std::string>{"m0", "m3"});
 }
 
 TEST_CASE("with the cluster down, delivery waits and then completes when it returns") {
@@ -211,7 +212,10 @@ TEST_CASE("bad producer and consumer settings are refused with a reason") {
   using switchboard::core::ReasonOf;
   CHECK(ReasonOf(kafka::Producer::Create({}).status()) == "MISSING_KAFKA_BROKERS");
   CHECK(ReasonOf(kafka::Producer::Create(
-                     {.brokers = "127.0.0.1:1", .extra = {{"acks", "sometimes"}}})
+                     {.brokers = "127.0.0.1:1", .extra = {{"linger.ms", "forever"}}})
+                     .status()) == "INVALID_KAFKA_CONFIG");
+  // The delivery guarantees are not negotiable.
+  CHECK(ReasonOf(kafka::Producer::Create({.brokers = "127.0.0.1:1", .extra = {{"acks", "1"}}})
                      .status()) == "INVALID_KAFKA_CONFIG");
   CHECK(ReasonOf(kafka::Consumer::Create({.brokers = "127.0.0.1:1"}, nullptr).status()) ==
         "INVALID_CONSUMER");

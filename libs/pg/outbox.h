@@ -51,7 +51,9 @@ class OutboxRelay {
   ~OutboxRelay();
 
   void Start();
-  // Publishes what is left (up to the publish timeout), then stops.
+  // Publishes what is left, then stops. A round waits for every delivery report, so with Kafka
+  // down this takes up to the producer's delivery timeout; what is not acknowledged stays
+  // queued for the next start.
   void Stop();
   // Wakes the relay now instead of at the next poll (call after committing events).
   void Notify();

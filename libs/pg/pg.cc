@@ -164,9 +164,13 @@ Pool::Lease::~Lease() {
 }
 
 absl::StatusOr<std::unique_ptr<Conn>> Pool::Connect() {
+  if (!options_.schema.empty() && !IsSafeIdentifier(options_.schema)) {
+    return core::InvalidArgument("INVALID_SCHEMA", "schema names are [a-z_][a-z0-9_]*",
+                                 {{"schema", options_.schema}});
+  }
   std::string pg_options = absl::StrCat(
       "-c statement_timeout=", absl::ToInt64Milliseconds(options_.statement_timeout),
-      " -c TimeZone=UTC");
+      " -c TimeZone=UTC -c client_min_messages=warning");
   if (!options_.schema.empty()) absl::StrAppend(&pg_options, " -c search_path=", options_.schema);
   std::string timeout = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
   const char* keys[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};

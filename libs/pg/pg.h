@@ -136,7 +136,7 @@ class Pool {
 
 // Maps a failed libpq result or connection to a status: 23505 → ALREADY_EXISTS,
 // 40001/40P01 → ABORTED, 57014 → DEADLINE_EXCEEDED, 22xxx → INVALID_ARGUMENT,
-// 23xxx → FAILED_PRECONDITION, 08xxx/lost connection → UNAVAILABLE, else INTERNAL.
+// 23xxx → FAILED_PRECONDITION, 08xxx/57P01/57P03/lost connection → UNAVAILABLE, else INTERNAL.
 absl::Status StatusFromResult(PGconn* conn, PGresult* result);
 
 // True for identifiers safe to splice into SQL: [a-z_][a-z0-9_]{0,62}.

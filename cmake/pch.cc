@@ -1,1 +1,0 @@
-// Compiles the shared precompiled header once; see Switchboard.cmake.

@@ -1,0 +1,126 @@
+#include "libs/auth/token.h"
+
+#include <jwt.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/error.h"
+#include "nlohmann/json.hpp"
+
+namespace switchboard::auth {
+namespace {
+
+constexpr char kIssuer[] = "switchboard";
+
+absl::Status Unauthenticated(absl::string_view reason, absl::string_view message) {
+  return core::Error(absl::StatusCode::kUnauthenticated, reason, message);
+}
+
+struct JwtDeleter {
+  void operator()(jwt_t* j) const { jwt_free(j); }
+};
+using JwtPtr = std::unique_ptr<jwt_t, JwtDeleter>;
+
+}  // namespace
+
+bool Principal::HasRole(absl::string_view role) const {
+  for (const auto& r : roles) {
+    if (r == role) return true;
+  }
+  return false;
+}
+
+bool IsValidTenantId(absl::string_view tenant_id) {
+  if (tenant_id.empty() || tenant_id.size() > 64) return false;
+  for (char c : tenant_id) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TokenVerifier::TokenVerifier(std::string secret, const core::Clock& clock)
+    : secret_(std::move(secret)), clock_(clock) {}
+
+absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
+  if (token.empty()) return Unauthenticated("TOKEN_MISSING", "a bearer token is required");
+  std::string text(token);
+  jwt_t* raw = nullptr;
+  if (jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
+                 static_cast<int>(secret_.size())) != 0 ||
+      raw == nullptr) {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token is malformed or its signature "
+                                            "does not verify");
+  }
+  JwtPtr jwt(raw);
+  // Only HS256: a token must never pick a weaker algorithm (or "none") for itself.
+  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token must be signed with HS256");
+  }
+  Principal p;
+  const char* tenant = jwt_get_grant(jwt.get(), "tenant");
+  const char* sub = jwt_get_grant(jwt.get(), "sub");
+  if (tenant == nullptr || sub == nullptr || !IsValidTenantId(tenant) || *sub == '\0') {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token lacks a valid tenant or subject");
+  }
+  p.tenant_id = tenant;
+  p.subject = sub;
+  errno = 0;
+  long exp = jwt_get_grant_int(jwt.get(), "exp");
+  if (errno != 0) {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token has no expiry");
+  }
+  p.expires = absl::FromUnixSeconds(exp);
+  if (clock_.Now() >= p.expires) {
+    return Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired");
+  }
+  if (char* roles = jwt_get_grants_json(jwt.get(), "roles")) {
+    nlohmann::json parsed = nlohmann::json::parse(roles, nullptr, /*allow_exceptions=*/false);
+    free(roles);
+    if (!parsed.is_array()) {
+      return Unauthenticated("TOKEN_INVALID", "the bearer token's roles must be a list");
+    }
+    for (const auto& r : parsed) {
+      if (!r.is_string()) {
+        return Unauthenticated("TOKEN_INVALID", "the bearer token's roles must be strings");
+      }
+      p.roles.push_back(r.get<std::string>());
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<std::string> SignToken(absl::string_view secret, const Principal& principal,
+                                      absl::Time issued_at) {
+  if (!IsValidTenantId(principal.tenant_id) || principal.subject.empty()) {
+    return core::InvalidArgument("INVALID_PRINCIPAL", "a token needs a valid tenant and subject");
+  }
+  if (secret.empty()) return core::InvalidArgument("MISSING_SECRET", "no signing secret");
+  jwt_t* raw = nullptr;
+  if (jwt_new(&raw) != 0) return absl::InternalError("jwt_new failed");
+  JwtPtr jwt(raw);
+  nlohmann::json roles = principal.roles;
+  std::string grants = nlohmann::json{{"roles", roles}}.dump();
+  if (jwt_add_grant(jwt.get(), "iss", kIssuer) != 0 ||
+      jwt_add_grant(jwt.get(), "sub", principal.subject.c_str()) != 0 ||
+      jwt_add_grant(jwt.get(), "tenant", principal.tenant_id.c_str()) != 0 ||
+      jwt_add_grant_int(jwt.get(), "iat", absl::ToUnixSeconds(issued_at)) != 0 ||
+      jwt_add_grant_int(jwt.get(), "exp", absl::ToUnixSeconds(principal.expires)) != 0 ||
+      jwt_add_grants_json(jwt.get(), grants.c_str()) != 0 ||
+      jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+                  static_cast<int>(secret.size())) != 0) {
+    return absl::InternalError("could not build the token");
+  }
+  char* encoded = jwt_encode_str(jwt.get());
+  if (encoded == nullptr) return absl::InternalError("could not encode the token");
+  std::string out(encoded);
+  free(encoded);
+  return out;
+}
+
+}  // namespace switchboard::auth

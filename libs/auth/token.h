@@ -1,0 +1,47 @@
+// Bearer tokens: JWTs signed with HS256 (ADR 0006). The runtime verifies them on every gRPC
+// call; the principal they carry (tenant, subject, roles) is the only source of the tenant.
+//
+//   auth::TokenVerifier verifier(secret, clock);
+//   ASSIGN_OR_RETURN(auth::Principal who, verifier.Verify(token));   // who.tenant_id
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "libs/core/clock.h"
+
+namespace switchboard::auth {
+
+struct Principal {
+  std::string tenant_id;
+  std::string subject;  // the agent, user or service acting
+  std::vector<std::string> roles;
+  absl::Time expires = absl::InfiniteFuture();
+
+  bool HasRole(absl::string_view role) const;
+};
+
+class TokenVerifier {
+ public:
+  TokenVerifier(std::string secret, const core::Clock& clock = core::Clock::Real());
+
+  // UNAUTHENTICATED with reason TOKEN_MISSING (empty), TOKEN_INVALID (malformed, bad
+  // signature, other algorithm, missing claims) or TOKEN_EXPIRED.
+  absl::StatusOr<Principal> Verify(absl::string_view token) const;
+
+ private:
+  std::string secret_;
+  const core::Clock& clock_;
+};
+
+// Mints a token (the CLI, the demo and tests; in production the gateway's issuer does this).
+absl::StatusOr<std::string> SignToken(absl::string_view secret, const Principal& principal,
+                                      absl::Time issued_at);
+
+// A tenant id is 1-64 characters of [A-Za-z0-9_-].
+bool IsValidTenantId(absl::string_view tenant_id);
+
+}  // namespace switchboard::auth

@@ -1,0 +1,432 @@
+#include "libs/runtime/app.h"
+
+#include <grpc/support/log.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "libs/core/error.h"
+#include "libs/core/log.h"
+#include "libs/core/status_macros.h"
+#include "libs/kafka/embedded.h"
+#include "libs/runtime/grpc.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace switchboard::runtime {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+constexpr absl::Duration kHealthInterval = absl::Milliseconds(500);
+
+// ---- infrastructure modules -----------------------------------------------------------------
+
+class KafkaModule final : public Module {
+ public:
+  absl::Status Init(Context& ctx) override {
+    const Config& config = ctx.config();
+    std::string bootstrap = config.kafka_brokers;
+    if (bootstrap.empty()) {
+      ASSIGN_OR_RETURN(embedded_, kafka::EmbeddedCluster::Start());
+      RETURN_IF_ERROR(embedded_->CreateTopics(kafka::SuiteTopics()));
+      bootstrap = embedded_->bootstrap();
+      if (!config.kafka_bootstrap_file.empty()) {
+        std::ofstream out(config.kafka_bootstrap_file, std::ios::trunc);
+        out << bootstrap << "\n";
+        if (!out.good()) {
+          return core::Error(absl::StatusCode::kFailedPrecondition, "CANNOT_WRITE_FILE",
+                             absl::StrCat("cannot write ", config.kafka_bootstrap_file));
+        }
+      }
+      log::Info("embedded kafka started",
+                {{"bootstrap", bootstrap}, {"bootstrap_file", config.kafka_bootstrap_file},
+                 {"topics", static_cast<int64_t>(kafka::SuiteTopics().size())}});
+    } else {
+      // Topics may also be managed outside (Strimzi); failing to create them is not fatal.
+      absl::Status created = kafka::CreateTopics(bootstrap, kafka::SuiteTopics());
+      if (!created.ok()) {
+        log::Warning("could not create kafka topics", {{"error", created.ToString()}});
+      }
+    }
+    ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(
+                                    {.brokers = bootstrap, .metrics = &ctx.metrics()}));
+    RETURN_IF_ERROR(core::Annotate(producer_->Probe(absl::Seconds(5)),
+                                   absl::StrCat("kafka at ", bootstrap, " is unreachable")));
+    ctx.infra().kafka_bootstrap = bootstrap;
+    ctx.infra().producer = producer_.get();
+    return absl::OkStatus();
+  }
+  void Stop() override {
+    absl::Status flushed = producer_->Flush(absl::Seconds(5));
+    if (!flushed.ok()) log::Error("kafka flush failed", {{"error", flushed.ToString()}});
+  }
+  absl::Status Probe() override { return producer_->Probe(absl::Seconds(1)); }
+
+ private:
+  std::unique_ptr<kafka::EmbeddedCluster> embedded_;  // destroyed after the producer
+  std::unique_ptr<kafka::Producer> producer_;
+};
+
+class RedisModule final : public Module {
+ public:
+  absl::Status Init(Context& ctx) override {
+    ASSIGN_OR_RETURN(redis::Options options, redis::Options::FromUrl(ctx.config().redis_url));
+    pool_ = std::make_unique<redis::Pool>(options, ctx.clock());
+    RETURN_IF_ERROR(core::Annotate(pool_->Ping(),
+                                   absl::StrCat("redis at ", options.Address(), " is unreachable")));
+    ctx.infra().redis = pool_.get();
+    return absl::OkStatus();
+  }
+  absl::Status Probe() override { return pool_->Ping(); }
+
+ private:
+  std::unique_ptr<redis::Pool> pool_;
+};
+
+class PostgresModule final : public Module {
+ public:
+  absl::Status Init(Context& ctx) override {
+    pool_ = std::make_unique<pg::Pool>(pg::Options{.url = ctx.config().postgres_url,
+                                                   .pool_size = 2,
+                                                   .statement_timeout = absl::Seconds(2)});
+    RETURN_IF_ERROR(core::Annotate(pool_->Ping(), "postgres is unreachable"));
+    ctx.infra().postgres = true;
+    return absl::OkStatus();
+  }
+  absl::Status Probe() override { return pool_->Ping(); }
+
+ private:
+  std::unique_ptr<pg::Pool> pool_;
+};
+
+void LogFromGrpc(gpr_log_func_args* args) {
+  log::Level level = args->severity == GPR_LOG_SEVERITY_ERROR ? log::Level::kError
+                     : args->severity == GPR_LOG_SEVERITY_INFO ? log::Level::kInfo
+                                                                 : log::Level::kDebug;
+  log::Write(level, args->message,
+             {{"component", "grpc"}, {"file", args->file}, {"line", args->line}});
+}
+
+}  // namespace
+
+// ---- Context --------------------------------------------------------------------------------
+
+Context::Context(const Config& config, const core::Clock& clock, prometheus::Registry& metrics,
+                 const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module)
+    : config_(config), clock_(clock), metrics_(metrics), verifier_(verifier), infra_(infra),
+      module_(std::move(module)) {}
+
+void Context::AddService(grpc::Service* service, std::string name) {
+  services.emplace_back(service, std::move(name));
+}
+
+kafka::Producer& Context::producer() {
+  if (infra_.producer == nullptr) {
+    log::Error("module uses kafka without depending on it", {{"module", module_}});
+    std::abort();
+  }
+  return *infra_.producer;
+}
+
+const std::string& Context::kafka_bootstrap() {
+  producer();  // same precondition
+  return infra_.kafka_bootstrap;
+}
+
+redis::Pool& Context::redis() {
+  if (infra_.redis == nullptr) {
+    log::Error("module uses redis without depending on it", {{"module", module_}});
+    std::abort();
+  }
+  return *infra_.redis;
+}
+
+std::unique_ptr<pg::Pool> Context::Postgres(const std::string& schema, int pool_size) {
+  if (!infra_.postgres) {
+    log::Error("module uses postgres without depending on it", {{"module", module_}});
+    std::abort();
+  }
+  return std::make_unique<pg::Pool>(pg::Options{.url = config_.postgres_url,
+                                                .schema = schema,
+                                                .pool_size = pool_size,
+                                                .application_name = absl::StrCat("switchboard-", schema)});
+}
+
+void RegisterInfrastructure(Registry& registry) {
+  registry.Add({.name = "kafka", .factory = [] { return std::make_unique<KafkaModule>(); }});
+  registry.Add({.name = "redis", .factory = [] { return std::make_unique<RedisModule>(); }});
+  registry.Add({.name = "postgres", .factory = [] { return std::make_unique<PostgresModule>(); }});
+}
+
+// ---- App ------------------------------------------------------------------------------------
+
+struct App::Running {
+  const ModuleSpec* spec;
+  std::unique_ptr<Module> module;
+  std::vector<std::string> health_names;       // module name + its gRPC service names
+  std::vector<Running*> infra_deps;            // infrastructure it needs, transitively
+  std::vector<prometheus::Gauge*> dependency_up;  // parallel to infra_deps
+  bool started = false;
+};
+
+App::App(const Registry& registry, Config config, const core::Clock& clock)
+    : registry_(registry), config_(std::move(config)), clock_(clock),
+      metrics_(std::make_unique<prometheus::Registry>()),
+      verifier_(std::make_unique<auth::TokenVerifier>(config_.auth_secret, clock)) {}
+
+App::~App() {
+  if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
+  if (health_thread_.joinable()) health_thread_.join();
+  if (server_) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    server_->Wait();
+  }
+  StopModules();
+}
+
+absl::Status App::Start() {
+  absl::Time began = absl::Now();
+  gpr_set_log_function(&LogFromGrpc);
+  ASSIGN_OR_RETURN(std::vector<const ModuleSpec*> order, registry_.Resolve(config_.targets));
+
+  prometheus::BuildGauge()
+      .Name("switchboard_build_info")
+      .Help("Always 1; the labels say which build is running.")
+      .Register(*metrics_)
+      .Add({{"version", kVersion}})
+      .Set(1);
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(
+        absl::StrCat(config_.listen_host, ":", config_.metrics_port));
+  } catch (const std::exception& e) {
+    return core::Error(absl::StatusCode::kFailedPrecondition, "CANNOT_LISTEN",
+                       absl::StrCat("cannot serve metrics on ", config_.listen_host, ":",
+                                    config_.metrics_port, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(std::shared_ptr<prometheus::Registry>(metrics_.get(),
+                                                                      [](prometheus::Registry*) {}));
+  auto ports = exposer_->GetListeningPorts();
+  metrics_port_ = ports.empty() ? config_.metrics_port : ports.front();
+
+  auto& dependency_up = prometheus::BuildGauge()
+                            .Name("switchboard_dependency_up")
+                            .Help("1 while a target's dependency answers its probe, else 0.")
+                            .Register(*metrics_);
+
+  // Init in dependency order.
+  std::map<std::string, Running*> by_name;
+  for (const ModuleSpec* spec : order) {
+    auto r = std::make_unique<Running>();
+    r->spec = spec;
+    r->module = spec->factory();
+    Context ctx(config_, clock_, *metrics_, *verifier_, infra_, spec->name);
+    absl::Status s = r->module->Init(ctx);
+    if (!s.ok()) {
+      StopModules();
+      return core::Annotate(s, absl::StrCat("starting ", spec->name));
+    }
+    if (spec->target) {
+      r->health_names.push_back(spec->name);
+      std::set<std::string> seen;
+      std::function<void(const ModuleSpec*)> collect = [&](const ModuleSpec* m) {
+        for (const auto& d : m->deps) {
+          if (!seen.insert(d).second) continue;
+          Running* dep = by_name.at(d);
+          if (!dep->spec->target) {
+            r->infra_deps.push_back(dep);
+            r->dependency_up.push_back(
+                &dependency_up.Add({{"target", spec->name}, {"dependency", d}}));
+          }
+          collect(dep->spec);
+        }
+      };
+      collect(spec);
+    }
+    for (auto& [service, name] : ctx.services) {
+      r->health_names.push_back(name);
+      services_.push_back(service);
+    }
+    r->started = true;  // Init done: Stop() is owed
+    by_name[spec->name] = r.get();
+    running_.push_back(std::move(r));
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(config_.listen_host, ":", config_.grpc_port),
+                           grpc::InsecureServerCredentials(), &grpc_port_);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  factories.push_back(MakeInterceptorFactory(*verifier_, *metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(factories));
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    server_.reset();
+    StopModules();
+    return core::Error(absl::StatusCode::kFailedPrecondition, "CANNOT_LISTEN",
+                       absl::StrCat("cannot serve gRPC on ", config_.listen_host, ":",
+                                    config_.grpc_port));
+  }
+
+  for (auto& r : running_) {
+    absl::Status s = r->module->Start();
+    if (!s.ok()) {
+      server_->Shutdown();
+      server_.reset();
+      StopModules();
+      return core::Annotate(s, absl::StrCat("starting ", r->spec->name));
+    }
+  }
+  server_->GetHealthCheckService()->SetServingStatus("", true);
+  CheckHealthNow();
+  health_thread_ = std::thread([this] {
+    while (!stop_requested_.WaitForNotificationWithTimeout(kHealthInterval)) CheckHealthNow();
+  });
+  WriteReadyFile();
+  std::vector<std::string> targets;
+  for (auto& r : running_) {
+    if (r->spec->target) targets.push_back(r->spec->name);
+  }
+  log::Info("switchboard started",
+            {{"targets", absl::StrJoin(targets, ",")},
+             {"grpc", absl::StrCat(config_.listen_host, ":", grpc_port_)},
+             {"metrics", absl::StrCat(config_.listen_host, ":", metrics_port_)},
+             {"kafka", infra_.kafka_bootstrap},
+             {"startup_ms", absl::ToInt64Milliseconds(absl::Now() - began)}});
+  return absl::OkStatus();
+}
+
+void App::CheckHealthNow() {
+  if (draining_.load() || server_ == nullptr) return;
+  std::map<Running*, absl::Status> probes;
+  for (auto& r : running_) {
+    for (size_t i = 0; i < r->infra_deps.size(); ++i) {
+      Running* dep = r->infra_deps[i];
+      auto [it, fresh] = probes.try_emplace(dep, absl::OkStatus());
+      if (fresh) it->second = dep->module->Probe();
+      r->dependency_up[i]->Set(it->second.ok() ? 1 : 0);
+    }
+  }
+  auto* health = server_->GetHealthCheckService();
+  for (auto& r : running_) {
+    if (!r->spec->target) continue;
+    bool serving = true;
+    for (Running* dep : r->infra_deps) serving = serving && probes[dep].ok();
+    for (const auto& name : r->health_names) health->SetServingStatus(name, serving);
+  }
+}
+
+void App::WriteReadyFile() {
+  if (config_.ready_file.empty()) return;
+  std::string tmp = config_.ready_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    std::string host = config_.listen_host == "0.0.0.0" ? "127.0.0.1" : config_.listen_host;
+    out << "{\"grpc\":\"" << host << ":" << grpc_port_ << "\",\"metrics\":\"" << host << ":"
+        << metrics_port_ << "\",\"kafka_bootstrap\":\"" << infra_.kafka_bootstrap
+        << "\",\"pid\":" << getpid() << "}\n";
+  }
+  std::rename(tmp.c_str(), config_.ready_file.c_str());
+}
+
+void App::RequestStop() {
+  if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
+}
+
+void App::WaitAndDrain() {
+  stop_requested_.WaitForNotification();
+  absl::Time began = absl::Now();
+  log::Info("draining", {{"drain_timeout_ms", absl::ToInt64Milliseconds(config_.drain_timeout)}});
+  draining_ = true;
+  if (health_thread_.joinable()) health_thread_.join();
+  if (server_) {
+    // Every service NOT_SERVING first, so load balancers stop sending; then refuse new calls
+    // and give the ones in flight until the deadline (after which they are cancelled).
+    server_->GetHealthCheckService()->Shutdown();
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.drain_timeout));
+    server_->Wait();
+    server_.reset();
+  }
+  StopModules();
+  if (!config_.ready_file.empty()) std::remove(config_.ready_file.c_str());
+  log::Info("stopped", {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - began)}});
+}
+
+void App::StopModules() {
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    if ((*it)->started) {
+      (*it)->module->Stop();
+      (*it)->started = false;
+    }
+  }
+  // Destroy in reverse too: services before the infrastructure they hold references to.
+  while (!running_.empty()) running_.pop_back();
+}
+
+// ---- Main -----------------------------------------------------------------------------------
+
+int Main(const Registry& registry, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<Config> config = ParseConfig(args, [](const char* name) { return getenv(name); });
+  if (!config.ok()) {
+    std::fprintf(stderr, "switchboard: %s (see --help)\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (config->help) {
+    std::fputs(Usage().c_str(), stdout);
+    return 0;
+  }
+  if (auto resolved = registry.Resolve(config->targets); !resolved.ok()) {
+    std::fprintf(stderr, "switchboard: %s\n", std::string(resolved.status().message()).c_str());
+    return 2;
+  }
+  log::SetLevel(config->log_level);
+  log::SetStaticField("service", "switchboard");
+
+  // Signals go to one thread that waits for them; block them everywhere else first.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  App app(registry, *std::move(config));
+  std::atomic<bool> exiting{false};
+  std::thread signal_thread([&app, &exiting, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (exiting.load()) return;
+    log::Info("signal received", {{"signal", sig}});
+    app.RequestStop();
+    sigwait(&signals, &sig);
+    if (exiting.load()) return;
+    log::Error("second signal: exiting without finishing the drain");
+    std::_Exit(1);
+  });
+  int code = 0;
+  if (absl::Status started = app.Start(); !started.ok()) {
+    log::Error("start-up failed", {{"error", std::string(started.message())},
+                                   {"reason", core::ReasonOf(started)}});
+    code = 1;
+  } else {
+    app.WaitAndDrain();
+  }
+  // Release the signal thread: it reads this signal as "exit".
+  exiting = true;
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  return code;
+}
+
+}  // namespace switchboard::runtime

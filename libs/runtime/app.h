@@ -1,0 +1,129 @@
+// The runtime that every target runs in: resolves --target to modules, starts them in
+// dependency order behind one gRPC server (health, reflection, auth + RED interceptor) and a
+// Prometheus endpoint, reports per-service health from dependency probes, and drains on
+// SIGTERM: health NOT_SERVING → stop accepting → in-flight calls finish within the drain
+// timeout → modules stop in reverse (consumers, relays, producers flushed) → exit 0.
+//
+//   runtime::Registry registry;
+//   runtime::RegisterInfrastructure(registry);
+//   calls::Register(registry);
+//   return runtime::Main(registry, argc, argv);
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/auth/token.h"
+#include "libs/core/clock.h"
+#include "libs/kafka/kafka.h"
+#include "libs/pg/pg.h"
+#include "libs/redis/redis.h"
+#include "libs/runtime/config.h"
+#include "libs/runtime/module.h"
+
+namespace prometheus {
+class Exposer;
+class Registry;
+}  // namespace prometheus
+
+namespace switchboard::runtime {
+
+// What the infrastructure modules provide to the services that depend on them.
+struct Infrastructure {
+  std::string kafka_bootstrap;
+  kafka::Producer* producer = nullptr;
+  redis::Pool* redis = nullptr;
+  bool postgres = false;
+};
+
+class Context {
+ public:
+  Context(const Config& config, const core::Clock& clock, prometheus::Registry& metrics,
+          const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module);
+
+  const Config& config() const { return config_; }
+  const core::Clock& clock() const { return clock_; }
+  prometheus::Registry& metrics() { return metrics_; }
+  const auth::TokenVerifier& verifier() const { return verifier_; }
+  Infrastructure& infra() { return infra_; }
+  const std::string& module() const { return module_; }
+
+  // Serves `service` (not owned; lives as long as the module). `name` is its full proto name,
+  // reported on grpc.health.v1 beside the module's own name.
+  void AddService(grpc::Service* service, std::string name);
+
+  // Dependencies; each dies loudly if the module did not declare it (a wiring bug).
+  kafka::Producer& producer();
+  const std::string& kafka_bootstrap();
+  redis::Pool& redis();
+  // A pool scoped to the module's own schema.
+  std::unique_ptr<pg::Pool> Postgres(const std::string& schema, int pool_size = 8);
+
+  // Read by the runtime after Init.
+  std::vector<std::pair<grpc::Service*, std::string>> services;
+
+ private:
+  const Config& config_;
+  const core::Clock& clock_;
+  prometheus::Registry& metrics_;
+  const auth::TokenVerifier& verifier_;
+  Infrastructure& infra_;
+  std::string module_;
+};
+
+// Registers the infrastructure modules "kafka", "redis" and "postgres".
+void RegisterInfrastructure(Registry& registry);
+
+class App {
+ public:
+  App(const Registry& registry, Config config, const core::Clock& clock = core::Clock::Real());
+  ~App();
+
+  // Starts everything; on failure what was started is stopped again.
+  absl::Status Start();
+  // Thread-safe; Run() then drains.
+  void RequestStop();
+  // Blocks until RequestStop(), then drains and stops.
+  void WaitAndDrain();
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  const std::string& kafka_bootstrap() const { return infra_.kafka_bootstrap; }
+  // Re-probes dependencies and updates health now (tests; the health thread does it every
+  // 500 ms).
+  void CheckHealthNow();
+
+ private:
+  struct Running;
+  void StopModules();
+  void WriteReadyFile();
+
+  const Registry& registry_;
+  Config config_;
+  const core::Clock& clock_;
+  std::unique_ptr<prometheus::Registry> metrics_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<auth::TokenVerifier> verifier_;
+  Infrastructure infra_;
+  std::vector<std::unique_ptr<Running>> running_;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+  absl::Notification stop_requested_;
+  std::atomic<bool> draining_{false};
+  std::thread health_thread_;
+};
+
+// Parses flags and environment, runs until SIGTERM/SIGINT, and returns the process exit code:
+// 0 after a clean drain, 2 for bad flags, 1 when start-up failed. A second signal during the
+// drain exits at once with 1.
+int Main(const Registry& registry, int argc, char** argv);
+
+}  // namespace switchboard::runtime

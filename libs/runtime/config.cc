@@ -1,0 +1,179 @@
+#include "libs/runtime/config.h"
+
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "libs/core/error.h"
+#include "libs/core/status_macros.h"
+
+namespace switchboard::runtime {
+namespace {
+
+struct Flag {
+  const char* name;
+  const char* help;
+  std::function<absl::Status(Config&, const std::string&)> set;
+};
+
+absl::Status Bad(absl::string_view flag, absl::string_view value, absl::string_view why) {
+  return core::InvalidArgument("INVALID_FLAG", absl::StrCat("--", flag, "=", value, ": ", why),
+                               {{"flag", std::string(flag)}});
+}
+
+std::function<absl::Status(Config&, const std::string&)> Port(int Config::*field,
+                                                               const char* name) {
+  return [field, name](Config& c, const std::string& v) -> absl::Status {
+    int port;
+    if (!absl::SimpleAtoi(v, &port) || port < 0 || port > 65535) {
+      return Bad(name, v, "must be a port number 0-65535");
+    }
+    c.*field = port;
+    return absl::OkStatus();
+  };
+}
+
+std::function<absl::Status(Config&, const std::string&)> Text(std::string Config::*field) {
+  return [field](Config& c, const std::string& v) {
+    c.*field = v;
+    return absl::OkStatus();
+  };
+}
+
+const std::vector<Flag>& Flags() {
+  static const auto* flags = new std::vector<Flag>{
+      {"target", "services to run: all, or a comma list (eligibility,calls,routing,billing,"
+                 "notifications,webhooks)",
+       [](Config& c, const std::string& v) -> absl::Status {
+         std::vector<std::string> targets;
+         for (absl::string_view t : absl::StrSplit(v, ',')) {
+           t = absl::StripAsciiWhitespace(t);
+           if (t.empty()) return Bad("target", v, "empty target name");
+           targets.emplace_back(t);
+         }
+         c.targets = std::move(targets);
+         return absl::OkStatus();
+       }},
+      {"listen-host", "address the servers bind to", Text(&Config::listen_host)},
+      {"grpc-port", "gRPC port (0: any free port)", Port(&Config::grpc_port, "grpc-port")},
+      {"metrics-port", "Prometheus /metrics port (0: any free port)",
+       Port(&Config::metrics_port, "metrics-port")},
+      {"webhooks-port", "HTTP port of the webhooks edge",
+       Port(&Config::webhooks_port, "webhooks-port")},
+      {"kafka-brokers", "Kafka bootstrap servers; empty runs an embedded Kafka in-process",
+       Text(&Config::kafka_brokers)},
+      {"kafka-bootstrap-file", "where the embedded Kafka's address is written",
+       Text(&Config::kafka_bootstrap_file)},
+      {"redis-url", "redis://[:password@]host:port/db",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (!absl::StartsWith(v, "redis://")) return Bad("redis-url", v, "must start with redis://");
+         c.redis_url = v;
+         return absl::OkStatus();
+       }},
+      {"postgres-url", "postgresql://user[:password]@host:port/db",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (!absl::StartsWith(v, "postgresql://") && !absl::StartsWith(v, "postgres://")) {
+           return Bad("postgres-url", v, "must start with postgresql://");
+         }
+         c.postgres_url = v;
+         return absl::OkStatus();
+       }},
+      {"auth-secret", "HS256 key that signs bearer tokens (at least 16 bytes; required)",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (v.size() < 16) return Bad("auth-secret", "<hidden>", "must be at least 16 bytes");
+         c.auth_secret = v;
+         return absl::OkStatus();
+       }},
+      {"drain-timeout", "how long in-flight calls may run after SIGTERM, e.g. 10s",
+       [](Config& c, const std::string& v) -> absl::Status {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d < absl::ZeroDuration() || d > absl::Minutes(10)) {
+           return Bad("drain-timeout", v, "must be a duration between 0s and 10m, e.g. 10s");
+         }
+         c.drain_timeout = d;
+         return absl::OkStatus();
+       }},
+      {"log-level", "debug, info, warning or error",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (!log::ParseLevel(v, &c.log_level)) {
+           return Bad("log-level", v, "must be debug, info, warning or error");
+         }
+         return absl::OkStatus();
+       }},
+      {"ready-file", "write the bound addresses here (JSON) once started",
+       Text(&Config::ready_file)},
+  };
+  return *flags;
+}
+
+std::string EnvName(absl::string_view flag) {
+  std::string upper = absl::AsciiStrToUpper(flag);
+  return absl::StrCat("SWITCHBOARD_", absl::StrReplaceAll(upper, {{"-", "_"}}));
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const Getenv& getenv) {
+  Config config;
+  std::map<std::string, const Flag*> by_name;
+  for (const Flag& f : Flags()) by_name[f.name] = &f;
+
+  // Environment first, flags override.
+  for (const Flag& f : Flags()) {
+    if (const char* v = getenv(EnvName(f.name).c_str()); v != nullptr) {
+      RETURN_IF_ERROR(core::Annotate(f.set(config, v), EnvName(f.name)));
+    }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      config.help = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return core::InvalidArgument("INVALID_FLAG", absl::StrCat("unexpected argument: ", arg));
+    }
+    std::string name;
+    std::string value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = std::string(arg.substr(0, eq));
+      value = std::string(arg.substr(eq + 1));
+    } else {
+      name = std::string(arg);
+      if (i + 1 >= args.size()) {
+        return core::InvalidArgument("INVALID_FLAG", absl::StrCat("--", name, " needs a value"));
+      }
+      value = args[++i];
+    }
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      return core::InvalidArgument("UNKNOWN_FLAG", absl::StrCat("unknown flag --", name),
+                                   {{"flag", name}});
+    }
+    RETURN_IF_ERROR(it->second->set(config, value));
+  }
+  if (!config.help && config.auth_secret.empty()) {
+    return core::InvalidArgument("INVALID_FLAG",
+                                 "--auth-secret (or SWITCHBOARD_AUTH_SECRET) is required",
+                                 {{"flag", "auth-secret"}});
+  }
+  return config;
+}
+
+std::string Usage() {
+  std::string out =
+      "usage: switchboard [--flag=value ...]\n"
+      "Runs Switchboard services. Each flag can also be set as SWITCHBOARD_<FLAG> in the "
+      "environment.\n\n";
+  for (const Flag& f : Flags()) {
+    absl::StrAppend(&out, "  --", f.name, "\n      ", f.help, " [", EnvName(f.name), "]\n");
+  }
+  return out;
+}
+
+}  // namespace switchboard::runtime

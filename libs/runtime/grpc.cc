@@ -1,0 +1,237 @@
+#include "libs/runtime/grpc.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "libs/core/error.h"
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace switchboard::runtime {
+namespace {
+
+// The verified principal of each call in flight, by server context. Filled by the interceptor
+// before the handler runs; erased when the call ends.
+class CallPrincipals {
+ public:
+  static CallPrincipals& Get() {
+    static auto* instance = new CallPrincipals();
+    return *instance;
+  }
+  void Put(const grpc::ServerContextBase* ctx, absl::StatusOr<auth::Principal> p) {
+    absl::MutexLock lock(&mu_);
+    calls_.insert_or_assign(ctx, std::move(p));
+  }
+  void Erase(const grpc::ServerContextBase* ctx) {
+    absl::MutexLock lock(&mu_);
+    calls_.erase(ctx);
+  }
+  absl::StatusOr<auth::Principal> Find(const grpc::ServerContextBase* ctx) {
+    absl::MutexLock lock(&mu_);
+    auto it = calls_.find(ctx);
+    if (it == calls_.end()) {
+      return core::Error(absl::StatusCode::kUnauthenticated, "TOKEN_MISSING",
+                         "a bearer token is required");
+    }
+    return it->second;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<const grpc::ServerContextBase*, absl::StatusOr<auth::Principal>> calls_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// RED metrics per method: rate and errors from the counter, duration from the histogram.
+class RedMetrics {
+ public:
+  explicit RedMetrics(prometheus::Registry& registry)
+      : handled_(prometheus::BuildCounter()
+                     .Name("switchboard_grpc_server_handled_total")
+                     .Help("gRPC calls completed, by service, method and status code.")
+                     .Register(registry)),
+        seconds_(prometheus::BuildHistogram()
+                     .Name("switchboard_grpc_server_handling_seconds")
+                     .Help("Time from receiving a gRPC call's metadata to sending its status.")
+                     .Register(registry)) {}
+
+  void Record(const std::string& method, grpc::StatusCode code, absl::Duration took) {
+    prometheus::Counter* counter;
+    prometheus::Histogram* histogram;
+    {
+      absl::MutexLock lock(&mu_);
+      auto [c, c_new] = counters_.try_emplace(absl::StrCat(method, "|", code), nullptr);
+      auto [h, h_new] = histograms_.try_emplace(method, nullptr);
+      if (c_new || h_new) {
+        auto [service, name] = Split(method);
+        if (c_new) {
+          c->second = &handled_.Add({{"grpc_service", service},
+                                     {"grpc_method", name},
+                                     {"grpc_code", CodeName(code)}});
+        }
+        if (h_new) {
+          h->second = &seconds_.Add({{"grpc_service", service}, {"grpc_method", name}},
+                                    prometheus::Histogram::BucketBoundaries{
+                                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25, 0.5, 1, 2.5, 5});
+        }
+      }
+      counter = c->second;
+      histogram = h->second;
+    }
+    counter->Increment();
+    histogram->Observe(absl::ToDoubleSeconds(took));
+  }
+
+ private:
+  static std::pair<std::string, std::string> Split(const std::string& method) {
+    // "/switchboard.calls.v1.CallsService/GetCall"
+    size_t slash = method.rfind('/');
+    if (slash == std::string::npos || slash == 0) return {"unknown", method};
+    return {method.substr(1, slash - 1), method.substr(slash + 1)};
+  }
+  static std::string CodeName(grpc::StatusCode code) {
+    static const char* kNames[] = {"OK", "Canceled", "Unknown", "InvalidArgument",
+                                   "DeadlineExceeded", "NotFound", "AlreadyExists",
+                                   "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+                                   "Aborted", "OutOfRange", "Unimplemented", "Internal",
+                                   "Unavailable", "DataLoss", "Unauthenticated"};
+    int i = static_cast<int>(code);
+    return i >= 0 && i <= 16 ? kNames[i] : "Unknown";
+  }
+
+  prometheus::Family<prometheus::Counter>& handled_;
+  prometheus::Family<prometheus::Histogram>& seconds_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> counters_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, prometheus::Histogram*> histograms_ ABSL_GUARDED_BY(mu_);
+};
+
+using grpc::experimental::InterceptionHookPoints;
+
+class Interceptor final : public grpc::experimental::Interceptor {
+ public:
+  Interceptor(grpc::experimental::ServerRpcInfo* info, const auth::TokenVerifier& verifier,
+              RedMetrics& metrics)
+      : ctx_(info->server_context()), method_(info->method()), verifier_(verifier),
+        metrics_(metrics) {
+    exempt_ = absl::StartsWith(method_, "/grpc.health.v1.Health/") ||
+              absl::StartsWith(method_, "/grpc.reflection.");
+  }
+  ~Interceptor() override {
+    if (!exempt_) CallPrincipals::Get().Erase(ctx_);
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      start_ = absl::Now();
+      if (!exempt_) Authenticate(*methods->GetRecvInitialMetadata());
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      // Whatever the handler did, an unauthenticated call gets nothing but this answer.
+      if (!auth_.ok()) {
+        status = ToGrpcStatus(auth_);
+        methods->ModifySendStatus(status);
+      }
+      metrics_.Record(method_, status.error_code(), absl::Now() - start_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Authenticate(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+    absl::string_view token;
+    auto it = metadata.find("authorization");
+    if (it != metadata.end()) {
+      absl::string_view value(it->second.data(), it->second.size());
+      if (value.size() > 7 && absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
+        token = absl::StripAsciiWhitespace(value.substr(7));
+      }
+    }
+    absl::StatusOr<auth::Principal> principal = verifier_.Verify(token);
+    auth_ = principal.status();
+    CallPrincipals::Get().Put(ctx_, std::move(principal));
+  }
+
+  const grpc::ServerContextBase* ctx_;
+  std::string method_;
+  const auth::TokenVerifier& verifier_;
+  RedMetrics& metrics_;
+  bool exempt_ = false;
+  absl::Time start_ = absl::Now();
+  absl::Status auth_;
+};
+
+class InterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  InterceptorFactory(const auth::TokenVerifier& verifier, prometheus::Registry& registry)
+      : verifier_(verifier), metrics_(registry) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new Interceptor(info, verifier_, metrics_);
+  }
+
+ private:
+  const auth::TokenVerifier& verifier_;
+  RedMetrics metrics_;
+};
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  google::rpc::Status rpc;
+  rpc.set_code(static_cast<int>(status.code()));
+  rpc.set_message(std::string(status.message()));
+  std::string reason = core::ReasonOf(status);
+  if (!reason.empty()) {
+    google::rpc::ErrorInfo info;
+    info.set_reason(reason);
+    info.set_domain(kErrorDomain);
+    for (const auto& [k, v] : core::MetadataOf(status)) (*info.mutable_metadata())[k] = v;
+    rpc.add_details()->PackFrom(info);
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      rpc.SerializeAsString());
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  google::rpc::Status rpc;
+  if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {
+    for (const auto& any : rpc.details()) {
+      google::rpc::ErrorInfo info;
+      if (any.UnpackTo(&info)) {
+        core::ErrorMetadata md(info.metadata().begin(), info.metadata().end());
+        return core::Error(code, info.reason(), status.error_message(), md);
+      }
+    }
+  }
+  return absl::Status(code, status.error_message());
+}
+
+absl::StatusOr<auth::Principal> Caller(const grpc::ServerContextBase* ctx) {
+  return CallPrincipals::Get().Find(ctx);
+}
+
+grpc::Status Handle(const grpc::ServerContextBase* ctx,
+                    const std::function<absl::Status(const auth::Principal&)>& fn) {
+  absl::StatusOr<auth::Principal> caller = Caller(ctx);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(fn(*caller));
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
+    const auth::TokenVerifier& verifier, prometheus::Registry& metrics) {
+  return std::make_unique<InterceptorFactory>(verifier, metrics);
+}
+
+}  // namespace switchboard::runtime

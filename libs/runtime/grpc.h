@@ -1,0 +1,45 @@
+// The gRPC edge shared by every service: absl::Status → grpc::Status with a machine-readable
+// reason (google.rpc.ErrorInfo in grpc-status-details-bin, ADR 0005), and the caller's verified
+// principal. Handlers are written as:
+//
+//   grpc::Status Get(grpc::ServerContext* ctx, const GetRequest* req, GetResponse* resp) override {
+//     return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+//       ... caller.tenant_id is the only tenant there is ...
+//     });
+//   }
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "libs/auth/token.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace switchboard::runtime {
+
+inline constexpr char kErrorDomain[] = "switchboard.dev";
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+// The reverse, for clients of our servers: the reason lands back in core::ReasonOf.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// The principal the interceptor verified for this call, or UNAUTHENTICATED.
+absl::StatusOr<auth::Principal> Caller(const grpc::ServerContextBase* ctx);
+
+// Runs `fn` with the verified caller and converts its status.
+grpc::Status Handle(const grpc::ServerContextBase* ctx,
+                    const std::function<absl::Status(const auth::Principal&)>& fn);
+
+// Verifies bearer tokens and records RED metrics for every call. Health checks and server
+// reflection need no token; every other method does.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
+    const auth::TokenVerifier& verifier, prometheus::Registry& metrics);
+
+}  // namespace switchboard::runtime

@@ -1,0 +1,55 @@
+// Services (and the infrastructure they need) register as modules with their dependencies;
+// the runtime starts the selected targets and everything they depend on, in dependency order,
+// and stops them in reverse (Loki/Mimir-style; ADR 0001).
+//
+//   registry.Add({.name = "calls", .deps = {"postgres", "kafka"}, .target = true,
+//                 .factory = [] { return std::make_unique<CallsModule>(); }});
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace switchboard::runtime {
+
+class Context;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  // Before the gRPC server starts, in dependency order: build clients, migrate schemas,
+  // register gRPC services. A failure stops start-up (exit code 1).
+  virtual absl::Status Init(Context& ctx) = 0;
+  // After the server started: start consumers, relays, timers.
+  virtual absl::Status Start() { return absl::OkStatus(); }
+  // In reverse order, after in-flight RPCs finished: stop consumers, flush producers.
+  virtual void Stop() {}
+  // Infrastructure modules: is the dependency reachable now? (Runs on the health thread.)
+  virtual absl::Status Probe() { return absl::OkStatus(); }
+};
+
+struct ModuleSpec {
+  std::string name;
+  std::vector<std::string> deps;
+  bool target = false;  // selectable with --target (a service), else infrastructure
+  std::function<std::unique_ptr<Module>()> factory;
+};
+
+class Registry {
+ public:
+  void Add(ModuleSpec spec);
+  // The modules to run for `targets` ("all" or names), dependencies first. Unknown names and
+  // dependency cycles are INVALID_ARGUMENT.
+  absl::StatusOr<std::vector<const ModuleSpec*>> Resolve(const std::vector<std::string>& targets) const;
+  std::vector<std::string> TargetNames() const;
+  const ModuleSpec* Find(const std::string& name) const;
+
+ private:
+  std::map<std::string, ModuleSpec> specs_;
+};
+
+}  // namespace switchboard::runtime
