@@ -49,3 +49,36 @@ function(switchboard_test)
   set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
 endfunction()
 
+
+# Embeds a service's versioned SQL files (NNNN_name.sql) into `target` as
+# `std::vector<switchboard::pg::Migration> <namespace>::Migrations()`, so the binary carries its
+# schema. Editing a file re-runs CMake.
+function(switchboard_migrations target namespace dir)
+  file(GLOB sql_files CONFIGURE_DEPENDS ${dir}/*.sql)
+  list(SORT sql_files)
+  set(entries "")
+  foreach(f ${sql_files})
+    get_filename_component(name ${f} NAME)
+    if(NOT name MATCHES "^([0-9]+)_[a-z0-9_]+\\.sql$")
+      message(FATAL_ERROR "migration ${f}: name it NNNN_what.sql")
+    endif()
+    math(EXPR version "${CMAKE_MATCH_1}")
+    file(READ ${f} content)
+    string(APPEND entries "      {${version}, \"${name}\", R\"sbsql(${content})sbsql\"},\n")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
+  endforeach()
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_migrations.cc)
+  file(CONFIGURE OUTPUT ${out} CONTENT "// Generated from @dir@ by switchboard_migrations().
+#include \"libs/pg/migrate.h\"
+
+namespace @namespace@ {
+
+std::vector<switchboard::pg::Migration> Migrations() {
+  return {
+@entries@  };
+}
+
+}  // namespace @namespace@
+" @ONLY)
+  target_sources(${target} PRIVATE ${out})
+endfunction()

@@ -61,6 +61,7 @@ absl::Status Migrate(Pool& pool, const std::vector<Migration>& migrations) {
               applied_at timestamptz NOT NULL DEFAULT now()))sql")
                             .status());
         RETURN_IF_ERROR(tx.Exec(Outbox::kSchemaSql).status());
+        RETURN_IF_ERROR(tx.Exec(Inbox::kSchemaSql).status());
         ASSIGN_OR_RETURN(Result applied,
                          tx.Exec("SELECT version, checksum, name FROM schema_migrations"));
         std::map<int64_t, std::string> checksums;

@@ -19,8 +19,8 @@ struct Migration {
   std::string sql;
 };
 
-// Creates the pool's schema if needed, the outbox table, and applies `migrations` in version
-// order. Idempotent.
+// Creates the pool's schema if needed, the outbox and inbox (processed_events) tables, and
+// applies `migrations` in version order. Idempotent.
 absl::Status Migrate(Pool& pool, const std::vector<Migration>& migrations);
 
 }  // namespace switchboard::pg

@@ -29,6 +29,27 @@ CREATE INDEX IF NOT EXISTS outbox_unsent_idx ON outbox (id) WHERE sent_at IS NUL
 CREATE INDEX IF NOT EXISTS outbox_sent_at_idx ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 )sql";
 
+const char Inbox::kSchemaSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS processed_events (
+  source       text NOT NULL,
+  id           text NOT NULL,
+  processed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (source, id)
+);
+)sql";
+
+absl::StatusOr<bool> Inbox::MarkProcessed(Conn& tx, absl::string_view source,
+                                          absl::string_view id) {
+  if (id.empty()) {
+    return core::InvalidArgument("EVENT_WITHOUT_ID", "an event without ce_id cannot be "
+                                                     "de-duplicated");
+  }
+  ASSIGN_OR_RETURN(Result r, tx.Exec("INSERT INTO processed_events (source, id) VALUES ($1, $2) "
+                                     "ON CONFLICT DO NOTHING",
+                                     {source, id}));
+  return r.affected() == 1;
+}
+
 absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event) {
   return tx.Exec("INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, "
                  "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -25,6 +25,18 @@ class Registry;
 
 namespace switchboard::pg {
 
+// The consumer side: "have I applied this event already?", answered inside the transaction
+// that applies it, so an event delivered twice changes state once.
+//
+//   ASSIGN_OR_RETURN(bool first, pg::Inbox::MarkProcessed(tx, m.event.source, m.event.id));
+//   if (!first) return absl::OkStatus();   // a duplicate: already applied
+class Inbox {
+ public:
+  static const char kSchemaSql[];
+  static absl::StatusOr<bool> MarkProcessed(Conn& tx, absl::string_view source,
+                                            absl::string_view id);
+};
+
 class Outbox {
  public:
   // The outbox table, created in every service schema by Migrate().

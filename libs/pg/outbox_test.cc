@@ -150,6 +150,24 @@ TEST_CASE("while Kafka is down events stay queued; the running relay sends them 
   relay.Stop();
 }
 
+TEST_CASE("the inbox applies an event once however often it arrives") {
+  Fixture f;
+  int applied = 0;
+  auto apply = [&](const std::string& source, const std::string& id) {
+    return f.pool->InTransaction([&](pg::Conn& tx) -> absl::Status {
+      auto first = pg::Inbox::MarkProcessed(tx, source, id);
+      if (!first.ok()) return first.status();
+      if (*first) ++applied;
+      return absl::OkStatus();
+    });
+  };
+  CHECK(apply("//switchboard/webhooks", "e1").ok());
+  CHECK(apply("//switchboard/webhooks", "e1").ok());
+  CHECK(apply("//switchboard/calls", "e1").ok());  // same id, another source: another event
+  CHECK(applied == 2);
+  CHECK(switchboard::core::ReasonOf(apply("//switchboard/calls", "")) == "EVENT_WITHOUT_ID");
+}
+
 TEST_CASE("only one relay per schema is active") {
   Fixture f;
   REQUIRE(f.OpenCall("c1").ok());

@@ -179,7 +179,7 @@ struct App::Running {
 
 App::App(const Registry& registry, Config config, const core::Clock& clock)
     : registry_(registry), config_(std::move(config)), clock_(clock),
-      metrics_(std::make_unique<prometheus::Registry>()),
+      metrics_(std::make_shared<prometheus::Registry>()),
       verifier_(std::make_unique<auth::TokenVerifier>(config_.auth_secret, clock)) {}
 
 App::~App() {
@@ -211,8 +211,7 @@ absl::Status App::Start() {
                        absl::StrCat("cannot serve metrics on ", config_.listen_host, ":",
                                     config_.metrics_port, ": ", e.what()));
   }
-  exposer_->RegisterCollectable(std::shared_ptr<prometheus::Registry>(metrics_.get(),
-                                                                      [](prometheus::Registry*) {}));
+  exposer_->RegisterCollectable(metrics_);
   auto ports = exposer_->GetListeningPorts();
   metrics_port_ = ports.empty() ? config_.metrics_port : ports.front();
 

@@ -107,7 +107,8 @@ class App {
   const Registry& registry_;
   Config config_;
   const core::Clock& clock_;
-  std::unique_ptr<prometheus::Registry> metrics_;
+  // Shared: the exposer keeps only a weak reference to what it serves.
+  std::shared_ptr<prometheus::Registry> metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   Infrastructure infra_;

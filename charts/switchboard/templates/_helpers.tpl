@@ -129,15 +129,21 @@ cluster. Renders nothing.
 {{- if not (has .Values.logLevel (list "debug" "info" "warning" "error")) }}
 {{- fail (printf "logLevel must be one of debug, info, warning, error (got %q)" (toString .Values.logLevel)) }}
 {{- end }}
-{{- if le (int .Values.drainTimeoutSeconds) 0 }}
-{{- fail "drainTimeoutSeconds must be a positive number of seconds" }}
+{{- if or (lt (int .Values.drainTimeoutSeconds) 0) (gt (int .Values.drainTimeoutSeconds) 600) }}
+{{- fail "drainTimeoutSeconds must be between 0 and 600 (the binary accepts up to 10m)" }}
 {{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.preStopSleepSeconds) (int .Values.drainTimeoutSeconds)) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + drainTimeoutSeconds (%d), or the kubelet kills pods mid-drain" (int .Values.terminationGracePeriodSeconds) (add (int .Values.preStopSleepSeconds) (int .Values.drainTimeoutSeconds))) }}
 {{- end }}
 {{- if not .Values.secret.existingSecret }}
-{{- if not .Values.secret.authSecret }}
-{{- fail "secret.authSecret is required (or set secret.existingSecret): it is the HS256 key that signs bearer tokens" }}
+{{- if lt (len (toString (.Values.secret.authSecret | default ""))) 16 }}
+{{- fail "secret.authSecret is required, at least 16 bytes (or set secret.existingSecret): it is the HS256 key that signs bearer tokens" }}
+{{- end }}
+{{- if and .Values.secret.redisUrl (not (hasPrefix "redis://" .Values.secret.redisUrl)) }}
+{{- fail "secret.redisUrl must start with redis:// (redis://[:password@]host:port/db)" }}
+{{- end }}
+{{- if and .Values.secret.postgresUrl (not (regexMatch "^postgres(ql)?://" .Values.secret.postgresUrl)) }}
+{{- fail "secret.postgresUrl must start with postgresql:// (postgresql://user:pass@host:5432/db)" }}
 {{- end }}
 {{- if and (include "switchboard.anyTargetUses" (dict "root" . "dependency" "redis")) (not .Values.secret.redisUrl) }}
 {{- fail "secret.redisUrl is required by the enabled targets (or set secret.existingSecret)" }}
@@ -146,7 +152,7 @@ cluster. Renders nothing.
 {{- fail "secret.postgresUrl is required by the enabled targets (or set secret.existingSecret)" }}
 {{- end }}
 {{- end }}
-{{- if and .Values.ingress.enabled (not .Values.targets.webhooks.enabled) }}
+{{- if and .Values.ingress.enabled (not (dig "webhooks" "enabled" false .Values.targets)) }}
 {{- fail "ingress.enabled needs targets.webhooks.enabled" }}
 {{- end }}
 {{- end }}

@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test demo stop status clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DSWITCHBOARD_WERROR=ON >/dev/null
+
+build: configure
+	@ninja -C $(BUILD_DIR) -j $(JOBS)
+
+# Every test: unit, integration (real Redis, PostgreSQL and embedded Kafka on random ports),
+# and lint (buf).
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+demo: build
+	@deploy/local/demo.sh
+
+stop:
+	@deploy/local/stack.sh down
+
+status:
+	@deploy/local/stack.sh status
+
+clean:
+	rm -rf $(BUILD_DIR)

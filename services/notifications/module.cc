@@ -1,0 +1,32 @@
+#include "services/notifications/module.h"
+
+#include "libs/core/status_macros.h"
+#include "libs/runtime/app.h"
+#include "switchboard/notifications/v1/notifications_service.grpc.pb.h"
+
+namespace switchboard::notifications {
+namespace {
+
+class Module final : public runtime::Module {
+ public:
+  absl::Status Init(runtime::Context& ctx) override {
+    ctx.AddService(&service_, v1::NotificationsService::service_full_name());
+    return absl::OkStatus();
+  }
+
+ private:
+  // The API as generated: until this service's issue lands, every method answers
+  // UNIMPLEMENTED (after authentication, like every call).
+  v1::NotificationsService::Service service_;
+};
+
+}  // namespace
+
+void Register(runtime::Registry& registry) {
+  registry.Add({.name = "notifications",
+                .deps = {"kafka"},
+                .target = true,
+                .factory = [] { return std::make_unique<Module>(); }});
+}
+
+}  // namespace switchboard::notifications

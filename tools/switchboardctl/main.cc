@@ -1,0 +1,185 @@
+// switchboardctl: the operator's and the demo's command line for a running suite.
+//
+//   switchboardctl token --tenant=acme --subject=agent-1 --roles=agent
+//   switchboardctl health
+//   switchboardctl calls list
+//
+// Connection: --addr (or SWITCHBOARD_ADDR, default 127.0.0.1:50051). Identity: --token (or
+// SWITCHBOARD_TOKEN), or a token minted from SWITCHBOARD_AUTH_SECRET for --tenant/--subject
+// (SWITCHBOARD_TENANT/SWITCHBOARD_SUBJECT), which is what the local stack does.
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/auth/token.h"
+#include "libs/core/error.h"
+#include "libs/runtime/grpc.h"
+#include "switchboard/calls/v1/calls_service.grpc.pb.h"
+
+namespace {
+
+using namespace switchboard;  // NOLINT
+
+constexpr char kUsage[] = R"(usage: switchboardctl [--addr=host:port] [--token=T|--anonymous] COMMAND [flags]
+
+commands:
+  token   --tenant=T --subject=S [--roles=a,b] [--ttl=1h]   mint a bearer token
+  health  [--service=NAME]                                  serving status per target
+  calls list [--page-size=N]                                the Calls page's history rows
+
+environment: SWITCHBOARD_ADDR, SWITCHBOARD_TOKEN, SWITCHBOARD_AUTH_SECRET,
+             SWITCHBOARD_TENANT, SWITCHBOARD_SUBJECT
+)";
+
+const char* Env(const char* name, const char* fallback = "") {
+  const char* v = getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+struct Args {
+  std::vector<std::string> words;
+  std::map<std::string, std::string> flags;
+  std::string Flag(const std::string& name, const std::string& fallback = "") const {
+    auto it = flags.find(name);
+    return it == flags.end() ? fallback : it->second;
+  }
+};
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (absl::StartsWith(arg, "--")) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(arg.substr(2), absl::MaxSplits('=', 1));
+      a.flags[kv.first] = kv.second;
+    } else {
+      a.words.push_back(arg);
+    }
+  }
+  return a;
+}
+
+int Fail(const absl::Status& s) {
+  std::string reason = core::ReasonOf(s);
+  std::fprintf(stderr, "error: %s %s%s%s\n", absl::StatusCodeToString(s.code()).c_str(),
+               std::string(s.message()).c_str(), reason.empty() ? "" : " reason=",
+               reason.c_str());
+  return 1;
+}
+
+absl::StatusOr<std::string> Mint(const Args& args, absl::Duration ttl) {
+  std::string secret = args.Flag("auth-secret", Env("SWITCHBOARD_AUTH_SECRET"));
+  if (secret.empty()) {
+    return core::InvalidArgument("MISSING_SECRET",
+                                 "no token: set --token/SWITCHBOARD_TOKEN or SWITCHBOARD_AUTH_SECRET");
+  }
+  auth::Principal p;
+  p.tenant_id = args.Flag("tenant", Env("SWITCHBOARD_TENANT", "demo"));
+  p.subject = args.Flag("subject", Env("SWITCHBOARD_SUBJECT", "operator"));
+  std::string roles = args.Flag("roles", "admin");
+  for (absl::string_view r : absl::StrSplit(roles, ',', absl::SkipEmpty())) p.roles.emplace_back(r);
+  absl::Time now = absl::Now();
+  p.expires = now + ttl;
+  return auth::SignToken(secret, p, now);
+}
+
+absl::StatusOr<std::string> Token(const Args& args) {
+  std::string token = args.Flag("token", Env("SWITCHBOARD_TOKEN"));
+  if (!token.empty()) return token;
+  return Mint(args, absl::Minutes(10));
+}
+
+int TokenCommand(const Args& args) {
+  absl::Duration ttl = absl::Hours(1);
+  if (std::string t = args.Flag("ttl"); !t.empty() && !absl::ParseDuration(t, &ttl)) {
+    return Fail(core::InvalidArgument("INVALID_TTL", "--ttl must be a duration such as 1h"));
+  }
+  auto token = Mint(args, ttl);
+  if (!token.ok()) return Fail(token.status());
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
+int HealthCommand(const Args& args, const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  std::vector<std::string> services;
+  if (std::string s = args.Flag("service"); !s.empty()) {
+    services.push_back(s);
+  } else {
+    services = {"", "eligibility", "calls", "routing", "billing", "notifications", "webhooks"};
+  }
+  int not_serving = 0;
+  for (const auto& name : services) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(name);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = stub->Check(&ctx, req, &resp);
+    std::string state;
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      state = "not running here";
+    } else if (!s.ok()) {
+      state = absl::StrCat("unreachable (", s.error_message(), ")");
+      ++not_serving;
+    } else {
+      state = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status());
+      if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) ++not_serving;
+    }
+    std::printf("  %-16s %s\n", name.empty() ? "(server)" : name.c_str(), state.c_str());
+  }
+  return not_serving == 0 ? 0 : 1;
+}
+
+int CallsCommand(const Args& args, const std::shared_ptr<grpc::Channel>& channel) {
+  if (args.words.size() < 2 || args.words[1] != "list") {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  auto stub = calls::v1::CallsService::NewStub(channel);
+  grpc::ClientContext ctx;
+  if (!args.flags.count("anonymous")) {
+    auto token = Token(args);
+    if (!token.ok()) return Fail(token.status());
+    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  }
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  calls::v1::ListCallsRequest req;
+  int page_size = 20;
+  if (std::string n = args.Flag("page-size"); !n.empty()) page_size = std::atoi(n.c_str());
+  req.set_page_size(page_size);
+  calls::v1::ListCallsResponse resp;
+  grpc::Status s = stub->ListCalls(&ctx, req, &resp);
+  if (!s.ok()) return Fail(runtime::FromGrpcStatus(s));
+  for (const auto& call : resp.calls()) {
+    std::printf("%s  %s  %s\n", call.call_id().c_str(),
+                calls::v1::CallDirection_Name(call.direction()).c_str(),
+                calls::v1::CallState_Name(call.state()).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = Parse(argc, argv);
+  if (args.words.empty() || args.flags.count("help")) {
+    std::fputs(kUsage, args.words.empty() && !args.flags.count("help") ? stderr : stdout);
+    return args.flags.count("help") ? 0 : 2;
+  }
+  const std::string& command = args.words[0];
+  if (command == "token") return TokenCommand(args);
+  auto channel = grpc::CreateChannel(args.Flag("addr", Env("SWITCHBOARD_ADDR", "127.0.0.1:50051")),
+                                     grpc::InsecureChannelCredentials());
+  if (command == "health") return HealthCommand(args, channel);
+  if (command == "calls") return CallsCommand(args, channel);
+  std::fprintf(stderr, "switchboardctl: unknown command '%s'\n%s", command.c_str(), kUsage);
+  return 2;
+}
