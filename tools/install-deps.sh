@@ -17,7 +17,7 @@ packages=(
   libphonenumber-dev libjwt-dev
   # tests and tools
   catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
-  clang-format curl
+  clang-format curl python3-yaml python3-jsonschema
   nodejs npm procps
 )
 

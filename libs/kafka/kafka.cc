@@ -138,6 +138,9 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerOptions optio
       {"message.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout))},
       {"socket.connection.setup.timeout.ms", "3000"},
       {"reconnect.backoff.max.ms", "1000"},
+      // Connect at creation instead of on first use: with sparse connections the first request
+      // can wait seconds for librdkafka's rate-limited "connect any broker" (start-up, probes).
+      {"enable.sparse.connections", "false"},
   };
   for (const auto& [k, v] : options.extra) {
     if (k == "enable.idempotence" || k == "acks") {
