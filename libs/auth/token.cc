@@ -54,8 +54,9 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   if (jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
                  static_cast<int>(secret_.size())) != 0 ||
       raw == nullptr) {
-    return Unauthenticated("TOKEN_INVALID", "the bearer token is malformed or its signature "
-                                            "does not verify");
+    return Unauthenticated("TOKEN_INVALID",
+                           "the bearer token is malformed or its signature "
+                           "does not verify");
   }
   JwtPtr jwt(raw);
   // Only HS256: a token must never pick a weaker algorithm (or "none") for itself.

@@ -17,7 +17,9 @@ namespace {
 const std::string kSecret = "a-test-secret-of-reasonable-length";
 
 std::string Token(absl::Time now, absl::Duration ttl, const std::string& secret = kSecret) {
-  Principal p{.tenant_id = "acme", .subject = "agent-7", .roles = {"agent", "supervisor"},
+  Principal p{.tenant_id = "acme",
+              .subject = "agent-7",
+              .roles = {"agent", "supervisor"},
               .expires = now + ttl};
   return *SignToken(secret, p, now);
 }

@@ -25,9 +25,9 @@ TEST_CASE("a plain status has no reason") {
 }
 
 TEST_CASE("Annotate keeps code, reason and metadata") {
-  absl::Status s = Annotate(Error(absl::StatusCode::kUnavailable, "REDIS_DOWN", "refused",
-                                  {{"addr", "127.0.0.1:1"}}),
-                            "reserve call");
+  absl::Status s = Annotate(
+      Error(absl::StatusCode::kUnavailable, "REDIS_DOWN", "refused", {{"addr", "127.0.0.1:1"}}),
+      "reserve call");
   CHECK(s.code() == absl::StatusCode::kUnavailable);
   CHECK(s.message() == "reserve call: refused");
   CHECK(ReasonOf(s) == "REDIS_DOWN");

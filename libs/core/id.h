@@ -7,7 +7,6 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-
 #include "libs/core/clock.h"
 
 namespace switchboard::core {

@@ -14,7 +14,7 @@ TEST_CASE("ids are UUIDv7 carrying their creation time") {
   FakeClock clock(absl::FromUnixMillis(1'767'225'600'123));
   std::string id = NewId(clock);
   CHECK(IsUuid(id));
-  CHECK(id[14] == '7');                                   // version
+  CHECK(id[14] == '7');                                          // version
   CHECK(std::string("89ab").find(id[19]) != std::string::npos);  // RFC 9562 variant
   CHECK(IdTime(id) == absl::FromUnixMillis(1'767'225'600'123));
 }

@@ -32,11 +32,16 @@ void SetStaticField(std::string key, std::string value) {
 }
 
 bool ParseLevel(absl::string_view text, Level* level) {
-  if (text == "debug") *level = Level::kDebug;
-  else if (text == "info") *level = Level::kInfo;
-  else if (text == "warning" || text == "warn") *level = Level::kWarning;
-  else if (text == "error") *level = Level::kError;
-  else return false;
+  if (text == "debug")
+    *level = Level::kDebug;
+  else if (text == "info")
+    *level = Level::kInfo;
+  else if (text == "warning" || text == "warn")
+    *level = Level::kWarning;
+  else if (text == "error")
+    *level = Level::kError;
+  else
+    return false;
   return true;
 }
 
@@ -45,11 +50,21 @@ void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out.append("\\u00");
@@ -70,7 +85,8 @@ void Write(Level level, absl::string_view message, Fields fields) {
   line.append("{\"ts\":\"");
   line.append(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
   line.append("\",\"level\":\"");
-  line.append(kLevelNames[static_cast<int>(level)].data(), kLevelNames[static_cast<int>(level)].size());
+  line.append(kLevelNames[static_cast<int>(level)].data(),
+              kLevelNames[static_cast<int>(level)].size());
   line.append("\",\"msg\":");
   AppendJsonString(line, message);
   for (const auto& [key, value] : StaticFields()) {
@@ -91,8 +107,10 @@ void Write(Level level, absl::string_view message, Fields fields) {
           } else if constexpr (std::is_same_v<T, bool>) {
             line.append(v ? "true" : "false");
           } else if constexpr (std::is_same_v<T, double>) {
-            if (std::isfinite(v)) absl::StrAppend(&line, v);
-            else line.append("null");
+            if (std::isfinite(v))
+              absl::StrAppend(&line, v);
+            else
+              line.append("null");
           } else {
             absl::StrAppend(&line, v);
           }

@@ -29,8 +29,8 @@ std::string Capture(const std::function<void()>& body) {
 
 TEST_CASE("one JSON object per line with typed fields") {
   std::string out = Capture([] {
-    sblog::Info("ready", {{"port", 50051}, {"embedded", true}, {"addr", "127.0.0.1"},
-                        {"ratio", 0.5}});
+    sblog::Info("ready",
+                {{"port", 50051}, {"embedded", true}, {"addr", "127.0.0.1"}, {"ratio", 0.5}});
   });
   CHECK(out.back() == '\n');
   CHECK(out.find('\n') == out.size() - 1);

@@ -55,7 +55,8 @@ absl::StatusOr<Money> Money::Parse(absl::string_view amount, absl::string_view c
       }
       fraction = fraction * 10 + digit;
     } else {
-      if (__builtin_mul_overflow(units, 10, &units) || __builtin_add_overflow(units, digit, &units)) {
+      if (__builtin_mul_overflow(units, 10, &units) ||
+          __builtin_add_overflow(units, digit, &units)) {
         return Overflow();
       }
     }

@@ -50,6 +50,5 @@ TEST_CASE("formatting") {
   CHECK(Money(-1'200'000, "USD").ToString() == "-$1.20");
   CHECK(Money(12'500'000, "EUR").ToString() == "12.50 EUR");
   CHECK(Money(1, "USD").ToString() == "$0.000001");
-  CHECK(Money(std::numeric_limits<int64_t>::min(), "USD").ToString() ==
-        "-$9223372036854.775808");
+  CHECK(Money(std::numeric_limits<int64_t>::min(), "USD").ToString() == "-$9223372036854.775808");
 }

@@ -13,11 +13,11 @@
 #define RETURN_IF_ERROR(expr) \
   SB_RETURN_IF_ERROR_IMPL_(SB_STATUS_CONCAT_(sb_status_, __COUNTER__), expr)
 
-#define SB_RETURN_IF_ERROR_IMPL_(status, expr)       \
-  do {                                               \
+#define SB_RETURN_IF_ERROR_IMPL_(status, expr)          \
+  do {                                                  \
     if (::absl::Status status = (expr); !status.ok()) { \
-      return status;                                 \
-    }                                                \
+      return status;                                    \
+    }                                                   \
   } while (false)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \

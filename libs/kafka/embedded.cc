@@ -28,7 +28,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(int brok
 }
 
 EmbeddedCluster::EmbeddedCluster(rd_kafka_t* host, rd_kafka_mock_cluster_t* cluster, int brokers)
-    : host_(host), cluster_(cluster), brokers_(brokers),
+    : host_(host),
+      cluster_(cluster),
+      brokers_(brokers),
       bootstrap_(rd_kafka_mock_cluster_bootstraps(cluster)) {}
 
 EmbeddedCluster::~EmbeddedCluster() {
@@ -38,8 +40,8 @@ EmbeddedCluster::~EmbeddedCluster() {
 
 absl::Status EmbeddedCluster::CreateTopics(const std::vector<TopicSpec>& topics) {
   for (const auto& t : topics) {
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-        cluster_, t.name.c_str(), t.partitions, std::min(t.replication_factor, brokers_));
+    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster_, t.name.c_str(), t.partitions,
+                                                         std::min(t.replication_factor, brokers_));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
       return core::Error(absl::StatusCode::kInternal, "EMBEDDED_KAFKA_FAILED",
                          rd_kafka_err2str(err), {{"topic", t.name}});
@@ -50,8 +52,10 @@ absl::Status EmbeddedCluster::CreateTopics(const std::vector<TopicSpec>& topics)
 
 void EmbeddedCluster::SetAllBrokersDown(bool down) {
   for (int id = 1; id <= brokers_; ++id) {
-    if (down) rd_kafka_mock_broker_set_down(cluster_, id);
-    else rd_kafka_mock_broker_set_up(cluster_, id);
+    if (down)
+      rd_kafka_mock_broker_set_down(cluster_, id);
+    else
+      rd_kafka_mock_broker_set_up(cluster_, id);
   }
 }
 

@@ -27,10 +27,12 @@ absl::Status KafkaError(absl::StatusCode code, absl::string_view reason, absl::s
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
-  log::Level l = level <= 3 ? log::Level::kError : level == 4 ? log::Level::kWarning
-                 : level <= 6 ? log::Level::kInfo : log::Level::kDebug;
-  log::Write(l, buf, {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)},
-                      {"facility", facility}});
+  log::Level l = level <= 3   ? log::Level::kError
+                 : level == 4 ? log::Level::kWarning
+                 : level <= 6 ? log::Level::kInfo
+                              : log::Level::kDebug;
+  log::Write(l, buf,
+             {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)}, {"facility", facility}});
 }
 
 // Builds a configuration from key/value pairs; any refused value is an INVALID_ARGUMENT.
@@ -55,8 +57,9 @@ std::string FormatCeTime(absl::Time t) {
 std::string Header(rd_kafka_headers_t* headers, const char* name) {
   const void* value = nullptr;
   size_t size = 0;
-  if (headers == nullptr || rd_kafka_header_get_last(headers, name, &value, &size) !=
-                                RD_KAFKA_RESP_ERR_NO_ERROR || value == nullptr) {
+  if (headers == nullptr ||
+      rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr) {
     return {};
   }
   return std::string(static_cast<const char*>(value), size);
@@ -76,8 +79,12 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*);
 }  // namespace
 
 std::vector<TopicSpec> SuiteTopics() {
-  return {{kWhatsAppEvents}, {kCallsState}, {kRoutingOffers}, {kBillingUsage},
-          {kConversationsTimeline}, {kWhatsAppOutbound},
+  return {{kWhatsAppEvents},
+          {kCallsState},
+          {kRoutingOffers},
+          {kBillingUsage},
+          {kConversationsTimeline},
+          {kWhatsAppOutbound},
           {.name = kRoutingAvailability, .configs = {{"cleanup.policy", "compact"}}},
           {kEligibilityState}};
 }
@@ -220,8 +227,7 @@ void Producer::Publish(absl::string_view topic, const Event& event, DeliveryCall
         rk_, RD_KAFKA_V_TOPIC(pending->topic.c_str()),
         RD_KAFKA_V_KEY(event.key.data(), event.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(event.payload.data()), event.payload.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADER("ce_specversion", "1.0", 3),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADER("ce_specversion", "1.0", 3),
         RD_KAFKA_V_HEADER("ce_id", event.id.data(), static_cast<ssize_t>(event.id.size())),
         RD_KAFKA_V_HEADER("ce_source", event.source.data(),
                           static_cast<ssize_t>(event.source.size())),
@@ -260,8 +266,8 @@ absl::Status Producer::PublishAndWait(absl::string_view topic, const Event& even
 absl::Status Producer::Flush(absl::Duration timeout) {
   rd_kafka_resp_err_t err = rd_kafka_flush(rk_, Millis(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError(absl::StatusCode::kDeadlineExceeded, "KAFKA_FLUSH_TIMEOUT",
-                      "kafka flush", err);
+    return KafkaError(absl::StatusCode::kDeadlineExceeded, "KAFKA_FLUSH_TIMEOUT", "kafka flush",
+                      err);
   }
   return absl::OkStatus();
 }
@@ -358,8 +364,9 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
   if (options.metrics != nullptr) {
     metrics->messages = &prometheus::BuildCounter()
                              .Name("switchboard_kafka_consumer_messages_total")
-                             .Help("Consumed messages by group, topic and handler outcome "
-                                   "(ok, retry, poison).")
+                             .Help(
+                                 "Consumed messages by group, topic and handler outcome "
+                                 "(ok, retry, poison).")
                              .Register(*options.metrics);
     metrics->lag = &prometheus::BuildGauge()
                         .Name("switchboard_kafka_consumer_lag_messages")
@@ -372,12 +379,16 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
 
 Consumer::Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler,
                    std::unique_ptr<Metrics> metrics)
-    : rk_(rk), options_(std::move(options)), handler_(std::move(handler)),
+    : rk_(rk),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
       metrics_(std::move(metrics)) {}
 
 Consumer::~Consumer() { Stop(); }
 
-void Consumer::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Consumer::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Consumer::Stop() {
   if (closed_) return;
@@ -402,8 +413,8 @@ void Consumer::Loop() {
     if (m == nullptr) continue;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        log::Warning("kafka consumer error", {{"group", options_.group_id},
-                                              {"error", rd_kafka_message_errstr(m)}});
+        log::Warning("kafka consumer error",
+                     {{"group", options_.group_id}, {"error", rd_kafka_message_errstr(m)}});
       }
       rd_kafka_message_destroy(m);
       continue;
@@ -433,10 +444,12 @@ void Consumer::Loop() {
     bool poison = !status.ok() && IsPoison(status);
     if (status.ok() || poison) {
       if (poison) {
-        log::Error("kafka message skipped: the handler refused it",
-                   {{"group", options_.group_id}, {"topic", msg.topic},
-                    {"partition", msg.partition}, {"offset", msg.offset},
-                    {"ce_id", msg.event.id}, {"error", status.ToString()}});
+        log::Error("kafka message skipped: the handler refused it", {{"group", options_.group_id},
+                                                                     {"topic", msg.topic},
+                                                                     {"partition", msg.partition},
+                                                                     {"offset", msg.offset},
+                                                                     {"ce_id", msg.event.id},
+                                                                     {"error", status.ToString()}});
       }
       rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
       rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
@@ -459,13 +472,14 @@ void Consumer::Loop() {
     int n = ++failures[partition_key];
     absl::Duration backoff =
         std::min(options_.max_backoff, options_.min_backoff * (1 << std::min(n - 1, 16)));
-    log::Warning("kafka handler failed, will retry",
-                 {{"group", options_.group_id}, {"topic", msg.topic},
-                  {"partition", msg.partition}, {"offset", msg.offset}, {"attempt", n},
-                  {"error", status.ToString()}});
+    log::Warning("kafka handler failed, will retry", {{"group", options_.group_id},
+                                                      {"topic", msg.topic},
+                                                      {"partition", msg.partition},
+                                                      {"offset", msg.offset},
+                                                      {"attempt", n},
+                                                      {"error", status.ToString()}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
-        msg.offset;
+    rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset = msg.offset;
     if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 2000)) {
       log::Error("kafka seek failed", {{"error", rd_kafka_error_string(e)}});
       rd_kafka_error_destroy(e);

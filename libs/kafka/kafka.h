@@ -86,8 +86,7 @@ class Producer {
   // it with acks=all, or delivery failed.
   void Publish(absl::string_view topic, const Event& event, DeliveryCallback done);
   // Publishes and waits for the delivery report, at most `timeout`.
-  absl::Status PublishAndWait(absl::string_view topic, const Event& event,
-                              absl::Duration timeout);
+  absl::Status PublishAndWait(absl::string_view topic, const Event& event, absl::Duration timeout);
   // Waits until everything queued is delivered or failed.
   absl::Status Flush(absl::Duration timeout);
   // Asks the cluster for metadata: OK when at least one broker answers within `timeout`.
@@ -135,8 +134,7 @@ struct ConsumerOptions {
 
 class Consumer {
  public:
-  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
-                                                          Handler handler);
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options, Handler handler);
   ~Consumer();  // Stop()
 
   void Start();

@@ -1,3 +1,5 @@
+#include "libs/kafka/kafka.h"
+
 #include <catch2/catch.hpp>
 #include <set>
 
@@ -8,7 +10,6 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/kafka/embedded.h"
-#include "libs/kafka/kafka.h"
 #include "tests/support/servers.h"
 
 namespace kafka = switchboard::kafka;
@@ -63,9 +64,10 @@ struct Fixture {
   }
   void Publish(int n, const std::string& prefix = "m") {
     for (int i = 0; i < n; ++i) {
-      REQUIRE(producer->PublishAndWait(topic, TextEvent(absl::StrCat(prefix, i), "k"),
-                                       absl::Seconds(10))
-                  .ok());
+      REQUIRE(
+          producer
+              ->PublishAndWait(topic, TextEvent(absl::StrCat(prefix, i), "k"), absl::Seconds(10))
+              .ok());
     }
   }
   std::unique_ptr<kafka::EmbeddedCluster> cluster;
@@ -211,9 +213,9 @@ TEST_CASE("admin topic creation fails cleanly, in bounded time, where it is unsu
 TEST_CASE("bad producer and consumer settings are refused with a reason") {
   using switchboard::core::ReasonOf;
   CHECK(ReasonOf(kafka::Producer::Create({}).status()) == "MISSING_KAFKA_BROKERS");
-  CHECK(ReasonOf(kafka::Producer::Create(
-                     {.brokers = "127.0.0.1:1", .extra = {{"linger.ms", "forever"}}})
-                     .status()) == "INVALID_KAFKA_CONFIG");
+  CHECK(ReasonOf(
+            kafka::Producer::Create({.brokers = "127.0.0.1:1", .extra = {{"linger.ms", "forever"}}})
+                .status()) == "INVALID_KAFKA_CONFIG");
   // The delivery guarantees are not negotiable.
   CHECK(ReasonOf(kafka::Producer::Create({.brokers = "127.0.0.1:1", .extra = {{"acks", "1"}}})
                      .status()) == "INVALID_KAFKA_CONFIG");

@@ -41,8 +41,9 @@ CREATE TABLE IF NOT EXISTS processed_events (
 absl::StatusOr<bool> Inbox::MarkProcessed(Conn& tx, absl::string_view source,
                                           absl::string_view id) {
   if (id.empty()) {
-    return core::InvalidArgument("EVENT_WITHOUT_ID", "an event without ce_id cannot be "
-                                                     "de-duplicated");
+    return core::InvalidArgument("EVENT_WITHOUT_ID",
+                                 "an event without ce_id cannot be "
+                                 "de-duplicated");
   }
   ASSIGN_OR_RETURN(Result r, tx.Exec("INSERT INTO processed_events (source, id) VALUES ($1, $2) "
                                      "ON CONFLICT DO NOTHING",
@@ -51,10 +52,12 @@ absl::StatusOr<bool> Inbox::MarkProcessed(Conn& tx, absl::string_view source,
 }
 
 absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event) {
-  return tx.Exec("INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, "
-                 "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                 {topic, event.key, event.id, event.type, event.source, event.time,
-                  Param::Bytes(event.payload)})
+  return tx
+      .Exec(
+          "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, "
+          "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {topic, event.key, event.id, event.type, event.source, event.time,
+           Param::Bytes(event.payload)})
       .status();
 }
 
@@ -64,7 +67,9 @@ struct OutboxRelay::Metrics {
 };
 
 OutboxRelay::OutboxRelay(Pool& pool, kafka::Producer& producer, RelayOptions options)
-    : pool_(pool), producer_(producer), options_(std::move(options)),
+    : pool_(pool),
+      producer_(producer),
+      options_(std::move(options)),
       metrics_(std::make_unique<Metrics>()) {
   if (options_.metrics != nullptr) {
     prometheus::Labels labels = {{"schema", pool_.options().schema}};
@@ -83,7 +88,9 @@ OutboxRelay::OutboxRelay(Pool& pool, kafka::Producer& producer, RelayOptions opt
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
-void OutboxRelay::Start() { thread_ = std::thread([this] { Loop(); }); }
+void OutboxRelay::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void OutboxRelay::Stop() {
   {
@@ -101,7 +108,8 @@ void OutboxRelay::Stop() {
   do {
     n = RunOnce();
   } while (n.ok() && *n == options_.batch_size);
-  if (!n.ok()) log::Warning("outbox relay stopped with unsent events", {{"error", n.status().ToString()}});
+  if (!n.ok())
+    log::Warning("outbox relay stopped with unsent events", {{"error", n.status().ToString()}});
   leader_lease_.reset();
 }
 
@@ -114,9 +122,9 @@ absl::Status OutboxRelay::EnsureLeader() {
   if (leader_lease_.has_value() && !(*leader_lease_)->broken()) return absl::OkStatus();
   leader_lease_.reset();
   ASSIGN_OR_RETURN(Pool::Lease lease, pool_.Acquire());
-  ASSIGN_OR_RETURN(Result r, lease->Exec("SELECT pg_try_advisory_lock(hashtext($1))",
-                                         {absl::StrCat("switchboard.outbox.",
-                                                       pool_.options().schema)}));
+  ASSIGN_OR_RETURN(Result r,
+                   lease->Exec("SELECT pg_try_advisory_lock(hashtext($1))",
+                               {absl::StrCat("switchboard.outbox.", pool_.options().schema)}));
   if (r.GetBool(0, 0)) leader_lease_.emplace(std::move(lease));
   return absl::OkStatus();
 }
@@ -131,8 +139,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
                  {options_.batch_size}));
   int n = rows.rows();
   if (metrics_->oldest_age) {
-    metrics_->oldest_age->Set(
-        n == 0 ? 0 : absl::ToDoubleSeconds(absl::Now() - rows.GetTime(0, 8)));
+    metrics_->oldest_age->Set(n == 0 ? 0 : absl::ToDoubleSeconds(absl::Now() - rows.GetTime(0, 8)));
   }
   if (n == 0) return 0;
 
@@ -160,7 +167,9 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
   absl::Status first_error;
   {
     absl::MutexLock lock(&outcomes.mu);
-    auto all_done = [&outcomes]() { return outcomes.done == static_cast<int>(outcomes.results.size()); };
+    auto all_done = [&outcomes]() {
+      return outcomes.done == static_cast<int>(outcomes.results.size());
+    };
     outcomes.mu.AwaitWithTimeout(absl::Condition(&all_done), options_.publish_timeout);
     // Only the acknowledged prefix is marked: a later event of the same key must not be marked
     // sent while an earlier one is still to be re-sent.
@@ -169,9 +178,9 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       ++ok_prefix;
     }
     if (ok_prefix < n) {
-      first_error = outcomes.results[ok_prefix].value_or(core::Error(
-          absl::StatusCode::kDeadlineExceeded, "KAFKA_DELIVERY_TIMEOUT",
-          "kafka did not acknowledge outbox events in time"));
+      first_error = outcomes.results[ok_prefix].value_or(
+          core::Error(absl::StatusCode::kDeadlineExceeded, "KAFKA_DELIVERY_TIMEOUT",
+                      "kafka did not acknowledge outbox events in time"));
     }
     // Callbacks still pending reference `outcomes`: wait for them before it goes away. They
     // end at the producer's delivery timeout at the latest.
@@ -182,8 +191,9 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
     std::vector<std::string> ids;
     ids.reserve(ok_prefix);
     for (int i = 0; i < ok_prefix; ++i) ids.emplace_back(rows.Get(i, 0));
-    RETURN_IF_ERROR(pool_.Exec("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                               {absl::StrCat("{", absl::StrJoin(ids, ","), "}")})
+    RETURN_IF_ERROR(pool_
+                        .Exec("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                              {absl::StrCat("{", absl::StrJoin(ids, ","), "}")})
                         .status());
     if (metrics_->published) metrics_->published->Increment(ok_prefix);
   }
@@ -211,9 +221,9 @@ void OutboxRelay::Loop() {
                    {{"schema", pool_.options().schema}, {"error", n.status().ToString()}});
     }
     if (++rounds_ % 300 == 0) {
-      absl::Status cleaned = pool_.Exec("DELETE FROM outbox WHERE sent_at < $1",
-                                        {absl::Now() - options_.retention})
-                                 .status();
+      absl::Status cleaned =
+          pool_.Exec("DELETE FROM outbox WHERE sent_at < $1", {absl::Now() - options_.retention})
+              .status();
       if (!cleaned.ok()) log::Warning("outbox cleanup failed", {{"error", cleaned.ToString()}});
     }
   }

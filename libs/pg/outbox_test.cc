@@ -43,22 +43,21 @@ struct Fixture {
   Fixture() {
     pool = std::make_unique<pg::Pool>(
         pg::Options{.url = testing::PostgresServer::Shared().CreateDatabase(), .schema = "calls"});
-    REQUIRE(pg::Migrate(*pool, {{1, "0001.sql", "CREATE TABLE calls (id text PRIMARY KEY);"}})
-                .ok());
+    REQUIRE(
+        pg::Migrate(*pool, {{1, "0001.sql", "CREATE TABLE calls (id text PRIMARY KEY);"}}).ok());
     cluster = std::move(kafka::EmbeddedCluster::Start().value());
     REQUIRE(cluster->CreateTopics({{"calls.state.v1", 3}}).ok());
-    producer = std::move(
-        kafka::Producer::Create({.brokers = cluster->bootstrap(),
-                                 .delivery_timeout = absl::Seconds(60)})
-            .value());
-    consumer = std::move(kafka::Consumer::Create({.brokers = cluster->bootstrap(),
-                                                  .group_id = "observer",
-                                                  .topics = {"calls.state.v1"}},
-                                                 [this](const kafka::Message& m) {
-                                                   received.Add(m);
-                                                   return absl::OkStatus();
-                                                 })
+    producer = std::move(kafka::Producer::Create({.brokers = cluster->bootstrap(),
+                                                  .delivery_timeout = absl::Seconds(60)})
                              .value());
+    consumer = std::move(
+        kafka::Consumer::Create(
+            {.brokers = cluster->bootstrap(), .group_id = "observer", .topics = {"calls.state.v1"}},
+            [this](const kafka::Message& m) {
+              received.Add(m);
+              return absl::OkStatus();
+            })
+            .value());
     consumer->Start();
   }
 
@@ -71,7 +70,8 @@ struct Fixture {
       if (!r.ok()) return r.status();
       google::protobuf::StringValue v;
       v.set_value(id);
-      absl::Status s = pg::Outbox::Enqueue(tx, "calls.state.v1", kafka::MakeEvent(v, key.empty() ? id : key, "calls"));
+      absl::Status s = pg::Outbox::Enqueue(tx, "calls.state.v1",
+                                           kafka::MakeEvent(v, key.empty() ? id : key, "calls"));
       if (!s.ok()) return s;
       if (fail_after_event) return absl::InternalError("crash before commit");
       return absl::OkStatus();
@@ -112,7 +112,7 @@ TEST_CASE("a crash between publish and mark re-sends, never loses") {
     pg::OutboxRelay crashing(*f.pool, *f.producer,
                              {.before_mark = [] { return absl::InternalError("crashed"); }});
     CHECK_FALSE(crashing.RunOnce().ok());
-  }  // the crashed relay is gone, its lock released with its connection
+  }                         // the crashed relay is gone, its lock released with its connection
   CHECK(f.Unsent() == 20);  // published, but not marked
 
   pg::OutboxRelay relay(*f.pool, *f.producer);
@@ -130,9 +130,9 @@ TEST_CASE("a crash between publish and mark re-sends, never loses") {
 
 TEST_CASE("while Kafka is down events stay queued; the running relay sends them when it is back") {
   Fixture f;
-  pg::OutboxRelay relay(*f.pool, *f.producer,
-                        {.poll_interval = absl::Milliseconds(20),
-                         .publish_timeout = absl::Milliseconds(300)});
+  pg::OutboxRelay relay(
+      *f.pool, *f.producer,
+      {.poll_interval = absl::Milliseconds(20), .publish_timeout = absl::Milliseconds(300)});
   relay.Start();
   REQUIRE(f.OpenCall("before").ok());
   relay.Notify();

@@ -28,9 +28,12 @@ bool IsSafeIdentifier(absl::string_view name) {
 Param::Param(int64_t v) : value_(absl::StrCat(v)) {}
 
 Param::Param(absl::Time t) {
-  if (t == absl::InfinitePast()) value_ = "-infinity";
-  else if (t == absl::InfiniteFuture()) value_ = "infinity";
-  else value_ = absl::FormatTime(kTimeFormat, t, absl::UTCTimeZone());
+  if (t == absl::InfinitePast())
+    value_ = "-infinity";
+  else if (t == absl::InfiniteFuture())
+    value_ = "infinity";
+  else
+    value_ = absl::FormatTime(kTimeFormat, t, absl::UTCTimeZone());
 }
 
 Param Param::Bytes(std::string bytes) {
@@ -168,14 +171,15 @@ absl::StatusOr<std::unique_ptr<Conn>> Pool::Connect() {
     return core::InvalidArgument("INVALID_SCHEMA", "schema names are [a-z_][a-z0-9_]*",
                                  {{"schema", options_.schema}});
   }
-  std::string pg_options = absl::StrCat(
-      "-c statement_timeout=", absl::ToInt64Milliseconds(options_.statement_timeout),
-      " -c TimeZone=UTC -c client_min_messages=warning");
+  std::string pg_options =
+      absl::StrCat("-c statement_timeout=", absl::ToInt64Milliseconds(options_.statement_timeout),
+                   " -c TimeZone=UTC -c client_min_messages=warning");
   if (!options_.schema.empty()) absl::StrAppend(&pg_options, " -c search_path=", options_.schema);
-  std::string timeout = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+  std::string timeout =
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
   const char* keys[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};
-  const char* values[] = {options_.url.c_str(), timeout.c_str(),
-                          options_.application_name.c_str(), pg_options.c_str(), nullptr};
+  const char* values[] = {options_.url.c_str(), timeout.c_str(), options_.application_name.c_str(),
+                          pg_options.c_str(), nullptr};
   PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
     std::string err = c ? PQerrorMessage(c) : "out of memory";

@@ -39,14 +39,14 @@ struct Options {
 // One query parameter in text form; nullopt is SQL NULL. Bytes go through Param::Bytes.
 class Param {
  public:
-  Param(std::nullopt_t) {}  // NOLINT: NULL
-  Param(const char* s) : value_(s) {}  // NOLINT
-  Param(std::string s) : value_(std::move(s)) {}  // NOLINT
+  Param(std::nullopt_t) {}                                // NOLINT: NULL
+  Param(const char* s) : value_(s) {}                     // NOLINT
+  Param(std::string s) : value_(std::move(s)) {}          // NOLINT
   Param(absl::string_view s) : value_(std::string(s)) {}  // NOLINT
-  Param(int64_t v);  // NOLINT
-  Param(int v) : Param(static_cast<int64_t>(v)) {}  // NOLINT
-  Param(bool v) : value_(v ? "true" : "false") {}  // NOLINT
-  Param(absl::Time t);  // NOLINT: as timestamptz
+  Param(int64_t v);                                       // NOLINT
+  Param(int v) : Param(static_cast<int64_t>(v)) {}        // NOLINT
+  Param(bool v) : value_(v ? "true" : "false") {}         // NOLINT
+  Param(absl::Time t);                                    // NOLINT: as timestamptz
   static Param Bytes(std::string bytes);
 
   bool is_null() const { return !value_.has_value(); }
@@ -71,7 +71,7 @@ class Result {
   absl::string_view Get(int row, int col) const;
   int64_t GetInt(int row, int col) const;
   bool GetBool(int row, int col) const;
-  absl::Time GetTime(int row, int col) const;  // timestamptz
+  absl::Time GetTime(int row, int col) const;    // timestamptz
   std::string GetBytes(int row, int col) const;  // bytea
 
  private:

@@ -13,10 +13,11 @@ using switchboard::core::ReasonOf;
 namespace {
 
 std::vector<pg::Migration> Migrations() {
-  return {{1, "0001_init.sql",
-           "CREATE TABLE items (id text PRIMARY KEY, n bigint NOT NULL CHECK (n >= 0));"
-           "CREATE INDEX items_n ON items (n);"},
-          {2, "0002_blob.sql", "ALTER TABLE items ADD COLUMN blob bytea, ADD COLUMN at timestamptz;"}};
+  return {
+      {1, "0001_init.sql",
+       "CREATE TABLE items (id text PRIMARY KEY, n bigint NOT NULL CHECK (n >= 0));"
+       "CREATE INDEX items_n ON items (n);"},
+      {2, "0002_blob.sql", "ALTER TABLE items ADD COLUMN blob bytea, ADD COLUMN at timestamptz;"}};
 }
 
 }  // namespace
@@ -114,9 +115,9 @@ TEST_CASE("transactions commit together or not at all, and retry on conflicts") 
 }
 
 TEST_CASE("an unreachable server is UNAVAILABLE, not a hang") {
-  pg::Pool pool({.url = absl::StrCat("postgresql://postgres@127.0.0.1:", testing::FreePort(),
-                                     "/postgres"),
-                 .connect_timeout = absl::Seconds(1)});
+  pg::Pool pool(
+      {.url = absl::StrCat("postgresql://postgres@127.0.0.1:", testing::FreePort(), "/postgres"),
+       .connect_timeout = absl::Seconds(1)});
   absl::Status s = pool.Ping();
   CHECK(s.code() == absl::StatusCode::kUnavailable);
   CHECK(ReasonOf(s) == "PG_UNAVAILABLE");

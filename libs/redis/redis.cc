@@ -14,7 +14,6 @@
 namespace switchboard::redis {
 namespace {
 
-
 absl::Status Down(absl::string_view what, absl::string_view address) {
   return core::Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis ", address, ": ", what),
                            {{"address", std::string(address)}});
@@ -95,8 +94,7 @@ absl::StatusOr<Options> Options::FromUrl(absl::string_view url) {
     }
   }
   if (size_t colon = hostport.rfind(':'); colon != absl::string_view::npos) {
-    if (!absl::SimpleAtoi(hostport.substr(colon + 1), &o.port) || o.port <= 0 ||
-        o.port > 65535) {
+    if (!absl::SimpleAtoi(hostport.substr(colon + 1), &o.port) || o.port <= 0 || o.port > 65535) {
       return core::InvalidArgument("INVALID_REDIS_URL", "redis port must be 1-65535",
                                    {{"url", std::string(url)}});
     }
@@ -133,7 +131,8 @@ absl::StatusOr<std::unique_ptr<Pool::Conn>> Pool::Connect() {
   auto setup = [&](const std::vector<std::string>& args) -> absl::Status {
     Append(c, args);
     void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) return Down(c->errstr, options_.Address());
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr)
+      return Down(c->errstr, options_.Address());
     Reply reply = Convert(static_cast<redisReply*>(raw));
     freeReplyObject(raw);
     if (reply.type == Reply::Type::kError) {

@@ -26,6 +26,9 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 constexpr absl::Duration kHealthInterval = absl::Milliseconds(500);
+// After the drain timeout gRPC cancels the calls still running; handlers that do not return
+// within this grace are left behind (see WaitAndDrain).
+constexpr absl::Duration kHandlerGrace = absl::Seconds(1);
 
 // ---- infrastructure modules -----------------------------------------------------------------
 
@@ -47,7 +50,8 @@ class KafkaModule final : public Module {
         }
       }
       log::Info("embedded kafka started",
-                {{"bootstrap", bootstrap}, {"bootstrap_file", config.kafka_bootstrap_file},
+                {{"bootstrap", bootstrap},
+                 {"bootstrap_file", config.kafka_bootstrap_file},
                  {"topics", static_cast<int64_t>(kafka::SuiteTopics().size())}});
     } else {
       // Topics may also be managed outside (Strimzi); failing to create them is not fatal.
@@ -56,8 +60,8 @@ class KafkaModule final : public Module {
         log::Warning("could not create kafka topics", {{"error", created.ToString()}});
       }
     }
-    ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(
-                                    {.brokers = bootstrap, .metrics = &ctx.metrics()}));
+    ASSIGN_OR_RETURN(producer_,
+                     kafka::Producer::Create({.brokers = bootstrap, .metrics = &ctx.metrics()}));
     RETURN_IF_ERROR(core::Annotate(producer_->Probe(absl::Seconds(5)),
                                    absl::StrCat("kafka at ", bootstrap, " is unreachable")));
     ctx.infra().kafka_bootstrap = bootstrap;
@@ -80,8 +84,8 @@ class RedisModule final : public Module {
   absl::Status Init(Context& ctx) override {
     ASSIGN_OR_RETURN(redis::Options options, redis::Options::FromUrl(ctx.config().redis_url));
     pool_ = std::make_unique<redis::Pool>(options, ctx.clock());
-    RETURN_IF_ERROR(core::Annotate(pool_->Ping(),
-                                   absl::StrCat("redis at ", options.Address(), " is unreachable")));
+    RETURN_IF_ERROR(core::Annotate(
+        pool_->Ping(), absl::StrCat("redis at ", options.Address(), " is unreachable")));
     ctx.infra().redis = pool_.get();
     return absl::OkStatus();
   }
@@ -94,9 +98,8 @@ class RedisModule final : public Module {
 class PostgresModule final : public Module {
  public:
   absl::Status Init(Context& ctx) override {
-    pool_ = std::make_unique<pg::Pool>(pg::Options{.url = ctx.config().postgres_url,
-                                                   .pool_size = 2,
-                                                   .statement_timeout = absl::Seconds(2)});
+    pool_ = std::make_unique<pg::Pool>(pg::Options{
+        .url = ctx.config().postgres_url, .pool_size = 2, .statement_timeout = absl::Seconds(2)});
     RETURN_IF_ERROR(core::Annotate(pool_->Ping(), "postgres is unreachable"));
     ctx.infra().postgres = true;
     return absl::OkStatus();
@@ -108,9 +111,9 @@ class PostgresModule final : public Module {
 };
 
 void LogFromGrpc(gpr_log_func_args* args) {
-  log::Level level = args->severity == GPR_LOG_SEVERITY_ERROR ? log::Level::kError
+  log::Level level = args->severity == GPR_LOG_SEVERITY_ERROR  ? log::Level::kError
                      : args->severity == GPR_LOG_SEVERITY_INFO ? log::Level::kInfo
-                                                                 : log::Level::kDebug;
+                                                               : log::Level::kDebug;
   log::Write(level, args->message,
              {{"component", "grpc"}, {"file", args->file}, {"line", args->line}});
 }
@@ -121,7 +124,11 @@ void LogFromGrpc(gpr_log_func_args* args) {
 
 Context::Context(const Config& config, const core::Clock& clock, prometheus::Registry& metrics,
                  const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module)
-    : config_(config), clock_(clock), metrics_(metrics), verifier_(verifier), infra_(infra),
+    : config_(config),
+      clock_(clock),
+      metrics_(metrics),
+      verifier_(verifier),
+      infra_(infra),
       module_(std::move(module)) {}
 
 void Context::AddService(grpc::Service* service, std::string name) {
@@ -154,10 +161,11 @@ std::unique_ptr<pg::Pool> Context::Postgres(const std::string& schema, int pool_
     log::Error("module uses postgres without depending on it", {{"module", module_}});
     std::abort();
   }
-  return std::make_unique<pg::Pool>(pg::Options{.url = config_.postgres_url,
-                                                .schema = schema,
-                                                .pool_size = pool_size,
-                                                .application_name = absl::StrCat("switchboard-", schema)});
+  return std::make_unique<pg::Pool>(
+      pg::Options{.url = config_.postgres_url,
+                  .schema = schema,
+                  .pool_size = pool_size,
+                  .application_name = absl::StrCat("switchboard-", schema)});
 }
 
 void RegisterInfrastructure(Registry& registry) {
@@ -171,20 +179,24 @@ void RegisterInfrastructure(Registry& registry) {
 struct App::Running {
   const ModuleSpec* spec;
   std::unique_ptr<Module> module;
-  std::vector<std::string> health_names;       // module name + its gRPC service names
-  std::vector<Running*> infra_deps;            // infrastructure it needs, transitively
+  std::vector<std::string> health_names;          // module name + its gRPC service names
+  std::vector<Running*> infra_deps;               // infrastructure it needs, transitively
   std::vector<prometheus::Gauge*> dependency_up;  // parallel to infra_deps
   bool started = false;
 };
 
 App::App(const Registry& registry, Config config, const core::Clock& clock)
-    : registry_(registry), config_(std::move(config)), clock_(clock),
+    : registry_(registry),
+      config_(std::move(config)),
+      clock_(clock),
       metrics_(std::make_shared<prometheus::Registry>()),
       verifier_(std::make_unique<auth::TokenVerifier>(config_.auth_secret, clock)) {}
 
 App::~App() {
   if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
   if (health_thread_.joinable()) health_thread_.join();
+  // A drain that left handlers running: they end before their modules do.
+  if (shutdown_thread_.joinable()) shutdown_thread_.join();
   if (server_) {
     server_->Shutdown(absl::ToChronoTime(absl::Now()));
     server_->Wait();
@@ -265,15 +277,19 @@ absl::Status App::Start() {
                            grpc::InsecureServerCredentials(), &grpc_port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(MakeInterceptorFactory(*verifier_, *metrics_));
+  std::vector<std::string> service_names;
+  for (auto& r : running_) {
+    for (const auto& name : r->health_names) service_names.push_back(name);
+  }
+  factories.push_back(MakeInterceptorFactory(*verifier_, *metrics_, MethodPaths(service_names)));
   builder.experimental().SetInterceptorCreators(std::move(factories));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     server_.reset();
     StopModules();
-    return core::Error(absl::StatusCode::kFailedPrecondition, "CANNOT_LISTEN",
-                       absl::StrCat("cannot serve gRPC on ", config_.listen_host, ":",
-                                    config_.grpc_port));
+    return core::Error(
+        absl::StatusCode::kFailedPrecondition, "CANNOT_LISTEN",
+        absl::StrCat("cannot serve gRPC on ", config_.listen_host, ":", config_.grpc_port));
   }
 
   for (auto& r : running_) {
@@ -341,26 +357,47 @@ void App::RequestStop() {
   if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
 }
 
-void App::WaitAndDrain() {
+bool App::WaitAndDrain() {
   stop_requested_.WaitForNotification();
   absl::Time began = absl::Now();
   log::Info("draining", {{"drain_timeout_ms", absl::ToInt64Milliseconds(config_.drain_timeout)}});
   draining_ = true;
   if (health_thread_.joinable()) health_thread_.join();
+  // civetweb needs up to 2 s to stop its listener: let it do so while the calls drain.
+  std::thread exposer_stop([this] { exposer_.reset(); });
+  bool clean = true;
   if (server_) {
     // Every service NOT_SERVING first, so load balancers stop sending; then refuse new calls
-    // and give the ones in flight until the deadline (after which they are cancelled).
+    // and give the ones in flight until the deadline, after which gRPC cancels them.
     server_->GetHealthCheckService()->Shutdown();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.drain_timeout));
-    server_->Wait();
-    server_.reset();
+    auto done = std::make_shared<absl::Notification>();
+    absl::Time deadline = absl::Now() + config_.drain_timeout;
+    shutdown_thread_ = std::thread([server = server_.get(), deadline, done] {
+      server->Shutdown(absl::ToChronoTime(deadline));
+      server->Wait();
+      done->Notify();
+    });
+    // gRPC's Shutdown also waits for handler threads to return, however long they ignore the
+    // cancellation: do not let one stuck handler keep the process (and its flush) hostage.
+    if (done->WaitForNotificationWithTimeout(config_.drain_timeout + kHandlerGrace)) {
+      shutdown_thread_.join();
+      server_.reset();
+    } else {
+      clean = false;
+      log::Error("calls still running after the drain timeout; stopping without them",
+                 {{"drain_timeout_ms", absl::ToInt64Milliseconds(config_.drain_timeout)}});
+    }
   }
-  StopModules();
+  // With handlers left running, their modules must outlive them: stop, but do not destroy.
+  StopModules(/*destroy=*/clean);
+  exposer_stop.join();
   if (!config_.ready_file.empty()) std::remove(config_.ready_file.c_str());
-  log::Info("stopped", {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - began)}});
+  log::Info("stopped", {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - began)},
+                        {"clean", clean}});
+  return clean;
 }
 
-void App::StopModules() {
+void App::StopModules(bool destroy) {
   for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
     if ((*it)->started) {
       (*it)->module->Stop();
@@ -368,7 +405,7 @@ void App::StopModules() {
     }
   }
   // Destroy in reverse too: services before the infrastructure they hold references to.
-  while (!running_.empty()) running_.pop_back();
+  while (destroy && !running_.empty()) running_.pop_back();
 }
 
 // ---- Main -----------------------------------------------------------------------------------
@@ -415,11 +452,12 @@ int Main(const Registry& registry, int argc, char** argv) {
   });
   int code = 0;
   if (absl::Status started = app.Start(); !started.ok()) {
-    log::Error("start-up failed", {{"error", std::string(started.message())},
-                                   {"reason", core::ReasonOf(started)}});
+    log::Error("start-up failed",
+               {{"error", std::string(started.message())}, {"reason", core::ReasonOf(started)}});
     code = 1;
-  } else {
-    app.WaitAndDrain();
+  } else if (!app.WaitAndDrain()) {
+    // Modules are stopped and producers flushed; stuck handlers are not waited for.
+    std::_Exit(1);
   }
   // Release the signal thread: it reads this signal as "exit".
   exiting = true;

@@ -87,10 +87,12 @@ class App {
 
   // Starts everything; on failure what was started is stopped again.
   absl::Status Start();
-  // Thread-safe; Run() then drains.
+  // Thread-safe; WaitAndDrain() then drains.
   void RequestStop();
-  // Blocks until RequestStop(), then drains and stops.
-  void WaitAndDrain();
+  // Blocks until RequestStop(), then drains and stops. Returns false when handlers were still
+  // running a second after the drain timeout: modules are stopped (producers flushed) but the
+  // stuck handlers are left, and the process should exit without waiting for them.
+  bool WaitAndDrain();
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
@@ -101,7 +103,7 @@ class App {
 
  private:
   struct Running;
-  void StopModules();
+  void StopModules(bool destroy = true);
   void WriteReadyFile();
 
   const Registry& registry_;
@@ -120,11 +122,12 @@ class App {
   absl::Notification stop_requested_;
   std::atomic<bool> draining_{false};
   std::thread health_thread_;
+  std::thread shutdown_thread_;
 };
 
 // Parses flags and environment, runs until SIGTERM/SIGINT, and returns the process exit code:
-// 0 after a clean drain, 2 for bad flags, 1 when start-up failed. A second signal during the
-// drain exits at once with 1.
+// 0 after a clean drain, 2 for bad flags, 1 when start-up failed or handlers outlived the
+// drain. A second signal during the drain exits at once with 1.
 int Main(const Registry& registry, int argc, char** argv);
 
 }  // namespace switchboard::runtime

@@ -27,7 +27,7 @@ absl::Status Bad(absl::string_view flag, absl::string_view value, absl::string_v
 }
 
 std::function<absl::Status(Config&, const std::string&)> Port(int Config::*field,
-                                                               const char* name) {
+                                                              const char* name) {
   return [field, name](Config& c, const std::string& v) -> absl::Status {
     int port;
     if (!absl::SimpleAtoi(v, &port) || port < 0 || port > 65535) {
@@ -47,8 +47,9 @@ std::function<absl::Status(Config&, const std::string&)> Text(std::string Config
 
 const std::vector<Flag>& Flags() {
   static const auto* flags = new std::vector<Flag>{
-      {"target", "services to run: all, or a comma list (eligibility,calls,routing,billing,"
-                 "notifications,webhooks)",
+      {"target",
+       "services to run: all, or a comma list (eligibility,calls,routing,billing,"
+       "notifications,webhooks)",
        [](Config& c, const std::string& v) -> absl::Status {
          std::vector<std::string> targets;
          for (absl::string_view t : absl::StrSplit(v, ',')) {
@@ -71,7 +72,8 @@ const std::vector<Flag>& Flags() {
        Text(&Config::kafka_bootstrap_file)},
       {"redis-url", "redis://[:password@]host:port/db",
        [](Config& c, const std::string& v) -> absl::Status {
-         if (!absl::StartsWith(v, "redis://")) return Bad("redis-url", v, "must start with redis://");
+         if (!absl::StartsWith(v, "redis://"))
+           return Bad("redis-url", v, "must start with redis://");
          c.redis_url = v;
          return absl::OkStatus();
        }},

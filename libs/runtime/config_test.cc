@@ -31,7 +31,8 @@ TEST_CASE("defaults, flags in both spellings, and the environment") {
   CHECK(c->kafka_brokers.empty());
 
   c = Parse({"--target", "calls,eligibility", "--grpc-port=0", "--drain-timeout=2s"},
-            {{"SWITCHBOARD_AUTH_SECRET", kSecret}, {"SWITCHBOARD_GRPC_PORT", "7000"},
+            {{"SWITCHBOARD_AUTH_SECRET", kSecret},
+             {"SWITCHBOARD_GRPC_PORT", "7000"},
              {"SWITCHBOARD_REDIS_URL", "redis://cache:6380/1"}});
   REQUIRE(c.ok());
   CHECK(c->targets == std::vector<std::string>{"calls", "eligibility"});
@@ -59,8 +60,7 @@ TEST_CASE("bad values are refused with the flag named") {
   CHECK(bad({"--target="}).find("empty target") != std::string::npos);
   CHECK(bad({"--grpc-port"}).find("needs a value") != std::string::npos);
   CHECK(bad({"stray"}).find("unexpected argument") != std::string::npos);
-  CHECK(ReasonOf(Parse({"--colour=blue", "--auth-secret=" + kSecret}).status()) ==
-        "UNKNOWN_FLAG");
+  CHECK(ReasonOf(Parse({"--colour=blue", "--auth-secret=" + kSecret}).status()) == "UNKNOWN_FLAG");
 }
 
 TEST_CASE("a bad environment value names the variable") {

@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
+#include "google/protobuf/descriptor.h"
 #include "google/rpc/status.pb.h"
 #include "libs/core/error.h"
 #include "prometheus/counter.h"
@@ -62,6 +63,7 @@ class RedMetrics {
                      .Register(registry)) {}
 
   void Record(const std::string& method, grpc::StatusCode code, absl::Duration took) {
+    // `method` is a served method or "/unknown/unknown": the label values are bounded.
     prometheus::Counter* counter;
     prometheus::Histogram* histogram;
     {
@@ -71,15 +73,14 @@ class RedMetrics {
       if (c_new || h_new) {
         auto [service, name] = Split(method);
         if (c_new) {
-          c->second = &handled_.Add({{"grpc_service", service},
-                                     {"grpc_method", name},
-                                     {"grpc_code", CodeName(code)}});
+          c->second = &handled_.Add(
+              {{"grpc_service", service}, {"grpc_method", name}, {"grpc_code", CodeName(code)}});
         }
         if (h_new) {
-          h->second = &seconds_.Add({{"grpc_service", service}, {"grpc_method", name}},
-                                    prometheus::Histogram::BucketBoundaries{
-                                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                        0.25, 0.5, 1, 2.5, 5});
+          h->second = &seconds_.Add(
+              {{"grpc_service", service}, {"grpc_method", name}},
+              prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
         }
       }
       counter = c->second;
@@ -97,11 +98,11 @@ class RedMetrics {
     return {method.substr(1, slash - 1), method.substr(slash + 1)};
   }
   static std::string CodeName(grpc::StatusCode code) {
-    static const char* kNames[] = {"OK", "Canceled", "Unknown", "InvalidArgument",
-                                   "DeadlineExceeded", "NotFound", "AlreadyExists",
-                                   "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-                                   "Aborted", "OutOfRange", "Unimplemented", "Internal",
-                                   "Unavailable", "DataLoss", "Unauthenticated"};
+    static const char* kNames[] = {
+        "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+        "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+        "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+        "DataLoss", "Unauthenticated"};
     int i = static_cast<int>(code);
     return i >= 0 && i <= 16 ? kNames[i] : "Unknown";
   }
@@ -118,11 +119,14 @@ using grpc::experimental::InterceptionHookPoints;
 class Interceptor final : public grpc::experimental::Interceptor {
  public:
   Interceptor(grpc::experimental::ServerRpcInfo* info, const auth::TokenVerifier& verifier,
-              RedMetrics& metrics)
-      : ctx_(info->server_context()), method_(info->method()), verifier_(verifier),
+              RedMetrics& metrics, const std::set<std::string>& served)
+      : ctx_(info->server_context()),
+        method_(info->method()),
+        verifier_(verifier),
         metrics_(metrics) {
     exempt_ = absl::StartsWith(method_, "/grpc.health.v1.Health/") ||
               absl::StartsWith(method_, "/grpc.reflection.");
+    metric_method_ = exempt_ || served.count(method_) > 0 ? method_ : "/unknown/unknown";
   }
   ~Interceptor() override {
     if (!exempt_) CallPrincipals::Get().Erase(ctx_);
@@ -140,7 +144,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
         status = ToGrpcStatus(auth_);
         methods->ModifySendStatus(status);
       }
-      metrics_.Record(method_, status.error_code(), absl::Now() - start_);
+      metrics_.Record(metric_method_, status.error_code(), absl::Now() - start_);
     }
     methods->Proceed();
   }
@@ -162,6 +166,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
 
   const grpc::ServerContextBase* ctx_;
   std::string method_;
+  std::string metric_method_;
   const auth::TokenVerifier& verifier_;
   RedMetrics& metrics_;
   bool exempt_ = false;
@@ -171,16 +176,18 @@ class Interceptor final : public grpc::experimental::Interceptor {
 
 class InterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  InterceptorFactory(const auth::TokenVerifier& verifier, prometheus::Registry& registry)
-      : verifier_(verifier), metrics_(registry) {}
+  InterceptorFactory(const auth::TokenVerifier& verifier, prometheus::Registry& registry,
+                     std::set<std::string> served)
+      : verifier_(verifier), metrics_(registry), served_(std::move(served)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new Interceptor(info, verifier_, metrics_);
+    return new Interceptor(info, verifier_, metrics_, served_);
   }
 
  private:
   const auth::TokenVerifier& verifier_;
   RedMetrics metrics_;
+  const std::set<std::string> served_;
 };
 
 }  // namespace
@@ -230,8 +237,22 @@ grpc::Status Handle(const grpc::ServerContextBase* ctx,
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
-    const auth::TokenVerifier& verifier, prometheus::Registry& metrics) {
-  return std::make_unique<InterceptorFactory>(verifier, metrics);
+    const auth::TokenVerifier& verifier, prometheus::Registry& metrics,
+    std::set<std::string> served_methods) {
+  return std::make_unique<InterceptorFactory>(verifier, metrics, std::move(served_methods));
+}
+
+std::set<std::string> MethodPaths(const std::vector<std::string>& service_names) {
+  std::set<std::string> paths;
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const auto& name : service_names) {
+    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      paths.insert(absl::StrCat("/", name, "/", service->method(i)->name()));
+    }
+  }
+  return paths;
 }
 
 }  // namespace switchboard::runtime

@@ -11,6 +11,8 @@
 
 #include <functional>
 #include <memory>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -38,8 +40,15 @@ grpc::Status Handle(const grpc::ServerContextBase* ctx,
                     const std::function<absl::Status(const auth::Principal&)>& fn);
 
 // Verifies bearer tokens and records RED metrics for every call. Health checks and server
-// reflection need no token; every other method does.
+// reflection need no token; every other method does. `served_methods` ("/pkg.Service/Method")
+// get their own metric labels; any other path a client sends is counted as "unknown", so
+// callers cannot create metric series at will.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
-    const auth::TokenVerifier& verifier, prometheus::Registry& metrics);
+    const auth::TokenVerifier& verifier, prometheus::Registry& metrics,
+    std::set<std::string> served_methods);
+
+// "/pkg.Service/Method" for every method of the named services (from the generated
+// descriptors linked into the binary).
+std::set<std::string> MethodPaths(const std::vector<std::string>& service_names);
 
 }  // namespace switchboard::runtime

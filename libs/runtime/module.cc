@@ -36,11 +36,10 @@ absl::StatusOr<std::vector<const ModuleSpec*>> Registry::Resolve(
     }
     const ModuleSpec* spec = Find(t);
     if (spec == nullptr || !spec->target) {
-      return core::InvalidArgument(
-          "UNKNOWN_TARGET",
-          absl::StrCat("unknown target '", t, "' (known: all, ", absl::StrJoin(TargetNames(), ", "),
-                       ")"),
-          {{"target", t}});
+      return core::InvalidArgument("UNKNOWN_TARGET",
+                                   absl::StrCat("unknown target '", t, "' (known: all, ",
+                                                absl::StrJoin(TargetNames(), ", "), ")"),
+                                   {{"target", t}});
     }
     wanted.push_back(t);
   }

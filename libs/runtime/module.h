@@ -44,7 +44,8 @@ class Registry {
   void Add(ModuleSpec spec);
   // The modules to run for `targets` ("all" or names), dependencies first. Unknown names and
   // dependency cycles are INVALID_ARGUMENT.
-  absl::StatusOr<std::vector<const ModuleSpec*>> Resolve(const std::vector<std::string>& targets) const;
+  absl::StatusOr<std::vector<const ModuleSpec*>> Resolve(
+      const std::vector<std::string>& targets) const;
   std::vector<std::string> TargetNames() const;
   const ModuleSpec* Find(const std::string& name) const;
 

@@ -25,10 +25,9 @@ class Module final : public runtime::ServiceModule {
 }  // namespace
 
 void Register(runtime::Registry& registry) {
-  registry.Add({.name = "billing",
-                .deps = {"postgres", "kafka"},
-                .target = true,
-                .factory = [] { return std::make_unique<Module>(); }});
+  registry.Add({.name = "billing", .deps = {"postgres", "kafka"}, .target = true, .factory = [] {
+                  return std::make_unique<Module>();
+                }});
 }
 
 }  // namespace switchboard::billing

@@ -1,4 +1,5 @@
-// The billing target: rates each finished call exactly once, limits and alerts, invoices, cost analytics.
+// The billing target: rates each finished call exactly once, limits and alerts, invoices, cost
+// analytics.
 //
 //   billing::Register(registry);   // then --target=billing (or all) runs it
 #pragma once

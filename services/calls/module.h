@@ -1,4 +1,5 @@
-// The calls target: the call state machine, ring timeouts, Graph API call actions, history/search/export/analytics, timeline entries.
+// The calls target: the call state machine, ring timeouts, Graph API call actions,
+// history/search/export/analytics, timeline entries.
 //
 //   calls::Register(registry);   // then --target=calls (or all) runs it
 #pragma once

@@ -1,4 +1,5 @@
-// The eligibility target: answers "may this call happen, and if not, every reason why"; reserves rate-limit tokens at call start.
+// The eligibility target: answers "may this call happen, and if not, every reason why"; reserves
+// rate-limit tokens at call start.
 //
 //   eligibility::Register(registry);   // then --target=eligibility (or all) runs it
 #pragma once

@@ -23,10 +23,9 @@ class Module final : public runtime::Module {
 }  // namespace
 
 void Register(runtime::Registry& registry) {
-  registry.Add({.name = "notifications",
-                .deps = {"kafka"},
-                .target = true,
-                .factory = [] { return std::make_unique<Module>(); }});
+  registry.Add({.name = "notifications", .deps = {"kafka"}, .target = true, .factory = [] {
+                  return std::make_unique<Module>();
+                }});
 }
 
 }  // namespace switchboard::notifications

@@ -1,4 +1,5 @@
-// The notifications target: live event streams to dashboards and agents, missed-call auto-replies, usage and suspension alerts.
+// The notifications target: live event streams to dashboards and agents, missed-call auto-replies,
+// usage and suspension alerts.
 //
 //   notifications::Register(registry);   // then --target=notifications (or all) runs it
 #pragma once

@@ -25,10 +25,10 @@ class Module final : public runtime::ServiceModule {
 }  // namespace
 
 void Register(runtime::Registry& registry) {
-  registry.Add({.name = "routing",
-                .deps = {"redis", "postgres", "kafka"},
-                .target = true,
-                .factory = [] { return std::make_unique<Module>(); }});
+  registry.Add(
+      {.name = "routing", .deps = {"redis", "postgres", "kafka"}, .target = true, .factory = [] {
+         return std::make_unique<Module>();
+       }});
 }
 
 }  // namespace switchboard::routing

@@ -1,4 +1,5 @@
-// The webhooks target: Meta's webhook verification handshake and signed POSTs turned into typed Kafka events.
+// The webhooks target: Meta's webhook verification handshake and signed POSTs turned into typed
+// Kafka events.
 //
 //   webhooks::Register(registry);   // then --target=webhooks (or all) runs it
 #pragma once

@@ -30,7 +30,9 @@ void Fail(const std::string& what) { throw std::runtime_error(what); }
 
 bool IsRoot() { return geteuid() == 0; }
 
-struct passwd* Nobody() { return getpwnam("nobody"); }
+struct passwd* Nobody() {
+  return getpwnam("nobody");
+}
 
 void ChownToNobody(const std::string& path) {
   if (!IsRoot()) return;
@@ -43,8 +45,8 @@ void ChownToNobody(const std::string& path) {
 }
 
 std::string PgBin(const std::string& tool) {
-  for (const char* dir : {"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
-                          "/usr/lib/postgresql/15/bin"}) {
+  for (const char* dir :
+       {"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"}) {
     std::string path = absl::StrCat(dir, "/", tool);
     if (access(path.c_str(), X_OK) == 0) return path;
   }
@@ -52,8 +54,8 @@ std::string PgBin(const std::string& tool) {
 }
 
 bool PgReady(int port) {
-  std::string conninfo =
-      absl::StrCat("host=127.0.0.1 port=", port, " user=postgres dbname=postgres connect_timeout=1");
+  std::string conninfo = absl::StrCat("host=127.0.0.1 port=", port,
+                                      " user=postgres dbname=postgres connect_timeout=1");
   return PQping(conninfo.c_str()) == PQPING_OK;
 }
 
@@ -226,11 +228,11 @@ PostgresServer::PostgresServer() : dir_(TempDir("switchboard-pg")) {
   ChownToNobody(dir_);
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = FreePort();
-    process_.Start({PgBin("postgres"), "-D", data, "-p", std::to_string(port_), "-k", dir_, "-c",
-                    "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                    "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                    "max_connections=300", "-c", "shared_buffers=64MB"},
-                   dir_ + "/postgres.log", /*as_nobody=*/true);
+    process_.Start(
+        {PgBin("postgres"), "-D", data, "-p", std::to_string(port_), "-k", dir_, "-c",
+         "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+         "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB"},
+        dir_ + "/postgres.log", /*as_nobody=*/true);
     if (Eventually([&] { return PgReady(port_); }, absl::Seconds(30), absl::Milliseconds(20))) {
       return;
     }

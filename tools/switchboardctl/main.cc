@@ -27,7 +27,8 @@ namespace {
 
 using namespace switchboard;  // NOLINT
 
-constexpr char kUsage[] = R"(usage: switchboardctl [--addr=host:port] [--token=T|--anonymous] COMMAND [flags]
+constexpr char kUsage[] =
+    R"(usage: switchboardctl [--addr=host:port] [--token=T|--anonymous] COMMAND [flags]
 
 commands:
   token   --tenant=T --subject=S [--roles=a,b] [--ttl=1h]   mint a bearer token
@@ -57,7 +58,8 @@ Args Parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (absl::StartsWith(arg, "--")) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(arg.substr(2), absl::MaxSplits('=', 1));
+      std::pair<std::string, std::string> kv =
+          absl::StrSplit(arg.substr(2), absl::MaxSplits('=', 1));
       a.flags[kv.first] = kv.second;
     } else {
       a.words.push_back(arg);
@@ -69,16 +71,15 @@ Args Parse(int argc, char** argv) {
 int Fail(const absl::Status& s) {
   std::string reason = core::ReasonOf(s);
   std::fprintf(stderr, "error: %s %s%s%s\n", absl::StatusCodeToString(s.code()).c_str(),
-               std::string(s.message()).c_str(), reason.empty() ? "" : " reason=",
-               reason.c_str());
+               std::string(s.message()).c_str(), reason.empty() ? "" : " reason=", reason.c_str());
   return 1;
 }
 
 absl::StatusOr<std::string> Mint(const Args& args, absl::Duration ttl) {
   std::string secret = args.Flag("auth-secret", Env("SWITCHBOARD_AUTH_SECRET"));
   if (secret.empty()) {
-    return core::InvalidArgument("MISSING_SECRET",
-                                 "no token: set --token/SWITCHBOARD_TOKEN or SWITCHBOARD_AUTH_SECRET");
+    return core::InvalidArgument(
+        "MISSING_SECRET", "no token: set --token/SWITCHBOARD_TOKEN or SWITCHBOARD_AUTH_SECRET");
   }
   auth::Principal p;
   p.tenant_id = args.Flag("tenant", Env("SWITCHBOARD_TENANT", "demo"));

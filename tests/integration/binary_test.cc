@@ -1,0 +1,513 @@
+// The real `switchboard` executable as a child process, against its own Redis, a fresh
+// PostgreSQL database and the embedded Kafka: it comes up healthy, exposes clean metrics and the
+// suite's topics, authenticates every method, drains on SIGTERM, refuses bad input, and follows
+// Redis going away and coming back.
+#include <signal.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/descriptor.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "libs/auth/token.h"
+#include "libs/core/error.h"
+#include "libs/runtime/grpc.h"
+#include "switchboard/billing/v1/billing_service.pb.h"
+#include "switchboard/calls/v1/calls_service.pb.h"
+#include "switchboard/eligibility/v1/eligibility_service.pb.h"
+#include "switchboard/notifications/v1/notifications_service.pb.h"
+#include "switchboard/routing/v1/routing_service.pb.h"
+#include "switchboard/webhooks/v1/webhooks_service.pb.h"
+#include "tests/support/servers.h"
+
+namespace auth = switchboard::auth;
+namespace core = switchboard::core;
+namespace runtime = switchboard::runtime;
+namespace testing = switchboard::testing;
+namespace fs = std::filesystem;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+namespace {
+
+constexpr char kSecret[] = "binary-test-secret-0123456789";
+constexpr absl::Duration kReadyTimeout = absl::Seconds(60);
+
+const std::vector<std::string> kTargets = {"eligibility", "calls",         "routing",
+                                           "billing",     "notifications", "webhooks"};
+
+// The six public services. Naming one message of each file links its descriptors into the
+// generated pool.
+std::vector<const google::protobuf::ServiceDescriptor*> Services() {
+  namespace sb = switchboard;
+  const std::vector<std::pair<const google::protobuf::Descriptor*, std::string>> anchors = {
+      {sb::eligibility::v1::CheckEligibilityRequest::descriptor(),
+       "switchboard.eligibility.v1.EligibilityService"},
+      {sb::calls::v1::StartCallRequest::descriptor(), "switchboard.calls.v1.CallsService"},
+      {sb::routing::v1::SetAgentAvailabilityRequest::descriptor(),
+       "switchboard.routing.v1.RoutingService"},
+      {sb::billing::v1::GetUsageRequest::descriptor(), "switchboard.billing.v1.BillingService"},
+      {sb::notifications::v1::SubscribeRequest::descriptor(),
+       "switchboard.notifications.v1.NotificationsService"},
+      {sb::webhooks::v1::RegisterPhoneNumberRequest::descriptor(),
+       "switchboard.webhooks.v1.WebhooksService"},
+  };
+  std::vector<const google::protobuf::ServiceDescriptor*> out;
+  for (const auto& [anchor, name] : anchors) {
+    REQUIRE(anchor != nullptr);
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    INFO(name);
+    REQUIRE(service != nullptr);
+    out.push_back(service);
+  }
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The string value of "key" in a flat, one-line JSON object ("" when absent).
+std::string JsonString(const std::string& json, const std::string& key) {
+  std::string open = absl::StrCat("\"", key, "\":\"");
+  size_t at = json.find(open);
+  if (at == std::string::npos) return "";
+  size_t from = at + open.size();
+  size_t to = json.find('"', from);
+  return to == std::string::npos ? "" : json.substr(from, to - from);
+}
+
+std::string Code(const grpc::Status& s) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()));
+}
+
+std::string Token(absl::Time now, absl::Duration ttl = absl::Hours(1),
+                  const std::string& secret = kSecret) {
+  absl::StatusOr<std::string> token = auth::SignToken(
+      secret, {.tenant_id = "acme", .subject = "agent-7", .roles = {"agent"}, .expires = now + ttl},
+      now);
+  REQUIRE(token.ok());
+  return *token;
+}
+
+// The value of the sample `name{...}` whose labels include all of `labels`, if any.
+std::optional<double> Sample(const std::string& text, const std::string& name,
+                             const std::map<std::string, std::string>& labels) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, name) || !absl::StartsWith(line, "{")) continue;
+    size_t close = line.rfind('}');
+    if (close == absl::string_view::npos) continue;
+    absl::string_view label_text = line.substr(0, close + 1);
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      std::string pair = absl::StrCat(k, "=\"", v, "\"");
+      match = match && (absl::StrContains(label_text, absl::StrCat("{", pair)) ||
+                        absl::StrContains(label_text, absl::StrCat(",", pair)));
+    }
+    if (!match) continue;
+    std::vector<absl::string_view> rest =
+        absl::StrSplit(absl::StripAsciiWhitespace(line.substr(close + 1)), ' ');
+    double value;
+    if (!rest.empty() && absl::SimpleAtod(rest[0], &value)) return value;
+  }
+  return std::nullopt;
+}
+
+// Runs the binary to completion (bounded by `timeout`) with separate stdout and stderr.
+struct Outcome {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+Outcome RunBinary(const std::vector<std::string>& args) {
+  std::string dir = testing::TempDir("switchboard-bin-run");
+  // In a subshell: testing::Run appends its own 2>&1 to the whole command.
+  std::string command =
+      absl::StrCat("(env -u SWITCHBOARD_AUTH_SECRET timeout 15 ", SWITCHBOARD_BIN);
+  for (const auto& a : args) absl::StrAppend(&command, " '", a, "'");
+  absl::StrAppend(&command, " >", dir, "/out 2>", dir, "/err)");
+  Outcome o;
+  o.exit_code = testing::Run(command);
+  o.out = ReadFile(dir + "/out");
+  o.err = ReadFile(dir + "/err");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return o;
+}
+
+// One switchboard process with its own Redis, a fresh database and a temporary directory for
+// its log, ready file and Kafka bootstrap file.
+class Switchboard {
+ public:
+  Switchboard()
+      : dir_(testing::TempDir("switchboard-bin")),
+        postgres_url_(testing::PostgresServer::Shared().CreateDatabase()) {}
+  ~Switchboard() {
+    std::error_code ec;
+    if (std::uncaught_exceptions() > 0) {
+      // A REQUIRE failed: keep everything for the post-mortem.
+      std::fprintf(stderr, "switchboard log kept in %s:\n%s\n", log_path().c_str(), Log().c_str());
+      return;
+    }
+    if (process.running()) {
+      process.Signal(SIGKILL);
+      process.Wait();
+    }
+    fs::remove_all(dir_, ec);
+  }
+
+  std::vector<std::string> Args(const std::string& target) const {
+    return {absl::StrCat("--target=", target),
+            "--listen-host=127.0.0.1",
+            "--grpc-port=0",
+            "--metrics-port=0",
+            absl::StrCat("--redis-url=", redis_url.empty() ? redis.url() : redis_url),
+            absl::StrCat("--postgres-url=", postgres_url_),
+            absl::StrCat("--auth-secret=", kSecret),
+            "--kafka-brokers=",
+            absl::StrCat("--kafka-bootstrap-file=", bootstrap_path()),
+            absl::StrCat("--ready-file=", ready_path()),
+            "--drain-timeout=2s"};
+  }
+
+  void Spawn(const std::string& target) {
+    std::vector<std::string> argv = {SWITCHBOARD_BIN};
+    for (auto& a : Args(target)) argv.push_back(std::move(a));
+    spawned_ = absl::Now();
+    process.Start(argv, log_path());
+  }
+
+  // Waits for the ready file and reads the bound addresses from it; returns spawn → ready.
+  absl::Duration WaitReady() {
+    bool ready = testing::Eventually([&] { return fs::exists(ready_path()); }, kReadyTimeout);
+    absl::Duration took = absl::Now() - spawned_;
+    INFO(Log());
+    REQUIRE(ready);
+    std::string json = ReadFile(ready_path());
+    INFO(json);
+    grpc_address = JsonString(json, "grpc");
+    metrics_address = JsonString(json, "metrics");
+    kafka_bootstrap = JsonString(json, "kafka_bootstrap");
+    REQUIRE(absl::StartsWith(grpc_address, "127.0.0.1:"));
+    REQUIRE(absl::StartsWith(metrics_address, "127.0.0.1:"));
+    REQUIRE(!kafka_bootstrap.empty());
+    REQUIRE(absl::StrContains(json, absl::StrCat("\"pid\":", process.pid())));
+    channel_ = grpc::CreateChannel(grpc_address, grpc::InsecureChannelCredentials());
+    return took;
+  }
+
+  void Start(const std::string& target) {
+    Spawn(target);
+    WaitReady();
+  }
+
+  // The health of `service`, or nullopt when the Check call failed (e.g. NOT_FOUND).
+  std::optional<HealthCheckResponse::ServingStatus> Health(const std::string& service) {
+    auto stub = grpc::health::v1::Health::NewStub(channel_);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    HealthCheckRequest req;
+    req.set_service(service);
+    HealthCheckResponse resp;
+    if (!stub->Check(&ctx, req, &resp).ok()) return std::nullopt;
+    return resp.status();
+  }
+
+  // Calls "/<service>/<method>" with an empty request, and `token` when not empty.
+  grpc::Status Call(const std::string& method, const std::string& token) {
+    grpc::GenericStub stub(channel_);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (!token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    grpc::Slice empty{std::string()};
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status result;
+    stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+      result = std::move(s);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+
+  std::string Metrics() {
+    std::string path = absl::StrCat(dir_, "/metrics.txt");
+    int rc =
+        testing::Run(absl::StrCat("curl -sf -o ", path, " http://", metrics_address, "/metrics"));
+    REQUIRE(rc == 0);
+    return ReadFile(path);
+  }
+
+  // Lints the current /metrics with promtool; returns its output (empty when clean).
+  std::string Lint(int* rc) {
+    Metrics();
+    std::string out;
+    *rc = testing::Run(absl::StrCat("promtool check metrics < ", dir_, "/metrics.txt"), &out);
+    return out;
+  }
+
+  std::string Log() const { return ReadFile(log_path()); }
+  std::string log_path() const { return dir_ + "/switchboard.log"; }
+  std::string ready_path() const { return dir_ + "/ready.json"; }
+  std::string bootstrap_path() const { return dir_ + "/kafka.bootstrap"; }
+
+  testing::RedisServer redis;
+  std::string redis_url;  // overrides redis.url() when set
+  std::string grpc_address;
+  std::string metrics_address;
+  std::string kafka_bootstrap;
+  testing::Process process;  // after redis: killed before the Redis it uses stops
+
+ private:
+  std::string dir_;
+  std::string postgres_url_;
+  absl::Time spawned_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+}  // namespace
+
+TEST_CASE("--target=all comes up and every target and service reports SERVING") {
+  Switchboard sb;
+  sb.Spawn("all");
+  absl::Duration took = sb.WaitReady();
+  WARN("spawn -> ready file (--target=all): " << absl::FormatDuration(took));
+
+  std::vector<std::string> names = {""};
+  for (const auto& t : kTargets) names.push_back(t);
+  for (const auto* s : Services()) names.push_back(s->full_name());
+  for (const auto& name : names) {
+    INFO("health of '" << name << "'");
+    CHECK(testing::Eventually([&] { return sb.Health(name) == HealthCheckResponse::SERVING; },
+                              absl::Seconds(10)));
+  }
+  // The binary serves exactly its own services: an unknown name is not reported at all.
+  CHECK_FALSE(sb.Health("switchboard.nope.v1.NopeService").has_value());
+}
+
+TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics") {
+  Switchboard sb;
+  sb.Start("all");
+
+  int rc = -1;
+  std::string lint = sb.Lint(&rc);
+  INFO("promtool: " << lint);
+  CHECK(rc == 0);
+  CHECK(lint.empty());
+  std::string text = sb.Metrics();
+  CHECK(Sample(text, "switchboard_build_info", {}) == 1.0);
+
+  grpc::Status s = sb.Call("/switchboard.calls.v1.CallsService/GetCall", Token(absl::Now()));
+  CHECK(Code(s) == "UNIMPLEMENTED");
+  const std::map<std::string, std::string> labels = {
+      {"grpc_service", "switchboard.calls.v1.CallsService"},
+      {"grpc_method", "GetCall"},
+      {"grpc_code", "Unimplemented"}};
+  REQUIRE(testing::Eventually(
+      [&] {
+        text = sb.Metrics();
+        return Sample(text, "switchboard_grpc_server_handled_total", labels) == 1.0;
+      },
+      absl::Seconds(5)));
+  CHECK(Sample(text, "switchboard_grpc_server_handling_seconds_count",
+               {{"grpc_method", "GetCall"}}) == 1.0);
+
+  // Still clean with counters and histograms in it.
+  lint = sb.Lint(&rc);
+  INFO("promtool after a call: " << lint);
+  CHECK(rc == 0);
+  CHECK(lint.empty());
+}
+
+TEST_CASE("the embedded Kafka has every topic of the suite") {
+  Switchboard sb;
+  sb.Start("all");
+  std::string bootstrap(absl::StripAsciiWhitespace(ReadFile(sb.bootstrap_path())));
+  CHECK(bootstrap == sb.kafka_bootstrap);
+
+  std::string out;
+  int rc = testing::Run(absl::StrCat("timeout 30 kcat -L -J -m 10 -b ", bootstrap), &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  for (const char* topic : {"whatsapp.events.v1", "calls.state.v1", "routing.offers.v1",
+                            "billing.usage.v1", "conversations.timeline.v1", "whatsapp.outbound.v1",
+                            "routing.availability.v1", "eligibility.state.v1"}) {
+    INFO(topic);
+    CHECK(absl::StrContains(out, absl::StrCat("\"topic\":\"", topic, "\"")));
+  }
+}
+
+TEST_CASE("every method of every service requires a valid bearer token") {
+  Switchboard sb;
+  sb.Start("all");
+  absl::Time now = absl::Now();
+  const std::string valid = Token(now);
+  const std::string forged = Token(now, absl::Hours(1), "some-other-secret-0123456789");
+  const std::string expired = Token(now - absl::Hours(2), absl::Hours(1));
+
+  int methods = 0;
+  for (const auto* service : Services()) {
+    REQUIRE(service->method_count() > 0);
+    for (int i = 0; i < service->method_count(); ++i) {
+      const auto* m = service->method(i);
+      std::string path = absl::StrCat("/", service->full_name(), "/", m->name());
+      INFO(path << (m->server_streaming() ? " (server streaming)" : ""));
+      ++methods;
+
+      absl::Status none = runtime::FromGrpcStatus(sb.Call(path, ""));
+      CHECK(none.code() == absl::StatusCode::kUnauthenticated);
+      CHECK(core::ReasonOf(none) == "TOKEN_MISSING");
+
+      absl::Status bad = runtime::FromGrpcStatus(sb.Call(path, forged));
+      CHECK(bad.code() == absl::StatusCode::kUnauthenticated);
+      CHECK(core::ReasonOf(bad) == "TOKEN_INVALID");
+
+      absl::Status old = runtime::FromGrpcStatus(sb.Call(path, expired));
+      CHECK(old.code() == absl::StatusCode::kUnauthenticated);
+      CHECK(core::ReasonOf(old) == "TOKEN_EXPIRED");
+
+      grpc::Status ok = sb.Call(path, valid);
+      INFO("with a valid token: " << Code(ok) << " " << ok.error_message());
+      CHECK(ok.error_code() != grpc::StatusCode::UNAUTHENTICATED);
+      CHECK(ok.error_code() == grpc::StatusCode::UNIMPLEMENTED);  // the skeletons, today
+    }
+  }
+  WARN("checked " << methods << " methods");
+
+  // Health needs no token.
+  CHECK(sb.Health("") == HealthCheckResponse::SERVING);
+}
+
+TEST_CASE("SIGTERM drains and exits 0, removing the ready file") {
+  Switchboard sb;
+  sb.Start("all");
+  REQUIRE(fs::exists(sb.ready_path()));
+  absl::Time sent = absl::Now();
+  sb.process.Signal(SIGTERM);
+  int code = sb.process.Wait(absl::Seconds(2 + 5));  // --drain-timeout=2s, plus slack
+  absl::Duration took = absl::Now() - sent;
+  WARN("SIGTERM -> exit (idle, --drain-timeout=2s): " << absl::FormatDuration(took));
+  INFO(sb.Log());
+  CHECK(code == 0);
+  CHECK_FALSE(fs::exists(sb.ready_path()));
+  CHECK(absl::StrContains(sb.Log(), "\"stopped\""));
+}
+
+TEST_CASE("bad flags are refused with exit code 2 and one line on stderr") {
+  // Everything valid except the flag under test; nothing needs to be reachable.
+  const std::vector<std::string> base = {
+      "--listen-host=127.0.0.1", "--grpc-port=0", "--metrics-port=0",
+      "--kafka-brokers=", "--auth-secret=binary-test-secret-0123456789"};
+  auto with = [&](std::vector<std::string> extra, bool keep_secret = true) {
+    std::vector<std::string> args;
+    for (const auto& a : base) {
+      if (keep_secret || !absl::StartsWith(a, "--auth-secret")) args.push_back(a);
+    }
+    for (auto& e : extra) args.push_back(std::move(e));
+    return args;
+  };
+  auto one_line = [](const std::string& err) {
+    return !err.empty() && err.back() == '\n' && std::count(err.begin(), err.end(), '\n') == 1 &&
+           absl::StartsWith(err, "switchboard: ");
+  };
+
+  SECTION("unknown target") {
+    Outcome o = RunBinary(with({"--target=bogus"}));
+    INFO(o.err);
+    CHECK(o.exit_code == 2);
+    CHECK(one_line(o.err));
+    CHECK(absl::StrContains(o.err, "bogus"));
+    CHECK(o.out.empty());
+  }
+  SECTION("port out of range") {
+    Outcome o = RunBinary(with({"--target=all", "--grpc-port=99999"}));
+    INFO(o.err);
+    CHECK(o.exit_code == 2);
+    CHECK(one_line(o.err));
+    CHECK(absl::StrContains(o.err, "grpc-port"));
+    CHECK(o.out.empty());
+  }
+  SECTION("no auth secret") {
+    Outcome o = RunBinary(with({"--target=all"}, /*keep_secret=*/false));
+    INFO(o.err);
+    CHECK(o.exit_code == 2);
+    CHECK(one_line(o.err));
+    CHECK(absl::StrContains(o.err, "auth-secret"));
+  }
+  SECTION("auth secret too short") {
+    Outcome o = RunBinary(with({"--target=all", "--auth-secret=short"}));
+    INFO(o.err);
+    CHECK(o.exit_code == 2);
+    CHECK(one_line(o.err));
+    CHECK_FALSE(absl::StrContains(o.err, "short"));  // secrets are never echoed
+  }
+}
+
+TEST_CASE("an unreachable Redis fails start-up with exit code 1, not a hang") {
+  Switchboard sb;
+  int port = testing::FreePort();
+  sb.redis_url = absl::StrCat("redis://127.0.0.1:", port, "/0");
+  absl::Time began = absl::Now();
+  sb.Spawn("all");
+  int code = sb.process.Wait(absl::Seconds(15));
+  std::string log = sb.Log();
+  INFO("exited after " << absl::FormatDuration(absl::Now() - began) << "\n" << log);
+  CHECK(code == 1);
+  CHECK(absl::StrContains(log, "start-up failed"));
+  CHECK(absl::StrContains(log, absl::StrCat("127.0.0.1:", port)));
+  CHECK_FALSE(fs::exists(sb.ready_path()));
+}
+
+TEST_CASE("health follows Redis going away and coming back") {
+  Switchboard sb;
+  sb.Start("eligibility");
+  const std::string service = "switchboard.eligibility.v1.EligibilityService";
+  const std::map<std::string, std::string> redis_up = {{"dependency", "redis"},
+                                                       {"target", "eligibility"}};
+  REQUIRE(testing::Eventually(
+      [&] { return sb.Health("eligibility") == HealthCheckResponse::SERVING; }, absl::Seconds(10)));
+  CHECK(sb.Health(service) == HealthCheckResponse::SERVING);
+  CHECK(Sample(sb.Metrics(), "switchboard_dependency_up", redis_up) == 1.0);
+  // Only what runs here is reported.
+  CHECK_FALSE(sb.Health("calls").has_value());
+
+  sb.redis.Kill();
+  CHECK(testing::Eventually(
+      [&] { return sb.Health("eligibility") == HealthCheckResponse::NOT_SERVING; },
+      absl::Seconds(10)));
+  CHECK(sb.Health(service) == HealthCheckResponse::NOT_SERVING);
+  CHECK(Sample(sb.Metrics(), "switchboard_dependency_up", redis_up) == 0.0);
+  // The other dependencies are still up, and the server itself still answers.
+  CHECK(Sample(sb.Metrics(), "switchboard_dependency_up",
+               {{"dependency", "postgres"}, {"target", "eligibility"}}) == 1.0);
+  CHECK(sb.Health("") == HealthCheckResponse::SERVING);
+
+  sb.redis.Restart();
+  CHECK(testing::Eventually(
+      [&] { return sb.Health("eligibility") == HealthCheckResponse::SERVING; }, absl::Seconds(10)));
+  CHECK(sb.Health(service) == HealthCheckResponse::SERVING);
+  CHECK(testing::Eventually(
+      [&] { return Sample(sb.Metrics(), "switchboard_dependency_up", redis_up) == 1.0; },
+      absl::Seconds(5)));
+}

@@ -1,0 +1,452 @@
+// runtime::App in-process with a test-only module: the tenant comes from the token, errors keep
+// their reason and metadata across the wire, RED metrics count every call, and a drain lets
+// in-flight calls finish (or cancels them at the drain timeout) while refusing new ones.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "libs/auth/token.h"
+#include "libs/core/clock.h"
+#include "libs/core/error.h"
+#include "libs/runtime/app.h"
+#include "libs/runtime/grpc.h"
+#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "tests/support/servers.h"
+
+namespace auth = switchboard::auth;
+namespace core = switchboard::core;
+namespace runtime = switchboard::runtime;
+namespace testing = switchboard::testing;
+namespace v1 = switchboard::eligibility::v1;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+namespace {
+
+constexpr char kSecret[] = "runtime-test-secret-0123456789";
+constexpr char kModule[] = "echo";
+// The handler's own bound on a "slow" call; a drain must not depend on reaching it.
+constexpr absl::Duration kHandlerTimeout = absl::Seconds(5);
+
+// What the test and the handler share: the test releases slow calls and sees them arrive.
+struct Gate {
+  absl::Notification release;
+  std::atomic<int> entered{0};
+  std::atomic<int> left{0};
+  std::atomic<int> saw_cancel{0};  // cooperative calls that stopped because they were cancelled
+};
+
+// CheckEligibility echoes the caller's tenant as the first blocking reason's message.
+// agent_id "slow" holds the call until the gate opens (or kHandlerTimeout passes), ignoring
+// cancellation; "slow-cooperative" does the same but also stops once the call is cancelled, as
+// a sync handler can only learn by asking ServerContext::IsCancelled(); "fail" returns an error
+// with a reason and metadata.
+class EchoService final : public v1::EligibilityService::Service {
+ public:
+  explicit EchoService(Gate& gate) : gate_(gate) {}
+
+  grpc::Status CheckEligibility(grpc::ServerContext* ctx, const v1::CheckEligibilityRequest* req,
+                                v1::CheckEligibilityResponse* resp) override {
+    return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+      if (req->agent_id() == "fail") {
+        return core::Error(absl::StatusCode::kFailedPrecondition, "SOME_REASON", "msg",
+                           {{"k", "v"}});
+      }
+      if (req->agent_id() == "slow") {
+        gate_.entered.fetch_add(1);
+        gate_.release.WaitForNotificationWithTimeout(kHandlerTimeout);
+        gate_.left.fetch_add(1);
+      }
+      if (req->agent_id() == "slow-cooperative") {
+        gate_.entered.fetch_add(1);
+        absl::Time deadline = absl::Now() + kHandlerTimeout;
+        while (!gate_.release.WaitForNotificationWithTimeout(absl::Milliseconds(10)) &&
+               absl::Now() < deadline) {
+          if (ctx->IsCancelled()) {
+            gate_.saw_cancel.fetch_add(1);
+            break;
+          }
+        }
+        gate_.left.fetch_add(1);
+      }
+      v1::Reason* reason = resp->add_blocking_reasons();
+      reason->set_code("CALLER");
+      reason->set_message(caller.tenant_id);
+      (*reason->mutable_metadata())["subject"] = caller.subject;
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  Gate& gate_;
+};
+
+class EchoModule final : public runtime::Module {
+ public:
+  explicit EchoModule(Gate& gate) : service_(gate) {}
+  absl::Status Init(runtime::Context& ctx) override {
+    ctx.AddService(&service_, v1::EligibilityService::service_full_name());
+    return absl::OkStatus();
+  }
+
+ private:
+  EchoService service_;
+};
+
+std::string Code(const grpc::Status& s) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()));
+}
+
+// The value of the sample `name{...}` whose labels include all of `labels`, if any.
+std::optional<double> Sample(const std::string& text, const std::string& name,
+                             const std::map<std::string, std::string>& labels) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, name) || !absl::StartsWith(line, "{")) continue;
+    size_t close = line.rfind('}');
+    if (close == absl::string_view::npos) continue;
+    absl::string_view label_text = line.substr(0, close + 1);
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      std::string pair = absl::StrCat(k, "=\"", v, "\"");
+      match = match && (absl::StrContains(label_text, absl::StrCat("{", pair)) ||
+                        absl::StrContains(label_text, absl::StrCat(",", pair)));
+    }
+    if (!match) continue;
+    std::vector<absl::string_view> rest =
+        absl::StrSplit(absl::StripAsciiWhitespace(line.substr(close + 1)), ' ');
+    double value;
+    if (!rest.empty() && absl::SimpleAtod(rest[0], &value)) return value;
+  }
+  return std::nullopt;
+}
+
+class Fixture {
+ public:
+  explicit Fixture(absl::Duration drain_timeout = absl::Seconds(5),
+                   const core::Clock& clock = core::Clock::Real()) {
+    registry_.Add({.name = kModule, .deps = {}, .target = true, .factory = [this] {
+                     return std::make_unique<EchoModule>(gate);
+                   }});
+    runtime::Config config;
+    config.targets = {kModule};
+    config.listen_host = "127.0.0.1";
+    config.grpc_port = 0;
+    config.metrics_port = 0;
+    config.auth_secret = kSecret;
+    config.drain_timeout = drain_timeout;
+    config.kafka_bootstrap_file = "";
+    app = std::make_unique<runtime::App>(registry_, config, clock);
+    absl::Status started = app->Start();
+    INFO(started.ToString());
+    REQUIRE(started.ok());
+    REQUIRE(app->grpc_port() > 0);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", app->grpc_port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::EligibilityService::NewStub(channel_);
+    health_ = grpc::health::v1::Health::NewStub(channel_);
+  }
+  ~Fixture() {
+    // Never leave a handler (and with it the server's shutdown) waiting on the gate.
+    if (!gate.release.HasBeenNotified()) gate.release.Notify();
+  }
+
+  // Signs a token for `tenant`, valid for `ttl` from `now`.
+  static std::string Token(const std::string& tenant, absl::Time now,
+                           absl::Duration ttl = absl::Hours(1),
+                           const std::string& secret = kSecret) {
+    absl::StatusOr<std::string> token = auth::SignToken(
+        secret,
+        {.tenant_id = tenant, .subject = "agent-7", .roles = {"agent"}, .expires = now + ttl}, now);
+    REQUIRE(token.ok());
+    return *token;
+  }
+
+  // CheckEligibility with `token` (none when empty); agent_id selects the handler's behaviour.
+  grpc::Status Check(const std::string& token, const std::string& agent_id,
+                     v1::CheckEligibilityResponse* resp = nullptr,
+                     const std::vector<std::pair<std::string, std::string>>& extra_metadata = {}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+    if (!token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    for (const auto& [k, v] : extra_metadata) ctx.AddMetadata(k, v);
+    v1::CheckEligibilityRequest req;
+    req.set_agent_id(agent_id);
+    req.set_business_phone_number_id("1234567890");
+    req.mutable_contact()->set_wa_id("15550001111");
+    v1::CheckEligibilityResponse ignored;
+    return stub_->CheckEligibility(&ctx, req, resp != nullptr ? resp : &ignored);
+  }
+
+  // The health status of `service`, or nullopt when the Check call itself failed.
+  std::optional<HealthCheckResponse::ServingStatus> Health(const std::string& service) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    HealthCheckRequest req;
+    req.set_service(service);
+    HealthCheckResponse resp;
+    if (!health_->Check(&ctx, req, &resp).ok()) return std::nullopt;
+    return resp.status();
+  }
+
+  std::string Metrics() {
+    std::string out;
+    int rc = testing::Run(
+        absl::StrCat("curl -sf http://127.0.0.1:", app->metrics_port(), "/metrics"), &out);
+    INFO(out);
+    REQUIRE(rc == 0);
+    return out;
+  }
+
+  // Calls any method path with an empty request and no token.
+  grpc::Status CallPath(const std::string& path) {
+    grpc::GenericStub stub(channel_);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Slice empty{std::string()};
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status result;
+    stub.UnaryCall(&ctx, path, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+      result = std::move(s);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+
+  Gate gate;
+
+ private:
+  runtime::Registry registry_;  // outlives the app
+
+ public:
+  std::unique_ptr<runtime::App> app;
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EligibilityService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+}  // namespace
+
+TEST_CASE("the tenant comes from the token, never from the request") {
+  Fixture f;
+  absl::Time now = absl::Now();
+  for (const auto& [tenant, claimed] :
+       std::vector<std::pair<std::string, std::string>>{{"acme", "globex"}, {"globex", "acme"}}) {
+    INFO("token tenant " << tenant << ", request claims " << claimed);
+    v1::CheckEligibilityResponse resp;
+    // The request has no tenant field; claim another tenant everywhere a client could try.
+    grpc::Status s = f.Check(Fixture::Token(tenant, now), claimed, &resp,
+                             {{"x-tenant-id", claimed}, {"tenant", claimed}});
+    REQUIRE(s.ok());
+    REQUIRE(resp.blocking_reasons_size() == 1);
+    CHECK(resp.blocking_reasons(0).code() == "CALLER");
+    CHECK(resp.blocking_reasons(0).message() == tenant);
+    CHECK(resp.blocking_reasons(0).metadata().at("subject") == "agent-7");
+  }
+}
+
+TEST_CASE("calls without a valid, unexpired token are refused with a reason") {
+  core::FakeClock clock;
+  Fixture f(absl::Seconds(5), clock);
+  std::string token = Fixture::Token("acme", clock.Now(), absl::Hours(1));
+
+  absl::Status missing = runtime::FromGrpcStatus(f.Check("", "a"));
+  CHECK(missing.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(core::ReasonOf(missing) == "TOKEN_MISSING");
+
+  std::string forged =
+      Fixture::Token("acme", clock.Now(), absl::Hours(1), "another-secret-0123456789abcdef");
+  absl::Status invalid = runtime::FromGrpcStatus(f.Check(forged, "a"));
+  CHECK(invalid.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(core::ReasonOf(invalid) == "TOKEN_INVALID");
+
+  absl::Status garbage = runtime::FromGrpcStatus(f.Check("not.a.jwt", "a"));
+  CHECK(garbage.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(core::ReasonOf(garbage) == "TOKEN_INVALID");
+
+  // The same token works until the App's clock passes its expiry.
+  CHECK(f.Check(token, "a").ok());
+  clock.Advance(absl::Minutes(59));
+  CHECK(f.Check(token, "a").ok());
+  clock.Advance(absl::Minutes(1));
+  absl::Status expired = runtime::FromGrpcStatus(f.Check(token, "a"));
+  CHECK(expired.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(core::ReasonOf(expired) == "TOKEN_EXPIRED");
+}
+
+TEST_CASE("a handler's error reaches the client with its code, reason and metadata") {
+  Fixture f;
+  grpc::Status raw = f.Check(Fixture::Token("acme", absl::Now()), "fail");
+  CHECK(Code(raw) == "FAILED_PRECONDITION");
+  CHECK(raw.error_message() == "msg");
+  absl::Status s = runtime::FromGrpcStatus(raw);
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(core::ReasonOf(s) == "SOME_REASON");
+  CHECK(core::MetadataOf(s) == core::ErrorMetadata{{"k", "v"}});
+}
+
+TEST_CASE("health reports the module and its service by name") {
+  Fixture f;
+  CHECK(f.Health("") == HealthCheckResponse::SERVING);
+  CHECK(f.Health(kModule) == HealthCheckResponse::SERVING);
+  CHECK(f.Health(v1::EligibilityService::service_full_name()) == HealthCheckResponse::SERVING);
+  CHECK_FALSE(f.Health("switchboard.calls.v1.CallsService").has_value());  // NOT_FOUND
+}
+
+TEST_CASE("a drain lets in-flight calls finish and refuses new ones") {
+  Fixture f(absl::Seconds(10));
+  std::string token = Fixture::Token("acme", absl::Now());
+  REQUIRE(f.Check(token, "fast").ok());
+
+  std::atomic<bool> slow_done{false};
+  grpc::Status slow;
+  v1::CheckEligibilityResponse slow_resp;
+  std::thread caller([&] {
+    slow = f.Check(token, "slow", &slow_resp);
+    slow_done = true;
+  });
+  REQUIRE(testing::Eventually([&] { return f.gate.entered.load() == 1; }));
+
+  std::atomic<bool> drained{false};
+  std::thread drainer([&] {
+    f.app->RequestStop();
+    f.app->WaitAndDrain();
+    drained = true;
+  });
+
+  // Load balancers see the drain: health is NOT_SERVING (or the server no longer answers).
+  REQUIRE(testing::Eventually([&] { return f.Health("") != HealthCheckResponse::SERVING; }));
+  // New calls are refused while the slow one is still running.
+  grpc::Status refused;
+  REQUIRE(testing::Eventually([&] {
+    refused = f.Check(token, "fast");
+    return !refused.ok();
+  }));
+  INFO("a new call during the drain: " << Code(refused) << " " << refused.error_message());
+  CHECK(Code(refused) == "UNAVAILABLE");
+  CHECK_FALSE(slow_done.load());
+  CHECK_FALSE(drained.load());
+  CHECK(f.gate.left.load() == 0);
+
+  f.gate.release.Notify();
+  caller.join();
+  drainer.join();
+  INFO("the slow call: " << Code(slow) << " " << slow.error_message());
+  CHECK(slow.ok());
+  REQUIRE(slow_resp.blocking_reasons_size() == 1);
+  CHECK(slow_resp.blocking_reasons(0).message() == "acme");
+  CHECK(drained.load());
+}
+
+// Runs a call with agent_id `mode` into a drain with a 300 ms timeout, the handler never
+// released. Every bound here is a guard against hangs (the handler waits 5 s), not a
+// performance figure.
+void DrainPastTimeout(const std::string& mode, bool expect_cooperation) {
+  Fixture f(absl::Milliseconds(300));
+  std::string token = Fixture::Token("acme", absl::Now());
+
+  grpc::Status slow;
+  std::atomic<bool> slow_done{false};
+  std::thread caller([&] {
+    slow = f.Check(token, mode);
+    slow_done = true;
+  });
+  REQUIRE(testing::Eventually([&] { return f.gate.entered.load() == 1; }));
+
+  std::atomic<bool> drained{false};
+  std::thread drainer([&] {
+    f.app->RequestStop();
+    f.app->WaitAndDrain();
+    drained = true;
+  });
+  absl::Time began = absl::Now();
+  bool answered = testing::Eventually([&] { return slow_done.load(); }, absl::Seconds(4));
+  absl::Duration answer_took = absl::Now() - began;
+  bool in_time = testing::Eventually([&] { return drained.load(); }, absl::Seconds(4));
+  absl::Duration drain_took = absl::Now() - began;
+  bool handler_released = f.gate.release.HasBeenNotified();
+  f.gate.release.Notify();  // whatever happened, let the handler (and the server) go
+  drainer.join();
+  caller.join();
+  INFO("the client had its answer after " << absl::FormatDuration(answer_took) << ": " << Code(slow)
+                                          << " " << slow.error_message());
+  INFO("WaitAndDrain returned after " << absl::FormatDuration(drain_took));
+  CHECK_FALSE(handler_released);
+  CHECK(answered);
+  CHECK_FALSE(slow.ok());
+  if (expect_cooperation) CHECK(f.gate.saw_cancel.load() == 1);
+  CHECK(in_time);
+}
+
+TEST_CASE("a drain cancels calls still running at the drain timeout") {
+  DrainPastTimeout("slow-cooperative", /*expect_cooperation=*/true);
+}
+
+// gRPC's synchronous server waits in Server::Shutdown for every handler thread to return;
+// WaitAndDrain bounds its own wait instead (drain timeout + 1 s grace).
+TEST_CASE("a drain does not wait for a handler that ignores cancellation") {
+  DrainPastTimeout("slow", /*expect_cooperation=*/false);
+}
+
+TEST_CASE("RED metrics count calls by method and code") {
+  Fixture f;
+  std::string token = Fixture::Token("acme", absl::Now());
+  for (int i = 0; i < 3; ++i) REQUIRE(f.Check(token, "fast").ok());
+  for (int i = 0; i < 2; ++i) REQUIRE(!f.Check("", "fast").ok());
+  REQUIRE(Code(f.Check(token, "fail")) == "FAILED_PRECONDITION");
+  REQUIRE(f.Health("") == HealthCheckResponse::SERVING);
+
+  const std::string method = "CheckEligibility";
+  const std::string service = v1::EligibilityService::service_full_name();
+  const std::string handled = "switchboard_grpc_server_handled_total";
+  // The status is recorded as it is sent; the client may see it a moment earlier.
+  std::string text;
+  REQUIRE(testing::Eventually(
+      [&] {
+        text = f.Metrics();
+        return Sample(text, handled, {{"grpc_method", method}, {"grpc_code", "FailedPrecondition"}})
+            .has_value();
+      },
+      absl::Seconds(5)));
+  INFO(text);
+  CHECK(Sample(text, handled,
+               {{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}}) == 3.0);
+  CHECK(Sample(text, handled, {{"grpc_method", method}, {"grpc_code", "Unauthenticated"}}) == 2.0);
+  CHECK(Sample(text, handled, {{"grpc_method", method}, {"grpc_code", "FailedPrecondition"}}) ==
+        1.0);
+  CHECK(Sample(text, "switchboard_grpc_server_handling_seconds_count", {{"grpc_method", method}}) ==
+        6.0);
+  CHECK(Sample(text, "switchboard_build_info", {}) == 1.0);
+}
+
+// The RED interceptor sees whatever method path a client sends, before authentication; only
+// served methods get their own labels, so nobody can create series at will.
+TEST_CASE("made-up method names do not create metric series") {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s = f.CallPath(absl::StrCat("/made.up.Service/Method", i));
+    INFO(Code(s) << " " << s.error_message());
+    CHECK_FALSE(s.ok());
+  }
+  std::string text = f.Metrics();
+  CHECK_FALSE(absl::StrContains(text, "made.up.Service"));
+  CHECK_FALSE(absl::StrContains(text, "Method1"));
+  // They are still counted, under one bounded label.
+  CHECK(Sample(text, "switchboard_grpc_server_handled_total",
+               {{"grpc_service", "unknown"}, {"grpc_method", "unknown"}}) == 3.0);
+}
