@@ -3,7 +3,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/service_module.h"
-#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "services/eligibility/service.h"
 
 namespace switchboard::eligibility {
 namespace {
@@ -12,14 +12,25 @@ class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
     RETURN_IF_ERROR(InitStore(ctx, "eligibility", Migrations()));
-    ctx.AddService(&service_, v1::EligibilityService::service_full_name());
+    // Its own Redis pool with tight timeouts: the Call button must get an answer (degraded if
+    // need be) within 50 ms, even when Redis hangs instead of refusing.
+    ASSIGN_OR_RETURN(redis::Options options, redis::Options::FromUrl(ctx.config().redis_url));
+    options.connect_timeout = absl::Milliseconds(20);
+    options.command_timeout = absl::Milliseconds(25);
+    options.reconnect_backoff = absl::Milliseconds(500);
+    redis_ = std::make_unique<redis::Pool>(options, ctx.clock());
+    hot_ = std::make_unique<store::HotState>(*redis_);
+    durable_ = std::make_unique<store::Durable>(pool(), ctx.clock());
+    service_ = std::make_unique<Service>(*hot_, *durable_, ctx.clock(), &ctx.metrics());
+    ctx.AddService(service_.get(), v1::EligibilityService::service_full_name());
     return absl::OkStatus();
   }
 
  private:
-  // The API as generated: until this service's issue lands, every method answers
-  // UNIMPLEMENTED (after authentication, like every call).
-  v1::EligibilityService::Service service_;
+  std::unique_ptr<redis::Pool> redis_;
+  std::unique_ptr<store::HotState> hot_;
+  std::unique_ptr<store::Durable> durable_;
+  std::unique_ptr<Service> service_;
 };
 
 }  // namespace

@@ -108,29 +108,6 @@ std::string Code(const grpc::Status& s) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()));
 }
 
-// The value of the sample `name{...}` whose labels include all of `labels`, if any.
-std::optional<double> Sample(const std::string& text, const std::string& name,
-                             const std::map<std::string, std::string>& labels) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::ConsumePrefix(&line, name) || !absl::StartsWith(line, "{")) continue;
-    size_t close = line.rfind('}');
-    if (close == absl::string_view::npos) continue;
-    absl::string_view label_text = line.substr(0, close + 1);
-    bool match = true;
-    for (const auto& [k, v] : labels) {
-      std::string pair = absl::StrCat(k, "=\"", v, "\"");
-      match = match && (absl::StrContains(label_text, absl::StrCat("{", pair)) ||
-                        absl::StrContains(label_text, absl::StrCat(",", pair)));
-    }
-    if (!match) continue;
-    std::vector<absl::string_view> rest =
-        absl::StrSplit(absl::StripAsciiWhitespace(line.substr(close + 1)), ' ');
-    double value;
-    if (!rest.empty() && absl::SimpleAtod(rest[0], &value)) return value;
-  }
-  return std::nullopt;
-}
-
 class Fixture {
  public:
   explicit Fixture(absl::Duration drain_timeout = absl::Seconds(5),
@@ -419,19 +396,22 @@ TEST_CASE("RED metrics count calls by method and code") {
   REQUIRE(testing::Eventually(
       [&] {
         text = f.Metrics();
-        return Sample(text, handled, {{"grpc_method", method}, {"grpc_code", "FailedPrecondition"}})
+        return testing::MetricSample(text, handled,
+                                     {{"grpc_method", method}, {"grpc_code", "FailedPrecondition"}})
             .has_value();
       },
       absl::Seconds(5)));
   INFO(text);
-  CHECK(Sample(text, handled,
-               {{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}}) == 3.0);
-  CHECK(Sample(text, handled, {{"grpc_method", method}, {"grpc_code", "Unauthenticated"}}) == 2.0);
-  CHECK(Sample(text, handled, {{"grpc_method", method}, {"grpc_code", "FailedPrecondition"}}) ==
-        1.0);
-  CHECK(Sample(text, "switchboard_grpc_server_handling_seconds_count", {{"grpc_method", method}}) ==
-        6.0);
-  CHECK(Sample(text, "switchboard_build_info", {}) == 1.0);
+  CHECK(testing::MetricSample(
+            text, handled,
+            {{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", "OK"}}) == 3.0);
+  CHECK(testing::MetricSample(text, handled,
+                              {{"grpc_method", method}, {"grpc_code", "Unauthenticated"}}) == 2.0);
+  CHECK(testing::MetricSample(
+            text, handled, {{"grpc_method", method}, {"grpc_code", "FailedPrecondition"}}) == 1.0);
+  CHECK(testing::MetricSample(text, "switchboard_grpc_server_handling_seconds_count",
+                              {{"grpc_method", method}}) == 6.0);
+  CHECK(testing::MetricSample(text, "switchboard_build_info", {}) == 1.0);
 }
 
 // The RED interceptor sees whatever method path a client sends, before authentication; only
@@ -447,6 +427,6 @@ TEST_CASE("made-up method names do not create metric series") {
   CHECK_FALSE(absl::StrContains(text, "made.up.Service"));
   CHECK_FALSE(absl::StrContains(text, "Method1"));
   // They are still counted, under one bounded label.
-  CHECK(Sample(text, "switchboard_grpc_server_handled_total",
-               {{"grpc_service", "unknown"}, {"grpc_method", "unknown"}}) == 3.0);
+  CHECK(testing::MetricSample(text, "switchboard_grpc_server_handled_total",
+                              {{"grpc_service", "unknown"}, {"grpc_method", "unknown"}}) == 3.0);
 }

@@ -17,8 +17,13 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace switchboard::testing {
@@ -106,6 +111,28 @@ bool Eventually(const std::function<bool()>& condition, absl::Duration timeout,
     if (absl::Now() > deadline) return false;
     absl::SleepFor(interval);
   }
+}
+
+std::optional<double> MetricSample(const std::string& text, const std::string& name,
+                                   const std::map<std::string, std::string>& labels) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, name) || !absl::StartsWith(line, "{")) continue;
+    size_t close = line.rfind('}');
+    if (close == absl::string_view::npos) continue;
+    absl::string_view label_text = line.substr(0, close + 1);
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      std::string pair = absl::StrCat(k, "=\"", v, "\"");
+      match = match && (absl::StrContains(label_text, absl::StrCat("{", pair)) ||
+                        absl::StrContains(label_text, absl::StrCat(",", pair)));
+    }
+    if (!match) continue;
+    std::vector<absl::string_view> rest =
+        absl::StrSplit(absl::StripAsciiWhitespace(line.substr(close + 1)), ' ');
+    double value;
+    if (!rest.empty() && absl::SimpleAtod(rest[0], &value)) return value;
+  }
+  return std::nullopt;
 }
 
 int Run(const std::string& command, std::string* output) {

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +80,10 @@ class PostgresServer {
   int port_ = 0;
   Process process_;
 };
+
+// The value of the sample `name{...}` in Prometheus text whose labels include all of `labels`.
+std::optional<double> MetricSample(const std::string& text, const std::string& name,
+                                   const std::map<std::string, std::string>& labels);
 
 // Runs a shell command, returns its exit code; output appended to `output` when given.
 int Run(const std::string& command, std::string* output = nullptr);

@@ -1,0 +1,616 @@
+#include "services/eligibility/service.h"
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/core/error.h"
+#include "libs/core/id.h"
+#include "libs/core/log.h"
+#include "libs/core/status_macros.h"
+#include "libs/runtime/grpc.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+
+namespace switchboard::eligibility {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr int kMaxPageSize = 200;
+// Times before this, or further in the future than kMaxSkew, are not believed.
+const absl::Time kEarliest = absl::FromCivil(absl::CivilDay(2015, 1, 1), absl::UTCTimeZone());
+constexpr absl::Duration kMaxSkew = absl::Minutes(5);
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  *out = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+absl::Status Invalid(absl::string_view reason, absl::string_view message,
+                     const core::ErrorMetadata& md = {}) {
+  return core::InvalidArgument(reason, message, md);
+}
+
+// A time from the request, or `fallback` when unset; absurd values are refused.
+absl::StatusOr<absl::Time> RequestTime(const google::protobuf::Timestamp& t, bool is_set,
+                                       absl::Time now, absl::string_view field) {
+  if (!is_set) return now;
+  absl::Time value = FromProto(t);
+  if (value < kEarliest || value > now + kMaxSkew) {
+    return Invalid("INVALID_TIME", absl::StrCat(field, " is not a believable time"),
+                   {{"field", std::string(field)}});
+  }
+  return value;
+}
+
+absl::Status ValidateRequestId(absl::string_view id) {
+  if (!id.empty() && !store::IsSafeId(id)) {
+    return Invalid("INVALID_REQUEST_ID", "request_id must be 1-64 characters of [A-Za-z0-9._-]");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<rules::CallKind> Kind(v1::CallKind k) {
+  switch (k) {
+    case v1::CALL_KIND_USER_REQUESTED:
+      return rules::CallKind::kUserRequested;
+    case v1::CALL_KIND_AGENT_OFFERED:
+      return rules::CallKind::kAgentOffered;
+    case v1::CALL_KIND_LONG_TERM_CONSENT:
+      return rules::CallKind::kLongTermConsent;
+    default:
+      break;
+  }
+  return Invalid("MISSING_CALL_KIND", "call_kind is required");
+}
+
+absl::StatusOr<std::string> Source(v1::ConsentSource s) {
+  if (s == v1::CONSENT_SOURCE_UNSPECIFIED || !v1::ConsentSource_IsValid(s)) {
+    return Invalid("MISSING_SOURCE", "source is required");
+  }
+  return std::string(absl::StripPrefix(v1::ConsentSource_Name(s), "CONSENT_SOURCE_"));
+}
+
+void ToProto(const rules::Reason& r, v1::Reason* out) {
+  out->set_code(r.code);
+  out->set_message(r.message);
+  if (r.clears.has_value()) ToProto(*r.clears, out->mutable_clears_time());
+  for (const auto& [k, v] : r.metadata) (*out->mutable_metadata())[k] = v;
+}
+
+template <typename Response>
+void Fill(const rules::Decision& d, Response* resp) {
+  for (const auto& r : d.blocking) ToProto(r, resp->add_blocking_reasons());
+  for (const auto& r : d.warnings) ToProto(r, resp->add_warnings());
+  resp->set_degraded(d.degraded);
+}
+
+bool Later(std::optional<absl::Time>& field, absl::Time t) {
+  if (field.has_value() && *field >= t) return false;
+  field = t;
+  return true;
+}
+
+void FillEntry(const store::ContactRef& c, const events::v1::ContactRef& contact,
+               v1::ConsentAction action, v1::ConsentSource source, absl::string_view actor,
+               absl::string_view evidence, absl::Time at, v1::ConsentAuditEntry* e) {
+  *e->mutable_contact() = contact;
+  e->set_business_phone_number_id(c.business_number);
+  e->set_action(action);
+  e->set_source(source);
+  e->set_actor(std::string(actor));
+  e->set_evidence(std::string(evidence));
+  ToProto(at, e->mutable_record_time());
+}
+
+}  // namespace
+
+struct Service::Metrics {
+  prometheus::Family<prometheus::Counter>* denials = nullptr;
+  prometheus::Family<prometheus::Counter>* decisions = nullptr;
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, prometheus::Counter*> counters ABSL_GUARDED_BY(mu);
+
+  void Count(prometheus::Family<prometheus::Counter>* family, const prometheus::Labels& labels) {
+    if (family == nullptr) return;
+    std::string key;
+    for (const auto& [k, v] : labels) absl::StrAppend(&key, k, "=", v, ",");
+    absl::StrAppend(&key, reinterpret_cast<uintptr_t>(family));
+    prometheus::Counter* c;
+    {
+      absl::MutexLock lock(&mu);
+      auto [it, fresh] = counters.try_emplace(key, nullptr);
+      if (fresh) it->second = &family->Add(labels);
+      c = it->second;
+    }
+    c->Increment();
+  }
+};
+
+Service::Service(store::HotState& hot, store::Durable& durable, const core::Clock& clock,
+                 prometheus::Registry* registry)
+    : hot_(hot), durable_(durable), clock_(clock), metrics_(std::make_unique<Metrics>()) {
+  if (registry != nullptr) {
+    metrics_->decisions = &prometheus::BuildCounter()
+                               .Name("switchboard_eligibility_decisions_total")
+                               .Help("Eligibility answers by method and outcome.")
+                               .Register(*registry);
+    metrics_->denials = &prometheus::BuildCounter()
+                             .Name("switchboard_eligibility_denials_total")
+                             .Help("Blocking reasons returned, by method and reason code.")
+                             .Register(*registry);
+  }
+}
+
+Service::~Service() = default;
+
+void Service::CountDecision(const char* method, const rules::Decision& d) {
+  metrics_->Count(
+      metrics_->decisions,
+      {{"method", method},
+       {"outcome", d.eligible() ? (d.degraded ? "degraded_allowed" : "allowed") : "blocked"}});
+  for (const auto& r : d.blocking) {
+    metrics_->Count(metrics_->denials, {{"method", method}, {"reason", r.code}});
+  }
+}
+
+rules::Policy Service::PolicyFor(absl::string_view) const {
+  // Tenant policies are stored later; today every tenant has the product guide's defaults.
+  return rules::Policy();
+}
+
+absl::StatusOr<Service::Target> Service::Resolve(absl::string_view tenant,
+                                                 const events::v1::ContactRef& contact,
+                                                 absl::string_view business_number) const {
+  if (business_number.empty()) {
+    return Invalid("MISSING_BUSINESS_NUMBER", "business_phone_number_id is required");
+  }
+  std::string key = !contact.wa_id().empty() ? contact.wa_id() : contact.user_id();
+  if (key.empty())
+    return Invalid("MISSING_CONTACT", "contact.wa_id or contact.user_id is required");
+  if (!store::IsSafeId(key)) {
+    return Invalid("INVALID_CONTACT", "contact ids are 1-64 characters of [A-Za-z0-9._-]");
+  }
+  if (!contact.phone_e164().empty()) {
+    using i18n::phonenumbers::PhoneNumber;
+    using i18n::phonenumbers::PhoneNumberUtil;
+    const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+    PhoneNumber parsed;
+    if (!absl::StartsWith(contact.phone_e164(), "+") ||
+        util->Parse(contact.phone_e164(), "ZZ", &parsed) != PhoneNumberUtil::NO_PARSING_ERROR ||
+        !util->IsValidNumber(parsed)) {
+      return Invalid("INVALID_PHONE_NUMBER", "contact.phone_e164 is not a valid E.164 number",
+                     {{"phone_e164", contact.phone_e164()}});
+    }
+  }
+  ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, business_number));
+  return Target{std::move(keys),
+                {std::string(tenant), std::string(business_number), std::move(key)}};
+}
+
+absl::StatusOr<rules::Facts> Service::Gather(const Target& t, absl::string_view agent_id,
+                                             absl::Time now, const rules::Policy& policy) {
+  rules::Facts facts;
+  absl::StatusOr<store::HotRead> hot =
+      hot_.Read(t.keys, t.contact.tenant, t.contact.contact_key, agent_id, now, policy);
+  std::optional<rules::ContactFacts> contact;
+  if (hot.ok()) {
+    contact = hot->contact;
+    facts.counters = std::move(hot->counters);
+    facts.quality = hot->quality;
+    facts.usage = hot->usage;
+    facts.agent = hot->agent;
+  } else {
+    // The check goes on without the counters: degraded, as the tenant's fail policy says.
+    facts.counters.available = false;
+    log::Warning("eligibility facts from redis unavailable",
+                 {{"error", std::string(hot.status().message())}});
+  }
+  if (!contact.has_value()) {
+    ASSIGN_OR_RETURN(std::optional<rules::ContactFacts> durable, durable_.Load(t.contact));
+    contact = durable.value_or(rules::ContactFacts());
+    if (hot.ok() && durable.has_value()) {
+      (void)hot_.CacheContact(t.keys, t.contact.contact_key, *contact);  // best effort
+    }
+  }
+  facts.contact = std::move(*contact);
+  return facts;
+}
+
+absl::StatusOr<store::ApplyResult> Service::Change(const Target& t, store::Change change) {
+  ASSIGN_OR_RETURN(store::ApplyResult r, durable_.Apply(t.contact, change));
+  // The durable copy changed: drop the cached one. If Redis is down now, the cached copy's TTL
+  // bounds how long it can be stale.
+  absl::Status dropped = hot_.InvalidateContact(t.keys, t.contact.contact_key);
+  if (!dropped.ok()) {
+    log::Warning("could not invalidate cached contact", {{"error", dropped.ToString()}});
+  }
+  return r;
+}
+
+grpc::Status Service::CheckEligibility(grpc::ServerContext* ctx,
+                                       const v1::CheckEligibilityRequest* req,
+                                       v1::CheckEligibilityResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(rules::CallKind kind, Kind(req->call_kind()));
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    if (!req->agent_id().empty() && !store::IsSafeId(req->agent_id())) {
+      return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
+    }
+    absl::Time now = clock_.Now();
+    rules::Policy policy = PolicyFor(caller.tenant_id);
+    ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
+    rules::Decision d = rules::Evaluate({.kind = kind, .reserve = false}, facts, policy, now);
+    resp->set_eligible(d.eligible());
+    Fill(d, resp);
+    CountDecision("CheckEligibility", d);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCallRequest* req,
+                                  v1::ReserveCallResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(rules::CallKind kind, Kind(req->call_kind()));
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    if (req->request_id().empty()) {
+      return Invalid("MISSING_REQUEST_ID",
+                     "request_id is required: a retry must not take a "
+                     "second token");
+    }
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    if (!req->agent_id().empty() && !store::IsSafeId(req->agent_id())) {
+      return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
+    }
+    absl::Time now = clock_.Now();
+    rules::Policy policy = PolicyFor(caller.tenant_id);
+    ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
+    rules::Decision d = rules::Evaluate({.kind = kind, .reserve = true}, facts, policy, now);
+    if (d.eligible() && facts.counters.available) {
+      // The rules saw the windows a moment ago; the script re-checks and takes atomically.
+      absl::StatusOr<store::Reservation> r =
+          hot_.Reserve(t.keys, req->request_id(), core::NewId(clock_), now, policy);
+      if (!r.ok()) {
+        d.degraded = true;
+        if (policy.reserve_fail_policy == rules::FailPolicy::kFailClosed) {
+          d.blocking.push_back(
+              {"CHECK_DEGRADED", "Rate limits could not be checked just now.", {}, {}});
+        }
+      } else if (r->granted) {
+        resp->set_granted(true);
+        resp->set_reservation_id(r->reservation_id);
+      } else {
+        for (const auto& code : r->denied) {
+          d.blocking.push_back({code, "This number reached its call rate limit.", {}, {}});
+        }
+      }
+    }
+    if (!resp->granted() && d.eligible() && !facts.counters.available) {
+      // Fail-open reservation with Redis down: granted without a token.
+      resp->set_granted(true);
+      resp->set_reservation_id(core::NewId(clock_));
+    }
+    Fill(d, resp);
+    CountDecision("ReserveCall", d);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
+                                           const v1::RecordInboundMessageRequest* req,
+                                           v1::RecordInboundMessageResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    if (!req->meta_message_id().empty() && req->meta_message_id().size() > 256) {
+      return Invalid("INVALID_MESSAGE_ID", "meta_message_id is too long");
+    }
+    absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(absl::Time at, RequestTime(req->message_time(), req->has_message_time(), now,
+                                                "message_time"));
+    rules::Policy policy = PolicyFor(caller.tenant_id);
+    std::vector<std::string> languages;
+    if (!req->language_code().empty()) languages.push_back(req->language_code());
+    rules::Classification c = rules::TextClassifier::Default().Classify(req->text(), languages);
+
+    v1::MessageSignal signal = v1::MESSAGE_SIGNAL_NONE;
+    std::string action;
+    store::Change change{.source = "INBOUND_MESSAGE", .actor = caller.subject, .at = at};
+    rules::Signal kind = c.signal;
+    change.apply = [&, kind](rules::ContactFacts& f) {
+      Later(f.last_inbound_message, at);
+      switch (kind) {
+        case rules::Signal::kCallRequest:
+          Later(f.call_requested, at);
+          break;
+        case rules::Signal::kOptOut:
+          Later(f.opted_out, at);
+          break;
+        case rules::Signal::kAffirmative:
+          if (f.offer_made.has_value() && at >= *f.offer_made)
+            Later(f.offer_accepted, at);
+          else
+            signal = v1::MESSAGE_SIGNAL_NONE;
+          break;
+        case rules::Signal::kDecline:
+          if (f.offer_made.has_value() && at >= *f.offer_made)
+            Later(f.declined, at);
+          else
+            signal = v1::MESSAGE_SIGNAL_NONE;
+          break;
+        case rules::Signal::kNone:
+          break;
+      }
+    };
+    switch (kind) {
+      case rules::Signal::kCallRequest:
+        signal = v1::MESSAGE_SIGNAL_CALL_REQUEST;
+        action = "CALL_REQUESTED";
+        break;
+      case rules::Signal::kOptOut:
+        signal = v1::MESSAGE_SIGNAL_OPT_OUT;
+        action = "OPTED_OUT";
+        break;
+      case rules::Signal::kAffirmative:
+        signal = v1::MESSAGE_SIGNAL_OFFER_ACCEPTED;
+        action = "OFFER_ACCEPTED";
+        break;
+      case rules::Signal::kDecline:
+        signal = v1::MESSAGE_SIGNAL_OFFER_DECLINED;
+        action = "DECLINED";
+        break;
+      case rules::Signal::kNone:
+        break;
+    }
+    change.action = action;
+    change.audit = !action.empty();
+    // A message with a consent signal is applied once, however often it is delivered.
+    if (change.audit) {
+      change.request_id = !req->request_id().empty() ? req->request_id()
+                          : !req->meta_message_id().empty()
+                              ? absl::StrCat("msg.", req->meta_message_id())
+                              : "";
+      if (!store::IsSafeId(change.request_id)) change.request_id.clear();
+      change.detail = absl::StrCat("language=", c.language, " phrase=", c.matched_phrase);
+    }
+    ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, std::move(change)));
+    resp->set_signal(r.duplicate && signal == v1::MESSAGE_SIGNAL_NONE ? v1::MESSAGE_SIGNAL_NONE
+                                                                      : signal);
+    if (r.facts.last_inbound_message.has_value()) {
+      ToProto(*r.facts.last_inbound_message + policy.service_window,
+              resp->mutable_service_window_end_time());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordConsentRequest* req,
+                                    v1::RecordConsentResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    ASSIGN_OR_RETURN(std::string source, Source(req->source()));
+    absl::Time now = clock_.Now();
+    std::optional<absl::Time> expires;
+    if (req->has_expire_time()) {
+      expires = FromProto(req->expire_time());
+      if (*expires <= now) return Invalid("INVALID_TIME", "expire_time must be in the future");
+    }
+    v1::ConsentKind kind = req->kind();
+    v1::ConsentAction action = v1::CONSENT_ACTION_CONSENT_RECORDED;
+    std::function<void(rules::ContactFacts&)> apply;
+    switch (kind) {
+      case v1::CONSENT_KIND_CALL_REQUEST:
+        apply = [now](rules::ContactFacts& f) { Later(f.call_requested, now); };
+        break;
+      case v1::CONSENT_KIND_AGENT_OFFER_ACCEPTED:
+        action = v1::CONSENT_ACTION_OFFER_ACCEPTED;
+        apply = [now](rules::ContactFacts& f) { Later(f.offer_accepted, now); };
+        break;
+      case v1::CONSENT_KIND_LONG_TERM:
+        apply = [now](rules::ContactFacts& f) { Later(f.long_term_consent, now); };
+        break;
+      case v1::CONSENT_KIND_META_CALL_PERMISSION:
+        action = v1::CONSENT_ACTION_PERMISSION_GRANTED;
+        apply = [expires](rules::ContactFacts& f) {
+          f.permission =
+              expires.has_value() ? rules::Permission::kTemporary : rules::Permission::kPermanent;
+          f.permission_expires = expires;
+          f.permission_revoked = false;
+          f.consecutive_unanswered = 0;
+        };
+        break;
+      default:
+        return Invalid("MISSING_CONSENT_KIND", "kind is required");
+    }
+    ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, {.apply = apply,
+                                                      .action = v1::ConsentAction_Name(action),
+                                                      .source = source,
+                                                      .actor = caller.subject,
+                                                      .detail = req->evidence().substr(0, 200),
+                                                      .request_id = req->request_id(),
+                                                      .at = now}));
+    (void)r;
+    v1::ConsentAuditEntry* e = resp->mutable_entry();
+    FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
+              now, e);
+    e->set_kind(kind);
+    if (expires.has_value()) ToProto(*expires, e->mutable_expire_time());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::RecordCallOffer(grpc::ServerContext* ctx,
+                                      const v1::RecordCallOfferRequest* req,
+                                      v1::RecordCallOfferResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(absl::Time at,
+                     RequestTime(req->offer_time(), req->has_offer_time(), now, "offer_time"));
+    RETURN_IF_ERROR(Change(t, {.apply = [at](rules::ContactFacts& f) { Later(f.offer_made, at); },
+                               .action = "CONSENT_ACTION_CALL_OFFERED",
+                               .source = "AGENT",
+                               .actor = caller.subject,
+                               .request_id = req->request_id(),
+                               .at = at})
+                        .status());
+    ToProto(at + PolicyFor(caller.tenant_id).agent_offer_consent, resp->mutable_expire_time());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::RecordOptOut(grpc::ServerContext* ctx, const v1::RecordOptOutRequest* req,
+                                   v1::RecordOptOutResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    ASSIGN_OR_RETURN(std::string source, Source(req->source()));
+    absl::Time now = clock_.Now();
+    RETURN_IF_ERROR(Change(t, {.apply = [now](rules::ContactFacts& f) { Later(f.opted_out, now); },
+                               .action = "CONSENT_ACTION_OPTED_OUT",
+                               .source = source,
+                               .actor = caller.subject,
+                               .detail = req->evidence().substr(0, 200),
+                               .request_id = req->request_id(),
+                               .at = now})
+                        .status());
+    FillEntry(t.contact, req->contact(), v1::CONSENT_ACTION_OPTED_OUT, req->source(),
+              caller.subject, req->evidence(), now, resp->mutable_entry());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::RecordDecline(grpc::ServerContext* ctx, const v1::RecordDeclineRequest* req,
+                                    v1::RecordDeclineResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    ASSIGN_OR_RETURN(std::string source, Source(req->source()));
+    absl::Time now = clock_.Now();
+    RETURN_IF_ERROR(Change(t, {.apply = [now](rules::ContactFacts& f) { Later(f.declined, now); },
+                               .action = "CONSENT_ACTION_DECLINED",
+                               .source = source,
+                               .actor = caller.subject,
+                               .detail = req->evidence().substr(0, 200),
+                               .request_id = req->request_id(),
+                               .at = now})
+                        .status());
+    FillEntry(t.contact, req->contact(), v1::CONSENT_ACTION_DECLINED, req->source(), caller.subject,
+              req->evidence(), now, resp->mutable_entry());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::SetAutomationState(grpc::ServerContext* ctx,
+                                         const v1::SetAutomationStateRequest* req,
+                                         v1::SetAutomationStateResponse*) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(Target t,
+                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    if (req->automation_state().size() > 64) {
+      return Invalid("INVALID_AUTOMATION_STATE", "automation_state is at most 64 characters");
+    }
+    std::string state = req->automation_state();
+    return Change(t, {.apply = [state](rules::ContactFacts& f) { f.automation_state = state; },
+                      .action = "AUTOMATION_STATE",
+                      .source = "API",
+                      .actor = caller.subject,
+                      .detail = state,
+                      .at = clock_.Now(),
+                      .audit = false})
+        .status();
+  });
+}
+
+grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
+                                       const v1::SetQualityRatingRequest* req,
+                                       v1::SetQualityRatingResponse*) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(store::NumberKeys keys,
+                     store::NumberKeys::For(caller.tenant_id, req->business_phone_number_id()));
+    rules::Quality q;
+    switch (req->quality_rating()) {
+      case v1::QUALITY_RATING_GREEN:
+        q = rules::Quality::kGreen;
+        break;
+      case v1::QUALITY_RATING_YELLOW:
+        q = rules::Quality::kYellow;
+        break;
+      case v1::QUALITY_RATING_RED:
+        q = rules::Quality::kRed;
+        break;
+      default:
+        return Invalid("MISSING_QUALITY_RATING", "quality_rating is required");
+    }
+    return hot_.SetQuality(keys, q);
+  });
+}
+
+grpc::Status Service::ListConsentAudit(grpc::ServerContext* ctx,
+                                       const v1::ListConsentAuditRequest* req,
+                                       v1::ListConsentAuditResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    // Filter subset: empty, or contact = "<wa_id or user_id>".
+    std::string contact_key;
+    absl::string_view filter = absl::StripAsciiWhitespace(req->filter());
+    if (!filter.empty()) {
+      if (!absl::ConsumePrefix(&filter, "contact") ||
+          !absl::ConsumePrefix(&(filter = absl::StripLeadingAsciiWhitespace(filter)), "=")) {
+        return Invalid("INVALID_FILTER", "supported filter: contact = \"<wa_id>\"");
+      }
+      filter = absl::StripAsciiWhitespace(filter);
+      if (!absl::ConsumePrefix(&filter, "\"") || !absl::ConsumeSuffix(&filter, "\"") ||
+          !store::IsSafeId(filter)) {
+        return Invalid("INVALID_FILTER", "supported filter: contact = \"<wa_id>\"");
+      }
+      contact_key = std::string(filter);
+    }
+    if (req->page_size() < 0) return Invalid("INVALID_PAGE_SIZE", "page_size must be >= 0");
+    int size = req->page_size() == 0 ? 50 : std::min(req->page_size(), kMaxPageSize);
+    if (!req->page_token().empty() && !core::IsUuid(req->page_token())) {
+      return Invalid("INVALID_PAGE_TOKEN", "page_token is not one this API returned");
+    }
+    ASSIGN_OR_RETURN(
+        std::vector<store::AuditEntry> entries,
+        durable_.ListAudit(caller.tenant_id, contact_key, size + 1, req->page_token()));
+    bool more = static_cast<int>(entries.size()) > size;
+    if (more) entries.pop_back();
+    for (const auto& e : entries) {
+      v1::ConsentAuditEntry* out = resp->add_entries();
+      out->set_entry_id(e.id);
+      out->mutable_contact()->set_wa_id(e.contact.contact_key);
+      out->set_business_phone_number_id(e.contact.business_number);
+      v1::ConsentAction action;
+      if (v1::ConsentAction_Parse(e.action, &action)) out->set_action(action);
+      v1::ConsentSource source;
+      if (v1::ConsentSource_Parse(absl::StrCat("CONSENT_SOURCE_", e.source), &source)) {
+        out->set_source(source);
+      }
+      out->set_actor(e.actor);
+      out->set_evidence(e.detail);
+      ToProto(e.occurred_at, out->mutable_record_time());
+    }
+    if (more && !entries.empty()) resp->set_next_page_token(entries.back().id);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace switchboard::eligibility

@@ -1,0 +1,71 @@
+// The eligibility gRPC API: CheckEligibility (read-only, for the Call button), ReserveCall (the
+// authoritative gate that takes the rate-limit token), and the writes that feed the rules.
+// Handlers validate everything before touching a store, read facts (Redis, falling back to
+// PostgreSQL), and leave every decision to rules::Evaluate.
+#pragma once
+
+#include <memory>
+
+#include "libs/core/clock.h"
+#include "services/eligibility/rules/eligibility.h"
+#include "services/eligibility/rules/text_signals.h"
+#include "services/eligibility/store/durable.h"
+#include "services/eligibility/store/hot_state.h"
+#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace switchboard::eligibility {
+
+class Service final : public v1::EligibilityService::Service {
+ public:
+  Service(store::HotState& hot, store::Durable& durable, const core::Clock& clock,
+          prometheus::Registry* metrics);
+  ~Service() override;
+
+  grpc::Status CheckEligibility(grpc::ServerContext* ctx, const v1::CheckEligibilityRequest* req,
+                                v1::CheckEligibilityResponse* resp) override;
+  grpc::Status ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCallRequest* req,
+                           v1::ReserveCallResponse* resp) override;
+  grpc::Status RecordInboundMessage(grpc::ServerContext* ctx,
+                                    const v1::RecordInboundMessageRequest* req,
+                                    v1::RecordInboundMessageResponse* resp) override;
+  grpc::Status RecordConsent(grpc::ServerContext* ctx, const v1::RecordConsentRequest* req,
+                             v1::RecordConsentResponse* resp) override;
+  grpc::Status RecordCallOffer(grpc::ServerContext* ctx, const v1::RecordCallOfferRequest* req,
+                               v1::RecordCallOfferResponse* resp) override;
+  grpc::Status RecordOptOut(grpc::ServerContext* ctx, const v1::RecordOptOutRequest* req,
+                            v1::RecordOptOutResponse* resp) override;
+  grpc::Status RecordDecline(grpc::ServerContext* ctx, const v1::RecordDeclineRequest* req,
+                             v1::RecordDeclineResponse* resp) override;
+  grpc::Status SetAutomationState(grpc::ServerContext* ctx,
+                                  const v1::SetAutomationStateRequest* req,
+                                  v1::SetAutomationStateResponse* resp) override;
+  grpc::Status SetQualityRating(grpc::ServerContext* ctx, const v1::SetQualityRatingRequest* req,
+                                v1::SetQualityRatingResponse* resp) override;
+  grpc::Status ListConsentAudit(grpc::ServerContext* ctx, const v1::ListConsentAuditRequest* req,
+                                v1::ListConsentAuditResponse* resp) override;
+
+ private:
+  struct Metrics;
+  struct Target {
+    store::NumberKeys keys;
+    store::ContactRef contact;
+  };
+  absl::StatusOr<Target> Resolve(absl::string_view tenant, const events::v1::ContactRef& contact,
+                                 absl::string_view business_number) const;
+  absl::StatusOr<rules::Facts> Gather(const Target& target, absl::string_view agent_id,
+                                      absl::Time now, const rules::Policy& policy);
+  absl::StatusOr<store::ApplyResult> Change(const Target& target, store::Change change);
+  rules::Policy PolicyFor(absl::string_view tenant) const;
+  void CountDecision(const char* method, const rules::Decision& d);
+
+  store::HotState& hot_;
+  store::Durable& durable_;
+  const core::Clock& clock_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+}  // namespace switchboard::eligibility

@@ -1,0 +1,147 @@
+#include "services/eligibility/store/durable.h"
+
+#include "libs/core/id.h"
+#include "libs/core/status_macros.h"
+
+namespace switchboard::eligibility::store {
+namespace {
+
+constexpr char kColumns[] =
+    "last_inbound_at, opted_out_at, declined_at, call_requested_at, offer_made_at, "
+    "offer_accepted_at, long_term_consent_at, permission, permission_expires_at, "
+    "permission_revoked, consecutive_unanswered, automation_state";
+
+std::optional<absl::Time> OptTime(const pg::Result& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::nullopt;
+  return r.GetTime(row, col);
+}
+
+pg::Param P(const std::optional<absl::Time>& t) {
+  return t.has_value() ? pg::Param(*t) : pg::Param(std::nullopt);
+}
+
+rules::ContactFacts FromRow(const pg::Result& r, int row) {
+  rules::ContactFacts c;
+  c.last_inbound_message = OptTime(r, row, 0);
+  c.opted_out = OptTime(r, row, 1);
+  c.declined = OptTime(r, row, 2);
+  c.call_requested = OptTime(r, row, 3);
+  c.offer_made = OptTime(r, row, 4);
+  c.offer_accepted = OptTime(r, row, 5);
+  c.long_term_consent = OptTime(r, row, 6);
+  absl::string_view perm = r.Get(row, 7);
+  c.permission = perm == "PERMANENT"   ? rules::Permission::kPermanent
+                 : perm == "TEMPORARY" ? rules::Permission::kTemporary
+                                       : rules::Permission::kNone;
+  c.permission_expires = OptTime(r, row, 8);
+  c.permission_revoked = r.GetBool(row, 9);
+  c.consecutive_unanswered = static_cast<int>(r.GetInt(row, 10));
+  c.automation_state = std::string(r.Get(row, 11));
+  return c;
+}
+
+const char* PermissionText(rules::Permission p) {
+  switch (p) {
+    case rules::Permission::kPermanent:
+      return "PERMANENT";
+    case rules::Permission::kTemporary:
+      return "TEMPORARY";
+    case rules::Permission::kNone:
+      break;
+  }
+  return "NONE";
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<rules::ContactFacts>> Durable::Load(const ContactRef& c) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool_.Exec(absl::StrCat("SELECT ", kColumns,
+                                           " FROM contacts WHERE tenant_id = $1 AND "
+                                           "business_number = $2 AND contact_key = $3"),
+                              {c.tenant, c.business_number, c.contact_key}));
+  if (r.rows() == 0) return std::optional<rules::ContactFacts>();
+  return std::optional<rules::ContactFacts>(FromRow(r, 0));
+}
+
+absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& change) {
+  ApplyResult result;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    result = ApplyResult();
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO contacts (tenant_id, business_number, contact_key, "
+                            "updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                            {c.tenant, c.business_number, c.contact_key, clock_.Now()})
+                        .status());
+    ASSIGN_OR_RETURN(pg::Result row,
+                     tx.Exec(absl::StrCat("SELECT ", kColumns,
+                                          " FROM contacts WHERE tenant_id = $1 AND "
+                                          "business_number = $2 AND contact_key = $3 FOR UPDATE"),
+                             {c.tenant, c.business_number, c.contact_key}));
+    result.facts = FromRow(row, 0);
+    if (!change.request_id.empty()) {
+      ASSIGN_OR_RETURN(pg::Result seen,
+                       tx.Exec("SELECT 1 FROM consent_audit WHERE tenant_id = $1 AND "
+                               "request_id = $2",
+                               {c.tenant, change.request_id}));
+      if (seen.rows() > 0) {
+        result.duplicate = true;
+        return absl::OkStatus();
+      }
+    }
+    change.apply(result.facts);
+    const rules::ContactFacts& f = result.facts;
+    RETURN_IF_ERROR(
+        tx.Exec("UPDATE contacts SET last_inbound_at = $4, opted_out_at = $5, declined_at = $6, "
+                "call_requested_at = $7, offer_made_at = $8, offer_accepted_at = $9, "
+                "long_term_consent_at = $10, permission = $11, permission_expires_at = $12, "
+                "permission_revoked = $13, consecutive_unanswered = $14, automation_state = $15, "
+                "updated_at = $16 WHERE tenant_id = $1 AND business_number = $2 AND "
+                "contact_key = $3",
+                {c.tenant, c.business_number, c.contact_key, P(f.last_inbound_message),
+                 P(f.opted_out), P(f.declined), P(f.call_requested), P(f.offer_made),
+                 P(f.offer_accepted), P(f.long_term_consent), PermissionText(f.permission),
+                 P(f.permission_expires), f.permission_revoked, f.consecutive_unanswered,
+                 f.automation_state, clock_.Now()})
+            .status());
+    if (change.audit || !change.request_id.empty()) {
+      RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO consent_audit (id, tenant_id, business_number, contact_key, "
+                  "action, source, actor, occurred_at, detail, request_id) VALUES ($1, $2, $3, "
+                  "$4, $5, $6, $7, $8, $9, $10)",
+                  {core::NewId(clock_), c.tenant, c.business_number, c.contact_key, change.action,
+                   change.source, change.actor, change.at, change.detail,
+                   change.request_id.empty() ? pg::Param(std::nullopt)
+                                             : pg::Param(change.request_id)})
+              .status());
+    }
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<std::vector<AuditEntry>> Durable::ListAudit(absl::string_view tenant,
+                                                           absl::string_view contact_key, int limit,
+                                                           absl::string_view after_id) {
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      pool_.Exec("SELECT id, business_number, contact_key, action, source, actor, detail, "
+                 "occurred_at FROM consent_audit WHERE tenant_id = $1 "
+                 "AND ($2 = '' OR contact_key = $2) AND ($3 = '' OR id < $3) "
+                 "ORDER BY id DESC LIMIT $4",
+                 {tenant, contact_key, after_id, limit}));
+  std::vector<AuditEntry> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    AuditEntry e;
+    e.id = std::string(r.Get(i, 0));
+    e.contact = {std::string(tenant), std::string(r.Get(i, 1)), std::string(r.Get(i, 2))};
+    e.action = std::string(r.Get(i, 3));
+    e.source = std::string(r.Get(i, 4));
+    e.actor = std::string(r.Get(i, 5));
+    e.detail = std::string(r.Get(i, 6));
+    e.occurred_at = r.GetTime(i, 7);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace switchboard::eligibility::store

@@ -1,0 +1,70 @@
+// The eligibility service's durable state in PostgreSQL (its own schema): each contact's
+// consent facts and the audit trail of every change to them. Every query is scoped by tenant.
+//
+//   store::Durable durable(pool, clock);
+//   ASSIGN_OR_RETURN(auto facts, durable.Apply(tenant, number, contact, change));
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/core/clock.h"
+#include "libs/pg/pg.h"
+#include "services/eligibility/rules/eligibility.h"
+
+namespace switchboard::eligibility::store {
+
+struct ContactRef {
+  std::string tenant;
+  std::string business_number;
+  std::string contact_key;
+};
+
+// A change to a contact's facts and how to audit it.
+struct Change {
+  std::function<void(rules::ContactFacts&)> apply;
+  std::string action;      // e.g. OPTED_OUT, CONSENT_RECORDED
+  std::string source;      // e.g. INBOUND_MESSAGE, AGENT, API, META_PERMISSION_REPLY
+  std::string actor;       // the token's subject, or the event's source
+  std::string detail;      // short, no message bodies
+  std::string request_id;  // idempotency key; empty: none
+  absl::Time at;
+  bool audit = true;  // false for bookkeeping that is not a consent change (last message time)
+};
+
+struct AuditEntry {
+  std::string id;
+  ContactRef contact;
+  std::string action;
+  std::string source;
+  std::string actor;
+  std::string detail;
+  absl::Time occurred_at;
+};
+
+struct ApplyResult {
+  rules::ContactFacts facts;
+  bool duplicate = false;  // the request id was applied before: nothing changed now
+};
+
+class Durable {
+ public:
+  Durable(pg::Pool& pool, const core::Clock& clock) : pool_(pool), clock_(clock) {}
+
+  absl::StatusOr<std::optional<rules::ContactFacts>> Load(const ContactRef& contact);
+  // Applies `change` (creating the contact if needed) and audits it, in one transaction.
+  absl::StatusOr<ApplyResult> Apply(const ContactRef& contact, const Change& change);
+  // Newest first; `contact_key` empty lists the whole tenant. `page_token` is the last id seen.
+  absl::StatusOr<std::vector<AuditEntry>> ListAudit(absl::string_view tenant,
+                                                    absl::string_view contact_key, int limit,
+                                                    absl::string_view after_id);
+
+ private:
+  pg::Pool& pool_;
+  const core::Clock& clock_;
+};
+
+}  // namespace switchboard::eligibility::store

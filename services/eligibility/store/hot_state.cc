@@ -1,0 +1,295 @@
+#include "services/eligibility/store/hot_state.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/core/error.h"
+#include "libs/core/status_macros.h"
+
+namespace switchboard::eligibility::store {
+namespace {
+
+// Re-checks both sliding windows and takes a token only when both have room, so a call denied
+// by one window never counts against the other. A granted request id is remembered for a day.
+const redis::Script kReserve(R"lua(
+local prior = redis.call('GET', KEYS[2])
+if prior then return {2, prior} end
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
+local minute = redis.call('ZCOUNT', KEYS[1], '(' .. (now - 60000), '+inf')
+local hour = redis.call('ZCARD', KEYS[1])
+local denied = {}
+if tonumber(ARGV[2]) > 0 and minute >= tonumber(ARGV[2]) then denied[#denied + 1] = 'RATE_LIMIT_MINUTE' end
+if tonumber(ARGV[3]) > 0 and hour >= tonumber(ARGV[3]) then denied[#denied + 1] = 'RATE_LIMIT_HOUR' end
+if #denied > 0 then return {0, table.concat(denied, ',')} end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], 3600000)
+redis.call('SET', KEYS[2], ARGV[4], 'EX', 86400)
+return {1, ARGV[4]}
+)lua");
+
+// Adds a missed call once and forgets those older than any suspension could need.
+const redis::Script kMissed(R"lua(
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return redis.call('ZCARD', KEYS[1])
+)lua");
+
+int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+
+std::string OptMs(const std::optional<absl::Time>& t) {
+  return t.has_value() ? absl::StrCat(Ms(*t)) : "";
+}
+
+std::optional<absl::Time> ParseOptMs(absl::string_view s) {
+  int64_t ms;
+  if (s.empty() || !absl::SimpleAtoi(s, &ms)) return std::nullopt;
+  return absl::FromUnixMillis(ms);
+}
+
+int ParseInt(absl::string_view s) {
+  int v = 0;
+  (void)absl::SimpleAtoi(s, &v);
+  return v;
+}
+
+std::vector<absl::Time> Times(const redis::Reply& withscores) {
+  std::vector<absl::Time> out;
+  for (size_t i = 1; i < withscores.elements.size(); i += 2) {
+    double score = 0;
+    if (absl::SimpleAtod(withscores.elements[i].str, &score)) {
+      out.push_back(absl::FromUnixMillis(static_cast<int64_t>(score)));
+    }
+  }
+  return out;
+}
+
+rules::Quality ParseQuality(absl::string_view s) {
+  if (s == "GREEN") return rules::Quality::kGreen;
+  if (s == "YELLOW") return rules::Quality::kYellow;
+  if (s == "RED") return rules::Quality::kRed;
+  return rules::Quality::kUnknown;
+}
+
+const char* QualityName(rules::Quality q) {
+  switch (q) {
+    case rules::Quality::kGreen:
+      return "GREEN";
+    case rules::Quality::kYellow:
+      return "YELLOW";
+    case rules::Quality::kRed:
+      return "RED";
+    case rules::Quality::kUnknown:
+      break;
+  }
+  return "";
+}
+
+constexpr std::pair<rules::AgentState, const char*> kAgentStates[] = {
+    {rules::AgentState::kAvailable, "AVAILABLE"},
+    {rules::AgentState::kBusy, "BUSY"},
+    {rules::AgentState::kCooldown, "COOLDOWN"},
+    {rules::AgentState::kDnd, "DND"},
+    {rules::AgentState::kOffline, "OFFLINE"}};
+
+rules::AgentState ParseAgent(absl::string_view s) {
+  for (const auto& [state, name] : kAgentStates) {
+    if (s == name) return state;
+  }
+  return rules::AgentState::kUnknown;
+}
+
+const char* AgentName(rules::AgentState a) {
+  for (const auto& [state, name] : kAgentStates) {
+    if (a == state) return name;
+  }
+  return "";
+}
+
+const char* PermissionName(rules::Permission p) {
+  switch (p) {
+    case rules::Permission::kTemporary:
+      return "TEMPORARY";
+    case rules::Permission::kPermanent:
+      return "PERMANENT";
+    case rules::Permission::kNone:
+      break;
+  }
+  return "NONE";
+}
+
+rules::Permission ParsePermission(absl::string_view s) {
+  if (s == "TEMPORARY") return rules::Permission::kTemporary;
+  if (s == "PERMANENT") return rules::Permission::kPermanent;
+  return rules::Permission::kNone;
+}
+
+rules::ContactFacts ParseContact(const redis::Reply& hash) {
+  rules::ContactFacts c;
+  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& f = hash.elements[i].str;
+    const std::string& v = hash.elements[i + 1].str;
+    if (f == "last_in")
+      c.last_inbound_message = ParseOptMs(v);
+    else if (f == "opted_out")
+      c.opted_out = ParseOptMs(v);
+    else if (f == "declined")
+      c.declined = ParseOptMs(v);
+    else if (f == "call_req")
+      c.call_requested = ParseOptMs(v);
+    else if (f == "offer_made")
+      c.offer_made = ParseOptMs(v);
+    else if (f == "offer_ok")
+      c.offer_accepted = ParseOptMs(v);
+    else if (f == "ltc")
+      c.long_term_consent = ParseOptMs(v);
+    else if (f == "perm")
+      c.permission = ParsePermission(v);
+    else if (f == "perm_exp")
+      c.permission_expires = ParseOptMs(v);
+    else if (f == "perm_rev")
+      c.permission_revoked = v == "1";
+    else if (f == "unanswered")
+      c.consecutive_unanswered = ParseInt(v);
+    else if (f == "connected_24h")
+      c.connected_calls_24h = ParseInt(v);
+    else if (f == "automation")
+      c.automation_state = v;
+  }
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view tenant,
+                                       absl::string_view contact_key, absl::string_view agent_id,
+                                       absl::Time now, const rules::Policy& policy) {
+  absl::Duration missed_horizon = policy.missed_call_window + policy.suspension_duration;
+  std::vector<std::vector<std::string>> cmds = {
+      {"HGETALL", keys.Contact(contact_key)},
+      {"ZRANGEBYSCORE", keys.calls, absl::StrCat("(", Ms(now - absl::Hours(1))), "+inf",
+       "WITHSCORES"},
+      {"ZRANGEBYSCORE", keys.missed, absl::StrCat("(", Ms(now - missed_horizon)), "+inf",
+       "WITHSCORES"},
+      {"HGET", keys.number, "quality"},
+      {"HMGET", UsageKey(tenant), "used", "limit", "resets"},
+  };
+  if (!agent_id.empty()) cmds.push_back({"GET", AgentKey(tenant, agent_id)});
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> r, redis_.Pipeline(cmds));
+  for (const auto& reply : r) {
+    if (reply.type == redis::Reply::Type::kError) {
+      return core::Error(absl::StatusCode::kInternal, "REDIS_COMMAND_ERROR", reply.str);
+    }
+  }
+  HotRead out;
+  if (!r[0].elements.empty()) out.contact = ParseContact(r[0]);
+  out.counters.recent_calls = Times(r[1]);
+  out.counters.missed_calls = Times(r[2]);
+  out.quality = ParseQuality(r[3].str);
+  const auto& usage = r[4].elements;
+  if (usage.size() == 3 && !usage[0].is_nil() && !usage[1].is_nil()) {
+    out.usage.known = true;
+    (void)absl::SimpleAtoi(usage[0].str, &out.usage.minutes_used);
+    (void)absl::SimpleAtoi(usage[1].str, &out.usage.minutes_limit);
+    out.usage.resets = ParseOptMs(usage[2].str);
+  }
+  if (!agent_id.empty()) out.agent = ParseAgent(r[5].str);
+  return out;
+}
+
+absl::StatusOr<Reservation> HotState::Reserve(const NumberKeys& keys, absl::string_view request_id,
+                                              absl::string_view reservation_id, absl::Time now,
+                                              const rules::Policy& policy) {
+  ASSIGN_OR_RETURN(
+      redis::Reply r,
+      kReserve.Run(redis_, {keys.calls, keys.Request(request_id)},
+                   {absl::StrCat(Ms(now)), absl::StrCat(policy.calls_per_minute),
+                    absl::StrCat(policy.calls_per_hour), std::string(reservation_id)}));
+  if (r.elements.size() != 2) {
+    return core::Error(absl::StatusCode::kInternal, "REDIS_COMMAND_ERROR",
+                       "unexpected reply from the reserve script");
+  }
+  Reservation out;
+  int64_t outcome = r.elements[0].integer;
+  if (outcome == 0) {
+    for (absl::string_view code : absl::StrSplit(r.elements[1].str, ',')) {
+      out.denied.emplace_back(code);
+    }
+    return out;
+  }
+  out.granted = true;
+  out.duplicate = outcome == 2;
+  out.reservation_id = r.elements[1].str;
+  return out;
+}
+
+absl::Status HotState::RecordMissedCall(const NumberKeys& keys, absl::string_view call_id,
+                                        absl::Time when, const rules::Policy& policy) {
+  absl::Duration keep = policy.missed_call_window + policy.suspension_duration;
+  return kMissed
+      .Run(redis_, {keys.missed},
+           {absl::StrCat(Ms(when)), std::string(call_id), absl::StrCat(Ms(when - keep)),
+            absl::StrCat(absl::ToInt64Milliseconds(keep))})
+      .status();
+}
+
+absl::Status HotState::CacheContact(const NumberKeys& keys, absl::string_view contact_key,
+                                    const rules::ContactFacts& c) {
+  std::string key = keys.Contact(contact_key);
+  return redis_
+      .Pipeline({{"HSET",
+                  key,
+                  "v",
+                  "1",
+                  "last_in",
+                  OptMs(c.last_inbound_message),
+                  "opted_out",
+                  OptMs(c.opted_out),
+                  "declined",
+                  OptMs(c.declined),
+                  "call_req",
+                  OptMs(c.call_requested),
+                  "offer_made",
+                  OptMs(c.offer_made),
+                  "offer_ok",
+                  OptMs(c.offer_accepted),
+                  "ltc",
+                  OptMs(c.long_term_consent),
+                  "perm",
+                  PermissionName(c.permission),
+                  "perm_exp",
+                  OptMs(c.permission_expires),
+                  "perm_rev",
+                  c.permission_revoked ? "1" : "0",
+                  "unanswered",
+                  absl::StrCat(c.consecutive_unanswered),
+                  "connected_24h",
+                  absl::StrCat(c.connected_calls_24h),
+                  "automation",
+                  c.automation_state},
+                 {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(kContactTtl))}})
+      .status();
+}
+
+absl::Status HotState::InvalidateContact(const NumberKeys& keys, absl::string_view contact_key) {
+  return redis_.Command({"DEL", keys.Contact(contact_key)}).status();
+}
+
+absl::Status HotState::SetQuality(const NumberKeys& keys, rules::Quality quality) {
+  return redis_.Command({"HSET", keys.number, "quality", QualityName(quality)}).status();
+}
+
+absl::Status HotState::SetUsage(absl::string_view tenant, const rules::Usage& usage) {
+  return redis_
+      .Command({"HSET", UsageKey(tenant), "used", absl::StrCat(usage.minutes_used), "limit",
+                absl::StrCat(usage.minutes_limit), "resets", OptMs(usage.resets)})
+      .status();
+}
+
+absl::Status HotState::SetAgent(absl::string_view tenant, absl::string_view agent_id,
+                                rules::AgentState state) {
+  return redis_.Command({"SET", AgentKey(tenant, agent_id), AgentName(state)}).status();
+}
+
+}  // namespace switchboard::eligibility::store
