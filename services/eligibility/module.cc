@@ -23,7 +23,33 @@ class Module final : public runtime::ServiceModule {
     durable_ = std::make_unique<store::Durable>(pool(), ctx.clock());
     service_ = std::make_unique<Service>(*hot_, *durable_, ctx.clock(), &ctx.metrics());
     ctx.AddService(service_.get(), v1::EligibilityService::service_full_name());
+    ASSIGN_OR_RETURN(whatsapp_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
+                                                         .group_id = "eligibility.whatsapp",
+                                                         .topics = {kafka::kWhatsAppEvents},
+                                                         .metrics = &ctx.metrics()},
+                                                        [this](const kafka::Message& m) {
+                                                          return service_->OnWhatsAppEvent(m);
+                                                        }));
+    ASSIGN_OR_RETURN(calls_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
+                                                      .group_id = "eligibility.calls",
+                                                      .topics = {kafka::kCallsState},
+                                                      .metrics = &ctx.metrics()},
+                                                     [this](const kafka::Message& m) {
+                                                       return service_->OnCallStateChanged(m);
+                                                     }));
     return absl::OkStatus();
+  }
+
+  absl::Status Start() override {
+    whatsapp_->Start();
+    calls_->Start();
+    return ServiceModule::Start();
+  }
+
+  void Stop() override {
+    whatsapp_->Stop();
+    calls_->Stop();
+    ServiceModule::Stop();
   }
 
  private:
@@ -31,6 +57,8 @@ class Module final : public runtime::ServiceModule {
   std::unique_ptr<store::HotState> hot_;
   std::unique_ptr<store::Durable> durable_;
   std::unique_ptr<Service> service_;
+  std::unique_ptr<kafka::Consumer> whatsapp_;
+  std::unique_ptr<kafka::Consumer> calls_;
 };
 
 }  // namespace

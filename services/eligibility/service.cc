@@ -15,6 +15,8 @@
 #include "libs/runtime/grpc.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
+#include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 
 namespace switchboard::eligibility {
 namespace {
@@ -272,6 +274,15 @@ grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCal
     if (!req->agent_id().empty() && !store::IsSafeId(req->agent_id())) {
       return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
     }
+    // A retry gets its first grant back before anything is re-evaluated: the grant itself may
+    // have filled the window it would now be checked against.
+    if (absl::StatusOr<std::optional<std::string>> prior =
+            hot_.PriorGrant(t.keys, req->request_id());
+        prior.ok() && prior->has_value()) {
+      resp->set_granted(true);
+      resp->set_reservation_id(**prior);
+      return absl::OkStatus();
+    }
     absl::Time now = clock_.Now();
     rules::Policy policy = PolicyFor(caller.tenant_id);
     ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
@@ -306,6 +317,73 @@ grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCal
   });
 }
 
+absl::StatusOr<v1::MessageSignal> Service::ApplyMessage(const Target& t, absl::string_view text,
+                                                        absl::Time at, std::string request_id,
+                                                        absl::string_view language,
+                                                        absl::string_view actor) {
+  std::vector<std::string> languages;
+  if (!language.empty()) languages.emplace_back(language);
+  rules::Classification c = rules::TextClassifier::Default().Classify(text, languages);
+  rules::Signal kind = c.signal;
+  // Replies count only when an offer is pending; the apply function says whether one was.
+  bool applied_signal = true;
+  store::Change change{.source = "INBOUND_MESSAGE", .actor = std::string(actor), .at = at};
+  change.apply = [&applied_signal, kind, at](rules::ContactFacts& f) {
+    // Meta delivers out of order: every field keeps the latest time it has seen.
+    Later(f.last_inbound_message, at);
+    bool offer_pending = f.offer_made.has_value() && at >= *f.offer_made;
+    switch (kind) {
+      case rules::Signal::kCallRequest:
+        Later(f.call_requested, at);
+        break;
+      case rules::Signal::kOptOut:
+        Later(f.opted_out, at);
+        break;
+      case rules::Signal::kAffirmative:
+        if (offer_pending) Later(f.offer_accepted, at);
+        applied_signal = offer_pending;
+        break;
+      case rules::Signal::kDecline:
+        if (offer_pending) Later(f.declined, at);
+        applied_signal = offer_pending;
+        break;
+      case rules::Signal::kNone:
+        applied_signal = false;
+        break;
+    }
+  };
+  v1::MessageSignal signal = v1::MESSAGE_SIGNAL_NONE;
+  switch (kind) {
+    case rules::Signal::kCallRequest:
+      signal = v1::MESSAGE_SIGNAL_CALL_REQUEST;
+      change.action = "CALL_REQUESTED";
+      break;
+    case rules::Signal::kOptOut:
+      signal = v1::MESSAGE_SIGNAL_OPT_OUT;
+      change.action = "CONSENT_ACTION_OPTED_OUT";
+      break;
+    case rules::Signal::kAffirmative:
+      signal = v1::MESSAGE_SIGNAL_OFFER_ACCEPTED;
+      change.action = "CONSENT_ACTION_OFFER_ACCEPTED";
+      break;
+    case rules::Signal::kDecline:
+      signal = v1::MESSAGE_SIGNAL_OFFER_DECLINED;
+      change.action = "CONSENT_ACTION_DECLINED";
+      break;
+    case rules::Signal::kNone:
+      break;
+  }
+  change.audit = signal != v1::MESSAGE_SIGNAL_NONE;
+  if (change.audit) {
+    // A message with a consent signal is applied (and audited) once, however often it comes.
+    change.request_id = store::IsSafeId(request_id) ? std::move(request_id) : "";
+    change.detail = absl::StrCat("language=", c.language, " phrase=", c.matched_phrase);
+  }
+  ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, std::move(change)));
+  if (r.duplicate || !applied_signal) return v1::MESSAGE_SIGNAL_NONE;
+  return signal;
+}
+
 grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
                                            const v1::RecordInboundMessageRequest* req,
                                            v1::RecordInboundMessageResponse* resp) {
@@ -313,86 +391,136 @@ grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
-    if (!req->meta_message_id().empty() && req->meta_message_id().size() > 256) {
+    if (req->meta_message_id().size() > 256) {
       return Invalid("INVALID_MESSAGE_ID", "meta_message_id is too long");
     }
+    if (req->text().size() > 64 * 1024) return Invalid("TEXT_TOO_LONG", "text is over 64 KiB");
     absl::Time now = clock_.Now();
     ASSIGN_OR_RETURN(absl::Time at, RequestTime(req->message_time(), req->has_message_time(), now,
                                                 "message_time"));
-    rules::Policy policy = PolicyFor(caller.tenant_id);
-    std::vector<std::string> languages;
-    if (!req->language_code().empty()) languages.push_back(req->language_code());
-    rules::Classification c = rules::TextClassifier::Default().Classify(req->text(), languages);
-
-    v1::MessageSignal signal = v1::MESSAGE_SIGNAL_NONE;
-    std::string action;
-    store::Change change{.source = "INBOUND_MESSAGE", .actor = caller.subject, .at = at};
-    rules::Signal kind = c.signal;
-    change.apply = [&, kind](rules::ContactFacts& f) {
-      Later(f.last_inbound_message, at);
-      switch (kind) {
-        case rules::Signal::kCallRequest:
-          Later(f.call_requested, at);
-          break;
-        case rules::Signal::kOptOut:
-          Later(f.opted_out, at);
-          break;
-        case rules::Signal::kAffirmative:
-          if (f.offer_made.has_value() && at >= *f.offer_made)
-            Later(f.offer_accepted, at);
-          else
-            signal = v1::MESSAGE_SIGNAL_NONE;
-          break;
-        case rules::Signal::kDecline:
-          if (f.offer_made.has_value() && at >= *f.offer_made)
-            Later(f.declined, at);
-          else
-            signal = v1::MESSAGE_SIGNAL_NONE;
-          break;
-        case rules::Signal::kNone:
-          break;
-      }
-    };
-    switch (kind) {
-      case rules::Signal::kCallRequest:
-        signal = v1::MESSAGE_SIGNAL_CALL_REQUEST;
-        action = "CALL_REQUESTED";
-        break;
-      case rules::Signal::kOptOut:
-        signal = v1::MESSAGE_SIGNAL_OPT_OUT;
-        action = "OPTED_OUT";
-        break;
-      case rules::Signal::kAffirmative:
-        signal = v1::MESSAGE_SIGNAL_OFFER_ACCEPTED;
-        action = "OFFER_ACCEPTED";
-        break;
-      case rules::Signal::kDecline:
-        signal = v1::MESSAGE_SIGNAL_OFFER_DECLINED;
-        action = "DECLINED";
-        break;
-      case rules::Signal::kNone:
-        break;
-    }
-    change.action = action;
-    change.audit = !action.empty();
-    // A message with a consent signal is applied once, however often it is delivered.
-    if (change.audit) {
-      change.request_id = !req->request_id().empty() ? req->request_id()
-                          : !req->meta_message_id().empty()
-                              ? absl::StrCat("msg.", req->meta_message_id())
-                              : "";
-      if (!store::IsSafeId(change.request_id)) change.request_id.clear();
-      change.detail = absl::StrCat("language=", c.language, " phrase=", c.matched_phrase);
-    }
-    ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, std::move(change)));
-    resp->set_signal(r.duplicate && signal == v1::MESSAGE_SIGNAL_NONE ? v1::MESSAGE_SIGNAL_NONE
-                                                                      : signal);
-    if (r.facts.last_inbound_message.has_value()) {
-      ToProto(*r.facts.last_inbound_message + policy.service_window,
-              resp->mutable_service_window_end_time());
-    }
+    std::string request_id = !req->request_id().empty() ? req->request_id()
+                             : !req->meta_message_id().empty()
+                                 ? absl::StrCat("msg.", req->meta_message_id())
+                                 : "";
+    ASSIGN_OR_RETURN(v1::MessageSignal signal,
+                     ApplyMessage(t, req->text(), at, std::move(request_id), req->language_code(),
+                                  caller.subject));
+    resp->set_signal(signal);
+    ToProto(at + PolicyFor(caller.tenant_id).service_window,
+            resp->mutable_service_window_end_time());
     return absl::OkStatus();
   });
+}
+
+absl::Status Service::OnWhatsAppEvent(const kafka::Message& m) {
+  webhooks::v1::WhatsAppEvent e;
+  if (!e.ParseFromString(m.event.payload)) {
+    return Invalid("UNPARSABLE_EVENT", "whatsapp event does not parse");
+  }
+  const std::string& tenant = e.header().tenant_id();
+  std::string actor = m.event.source.empty() ? "//switchboard/webhooks" : m.event.source;
+  switch (e.event_case()) {
+    case webhooks::v1::WhatsAppEvent::kInboundMessage: {
+      const auto& msg = e.inbound_message();
+      ASSIGN_OR_RETURN(Target t, Resolve(tenant, msg.contact(), e.phone_number_id()));
+      absl::Time at = msg.has_message_time() ? FromProto(msg.message_time()) : m.event.time;
+      return ApplyMessage(t, msg.text(), at, absl::StrCat("ev.", m.event.id), "", actor).status();
+    }
+    case webhooks::v1::WhatsAppEvent::kCallPermissionReply: {
+      const auto& reply = e.call_permission_reply();
+      ASSIGN_OR_RETURN(Target t, Resolve(tenant, reply.contact(), e.phone_number_id()));
+      absl::Time at = reply.has_message_time() ? FromProto(reply.message_time()) : m.event.time;
+      bool accept = reply.response() == webhooks::v1::PERMISSION_RESPONSE_ACCEPT;
+      bool automatic = reply.response_source() == webhooks::v1::RESPONSE_SOURCE_AUTOMATIC;
+      std::optional<absl::Time> expires;
+      if (accept && !reply.is_permanent() && reply.has_expiration_time()) {
+        expires = FromProto(reply.expiration_time());
+      }
+      store::Change change{
+          .action = accept ? "CONSENT_ACTION_PERMISSION_GRANTED"
+                           : (automatic ? "CONSENT_ACTION_PERMISSION_REVOKED"
+                                        : "CONSENT_ACTION_DECLINED"),
+          .source = "META_PERMISSION_REPLY",
+          .actor = actor,
+          .detail = absl::StrCat(accept ? "accept" : "reject", automatic ? " automatic" : "",
+                                 reply.is_permanent() ? " permanent" : ""),
+          .request_id = absl::StrCat("ev.", m.event.id),
+          .at = at};
+      change.apply = [accept, automatic, expires, at](rules::ContactFacts& f) {
+        Later(f.last_inbound_message, at);  // a reply opens the service window too
+        if (accept) {
+          f.permission =
+              expires.has_value() ? rules::Permission::kTemporary : rules::Permission::kPermanent;
+          f.permission_expires = expires;
+          f.permission_revoked = false;
+          f.consecutive_unanswered = 0;
+        } else if (automatic) {
+          f.permission_revoked = true;  // Meta revoked it (unanswered calls)
+        } else {
+          f.permission = rules::Permission::kNone;
+          f.permission_expires.reset();
+          Later(f.declined, at);
+        }
+      };
+      return Change(t, std::move(change)).status();
+    }
+    case webhooks::v1::WhatsAppEvent::kQualityUpdate: {
+      rules::Quality q = rules::Quality::kUnknown;
+      switch (e.quality_update().quality_rating()) {
+        case webhooks::v1::QUALITY_RATING_GREEN:
+          q = rules::Quality::kGreen;
+          break;
+        case webhooks::v1::QUALITY_RATING_YELLOW:
+          q = rules::Quality::kYellow;
+          break;
+        case webhooks::v1::QUALITY_RATING_RED:
+          q = rules::Quality::kRed;
+          break;
+        default:
+          return absl::OkStatus();
+      }
+      ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, e.phone_number_id()));
+      return hot_.SetQuality(keys, q);
+    }
+    default:
+      return absl::OkStatus();  // call events are the calls service's business
+  }
+}
+
+absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
+  calls::v1::CallStateChanged changed;
+  if (!changed.ParseFromString(m.event.payload)) {
+    return Invalid("UNPARSABLE_EVENT", "call state event does not parse");
+  }
+  const calls::v1::Call& call = changed.call();
+  if (call.direction() != calls::v1::CALL_DIRECTION_OUTBOUND) return absl::OkStatus();
+  bool missed = changed.state() == calls::v1::CALL_STATE_MISSED;
+  bool answered = changed.state() == calls::v1::CALL_STATE_ANSWERED;
+  if (!missed && !answered) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Target t, Resolve(changed.header().tenant_id(), call.contact(),
+                                     call.business_phone_number_id()));
+  absl::Time at = call.has_ended_time() ? FromProto(call.ended_time())
+                  : changed.header().has_occurred_time()
+                      ? FromProto(changed.header().occurred_time())
+                      : m.event.time;
+  if (missed) {
+    // The window is keyed by call id, so a redelivery adds nothing.
+    RETURN_IF_ERROR(
+        hot_.RecordMissedCall(t.keys, call.call_id(), at, PolicyFor(changed.header().tenant_id())));
+  }
+  std::string call_id = call.call_id();
+  return Change(t, {.apply =
+                        [missed](rules::ContactFacts& f) {
+                          f.consecutive_unanswered = missed ? f.consecutive_unanswered + 1 : 0;
+                        },
+                    .action = missed ? "CALL_UNANSWERED" : "CALL_ANSWERED",
+                    .source = "SYSTEM",
+                    .actor = m.event.source,
+                    .detail = absl::StrCat("call_id=", call_id),
+                    .request_id = absl::StrCat("call.", call_id, missed ? ".missed" : ".answered"),
+                    .at = at,
+                    .audit = false})
+      .status();
 }
 
 grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordConsentRequest* req,

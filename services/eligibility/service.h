@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "libs/core/clock.h"
+#include "libs/kafka/kafka.h"
 #include "services/eligibility/rules/eligibility.h"
 #include "services/eligibility/rules/text_signals.h"
 #include "services/eligibility/store/durable.h"
@@ -48,6 +49,12 @@ class Service final : public v1::EligibilityService::Service {
   grpc::Status ListConsentAudit(grpc::ServerContext* ctx, const v1::ListConsentAuditRequest* req,
                                 v1::ListConsentAuditResponse* resp) override;
 
+  // Kafka consumers. Both are idempotent: a redelivered event changes nothing twice.
+  // whatsapp.events.v1: inbound messages, call-permission replies, quality updates.
+  absl::Status OnWhatsAppEvent(const kafka::Message& message);
+  // calls.state.v1: missed outbound calls (suspension, Meta's unanswered-call revoke).
+  absl::Status OnCallStateChanged(const kafka::Message& message);
+
  private:
   struct Metrics;
   struct Target {
@@ -59,6 +66,11 @@ class Service final : public v1::EligibilityService::Service {
   absl::StatusOr<rules::Facts> Gather(const Target& target, absl::string_view agent_id,
                                       absl::Time now, const rules::Policy& policy);
   absl::StatusOr<store::ApplyResult> Change(const Target& target, store::Change change);
+  // An inbound message: refreshes the service window and records what its text says.
+  absl::StatusOr<v1::MessageSignal> ApplyMessage(const Target& target, absl::string_view text,
+                                                 absl::Time at, std::string request_id,
+                                                 absl::string_view language,
+                                                 absl::string_view actor);
   rules::Policy PolicyFor(absl::string_view tenant) const;
   void CountDecision(const char* method, const rules::Decision& d);
 

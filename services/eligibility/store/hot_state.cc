@@ -224,6 +224,13 @@ absl::StatusOr<Reservation> HotState::Reserve(const NumberKeys& keys, absl::stri
   return out;
 }
 
+absl::StatusOr<std::optional<std::string>> HotState::PriorGrant(const NumberKeys& keys,
+                                                                absl::string_view request_id) {
+  ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"GET", keys.Request(request_id)}));
+  if (r.is_nil()) return std::optional<std::string>();
+  return std::optional<std::string>(r.str);
+}
+
 absl::Status HotState::RecordMissedCall(const NumberKeys& keys, absl::string_view call_id,
                                         absl::Time when, const rules::Policy& policy) {
   absl::Duration keep = policy.missed_call_window + policy.suspension_duration;

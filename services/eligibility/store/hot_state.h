@@ -48,6 +48,10 @@ class HotState {
                                       absl::string_view reservation_id, absl::Time now,
                                       const rules::Policy& policy);
 
+  // The reservation granted before for `request_id`, if any.
+  absl::StatusOr<std::optional<std::string>> PriorGrant(const NumberKeys& keys,
+                                                        absl::string_view request_id);
+
   // Records a missed call (idempotent by call id) and trims what no suspension can need.
   absl::Status RecordMissedCall(const NumberKeys& keys, absl::string_view call_id, absl::Time when,
                                 const rules::Policy& policy);

@@ -1,0 +1,306 @@
+// The eligibility service end to end: the runtime with the real module, real Redis, PostgreSQL
+// and embedded Kafka, driven over gRPC and through its Kafka topics.
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/auth/token.h"
+#include "libs/core/error.h"
+#include "libs/core/id.h"
+#include "libs/kafka/kafka.h"
+#include "libs/runtime/app.h"
+#include "libs/runtime/grpc.h"
+#include "services/eligibility/module.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
+#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/whatsapp_events.pb.h"
+#include "tests/support/servers.h"
+
+namespace sb = switchboard;
+namespace v1 = switchboard::eligibility::v1;
+namespace testing = switchboard::testing;
+using sb::core::ReasonOf;
+
+namespace {
+
+const std::string kSecret = "eligibility-test-secret-0123456789";
+const std::string kNumber = "1065550001";
+
+std::set<std::string> Codes(const google::protobuf::RepeatedPtrField<v1::Reason>& reasons) {
+  std::set<std::string> out;
+  for (const auto& r : reasons) out.insert(r.code());
+  return out;
+}
+
+struct Suite {
+  Suite() : dir(testing::TempDir("switchboard-elig")) {
+    sb::runtime::RegisterInfrastructure(registry);
+    sb::eligibility::Register(registry);
+    sb::runtime::Config config;
+    config.targets = {"eligibility"};
+    config.listen_host = "127.0.0.1";
+    config.grpc_port = 0;
+    config.metrics_port = 0;
+    config.auth_secret = kSecret;
+    config.redis_url = redis.url();
+    config.postgres_url = testing::PostgresServer::Shared().CreateDatabase();
+    config.kafka_bootstrap_file = dir + "/kafka.bootstrap";
+    config.drain_timeout = absl::Seconds(2);
+    app = std::make_unique<sb::runtime::App>(registry, config);
+    REQUIRE(app->Start().ok());
+    stub = v1::EligibilityService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", app->grpc_port()), grpc::InsecureChannelCredentials()));
+    producer = std::move(sb::kafka::Producer::Create({.brokers = app->kafka_bootstrap()}).value());
+  }
+  ~Suite() {
+    app->RequestStop();
+    app->WaitAndDrain();
+  }
+
+  static std::string Token(const std::string& tenant) {
+    absl::Time now = absl::Now();
+    return *sb::auth::SignToken(kSecret,
+                                {.tenant_id = tenant,
+                                 .subject = "agent-7",
+                                 .roles = {"agent"},
+                                 .expires = now + absl::Hours(1)},
+                                now);
+  }
+  template <typename Req, typename Resp, typename Method>
+  absl::Status Call(Method method, const Req& req, Resp* resp, const std::string& tenant = "acme") {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token(tenant));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return sb::runtime::FromGrpcStatus((stub.get()->*method)(&ctx, req, resp));
+  }
+  v1::CheckEligibilityResponse Check(const std::string& contact, const std::string& tenant = "acme",
+                                     v1::CallKind kind = v1::CALL_KIND_USER_REQUESTED) {
+    v1::CheckEligibilityRequest req;
+    req.mutable_contact()->set_wa_id(contact);
+    req.set_business_phone_number_id(kNumber);
+    req.set_call_kind(kind);
+    v1::CheckEligibilityResponse resp;
+    absl::Status s = Call(&v1::EligibilityService::Stub::CheckEligibility, req, &resp, tenant);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return resp;
+  }
+  v1::ReserveCallResponse Reserve(const std::string& contact, const std::string& request_id) {
+    v1::ReserveCallRequest req;
+    req.mutable_contact()->set_wa_id(contact);
+    req.set_business_phone_number_id(kNumber);
+    req.set_call_kind(v1::CALL_KIND_USER_REQUESTED);
+    req.set_request_id(request_id);
+    v1::ReserveCallResponse resp;
+    absl::Status s = Call(&v1::EligibilityService::Stub::ReserveCall, req, &resp);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return resp;
+  }
+  v1::MessageSignal Message(const std::string& contact, const std::string& text) {
+    v1::RecordInboundMessageRequest req;
+    req.mutable_contact()->set_wa_id(contact);
+    req.set_business_phone_number_id(kNumber);
+    req.set_text(text);
+    req.set_meta_message_id(sb::core::NewId());
+    v1::RecordInboundMessageResponse resp;
+    REQUIRE(Call(&v1::EligibilityService::Stub::RecordInboundMessage, req, &resp).ok());
+    return resp.signal();
+  }
+  void GrantPermission(const std::string& contact) {
+    v1::RecordConsentRequest req;
+    req.mutable_contact()->set_wa_id(contact);
+    req.set_business_phone_number_id(kNumber);
+    req.set_kind(v1::CONSENT_KIND_META_CALL_PERMISSION);
+    req.set_source(v1::CONSENT_SOURCE_META_PERMISSION_REPLY);
+    v1::RecordConsentResponse resp;
+    REQUIRE(Call(&v1::EligibilityService::Stub::RecordConsent, req, &resp).ok());
+  }
+  void Publish(const std::string& topic, const google::protobuf::Message& event,
+               const std::string& key, const std::string& id = "") {
+    sb::kafka::Event e = sb::kafka::MakeEvent(event, key, "test");
+    if (!id.empty()) e.id = id;
+    REQUIRE(producer->PublishAndWait(topic, e, absl::Seconds(10)).ok());
+  }
+
+  testing::RedisServer redis;
+  std::string dir;
+  sb::runtime::Registry registry;
+  std::unique_ptr<sb::runtime::App> app;
+  std::unique_ptr<v1::EligibilityService::Stub> stub;
+  std::unique_ptr<sb::kafka::Producer> producer;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a contact goes from blocked, with every reason, to eligible as messages and consent arrive") {
+  Suite s;
+  v1::CheckEligibilityResponse first = s.Check("5511999990000");
+  CHECK_FALSE(first.eligible());
+  CHECK(Codes(first.blocking_reasons()) ==
+        std::set<std::string>{"NO_CONVERSATION_HISTORY", "NO_CALL_REQUEST", "NO_CALL_PERMISSION"});
+  for (const auto& r : first.blocking_reasons()) CHECK_FALSE(r.message().empty());
+
+  CHECK(s.Message("5511999990000", "Olá, pode me ligar?") == v1::MESSAGE_SIGNAL_CALL_REQUEST);
+  CHECK(Codes(s.Check("5511999990000").blocking_reasons()) ==
+        std::set<std::string>{"NO_CALL_PERMISSION"});
+  s.GrantPermission("5511999990000");
+  v1::CheckEligibilityResponse ok = s.Check("5511999990000");
+  CHECK(ok.eligible());
+  CHECK(ok.blocking_reasons().empty());
+
+  // Another tenant knows nothing about this contact.
+  CHECK(Codes(s.Check("5511999990000", "globex").blocking_reasons())
+            .count("NO_CONVERSATION_HISTORY"));
+
+  // "Don't call me" wins over the earlier request.
+  CHECK(s.Message("5511999990000", "Please don't call me again") == v1::MESSAGE_SIGNAL_OPT_OUT);
+  CHECK(Codes(s.Check("5511999990000").blocking_reasons()) == std::set<std::string>{"OPTED_OUT"});
+}
+
+TEST_CASE("reservations take rate-limit tokens: five a minute, idempotent by request id") {
+  Suite s;
+  s.Message("5511999990001", "call me please");
+  s.GrantPermission("5511999990001");
+  std::string first_id;
+  for (int i = 0; i < 5; ++i) {
+    v1::ReserveCallResponse r = s.Reserve("5511999990001", absl::StrCat("req-", i));
+    REQUIRE(r.granted());
+    if (i == 0) first_id = r.reservation_id();
+  }
+  v1::ReserveCallResponse again = s.Reserve("5511999990001", "req-0");
+  CHECK(again.granted());
+  CHECK(again.reservation_id() == first_id);
+
+  v1::ReserveCallResponse sixth = s.Reserve("5511999990001", "req-5");
+  CHECK_FALSE(sixth.granted());
+  CHECK(Codes(sixth.blocking_reasons()) == std::set<std::string>{"RATE_LIMIT_MINUTE"});
+  CHECK(sixth.blocking_reasons(0).has_clears_time());
+  // The read-only check sees it too, and takes nothing.
+  CHECK(Codes(s.Check("5511999990001").blocking_reasons()) ==
+        std::set<std::string>{"RATE_LIMIT_MINUTE"});
+}
+
+TEST_CASE("events from Kafka feed the rules, once each however often they come") {
+  Suite s;
+  s.GrantPermission("5511999990002");
+  sb::webhooks::v1::WhatsAppEvent e;
+  e.mutable_header()->set_tenant_id("acme");
+  e.set_phone_number_id(kNumber);
+  auto* msg = e.mutable_inbound_message();
+  msg->set_meta_message_id("wamid.1");
+  msg->mutable_contact()->set_wa_id("5511999990002");
+  msg->set_text("¿Me puedes llamar?");
+  *msg->mutable_message_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  std::string id = sb::core::NewId();
+  s.Publish(sb::kafka::kWhatsAppEvents, e, "5511999990002", id);
+  s.Publish(sb::kafka::kWhatsAppEvents, e, "5511999990002", id);  // Meta retried
+  REQUIRE(
+      testing::Eventually([&] { return s.Check("5511999990002").eligible(); }, absl::Seconds(20)));
+
+  v1::ListConsentAuditRequest list;
+  list.set_filter("contact = \"5511999990002\"");
+  v1::ListConsentAuditResponse audit;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit).ok());
+  int requests = 0;
+  for (const auto& entry : audit.entries())
+    requests += entry.evidence().find("phrase=") != std::string::npos;
+  CHECK(requests == 1);
+
+  // Five missed outbound calls in a few minutes suspend calling on the number.
+  for (int i = 0; i < 5; ++i) {
+    sb::calls::v1::CallStateChanged c;
+    c.mutable_header()->set_tenant_id("acme");
+    c.set_state(sb::calls::v1::CALL_STATE_MISSED);
+    auto* call = c.mutable_call();
+    call->set_call_id(sb::core::NewId());
+    call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
+    call->set_business_phone_number_id(kNumber);
+    call->mutable_contact()->set_wa_id(absl::StrCat("551188888000", i));
+    *call->mutable_ended_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    s.Publish(sb::kafka::kCallsState, c, call->call_id());
+  }
+  REQUIRE(testing::Eventually(
+      [&] {
+        return Codes(s.Check("5511999990002").blocking_reasons()).count("SUSPENDED_MISSED_CALLS") >
+               0;
+      },
+      absl::Seconds(20)));
+}
+
+TEST_CASE("with Redis killed, checks answer degraded at once and reservations fail closed") {
+  Suite s;
+  s.Message("5511999990003", "call me");
+  s.GrantPermission("5511999990003");
+  REQUIRE(s.Check("5511999990003").eligible());
+  s.redis.Kill();
+
+  absl::Time start = absl::Now();
+  v1::CheckEligibilityResponse check = s.Check("5511999990003");
+  absl::Duration took = absl::Now() - start;
+  WARN("degraded CheckEligibility answered in " << absl::FormatDuration(took));
+  CHECK(check.degraded());
+  CHECK(check.eligible());  // CheckEligibility fails open by default...
+  CHECK(Codes(check.warnings()).count("CHECK_DEGRADED"));
+  CHECK(took < absl::Seconds(1));  // a guard against hangs; the figure is in the WARN above
+
+  v1::ReserveCallResponse reserve = s.Reserve("5511999990003", "during-outage");
+  CHECK_FALSE(reserve.granted());  // ...ReserveCall fails closed
+  CHECK(reserve.degraded());
+  CHECK(Codes(reserve.blocking_reasons()).count("CHECK_DEGRADED"));
+
+  s.redis.Restart();
+  REQUIRE(testing::Eventually([&] { return s.Reserve("5511999990003", "after").granted(); },
+                              absl::Seconds(10)));
+}
+
+TEST_CASE("bad input is refused with a reason and writes nothing") {
+  Suite s;
+  auto check = [&](v1::CheckEligibilityRequest req) {
+    v1::CheckEligibilityResponse resp;
+    return s.Call(&v1::EligibilityService::Stub::CheckEligibility, req, &resp);
+  };
+  v1::CheckEligibilityRequest req;
+  req.mutable_contact()->set_wa_id("5511999990004");
+  req.set_business_phone_number_id(kNumber);
+  CHECK(ReasonOf(check(req)) == "MISSING_CALL_KIND");
+  req.set_call_kind(v1::CALL_KIND_AGENT_OFFERED);
+  req.mutable_contact()->set_phone_e164("+55119");
+  CHECK(ReasonOf(check(req)) == "INVALID_PHONE_NUMBER");
+  req.mutable_contact()->set_phone_e164("+5511999990004");
+  CHECK(check(req).ok());
+  req.mutable_contact()->set_wa_id("55}:evil");
+  CHECK(ReasonOf(check(req)) == "INVALID_CONTACT");
+  req.mutable_contact()->set_wa_id("");
+  CHECK(ReasonOf(check(req)) == "MISSING_CONTACT");
+
+  v1::RecordInboundMessageRequest msg;
+  msg.mutable_contact()->set_wa_id("5511999990004");
+  msg.set_business_phone_number_id(kNumber);
+  msg.set_text("call me");
+  msg.mutable_message_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(2)));
+  v1::RecordInboundMessageResponse mresp;
+  absl::Status future = s.Call(&v1::EligibilityService::Stub::RecordInboundMessage, msg, &mresp);
+  CHECK(future.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(ReasonOf(future) == "INVALID_TIME");
+
+  v1::ReserveCallRequest reserve;
+  reserve.mutable_contact()->set_wa_id("5511999990004");
+  reserve.set_business_phone_number_id(kNumber);
+  reserve.set_call_kind(v1::CALL_KIND_USER_REQUESTED);
+  v1::ReserveCallResponse rresp;
+  CHECK(ReasonOf(s.Call(&v1::EligibilityService::Stub::ReserveCall, reserve, &rresp)) ==
+        "MISSING_REQUEST_ID");
+
+  // Nothing of the refused requests was written.
+  CHECK(Codes(s.Check("5511999990004").blocking_reasons()).count("NO_CONVERSATION_HISTORY"));
+  v1::ListConsentAuditRequest list;
+  v1::ListConsentAuditResponse audit;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit).ok());
+  CHECK(audit.entries().empty());
+  list.set_filter("tenant = \"globex\"");
+  CHECK(ReasonOf(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit)) ==
+        "INVALID_FILTER");
+}
