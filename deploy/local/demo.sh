@@ -26,10 +26,45 @@ printf '  forged signature:    '; "$ctl" calls list --token="$forged" 2>&1 | sed
 expired=$("$ctl" token --tenant=demo --subject=agent-1 --ttl=-1m)
 printf '  expired:             '; "$ctl" calls list --token="$expired" 2>&1 | sed 's/^error: //' || true
 printf '  valid (tenant demo): '; "$ctl" calls list 2>&1 | sed 's/^error: //' || true
-echo "  (the calls API answers UNIMPLEMENTED until its service lands: the token was accepted)"
+echo "  (the token was accepted; the calls API answers UNIMPLEMENTED until its service lands)"
+
+# A fresh contact and business number each run, so the scenes replay on a running stack.
+suffix=$(date +%s | tail -c 6)
+number=10655$suffix
+ana="--contact=551199999$suffix --number=$number"
+
+scene "Eligibility: may an agent call Ana on number $number? Every reason, for the tooltip"
+"$ctl" eligibility check $ana
+echo '  Ana writes: "Olá! Pode me ligar amanhã?"'
+"$ctl" eligibility message $ana --text="Olá! Pode me ligar amanhã?"
+"$ctl" eligibility check $ana
+echo '  Ana accepts the WhatsApp call permission request'
+"$ctl" eligibility consent $ana --consent=meta_permission
+"$ctl" eligibility check $ana
+
+scene "Rate limit: five calls a minute per number; the sixth reservation takes nothing"
+for i in 1 2 3 4 5 6; do "$ctl" eligibility reserve $ana | head -2; done
+"$ctl" eligibility check $ana
+
+scene "Suspension: five missed calls in 30 minutes pause calling for 15 minutes"
+bruno="--contact=551188888$suffix --number=$number"
+"$ctl" eligibility message $bruno --text="call me please" >/dev/null
+"$ctl" eligibility consent $bruno --consent=meta_permission >/dev/null
+for i in 1 2 3 4 5; do "$ctl" dev missed-call --contact="55117777$i$suffix" --number="$number"; done
+for _ in $(seq 100); do
+  "$ctl" eligibility check $bruno | grep -q SUSPENDED_MISSED_CALLS && break
+  sleep 0.1
+done
+"$ctl" eligibility check $bruno
+
+scene "Ana changes her mind: opt-outs are detected in seven languages, negations included"
+"$ctl" eligibility message $ana --text="Por favor, não me ligue mais"
+"$ctl" eligibility check $ana | head -3
 
 scene "RED metrics per method on /metrics"
-curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | head -6 || true
+curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | grep -v Health | head -8 || true
+echo "  ..."
+curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_eligibility_denials_total' | head -8 || true
 
 cat <<INFO
 

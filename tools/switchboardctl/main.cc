@@ -16,12 +16,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/auth/token.h"
 #include "libs/core/error.h"
+#include "libs/core/id.h"
+#include "libs/kafka/kafka.h"
 #include "libs/runtime/grpc.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
+#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
 
 namespace {
 
@@ -34,6 +39,15 @@ commands:
   token   --tenant=T --subject=S [--roles=a,b] [--ttl=1h]   mint a bearer token
   health  [--service=NAME]                                  serving status per target
   calls list [--page-size=N]                                the Calls page's history rows
+  eligibility check   --contact=W --number=N [--kind=K] [--agent=A]   may this call happen?
+  eligibility reserve --contact=W --number=N [--kind=K] [--request-id=R]
+  eligibility message --contact=W --number=N --text=T       record an inbound message
+  eligibility consent --contact=W --number=N --consent=C    C: meta_permission, long_term,
+                                                            call_request, offer_accepted
+  eligibility offer   --contact=W --number=N                record an agent's call offer
+  dev missed-call     --contact=W --number=N                publish a missed outbound call on
+                      calls.state.v1 (SWITCHBOARD_KAFKA), as the calls service will
+  (K: user_requested, agent_offered, long_term; default user_requested)
 
 environment: SWITCHBOARD_ADDR, SWITCHBOARD_TOKEN, SWITCHBOARD_AUTH_SECRET,
              SWITCHBOARD_TENANT, SWITCHBOARD_SUBJECT
@@ -167,6 +181,145 @@ int CallsCommand(const Args& args, const std::shared_ptr<grpc::Channel>& channel
   return 0;
 }
 
+namespace ev = eligibility::v1;
+
+std::string Time(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%H:%M:%S", absl::FromUnixSeconds(t.seconds()), absl::LocalTimeZone());
+}
+
+void PrintReasons(const char* title, const google::protobuf::RepeatedPtrField<ev::Reason>& rs) {
+  for (const auto& r : rs) {
+    std::printf(
+        "    %-8s %-26s %s%s\n", title, r.code().c_str(), r.message().c_str(),
+        r.has_clears_time() ? absl::StrCat(" (clears ", Time(r.clears_time()), ")").c_str() : "");
+  }
+}
+
+template <typename Request>
+absl::Status Target(const Args& args, Request* req) {
+  std::string contact = args.Flag("contact");
+  std::string number = args.Flag("number");
+  if (contact.empty() || number.empty()) {
+    return core::InvalidArgument("MISSING_FLAG", "--contact and --number are required");
+  }
+  req->mutable_contact()->set_wa_id(contact);
+  req->set_business_phone_number_id(number);
+  return absl::OkStatus();
+}
+
+ev::CallKind KindFlag(const Args& args) {
+  std::string k = args.Flag("kind", "user_requested");
+  if (k == "agent_offered") return ev::CALL_KIND_AGENT_OFFERED;
+  if (k == "long_term") return ev::CALL_KIND_LONG_TERM_CONSENT;
+  return ev::CALL_KIND_USER_REQUESTED;
+}
+
+int EligibilityCommand(const Args& args, const std::shared_ptr<grpc::Channel>& channel) {
+  std::string verb = args.words.size() > 1 ? args.words[1] : "";
+  auto token = Token(args);
+  if (!token.ok()) return Fail(token.status());
+  auto stub = ev::EligibilityService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto done = [](const grpc::Status& s) { return s.ok() ? 0 : Fail(runtime::FromGrpcStatus(s)); };
+  if (verb == "check") {
+    ev::CheckEligibilityRequest req;
+    if (absl::Status s = Target(args, &req); !s.ok()) return Fail(s);
+    req.set_call_kind(KindFlag(args));
+    req.set_agent_id(args.Flag("agent"));
+    ev::CheckEligibilityResponse resp;
+    grpc::Status s = stub->CheckEligibility(&ctx, req, &resp);
+    if (!s.ok()) return done(s);
+    std::printf("  %s%s\n", resp.eligible() ? "ELIGIBLE" : "BLOCKED",
+                resp.degraded() ? " (degraded)" : "");
+    PrintReasons("blocked", resp.blocking_reasons());
+    PrintReasons("warning", resp.warnings());
+    return 0;
+  }
+  if (verb == "reserve") {
+    ev::ReserveCallRequest req;
+    if (absl::Status s = Target(args, &req); !s.ok()) return Fail(s);
+    req.set_call_kind(KindFlag(args));
+    req.set_request_id(args.Flag("request-id", core::NewId()));
+    ev::ReserveCallResponse resp;
+    grpc::Status s = stub->ReserveCall(&ctx, req, &resp);
+    if (!s.ok()) return done(s);
+    std::printf("  %s %s\n", resp.granted() ? "GRANTED" : "DENIED", resp.reservation_id().c_str());
+    PrintReasons("blocked", resp.blocking_reasons());
+    return 0;
+  }
+  if (verb == "message") {
+    ev::RecordInboundMessageRequest req;
+    if (absl::Status s = Target(args, &req); !s.ok()) return Fail(s);
+    req.set_text(args.Flag("text"));
+    req.set_meta_message_id(absl::StrCat("wamid.", core::NewId()));
+    ev::RecordInboundMessageResponse resp;
+    grpc::Status s = stub->RecordInboundMessage(&ctx, req, &resp);
+    if (!s.ok()) return done(s);
+    std::printf("  signal: %s\n", ev::MessageSignal_Name(resp.signal()).c_str());
+    return 0;
+  }
+  if (verb == "consent") {
+    ev::RecordConsentRequest req;
+    if (absl::Status s = Target(args, &req); !s.ok()) return Fail(s);
+    std::string c = args.Flag("consent", "meta_permission");
+    req.set_kind(c == "long_term"        ? ev::CONSENT_KIND_LONG_TERM
+                 : c == "call_request"   ? ev::CONSENT_KIND_CALL_REQUEST
+                 : c == "offer_accepted" ? ev::CONSENT_KIND_AGENT_OFFER_ACCEPTED
+                                         : ev::CONSENT_KIND_META_CALL_PERMISSION);
+    req.set_source(ev::CONSENT_SOURCE_API);
+    ev::RecordConsentResponse resp;
+    grpc::Status s = stub->RecordConsent(&ctx, req, &resp);
+    if (!s.ok()) return done(s);
+    std::printf("  recorded: %s\n", ev::ConsentAction_Name(resp.entry().action()).c_str());
+    return 0;
+  }
+  if (verb == "offer") {
+    ev::RecordCallOfferRequest req;
+    if (absl::Status s = Target(args, &req); !s.ok()) return Fail(s);
+    req.set_agent_id(args.Flag("agent", Env("SWITCHBOARD_SUBJECT", "operator")));
+    ev::RecordCallOfferResponse resp;
+    return done(stub->RecordCallOffer(&ctx, req, &resp));
+  }
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+// Stands in for the calls service (until it exists) so the demo can show suspensions.
+int DevCommand(const Args& args) {
+  if (args.words.size() < 2 || args.words[1] != "missed-call") {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string brokers = args.Flag("kafka", Env("SWITCHBOARD_KAFKA"));
+  std::string contact = args.Flag("contact");
+  std::string number = args.Flag("number");
+  if (brokers.empty() || contact.empty() || number.empty()) {
+    return Fail(core::InvalidArgument("MISSING_FLAG",
+                                      "--contact, --number and SWITCHBOARD_KAFKA are required"));
+  }
+  auto producer = kafka::Producer::Create({.brokers = brokers});
+  if (!producer.ok()) return Fail(producer.status());
+  calls::v1::CallStateChanged changed;
+  changed.mutable_header()->set_tenant_id(args.Flag("tenant", Env("SWITCHBOARD_TENANT", "demo")));
+  changed.set_state(calls::v1::CALL_STATE_MISSED);
+  calls::v1::Call* call = changed.mutable_call();
+  call->set_call_id(core::NewId());
+  call->set_direction(calls::v1::CALL_DIRECTION_OUTBOUND);
+  call->set_state(calls::v1::CALL_STATE_MISSED);
+  call->set_business_phone_number_id(number);
+  call->mutable_contact()->set_wa_id(contact);
+  *call->mutable_ended_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  changed.mutable_header()->set_entity_id(call->call_id());
+  absl::Status s = (*producer)->PublishAndWait(
+      kafka::kCallsState, kafka::MakeEvent(changed, call->call_id(), "switchboardctl"),
+      absl::Seconds(10));
+  if (!s.ok()) return Fail(s);
+  std::printf("  missed call %s published\n", call->call_id().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,6 +334,8 @@ int main(int argc, char** argv) {
                                      grpc::InsecureChannelCredentials());
   if (command == "health") return HealthCommand(args, channel);
   if (command == "calls") return CallsCommand(args, channel);
+  if (command == "eligibility") return EligibilityCommand(args, channel);
+  if (command == "dev") return DevCommand(args);
   std::fprintf(stderr, "switchboardctl: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }
