@@ -164,9 +164,34 @@ void Service::CountDecision(const char* method, const rules::Decision& d) {
   }
 }
 
-rules::Policy Service::PolicyFor(absl::string_view) const {
-  // Tenant policies are stored later; today every tenant has the product guide's defaults.
-  return rules::Policy();
+std::shared_ptr<const TenantSettings> Service::SettingsFor(absl::string_view tenant) {
+  absl::Time now = clock_.Now();
+  std::shared_ptr<const TenantSettings> stale;
+  {
+    absl::MutexLock lock(&policy_mu_);
+    auto it = policies_.find(tenant);
+    if (it != policies_.end()) {
+      if (now - it->second.loaded < kPolicyCacheTtl) return it->second.settings;
+      stale = it->second.settings;
+    }
+  }
+  absl::StatusOr<std::string> bytes = durable_.LoadPolicy(tenant);
+  v1::TenantPolicy stored;
+  absl::StatusOr<TenantSettings> settings =
+      bytes.ok() && stored.ParseFromString(*bytes)
+          ? Effective(stored)
+          : absl::StatusOr<TenantSettings>(bytes.ok() ? absl::DataLossError("unparsable policy")
+                                                      : bytes.status());
+  if (!settings.ok()) {
+    log::Warning("tenant policy unavailable; using the last known or the defaults",
+                 {{"tenant", std::string(tenant)}, {"error", settings.status().ToString()}});
+    if (stale) return stale;
+    settings = Effective(v1::TenantPolicy());
+  }
+  auto shared = std::make_shared<const TenantSettings>(*std::move(settings));
+  absl::MutexLock lock(&policy_mu_);
+  policies_[tenant] = {shared, now};
+  return shared;
 }
 
 absl::StatusOr<Service::Target> Service::Resolve(absl::string_view tenant,
@@ -321,9 +346,10 @@ absl::StatusOr<v1::MessageSignal> Service::ApplyMessage(const Target& t, absl::s
                                                         absl::Time at, std::string request_id,
                                                         absl::string_view language,
                                                         absl::string_view actor) {
-  std::vector<std::string> languages;
-  if (!language.empty()) languages.emplace_back(language);
-  rules::Classification c = rules::TextClassifier::Default().Classify(text, languages);
+  std::shared_ptr<const TenantSettings> settings = SettingsFor(t.contact.tenant);
+  std::vector<std::string> languages = settings->languages;
+  if (!language.empty()) languages = {std::string(language)};
+  rules::Classification c = settings->classifier->Classify(text, languages);
   rules::Signal kind = c.signal;
   // Replies count only when an offer is pending; the apply function says whether one was.
   bool applied_signal = true;
@@ -689,6 +715,48 @@ grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
         return Invalid("MISSING_QUALITY_RATING", "quality_rating is required");
     }
     return hot_.SetQuality(keys, q);
+  });
+}
+
+grpc::Status Service::GetTenantPolicy(grpc::ServerContext* ctx, const v1::GetTenantPolicyRequest*,
+                                      v1::GetTenantPolicyResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(std::string bytes, durable_.LoadPolicy(caller.tenant_id));
+    v1::TenantPolicy stored;
+    if (!stored.ParseFromString(bytes)) {
+      return core::Error(absl::StatusCode::kDataLoss, "UNPARSABLE_POLICY",
+                         "the stored policy does not parse");
+    }
+    *resp->mutable_policy() = WithDefaults(stored);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::UpdateTenantPolicy(grpc::ServerContext* ctx,
+                                         const v1::UpdateTenantPolicyRequest* req,
+                                         v1::UpdateTenantPolicyResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    if (!caller.HasRole("admin")) {
+      return core::Error(absl::StatusCode::kPermissionDenied, "ADMIN_ROLE_REQUIRED",
+                         "changing the tenant's policy needs the admin role");
+    }
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    ASSIGN_OR_RETURN(std::string bytes, durable_.LoadPolicy(caller.tenant_id));
+    v1::TenantPolicy stored;
+    if (!stored.ParseFromString(bytes)) {
+      return core::Error(absl::StatusCode::kDataLoss, "UNPARSABLE_POLICY",
+                         "the stored policy does not parse");
+    }
+    ASSIGN_OR_RETURN(v1::TenantPolicy updated, Patch(stored, req->policy(), req->update_mask()));
+    RETURN_IF_ERROR(Effective(updated).status());  // e.g. tenant phrases that do not compile
+    RETURN_IF_ERROR(
+        durable_.SavePolicy(caller.tenant_id, updated.SerializeAsString(), caller.subject));
+    {
+      absl::MutexLock lock(&policy_mu_);
+      policies_.erase(caller.tenant_id);
+    }
+    *resp->mutable_policy() = WithDefaults(updated);
+    return absl::OkStatus();
   });
 }
 

@@ -6,8 +6,11 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/kafka.h"
+#include "services/eligibility/policy.h"
 #include "services/eligibility/rules/eligibility.h"
 #include "services/eligibility/rules/text_signals.h"
 #include "services/eligibility/store/durable.h"
@@ -48,6 +51,15 @@ class Service final : public v1::EligibilityService::Service {
                                 v1::SetQualityRatingResponse* resp) override;
   grpc::Status ListConsentAudit(grpc::ServerContext* ctx, const v1::ListConsentAuditRequest* req,
                                 v1::ListConsentAuditResponse* resp) override;
+  grpc::Status GetTenantPolicy(grpc::ServerContext* ctx, const v1::GetTenantPolicyRequest* req,
+                               v1::GetTenantPolicyResponse* resp) override;
+  grpc::Status UpdateTenantPolicy(grpc::ServerContext* ctx,
+                                  const v1::UpdateTenantPolicyRequest* req,
+                                  v1::UpdateTenantPolicyResponse* resp) override;
+
+  // How long a tenant's policy is used from memory before it is read again; other replicas see
+  // an update within this.
+  static constexpr absl::Duration kPolicyCacheTtl = absl::Seconds(5);
 
   // Kafka consumers. Both are idempotent: a redelivered event changes nothing twice.
   // whatsapp.events.v1: inbound messages, call-permission replies, quality updates.
@@ -71,13 +83,22 @@ class Service final : public v1::EligibilityService::Service {
                                                  absl::Time at, std::string request_id,
                                                  absl::string_view language,
                                                  absl::string_view actor);
-  rules::Policy PolicyFor(absl::string_view tenant) const;
+  // The tenant's effective settings, from a short-lived cache. If PostgreSQL cannot be read,
+  // the last known settings (or the defaults) serve, and the failure is logged.
+  std::shared_ptr<const TenantSettings> SettingsFor(absl::string_view tenant);
+  rules::Policy PolicyFor(absl::string_view tenant) { return SettingsFor(tenant)->rules; }
   void CountDecision(const char* method, const rules::Decision& d);
 
   store::HotState& hot_;
   store::Durable& durable_;
   const core::Clock& clock_;
   std::unique_ptr<Metrics> metrics_;
+  struct CachedSettings {
+    std::shared_ptr<const TenantSettings> settings;
+    absl::Time loaded;
+  };
+  absl::Mutex policy_mu_;
+  absl::flat_hash_map<std::string, CachedSettings> policies_ ABSL_GUARDED_BY(policy_mu_);
 };
 
 }  // namespace switchboard::eligibility

@@ -58,19 +58,20 @@ struct Suite {
     app->WaitAndDrain();
   }
 
-  static std::string Token(const std::string& tenant) {
+  static std::string Token(const std::string& tenant, const std::string& role = "agent") {
     absl::Time now = absl::Now();
     return *sb::auth::SignToken(kSecret,
                                 {.tenant_id = tenant,
                                  .subject = "agent-7",
-                                 .roles = {"agent"},
+                                 .roles = {role},
                                  .expires = now + absl::Hours(1)},
                                 now);
   }
   template <typename Req, typename Resp, typename Method>
-  absl::Status Call(Method method, const Req& req, Resp* resp, const std::string& tenant = "acme") {
+  absl::Status Call(Method method, const Req& req, Resp* resp, const std::string& tenant = "acme",
+                    const std::string& role = "agent") {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + Token(tenant));
+    ctx.AddMetadata("authorization", "Bearer " + Token(tenant, role));
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return sb::runtime::FromGrpcStatus((stub.get()->*method)(&ctx, req, resp));
   }
@@ -303,4 +304,37 @@ TEST_CASE("bad input is refused with a reason and writes nothing") {
   list.set_filter("tenant = \"globex\"");
   CHECK(ReasonOf(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit)) ==
         "INVALID_FILTER");
+}
+
+TEST_CASE("a tenant's policy changes its decisions, and only an admin may change it") {
+  Suite s;
+  s.Message("5511999990005", "call me");
+  s.GrantPermission("5511999990005");
+  v1::UpdateTenantPolicyRequest update;
+  update.mutable_policy()->set_calls_per_minute(2);
+  update.mutable_update_mask()->add_paths("calls_per_minute");
+  v1::UpdateTenantPolicyResponse updated;
+  absl::Status denied = s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated);
+  CHECK(denied.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(ReasonOf(denied) == "ADMIN_ROLE_REQUIRED");
+  REQUIRE(
+      s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme", "admin")
+          .ok());
+  CHECK(updated.policy().calls_per_minute() == 2);
+  CHECK(updated.policy().calls_per_hour() == 60);  // defaults filled in
+
+  CHECK(s.Reserve("5511999990005", "p1").granted());
+  CHECK(s.Reserve("5511999990005", "p2").granted());
+  CHECK(Codes(s.Reserve("5511999990005", "p3").blocking_reasons()) ==
+        std::set<std::string>{"RATE_LIMIT_MINUTE"});
+
+  // Another tenant keeps the defaults.
+  v1::GetTenantPolicyRequest get;
+  v1::GetTenantPolicyResponse globex;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::GetTenantPolicy, get, &globex, "globex").ok());
+  CHECK(globex.policy().calls_per_minute() == 5);
+
+  update.mutable_update_mask()->add_paths("colour");
+  CHECK(ReasonOf(s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme",
+                        "admin")) == "INVALID_UPDATE_MASK");
 }

@@ -119,6 +119,25 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
   return result;
 }
 
+absl::StatusOr<std::string> Durable::LoadPolicy(absl::string_view tenant) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool_.Exec("SELECT policy FROM tenant_policies WHERE tenant_id = $1", {tenant}));
+  if (r.rows() == 0) return std::string();
+  return r.GetBytes(0, 0);
+}
+
+absl::Status Durable::SavePolicy(absl::string_view tenant, const std::string& policy,
+                                 absl::string_view actor) {
+  return pool_
+      .Exec(
+          "INSERT INTO tenant_policies (tenant_id, policy, updated_at, updated_by) "
+          "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET "
+          "policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at, "
+          "updated_by = EXCLUDED.updated_by",
+          {tenant, pg::Param::Bytes(policy), clock_.Now(), actor})
+      .status();
+}
+
 absl::StatusOr<std::vector<AuditEntry>> Durable::ListAudit(absl::string_view tenant,
                                                            absl::string_view contact_key, int limit,
                                                            absl::string_view after_id) {

@@ -58,6 +58,11 @@ class Durable {
   // Applies `change` (creating the contact if needed) and audits it, in one transaction.
   absl::StatusOr<ApplyResult> Apply(const ContactRef& contact, const Change& change);
   // Newest first; `contact_key` empty lists the whole tenant. `page_token` is the last id seen.
+  // The tenant's stored policy (a serialized TenantPolicy), or "" when it never set one.
+  absl::StatusOr<std::string> LoadPolicy(absl::string_view tenant);
+  absl::Status SavePolicy(absl::string_view tenant, const std::string& policy,
+                          absl::string_view actor);
+
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(absl::string_view tenant,
                                                     absl::string_view contact_key, int limit,
                                                     absl::string_view after_id);

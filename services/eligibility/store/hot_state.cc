@@ -168,8 +168,11 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
   absl::Duration missed_horizon = policy.missed_call_window + policy.suspension_duration;
   std::vector<std::vector<std::string>> cmds = {
       {"HGETALL", keys.Contact(contact_key)},
-      {"ZRANGEBYSCORE", keys.calls, absl::StrCat("(", Ms(now - absl::Hours(1))), "+inf",
-       "WITHSCORES"},
+      // Only the newest `limit` calls of the hour matter: with that many in a window it is full,
+      // and the oldest of them says when it has room again.
+      {"ZREVRANGEBYSCORE", keys.calls, "+inf", absl::StrCat("(", Ms(now - absl::Hours(1))),
+       "WITHSCORES", "LIMIT", "0",
+       absl::StrCat(std::max(1, std::max(policy.calls_per_minute, policy.calls_per_hour)))},
       {"ZRANGEBYSCORE", keys.missed, absl::StrCat("(", Ms(now - missed_horizon)), "+inf",
        "WITHSCORES"},
       {"HGET", keys.number, "quality"},

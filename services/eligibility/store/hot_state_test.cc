@@ -163,3 +163,30 @@ TEST_CASE("with Redis gone, reads and reservations are UNAVAILABLE at once") {
   auto reserve = f.hot.Reserve(f.keys, "r", "res", kT0, {});
   CHECK(reserve.status().code() == absl::StatusCode::kUnavailable);
 }
+
+TEST_CASE("a read returns at most the newest `limit` calls of the hour") {
+  Fixture f;
+  rules::Policy p;
+  p.calls_per_minute = 2;
+  p.calls_per_hour = 3;
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(f.pool
+                .Command({"ZADD", f.keys.calls,
+                          absl::StrCat(absl::ToUnixMillis(kT0 - absl::Minutes(10 - i))),
+                          absl::StrCat("c", i)})
+                .ok());
+  }
+  auto read = f.hot.Read(f.keys, "acme", "5511999", "", kT0, p);
+  REQUIRE(read.ok());
+  std::vector<absl::Time> expected = {kT0 - absl::Minutes(5), kT0 - absl::Minutes(6),
+                                      kT0 - absl::Minutes(7)};
+  CHECK(read->counters.recent_calls == expected);
+  // Enough for the rules: the hour is full until the oldest of those three leaves.
+  rules::Facts facts;
+  facts.counters = read->counters;
+  rules::Decision d = rules::Evaluate({}, facts, p, kT0);
+  REQUIRE(d.Blocks("RATE_LIMIT_HOUR"));
+  for (const auto& r : d.blocking) {
+    if (r.code == "RATE_LIMIT_HOUR") CHECK(r.clears == kT0 - absl::Minutes(7) + absl::Hours(1));
+  }
+}
