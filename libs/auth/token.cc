@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/core/error.h"
 #include "nlohmann/json.hpp"
 
@@ -44,10 +46,39 @@ bool IsValidTenantId(absl::string_view tenant_id) {
   return true;
 }
 
+// Verified tokens by their text. Bounded: when full it is simply cleared (tokens are
+// re-verified on their next use), which keeps it simple and its memory fixed.
+struct TokenVerifier::Cache {
+  static constexpr size_t kMaxEntries = 10'000;
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, Principal> entries ABSL_GUARDED_BY(mu);
+};
+
 TokenVerifier::TokenVerifier(std::string secret, const core::Clock& clock)
-    : secret_(std::move(secret)), clock_(clock) {}
+    : secret_(std::move(secret)), clock_(clock), cache_(std::make_unique<Cache>()) {}
+
+TokenVerifier::~TokenVerifier() = default;
 
 absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
+  {
+    absl::MutexLock lock(&cache_->mu);
+    auto it = cache_->entries.find(token);
+    if (it != cache_->entries.end()) {
+      if (clock_.Now() < it->second.expires) return it->second;
+      cache_->entries.erase(it);
+      return Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired");
+    }
+  }
+  absl::StatusOr<Principal> principal = Decode(token);
+  if (principal.ok()) {
+    absl::MutexLock lock(&cache_->mu);
+    if (cache_->entries.size() >= Cache::kMaxEntries) cache_->entries.clear();
+    cache_->entries.emplace(std::string(token), *principal);
+  }
+  return principal;
+}
+
+absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
   if (token.empty()) return Unauthenticated("TOKEN_MISSING", "a bearer token is required");
   std::string text(token);
   jwt_t* raw = nullptr;

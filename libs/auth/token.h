@@ -5,6 +5,7 @@
 //   ASSIGN_OR_RETURN(auth::Principal who, verifier.Verify(token));   // who.tenant_id
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,14 +28,22 @@ struct Principal {
 class TokenVerifier {
  public:
   TokenVerifier(std::string secret, const core::Clock& clock = core::Clock::Real());
+  ~TokenVerifier();
 
   // UNAUTHENTICATED with reason TOKEN_MISSING (empty), TOKEN_INVALID (malformed, bad
   // signature, other algorithm, missing claims) or TOKEN_EXPIRED.
+  // Tokens that verified are remembered (bounded, by the token's exact text) until they expire,
+  // so the hot path does not decode and re-sign the same token on every call. Expiry is still
+  // checked against the clock on every call.
   absl::StatusOr<Principal> Verify(absl::string_view token) const;
 
  private:
+  absl::StatusOr<Principal> Decode(absl::string_view token) const;
+
+  struct Cache;
   std::string secret_;
   const core::Clock& clock_;
+  std::unique_ptr<Cache> cache_;
 };
 
 // Mints a token (the CLI, the demo and tests; in production the gateway's issuer does this).

@@ -48,6 +48,18 @@ TEST_CASE("expiry is checked against the injected clock, at the boundary") {
   CHECK(ReasonOf(verifier.Verify(token).status()) == "TOKEN_EXPIRED");
 }
 
+TEST_CASE("a remembered token still expires on time, and forged tokens are never remembered") {
+  FakeClock clock;
+  TokenVerifier verifier(kSecret, clock);
+  std::string token = Token(clock.Now(), absl::Seconds(60));
+  for (int i = 0; i < 3; ++i) CHECK(verifier.Verify(token).ok());  // decoded once, then cached
+  clock.Advance(absl::Seconds(60));
+  CHECK(ReasonOf(verifier.Verify(token).status()) == "TOKEN_EXPIRED");
+  CHECK(ReasonOf(verifier.Verify(token).status()) == "TOKEN_EXPIRED");
+  std::string forged = Token(clock.Now(), absl::Minutes(5), "another-secret-entirely");
+  for (int i = 0; i < 2; ++i) CHECK(ReasonOf(verifier.Verify(forged).status()) == "TOKEN_INVALID");
+}
+
 TEST_CASE("missing, forged and tampered tokens are UNAUTHENTICATED") {
   FakeClock clock;
   TokenVerifier verifier(kSecret, clock);

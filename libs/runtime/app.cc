@@ -392,8 +392,8 @@ bool App::WaitAndDrain() {
   StopModules(/*destroy=*/clean);
   exposer_stop.join();
   if (!config_.ready_file.empty()) std::remove(config_.ready_file.c_str());
-  log::Info("stopped", {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - began)},
-                        {"clean", clean}});
+  log::Info("stopped",
+            {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - began)}, {"clean", clean}});
   return clean;
 }
 
@@ -428,6 +428,9 @@ int Main(const Registry& registry, int argc, char** argv) {
   }
   log::SetLevel(config->log_level);
   log::SetStaticField("service", "switchboard");
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles (a debugging aid that
+  // showed up in profiles of the hot path); tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Signals go to one thread that waits for them; block them everywhere else first.
   sigset_t signals;

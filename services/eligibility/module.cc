@@ -18,6 +18,8 @@ class Module final : public runtime::ServiceModule {
     options.connect_timeout = absl::Milliseconds(20);
     options.command_timeout = absl::Milliseconds(25);
     options.reconnect_backoff = absl::Milliseconds(500);
+    // Enough connections for every handler thread: waiting for one would eat the 50 ms budget.
+    options.pool_size = 64;
     redis_ = std::make_unique<redis::Pool>(options, ctx.clock());
     hot_ = std::make_unique<store::HotState>(*redis_);
     durable_ = std::make_unique<store::Durable>(pool(), ctx.clock());

@@ -1,0 +1,245 @@
+// Load benchmark for the eligibility service, against a running suite (make demo).
+//
+//   eligibility_bench --addr=127.0.0.1:50051 --secret=$SWITCHBOARD_AUTH_SECRET [--seconds=10]
+//                     [--clients=32] [--numbers=500]
+//
+// In one run: grpc.health.v1/Check on the same server (the baseline), CheckEligibility at its
+// peak (closed loop), CheckEligibility at 80 % of that peak (open loop: latency is measured from
+// each call's scheduled start, so a stalled server cannot hide queueing), and ReserveCall at its
+// peak. Prints one JSON object per scenario: qps, p50/p99 in ms, the baseline's qps and the
+// ratio to it.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/auth/token.h"
+#include "libs/core/id.h"
+#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+
+namespace {
+
+using namespace switchboard;  // NOLINT
+namespace ev = eligibility::v1;
+
+struct Flags {
+  std::string addr = "127.0.0.1:50051";
+  std::string secret;
+  std::string tenant = absl::StrCat("bench", absl::ToUnixSeconds(absl::Now()));
+  int seconds = 10;
+  int clients = 32;
+  int numbers = 500;
+};
+
+Flags Parse(int argc, char** argv) {
+  Flags f;
+  if (const char* s = getenv("SWITCHBOARD_AUTH_SECRET")) f.secret = s;
+  if (const char* a = getenv("SWITCHBOARD_ADDR")) f.addr = a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      std::string prefix = absl::StrCat("--", name, "=");
+      return arg.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
+    };
+    if (const char* v = value("addr")) f.addr = v;
+    if (const char* v = value("secret")) f.secret = v;
+    if (const char* v = value("seconds")) f.seconds = std::atoi(v);
+    if (const char* v = value("clients")) f.clients = std::atoi(v);
+    if (const char* v = value("numbers")) f.numbers = std::atoi(v);
+  }
+  return f;
+}
+
+struct Result {
+  double qps = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  int64_t errors = 0;
+};
+
+// Runs `call(client, i)` from `clients` threads for `seconds`. With `rate` > 0 the calls are
+// paced (open loop) and latency counts from each call's scheduled start.
+template <typename Call>
+Result Drive(int clients, int seconds, double rate, Call call) {
+  std::vector<std::vector<double>> latencies(clients);
+  std::atomic<int64_t> errors{0};
+  absl::Time start = absl::Now() + absl::Milliseconds(50);
+  absl::Time end = start + absl::Seconds(seconds);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      absl::Duration gap = rate > 0 ? absl::Seconds(clients / rate) : absl::ZeroDuration();
+      absl::Time next = start + gap * c / clients;
+      int64_t i = 0;
+      while (true) {
+        absl::Time scheduled = rate > 0 ? next : absl::Now();
+        if (scheduled >= end) break;
+        if (rate > 0) {
+          absl::Duration wait = scheduled - absl::Now();
+          if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+        } else if (scheduled < start) {
+          absl::SleepFor(start - scheduled);
+          continue;
+        }
+        bool ok = call(c, i++);
+        if (!ok) ++errors;
+        latencies[c].push_back(absl::ToDoubleMilliseconds(absl::Now() - scheduled));
+        next += gap;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.qps = all.size() / static_cast<double>(seconds);
+  r.errors = errors;
+  if (!all.empty()) {
+    r.p50_ms = all[all.size() / 2];
+    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return r;
+}
+
+void Print(const char* scenario, const Result& r, double baseline_qps, const char* extra = "") {
+  std::printf(
+      "{\"scenario\":\"%s\",\"qps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%lld,"
+      "\"baseline_qps\":%.0f,\"ratio\":%.3f%s}\n",
+      scenario, r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors), baseline_qps,
+      baseline_qps > 0 ? r.qps / baseline_qps : 0, extra);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f = Parse(argc, argv);
+  if (f.secret.empty()) {
+    std::fprintf(stderr, "eligibility_bench: --secret or SWITCHBOARD_AUTH_SECRET is required\n");
+    return 2;
+  }
+  absl::Time now = absl::Now();
+  auto token = [&](const char* role) {
+    return absl::StrCat("Bearer ", *auth::SignToken(f.secret,
+                                                    {.tenant_id = f.tenant,
+                                                     .subject = "bench",
+                                                     .roles = {role},
+                                                     .expires = now + absl::Hours(2)},
+                                                    now));
+  };
+  std::string agent = token("agent");
+  std::string admin = token("admin");
+
+  // One channel per client: on one connection HTTP/2 flow control would be what we measure.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < f.clients; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", c);  // distinct channels, not one shared subchannel
+    channels.push_back(grpc::CreateCustomChannel(f.addr, grpc::InsecureChannelCredentials(), args));
+  }
+  auto elig = [&](int c) { return ev::EligibilityService::NewStub(channels[c]); };
+  std::vector<std::unique_ptr<ev::EligibilityService::Stub>> stubs;
+  std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> health;
+  for (int c = 0; c < f.clients; ++c) {
+    stubs.push_back(elig(c));
+    health.push_back(grpc::health::v1::Health::NewStub(channels[c]));
+  }
+
+  // Limits high enough that reservations keep succeeding across `numbers` business numbers
+  // (each number's window then holds a few dozen entries, as in production).
+  {
+    ev::UpdateTenantPolicyRequest req;
+    req.mutable_policy()->set_calls_per_minute(10'000);
+    req.mutable_policy()->set_calls_per_hour(100'000);
+    req.mutable_update_mask()->add_paths("calls_per_minute");
+    req.mutable_update_mask()->add_paths("calls_per_hour");
+    ev::UpdateTenantPolicyResponse resp;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", admin);
+    grpc::Status s = stubs[0]->UpdateTenantPolicy(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "policy update failed: %s\n", s.error_message().c_str());
+      return 1;
+    }
+  }
+  // Seed one eligible contact per number.
+  auto contact = [](int n) { return absl::StrCat("55119", 100000 + n); };
+  auto number = [](int n) { return absl::StrCat("1065", 100000 + n); };
+  for (int n = 0; n < f.numbers; ++n) {
+    grpc::ClientContext m;
+    m.AddMetadata("authorization", agent);
+    ev::RecordInboundMessageRequest msg;
+    msg.mutable_contact()->set_wa_id(contact(n));
+    msg.set_business_phone_number_id(number(n));
+    msg.set_text("call me please");
+    ev::RecordInboundMessageResponse mresp;
+    grpc::ClientContext c;
+    c.AddMetadata("authorization", agent);
+    ev::RecordConsentRequest consent;
+    consent.mutable_contact()->set_wa_id(contact(n));
+    consent.set_business_phone_number_id(number(n));
+    consent.set_kind(ev::CONSENT_KIND_META_CALL_PERMISSION);
+    consent.set_source(ev::CONSENT_SOURCE_API);
+    ev::RecordConsentResponse cresp;
+    if (!stubs[0]->RecordInboundMessage(&m, msg, &mresp).ok() ||
+        !stubs[0]->RecordConsent(&c, consent, &cresp).ok()) {
+      std::fprintf(stderr, "seeding failed\n");
+      return 1;
+    }
+  }
+
+  auto health_call = [&](int c, int64_t) {
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service("eligibility");
+    grpc::health::v1::HealthCheckResponse resp;
+    return health[c]->Check(&ctx, req, &resp).ok();
+  };
+  auto check_call = [&](int c, int64_t i) {
+    int n = static_cast<int>((c * 7919 + i) % f.numbers);
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", agent);
+    ev::CheckEligibilityRequest req;
+    req.mutable_contact()->set_wa_id(contact(n));
+    req.set_business_phone_number_id(number(n));
+    req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
+    ev::CheckEligibilityResponse resp;
+    return stubs[c]->CheckEligibility(&ctx, req, &resp).ok() && resp.eligible();
+  };
+  std::atomic<int64_t> denied{0};
+  auto reserve_call = [&](int c, int64_t i) {
+    int n = static_cast<int>((c * 7919 + i) % f.numbers);
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", agent);
+    ev::ReserveCallRequest req;
+    req.mutable_contact()->set_wa_id(contact(n));
+    req.set_business_phone_number_id(number(n));
+    req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
+    req.set_request_id(core::NewId());
+    ev::ReserveCallResponse resp;
+    bool ok = stubs[c]->ReserveCall(&ctx, req, &resp).ok();
+    if (ok && !resp.granted()) ++denied;
+    return ok && resp.granted();
+  };
+
+  Drive(f.clients, 1, 0, health_call);  // warm up connections
+  Result baseline = Drive(f.clients, f.seconds, 0, health_call);
+  Print("health_check_baseline", baseline, baseline.qps);
+  Result check_peak = Drive(f.clients, f.seconds, 0, check_call);
+  Print("check_eligibility_peak", check_peak, baseline.qps);
+  Result check_80 = Drive(f.clients, f.seconds, check_peak.qps * 0.8, check_call);
+  Print("check_eligibility_at_80pct_of_peak", check_80, baseline.qps,
+        absl::StrCat(",\"offered_qps\":", static_cast<int64_t>(check_peak.qps * 0.8)).c_str());
+  Result reserve = Drive(f.clients, f.seconds, 0, reserve_call);
+  Print("reserve_call_peak", reserve, baseline.qps,
+        absl::StrCat(",\"denied\":", denied.load()).c_str());
+  return 0;
+}
