@@ -61,11 +61,10 @@ TokenVerifier::~TokenVerifier() = default;
 
 absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   {
-    absl::MutexLock lock(&cache_->mu);
+    absl::ReaderMutexLock lock(&cache_->mu);
     auto it = cache_->entries.find(token);
     if (it != cache_->entries.end()) {
       if (clock_.Now() < it->second.expires) return it->second;
-      cache_->entries.erase(it);
       return Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired");
     }
   }

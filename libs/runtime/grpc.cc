@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "google/rpc/error_details.pb.h"
 #include "google/protobuf/descriptor.h"
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "libs/core/error.h"
 #include "prometheus/counter.h"
@@ -26,17 +26,20 @@ class CallPrincipals {
     return *instance;
   }
   void Put(const grpc::ServerContextBase* ctx, absl::StatusOr<auth::Principal> p) {
-    absl::MutexLock lock(&mu_);
-    calls_.insert_or_assign(ctx, std::move(p));
+    Shard& s = ShardOf(ctx);
+    absl::MutexLock lock(&s.mu);
+    s.calls.insert_or_assign(ctx, std::move(p));
   }
   void Erase(const grpc::ServerContextBase* ctx) {
-    absl::MutexLock lock(&mu_);
-    calls_.erase(ctx);
+    Shard& s = ShardOf(ctx);
+    absl::MutexLock lock(&s.mu);
+    s.calls.erase(ctx);
   }
   absl::StatusOr<auth::Principal> Find(const grpc::ServerContextBase* ctx) {
-    absl::MutexLock lock(&mu_);
-    auto it = calls_.find(ctx);
-    if (it == calls_.end()) {
+    Shard& s = ShardOf(ctx);
+    absl::ReaderMutexLock lock(&s.mu);
+    auto it = s.calls.find(ctx);
+    if (it == s.calls.end()) {
       return core::Error(absl::StatusCode::kUnauthenticated, "TOKEN_MISSING",
                          "a bearer token is required");
     }
@@ -44,9 +47,17 @@ class CallPrincipals {
   }
 
  private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<const grpc::ServerContextBase*, absl::StatusOr<auth::Principal>> calls_
-      ABSL_GUARDED_BY(mu_);
+  // Every call touches this three times: shards keep concurrent calls off each other's lock.
+  struct Shard {
+    absl::Mutex mu;
+    absl::flat_hash_map<const grpc::ServerContextBase*, absl::StatusOr<auth::Principal>> calls
+        ABSL_GUARDED_BY(mu);
+  };
+  Shard& ShardOf(const grpc::ServerContextBase* ctx) {
+    return shards_[(reinterpret_cast<uintptr_t>(ctx) >> 6) % kShards];
+  }
+  static constexpr size_t kShards = 16;
+  Shard shards_[kShards];
 };
 
 // RED metrics per method: rate and errors from the counter, duration from the histogram.
@@ -64,11 +75,21 @@ class RedMetrics {
 
   void Record(const std::string& method, grpc::StatusCode code, absl::Duration took) {
     // `method` is a served method or "/unknown/unknown": the label values are bounded.
-    prometheus::Counter* counter;
-    prometheus::Histogram* histogram;
+    std::string counter_key = absl::StrCat(method, "|", static_cast<int>(code));
+    prometheus::Counter* counter = nullptr;
+    prometheus::Histogram* histogram = nullptr;
     {
+      absl::ReaderMutexLock lock(&mu_);
+      auto c = counters_.find(counter_key);
+      auto h = histograms_.find(method);
+      if (c != counters_.end() && h != histograms_.end()) {
+        counter = c->second;
+        histogram = h->second;
+      }
+    }
+    if (counter == nullptr) {
       absl::MutexLock lock(&mu_);
-      auto [c, c_new] = counters_.try_emplace(absl::StrCat(method, "|", code), nullptr);
+      auto [c, c_new] = counters_.try_emplace(counter_key, nullptr);
       auto [h, h_new] = histograms_.try_emplace(method, nullptr);
       if (c_new || h_new) {
         auto [service, name] = Split(method);

@@ -126,8 +126,12 @@ struct Service::Metrics {
     std::string key;
     for (const auto& [k, v] : labels) absl::StrAppend(&key, k, "=", v, ",");
     absl::StrAppend(&key, reinterpret_cast<uintptr_t>(family));
-    prometheus::Counter* c;
+    prometheus::Counter* c = nullptr;
     {
+      absl::ReaderMutexLock lock(&mu);
+      if (auto it = counters.find(key); it != counters.end()) c = it->second;
+    }
+    if (c == nullptr) {
       absl::MutexLock lock(&mu);
       auto [it, fresh] = counters.try_emplace(key, nullptr);
       if (fresh) it->second = &family->Add(labels);
@@ -168,7 +172,7 @@ std::shared_ptr<const TenantSettings> Service::SettingsFor(absl::string_view ten
   absl::Time now = clock_.Now();
   std::shared_ptr<const TenantSettings> stale;
   {
-    absl::MutexLock lock(&policy_mu_);
+    absl::ReaderMutexLock lock(&policy_mu_);
     auto it = policies_.find(tenant);
     if (it != policies_.end()) {
       if (now - it->second.loaded < kPolicyCacheTtl) return it->second.settings;
