@@ -39,18 +39,29 @@ class Module final : public runtime::ServiceModule {
                                                      [this](const kafka::Message& m) {
                                                        return service_->OnCallStateChanged(m);
                                                      }));
+    ASSIGN_OR_RETURN(usage_, kafka::Consumer::Create(
+                                 {.brokers = ctx.kafka_bootstrap(),
+                                  .group_id = "eligibility.usage",
+                                  .topics = {kafka::kBillingUsage},
+                                  .metrics = &ctx.metrics()},
+                                 [this](const kafka::Message& m) { return service_->OnUsage(m); }));
+    ASSIGN_OR_RETURN(agents_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
+                                                       .group_id = "eligibility.agents",
+                                                       .topics = {kafka::kRoutingAvailability},
+                                                       .metrics = &ctx.metrics()},
+                                                      [this](const kafka::Message& m) {
+                                                        return service_->OnAgentAvailability(m);
+                                                      }));
     return absl::OkStatus();
   }
 
   absl::Status Start() override {
-    whatsapp_->Start();
-    calls_->Start();
+    for (auto* c : {whatsapp_.get(), calls_.get(), usage_.get(), agents_.get()}) c->Start();
     return ServiceModule::Start();
   }
 
   void Stop() override {
-    whatsapp_->Stop();
-    calls_->Stop();
+    for (auto* c : {whatsapp_.get(), calls_.get(), usage_.get(), agents_.get()}) c->Stop();
     ServiceModule::Stop();
   }
 
@@ -61,6 +72,8 @@ class Module final : public runtime::ServiceModule {
   std::unique_ptr<Service> service_;
   std::unique_ptr<kafka::Consumer> whatsapp_;
   std::unique_ptr<kafka::Consumer> calls_;
+  std::unique_ptr<kafka::Consumer> usage_;
+  std::unique_ptr<kafka::Consumer> agents_;
 };
 
 }  // namespace

@@ -15,7 +15,9 @@
 #include "libs/runtime/grpc.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
+#include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 
 namespace switchboard::eligibility {
@@ -515,6 +517,69 @@ absl::Status Service::OnWhatsAppEvent(const kafka::Message& m) {
     default:
       return absl::OkStatus();  // call events are the calls service's business
   }
+}
+
+// An event's version for "newer wins": its per-entity sequence, else its time.
+int64_t EventVersion(const events::v1::EventHeader& header, const kafka::Message& m) {
+  if (header.sequence() > 0) return header.sequence();
+  if (header.has_occurred_time()) return absl::ToUnixMillis(FromProto(header.occurred_time()));
+  return absl::ToUnixMillis(m.event.time);
+}
+
+absl::Status Service::OnUsage(const kafka::Message& m) {
+  billing::v1::UsageUpdated u;
+  if (!u.ParseFromString(m.event.payload)) {
+    return Invalid("UNPARSABLE_EVENT", "usage event does not parse");
+  }
+  if (m.event.type != billing::v1::UsageUpdated::descriptor()->full_name()) {
+    return absl::OkStatus();  // CallRated and others share the topic
+  }
+  const std::string& tenant = u.header().tenant_id();
+  if (!store::IsSafeId(tenant)) return Invalid("INVALID_ID", "usage event without a tenant");
+  rules::Usage usage{
+      .known = true, .minutes_used = u.minutes_used(), .minutes_limit = u.minutes_limit()};
+  // Usage resets at the start of the next calendar month (in UTC until billing says when).
+  int year = 0, month = 0;
+  if (std::sscanf(u.month().c_str(), "%d-%d", &year, &month) == 2 && month >= 1 && month <= 12) {
+    usage.resets = absl::FromCivil(absl::CivilMonth(year, month) + 1, absl::UTCTimeZone());
+  }
+  return hot_.SetUsage(tenant, usage, EventVersion(u.header(), m)).status();
+}
+
+absl::Status Service::OnAgentAvailability(const kafka::Message& m) {
+  routing::v1::AgentAvailabilityChanged a;
+  if (!a.ParseFromString(m.event.payload)) {
+    return Invalid("UNPARSABLE_EVENT", "availability event does not parse");
+  }
+  const std::string& tenant = a.header().tenant_id();
+  const std::string& agent = a.agent().agent_id();
+  if (!store::IsSafeId(tenant) || !store::IsSafeId(agent)) {
+    return Invalid("INVALID_ID", "availability event without a valid tenant or agent");
+  }
+  rules::AgentState state = rules::AgentState::kUnknown;
+  switch (a.agent().availability()) {
+    case routing::v1::AVAILABILITY_AVAILABLE:
+      state = rules::AgentState::kAvailable;
+      break;
+    case routing::v1::AVAILABILITY_BUSY:
+      state = rules::AgentState::kBusy;
+      break;
+    case routing::v1::AVAILABILITY_COOLDOWN:
+      state = rules::AgentState::kCooldown;
+      break;
+    case routing::v1::AVAILABILITY_DND:
+      state = rules::AgentState::kDnd;
+      break;
+    case routing::v1::AVAILABILITY_OFFLINE:
+      state = rules::AgentState::kOffline;
+      break;
+    default:
+      return Invalid("INVALID_AVAILABILITY", "availability is required");
+  }
+  int64_t version = a.agent().has_availability_change_time()
+                        ? absl::ToUnixMillis(FromProto(a.agent().availability_change_time()))
+                        : EventVersion(a.header(), m);
+  return hot_.SetAgent(tenant, agent, state, version).status();
 }
 
 absl::Status Service::OnCallStateChanged(const kafka::Message& m) {

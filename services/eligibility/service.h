@@ -66,6 +66,10 @@ class Service final : public v1::EligibilityService::Service {
   absl::Status OnWhatsAppEvent(const kafka::Message& message);
   // calls.state.v1: missed outbound calls (suspension, Meta's unanswered-call revoke).
   absl::Status OnCallStateChanged(const kafka::Message& message);
+  // billing.usage.v1: the tenant's monthly minutes (UsageUpdated).
+  absl::Status OnUsage(const kafka::Message& message);
+  // routing.availability.v1: whether each agent can call (AgentAvailabilityChanged).
+  absl::Status OnAgentAvailability(const kafka::Message& message);
 
  private:
   struct Metrics;

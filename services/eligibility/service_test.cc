@@ -12,8 +12,10 @@
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
 #include "services/eligibility/module.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
 
@@ -337,4 +339,60 @@ TEST_CASE("a tenant's policy changes its decisions, and only an admin may change
   update.mutable_update_mask()->add_paths("colour");
   CHECK(ReasonOf(s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme",
                         "admin")) == "INVALID_UPDATE_MASK");
+}
+
+TEST_CASE("usage from billing and availability from routing arrive as events") {
+  Suite s;
+  s.Message("5511999990006", "call me");
+  s.GrantPermission("5511999990006");
+  v1::CheckEligibilityRequest req;
+  req.mutable_contact()->set_wa_id("5511999990006");
+  req.set_business_phone_number_id(kNumber);
+  req.set_call_kind(v1::CALL_KIND_USER_REQUESTED);
+  req.set_agent_id("agent-9");
+  auto codes = [&] {
+    v1::CheckEligibilityResponse resp;
+    REQUIRE(s.Call(&v1::EligibilityService::Stub::CheckEligibility, req, &resp).ok());
+    return Codes(resp.blocking_reasons());
+  };
+  REQUIRE(codes().empty());
+
+  sb::billing::v1::UsageUpdated usage;
+  usage.mutable_header()->set_tenant_id("acme");
+  usage.mutable_header()->set_sequence(3);
+  usage.set_month("2026-11");
+  usage.set_minutes_used(500);
+  usage.set_minutes_limit(500);
+  s.Publish(sb::kafka::kBillingUsage, usage, "acme");
+  sb::routing::v1::AgentAvailabilityChanged busy;
+  busy.mutable_header()->set_tenant_id("acme");
+  busy.mutable_agent()->set_agent_id("agent-9");
+  busy.mutable_agent()->set_availability(sb::routing::v1::AVAILABILITY_BUSY);
+  *busy.mutable_agent()->mutable_availability_change_time() =
+      google::protobuf::util::TimeUtil::GetCurrentTime();
+  s.Publish(sb::kafka::kRoutingAvailability, busy, "agent-9");
+
+  REQUIRE(testing::Eventually(
+      [&] {
+        return codes() == std::set<std::string>{"MONTHLY_MINUTES_EXHAUSTED", "AGENT_NOT_AVAILABLE"};
+      },
+      absl::Seconds(20)));
+  // An older usage event (sequence 2) arriving late changes nothing. A newer one (sequence 4)
+  // published after it on the same key is consumed after it: once it shows, the late one has
+  // been handled, and ignored.
+  usage.mutable_header()->set_sequence(2);
+  usage.set_minutes_used(10);
+  s.Publish(sb::kafka::kBillingUsage, usage, "acme");
+  usage.mutable_header()->set_sequence(4);
+  usage.set_minutes_used(501);
+  s.Publish(sb::kafka::kBillingUsage, usage, "acme");
+  auto used = [&] {
+    v1::CheckEligibilityResponse resp;
+    REQUIRE(s.Call(&v1::EligibilityService::Stub::CheckEligibility, req, &resp).ok());
+    for (const auto& r : resp.blocking_reasons()) {
+      if (r.code() == "MONTHLY_MINUTES_EXHAUSTED") return r.metadata().at("used");
+    }
+    return std::string("none");
+  };
+  REQUIRE(testing::Eventually([&] { return used() == "501"; }, absl::Seconds(20)));
 }

@@ -36,6 +36,14 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
 return redis.call('ZCARD', KEYS[1])
 )lua");
 
+// Writes the given hash fields only if ARGV[1] (a version) is newer than the stored one.
+const redis::Script kSetIfNewer(R"lua(
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
+if tonumber(ARGV[1]) <= current then return 0 end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], unpack(ARGV, 2))
+return 1
+)lua");
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
 std::string OptMs(const std::optional<absl::Time>& t) {
@@ -178,7 +186,7 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
       {"HGET", keys.number, "quality"},
       {"HMGET", UsageKey(tenant), "used", "limit", "resets"},
   };
-  if (!agent_id.empty()) cmds.push_back({"GET", AgentKey(tenant, agent_id)});
+  if (!agent_id.empty()) cmds.push_back({"HGET", AgentKey(tenant, agent_id), "state"});
   ASSIGN_OR_RETURN(std::vector<redis::Reply> r, redis_.Pipeline(cmds));
   for (const auto& reply : r) {
     if (reply.type == redis::Reply::Type::kError) {
@@ -290,16 +298,22 @@ absl::Status HotState::SetQuality(const NumberKeys& keys, rules::Quality quality
   return redis_.Command({"HSET", keys.number, "quality", QualityName(quality)}).status();
 }
 
-absl::Status HotState::SetUsage(absl::string_view tenant, const rules::Usage& usage) {
-  return redis_
-      .Command({"HSET", UsageKey(tenant), "used", absl::StrCat(usage.minutes_used), "limit",
-                absl::StrCat(usage.minutes_limit), "resets", OptMs(usage.resets)})
-      .status();
+absl::StatusOr<bool> HotState::SetUsage(absl::string_view tenant, const rules::Usage& usage,
+                                        int64_t version) {
+  ASSIGN_OR_RETURN(
+      redis::Reply r,
+      kSetIfNewer.Run(redis_, {UsageKey(tenant)},
+                      {absl::StrCat(version), "used", absl::StrCat(usage.minutes_used), "limit",
+                       absl::StrCat(usage.minutes_limit), "resets", OptMs(usage.resets)}));
+  return r.integer == 1;
 }
 
-absl::Status HotState::SetAgent(absl::string_view tenant, absl::string_view agent_id,
-                                rules::AgentState state) {
-  return redis_.Command({"SET", AgentKey(tenant, agent_id), AgentName(state)}).status();
+absl::StatusOr<bool> HotState::SetAgent(absl::string_view tenant, absl::string_view agent_id,
+                                        rules::AgentState state, int64_t version) {
+  ASSIGN_OR_RETURN(redis::Reply r,
+                   kSetIfNewer.Run(redis_, {AgentKey(tenant, agent_id)},
+                                   {absl::StrCat(version), "state", AgentName(state)}));
+  return r.integer == 1;
 }
 
 }  // namespace switchboard::eligibility::store

@@ -60,9 +60,13 @@ class HotState {
                             const rules::ContactFacts& facts);
   absl::Status InvalidateContact(const NumberKeys& keys, absl::string_view contact_key);
   absl::Status SetQuality(const NumberKeys& keys, rules::Quality quality);
-  absl::Status SetUsage(absl::string_view tenant, const rules::Usage& usage);
-  absl::Status SetAgent(absl::string_view tenant, absl::string_view agent_id,
-                        rules::AgentState state);
+  // Usage and agent state arrive as events, possibly out of order: each write carries a version
+  // (the event's sequence or time) and is ignored unless it is newer than the stored one.
+  // Returns whether it was applied.
+  absl::StatusOr<bool> SetUsage(absl::string_view tenant, const rules::Usage& usage,
+                                int64_t version);
+  absl::StatusOr<bool> SetAgent(absl::string_view tenant, absl::string_view agent_id,
+                                rules::AgentState state, int64_t version);
 
   // How long a cached contact lives without being read from PostgreSQL again.
   static constexpr absl::Duration kContactTtl = absl::Hours(1);

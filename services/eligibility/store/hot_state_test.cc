@@ -102,13 +102,11 @@ TEST_CASE("one read returns every fact the rules need") {
   c.automation_state = "bot_active";
   REQUIRE(f.hot.CacheContact(f.keys, "5511999", c).ok());
   REQUIRE(f.hot.SetQuality(f.keys, rules::Quality::kYellow).ok());
-  REQUIRE(f.hot
-              .SetUsage("acme", {.known = true,
-                                 .minutes_used = 81,
-                                 .minutes_limit = 100,
-                                 .resets = kT0 + absl::Hours(100)})
-              .ok());
-  REQUIRE(f.hot.SetAgent("acme", "agent-7", rules::AgentState::kBusy).ok());
+  REQUIRE(*f.hot.SetUsage(
+      "acme",
+      {.known = true, .minutes_used = 81, .minutes_limit = 100, .resets = kT0 + absl::Hours(100)},
+      /*version=*/2));
+  REQUIRE(*f.hot.SetAgent("acme", "agent-7", rules::AgentState::kBusy, /*version=*/5));
   REQUIRE(f.Reserve("r0", kT0 - absl::Seconds(30)).granted);
   REQUIRE(f.Reserve("r1", kT0 - absl::Minutes(61)).granted);  // outside the hour by now
   REQUIRE(f.hot.RecordMissedCall(f.keys, "call-1", kT0 - absl::Minutes(10), {}).ok());
@@ -189,4 +187,18 @@ TEST_CASE("a read returns at most the newest `limit` calls of the hour") {
   for (const auto& r : d.blocking) {
     if (r.code == "RATE_LIMIT_HOUR") CHECK(r.clears == kT0 - absl::Minutes(7) + absl::Hours(1));
   }
+}
+
+TEST_CASE("usage and agent state ignore events older than what they hold") {
+  Fixture f;
+  REQUIRE(*f.hot.SetAgent("acme", "agent-7", rules::AgentState::kBusy, 10));
+  CHECK_FALSE(*f.hot.SetAgent("acme", "agent-7", rules::AgentState::kAvailable, 9));  // late
+  CHECK(f.hot.Read(f.keys, "acme", "c", "agent-7", kT0, {})->agent == rules::AgentState::kBusy);
+  CHECK(*f.hot.SetAgent("acme", "agent-7", rules::AgentState::kAvailable, 11));
+  CHECK(f.hot.Read(f.keys, "acme", "c", "agent-7", kT0, {})->agent ==
+        rules::AgentState::kAvailable);
+
+  REQUIRE(*f.hot.SetUsage("acme", {.minutes_used = 90, .minutes_limit = 100}, 7));
+  CHECK_FALSE(*f.hot.SetUsage("acme", {.minutes_used = 40, .minutes_limit = 100}, 3));
+  CHECK(f.hot.Read(f.keys, "acme", "c", "", kT0, {})->usage.minutes_used == 90);
 }

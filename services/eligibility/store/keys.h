@@ -28,6 +28,6 @@ struct NumberKeys {
 };
 
 std::string UsageKey(absl::string_view tenant);                              // HASH
-std::string AgentKey(absl::string_view tenant, absl::string_view agent_id);  // STRING state
+std::string AgentKey(absl::string_view tenant, absl::string_view agent_id);  // HASH state
 
 }  // namespace switchboard::eligibility::store
