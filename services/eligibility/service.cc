@@ -250,6 +250,7 @@ absl::StatusOr<rules::Facts> Service::Gather(const Target& t, absl::string_view 
   if (!contact.has_value()) {
     ASSIGN_OR_RETURN(std::optional<rules::ContactFacts> durable, durable_.Load(t.contact));
     contact = durable.value_or(rules::ContactFacts());
+    if (hot.ok()) contact->connected_calls_24h = hot->connected_calls_24h;
     if (hot.ok() && durable.has_value()) {
       (void)hot_.CacheContact(t.keys, t.contact.contact_key, *contact);  // best effort
     }
@@ -598,6 +599,9 @@ absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
                   : changed.header().has_occurred_time()
                       ? FromProto(changed.header().occurred_time())
                       : m.event.time;
+  if (answered) {
+    RETURN_IF_ERROR(hot_.RecordConnectedCall(t.keys, t.contact.contact_key, call.call_id(), at));
+  }
   if (missed) {
     // The window is keyed by call id, so a redelivery adds nothing.
     RETURN_IF_ERROR(

@@ -396,3 +396,36 @@ TEST_CASE("usage from billing and availability from routing arrive as events") {
   };
   REQUIRE(testing::Eventually([&] { return used() == "501"; }, absl::Seconds(20)));
 }
+
+TEST_CASE("Meta's daily cap counts answered outbound calls to the contact") {
+  Suite s;
+  s.Message("5511999990007", "call me");
+  s.GrantPermission("5511999990007");
+  v1::UpdateTenantPolicyRequest update;
+  update.mutable_policy()->set_daily_connected_calls_per_contact(2);
+  update.mutable_update_mask()->add_paths("daily_connected_calls_per_contact");
+  v1::UpdateTenantPolicyResponse updated;
+  REQUIRE(
+      s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme", "admin")
+          .ok());
+  for (int i = 0; i < 2; ++i) {
+    sb::calls::v1::CallStateChanged c;
+    c.mutable_header()->set_tenant_id("acme");
+    *c.mutable_header()->mutable_occurred_time() =
+        google::protobuf::util::TimeUtil::GetCurrentTime();
+    c.set_state(sb::calls::v1::CALL_STATE_ANSWERED);
+    auto* call = c.mutable_call();
+    call->set_call_id(sb::core::NewId());
+    call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
+    call->set_business_phone_number_id(kNumber);
+    call->mutable_contact()->set_wa_id("5511999990007");
+    s.Publish(sb::kafka::kCallsState, c, call->call_id());
+    s.Publish(sb::kafka::kCallsState, c, call->call_id());  // delivered twice, counted once
+  }
+  REQUIRE(testing::Eventually(
+      [&] {
+        return Codes(s.Check("5511999990007").blocking_reasons()) ==
+               std::set<std::string>{"DAILY_CALL_CAP_REACHED"};
+      },
+      absl::Seconds(20)));
+}

@@ -186,6 +186,8 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
       {"HGET", keys.number, "quality"},
       {"HMGET", UsageKey(tenant), "used", "limit", "resets"},
   };
+  cmds.push_back({"ZCOUNT", keys.Connected(contact_key),
+                  absl::StrCat("(", Ms(now - absl::Hours(24))), "+inf"});
   if (!agent_id.empty()) cmds.push_back({"HGET", AgentKey(tenant, agent_id), "state"});
   ASSIGN_OR_RETURN(std::vector<redis::Reply> r, redis_.Pipeline(cmds));
   for (const auto& reply : r) {
@@ -205,7 +207,11 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
     (void)absl::SimpleAtoi(usage[1].str, &out.usage.minutes_limit);
     out.usage.resets = ParseOptMs(usage[2].str);
   }
-  if (!agent_id.empty()) out.agent = ParseAgent(r[5].str);
+  // Connected calls belong to the contact's facts, cached or not: they are counted fresh.
+  int connected_24h = static_cast<int>(r[5].integer);
+  if (out.contact.has_value()) out.contact->connected_calls_24h = connected_24h;
+  out.connected_calls_24h = connected_24h;
+  if (!agent_id.empty()) out.agent = ParseAgent(r[6].str);
   return out;
 }
 
@@ -240,6 +246,16 @@ absl::StatusOr<std::optional<std::string>> HotState::PriorGrant(const NumberKeys
   ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"GET", keys.Request(request_id)}));
   if (r.is_nil()) return std::optional<std::string>();
   return std::optional<std::string>(r.str);
+}
+
+absl::Status HotState::RecordConnectedCall(const NumberKeys& keys, absl::string_view contact_key,
+                                           absl::string_view call_id, absl::Time when) {
+  std::string key = keys.Connected(contact_key);
+  return redis_
+      .Pipeline({{"ZADD", key, "NX", absl::StrCat(Ms(when)), std::string(call_id)},
+                 {"ZREMRANGEBYSCORE", key, "-inf", absl::StrCat(Ms(when - absl::Hours(24)))},
+                 {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(absl::Hours(24)))}})
+      .status();
 }
 
 absl::Status HotState::RecordMissedCall(const NumberKeys& keys, absl::string_view call_id,

@@ -25,6 +25,7 @@ struct HotRead {
   rules::Quality quality = rules::Quality::kUnknown;
   rules::Usage usage;
   rules::AgentState agent = rules::AgentState::kUnknown;
+  int connected_calls_24h = 0;  // also set in `contact` when it is cached
 };
 
 struct Reservation {
@@ -51,6 +52,11 @@ class HotState {
   // The reservation granted before for `request_id`, if any.
   absl::StatusOr<std::optional<std::string>> PriorGrant(const NumberKeys& keys,
                                                         absl::string_view request_id);
+
+  // Records a connected outbound call to the contact (idempotent by call id); the read counts
+  // those of the last 24 h into ContactFacts::connected_calls_24h.
+  absl::Status RecordConnectedCall(const NumberKeys& keys, absl::string_view contact_key,
+                                   absl::string_view call_id, absl::Time when);
 
   // Records a missed call (idempotent by call id) and trims what no suspension can need.
   absl::Status RecordMissedCall(const NumberKeys& keys, absl::string_view call_id, absl::Time when,

@@ -202,3 +202,15 @@ TEST_CASE("usage and agent state ignore events older than what they hold") {
   CHECK_FALSE(*f.hot.SetUsage("acme", {.minutes_used = 40, .minutes_limit = 100}, 3));
   CHECK(f.hot.Read(f.keys, "acme", "c", "", kT0, {})->usage.minutes_used == 90);
 }
+
+TEST_CASE("connected calls to a contact are counted over the last 24 hours, once each") {
+  Fixture f;
+  REQUIRE(f.hot.RecordConnectedCall(f.keys, "5511999", "old", kT0 - absl::Hours(25)).ok());
+  REQUIRE(f.hot.RecordConnectedCall(f.keys, "5511999", "a", kT0 - absl::Hours(2)).ok());
+  REQUIRE(f.hot.RecordConnectedCall(f.keys, "5511999", "a", kT0 - absl::Hours(2)).ok());  // again
+  REQUIRE(f.hot.RecordConnectedCall(f.keys, "5511999", "b", kT0 - absl::Minutes(5)).ok());
+  REQUIRE(f.hot.RecordConnectedCall(f.keys, "5511000", "c", kT0 - absl::Minutes(5)).ok());
+  auto read = f.hot.Read(f.keys, "acme", "5511999", "", kT0, {});
+  REQUIRE(read.ok());
+  CHECK(read->connected_calls_24h == 2);
+}

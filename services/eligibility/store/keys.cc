@@ -33,6 +33,10 @@ std::string NumberKeys::Contact(absl::string_view contact_key) const {
   return absl::StrCat(prefix, "contact:", contact_key);
 }
 
+std::string NumberKeys::Connected(absl::string_view contact_key) const {
+  return absl::StrCat(prefix, "connected:", contact_key);
+}
+
 std::string NumberKeys::Request(absl::string_view request_id) const {
   return absl::StrCat(prefix, "req:", request_id);
 }

@@ -25,6 +25,8 @@ struct NumberKeys {
   static absl::StatusOr<NumberKeys> For(absl::string_view tenant, absl::string_view number_id);
   std::string Contact(absl::string_view contact_key) const;  // HASH of ContactFacts
   std::string Request(absl::string_view request_id) const;   // STRING: a granted reservation
+  // ZSET call id -> time (ms): connected outbound calls to the contact, for Meta's daily cap.
+  std::string Connected(absl::string_view contact_key) const;
 };
 
 std::string UsageKey(absl::string_view tenant);                              // HASH
