@@ -701,48 +701,41 @@ grpc::Status Service::RecordCallOffer(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status Service::RecordOptOut(grpc::ServerContext* ctx, const v1::RecordOptOutRequest* req,
-                                   v1::RecordOptOutResponse* resp) {
+// An opt-out or a decline: the same request shape, one timestamp field, one audit action.
+template <typename Request, typename Response>
+grpc::Status Service::RecordRefusal(grpc::ServerContext* ctx, const Request* req, Response* resp,
+                                    v1::ConsentAction action,
+                                    std::optional<absl::Time> rules::ContactFacts::*field) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     ASSIGN_OR_RETURN(std::string source, Source(req->source()));
     absl::Time now = clock_.Now();
-    RETURN_IF_ERROR(Change(t, {.apply = [now](rules::ContactFacts& f) { Later(f.opted_out, now); },
-                               .action = "CONSENT_ACTION_OPTED_OUT",
-                               .source = source,
-                               .actor = caller.subject,
-                               .detail = req->evidence().substr(0, 200),
-                               .request_id = req->request_id(),
-                               .at = now})
-                        .status());
-    FillEntry(t.contact, req->contact(), v1::CONSENT_ACTION_OPTED_OUT, req->source(),
-              caller.subject, req->evidence(), now, resp->mutable_entry());
+    RETURN_IF_ERROR(
+        Change(t, {.apply = [now, field](rules::ContactFacts& f) { Later(f.*field, now); },
+                   .action = v1::ConsentAction_Name(action),
+                   .source = source,
+                   .actor = caller.subject,
+                   .detail = req->evidence().substr(0, 200),
+                   .request_id = req->request_id(),
+                   .at = now})
+            .status());
+    FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
+              now, resp->mutable_entry());
     return absl::OkStatus();
   });
 }
 
+grpc::Status Service::RecordOptOut(grpc::ServerContext* ctx, const v1::RecordOptOutRequest* req,
+                                   v1::RecordOptOutResponse* resp) {
+  return RecordRefusal(ctx, req, resp, v1::CONSENT_ACTION_OPTED_OUT,
+                       &rules::ContactFacts::opted_out);
+}
+
 grpc::Status Service::RecordDecline(grpc::ServerContext* ctx, const v1::RecordDeclineRequest* req,
                                     v1::RecordDeclineResponse* resp) {
-  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
-    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
-    ASSIGN_OR_RETURN(std::string source, Source(req->source()));
-    absl::Time now = clock_.Now();
-    RETURN_IF_ERROR(Change(t, {.apply = [now](rules::ContactFacts& f) { Later(f.declined, now); },
-                               .action = "CONSENT_ACTION_DECLINED",
-                               .source = source,
-                               .actor = caller.subject,
-                               .detail = req->evidence().substr(0, 200),
-                               .request_id = req->request_id(),
-                               .at = now})
-                        .status());
-    FillEntry(t.contact, req->contact(), v1::CONSENT_ACTION_DECLINED, req->source(), caller.subject,
-              req->evidence(), now, resp->mutable_entry());
-    return absl::OkStatus();
-  });
+  return RecordRefusal(ctx, req, resp, v1::CONSENT_ACTION_DECLINED, &rules::ContactFacts::declined);
 }
 
 grpc::Status Service::SetAutomationState(grpc::ServerContext* ctx,

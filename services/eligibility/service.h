@@ -91,6 +91,10 @@ class Service final : public v1::EligibilityService::Service {
   // the last known settings (or the defaults) serve, and the failure is logged.
   std::shared_ptr<const TenantSettings> SettingsFor(absl::string_view tenant);
   rules::Policy PolicyFor(absl::string_view tenant) { return SettingsFor(tenant)->rules; }
+  template <typename Request, typename Response>
+  grpc::Status RecordRefusal(grpc::ServerContext* ctx, const Request* req, Response* resp,
+                             v1::ConsentAction action,
+                             std::optional<absl::Time> rules::ContactFacts::*field);
   void CountDecision(const char* method, const rules::Decision& d);
 
   store::HotState& hot_;

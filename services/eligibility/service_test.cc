@@ -429,3 +429,50 @@ TEST_CASE("Meta's daily cap counts answered outbound calls to the contact") {
       },
       absl::Seconds(20)));
 }
+
+TEST_CASE("explicit opt-outs and declines block and are audited with who and how") {
+  Suite s;
+  s.Message("5511999990008", "call me");
+  s.GrantPermission("5511999990008");
+  REQUIRE(s.Check("5511999990008").eligible());
+
+  v1::RecordDeclineRequest decline;
+  decline.mutable_contact()->set_wa_id("5511999990008");
+  decline.set_business_phone_number_id(kNumber);
+  decline.set_source(v1::CONSENT_SOURCE_AGENT);
+  decline.set_evidence("said no on the phone");
+  decline.set_request_id("decline-1");
+  v1::RecordDeclineResponse declined;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::RecordDecline, decline, &declined).ok());
+  CHECK(declined.entry().action() == v1::CONSENT_ACTION_DECLINED);
+  CHECK(Codes(s.Check("5511999990008").blocking_reasons()) ==
+        std::set<std::string>{"DECLINED_PREVIOUSLY"});
+
+  v1::RecordOptOutRequest opt_out;
+  opt_out.mutable_contact()->set_wa_id("5511999990008");
+  opt_out.set_business_phone_number_id(kNumber);
+  opt_out.set_source(v1::CONSENT_SOURCE_API);
+  opt_out.set_request_id("optout-1");
+  v1::RecordOptOutResponse opted;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::RecordOptOut, opt_out, &opted).ok());
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::RecordOptOut, opt_out, &opted).ok());  // retry
+  CHECK(Codes(s.Check("5511999990008").blocking_reasons()) ==
+        std::set<std::string>{"DECLINED_PREVIOUSLY", "OPTED_OUT"});
+  opt_out.set_source(v1::CONSENT_SOURCE_UNSPECIFIED);
+  CHECK(ReasonOf(s.Call(&v1::EligibilityService::Stub::RecordOptOut, opt_out, &opted)) ==
+        "MISSING_SOURCE");
+
+  v1::ListConsentAuditRequest list;
+  list.set_filter("contact = \"5511999990008\"");
+  v1::ListConsentAuditResponse audit;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit).ok());
+  REQUIRE(audit.entries_size() >= 3);  // permission, decline, one opt-out (the retry is not)
+  CHECK(audit.entries(0).action() == v1::CONSENT_ACTION_OPTED_OUT);
+  CHECK(audit.entries(0).source() == v1::CONSENT_SOURCE_API);
+  CHECK(audit.entries(0).actor() == "agent-7");
+  CHECK(audit.entries(1).action() == v1::CONSENT_ACTION_DECLINED);
+  CHECK(audit.entries(1).evidence() == "said no on the phone");
+  int opt_outs = 0;
+  for (const auto& e : audit.entries()) opt_outs += e.action() == v1::CONSENT_ACTION_OPTED_OUT;
+  CHECK(opt_outs == 1);
+}
