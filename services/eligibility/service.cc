@@ -325,9 +325,12 @@ grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCal
           hot_.Reserve(t.keys, req->request_id(), core::NewId(clock_), now, policy);
       if (!r.ok()) {
         d.degraded = true;
+        rules::Reason degraded{
+            "CHECK_DEGRADED", "Rate limits could not be checked just now.", {}, {}};
         if (policy.reserve_fail_policy == rules::FailPolicy::kFailClosed) {
-          d.blocking.push_back(
-              {"CHECK_DEGRADED", "Rate limits could not be checked just now.", {}, {}});
+          d.blocking.push_back(std::move(degraded));
+        } else {
+          d.warnings.push_back(std::move(degraded));
         }
       } else if (r->granted) {
         resp->set_granted(true);
@@ -338,8 +341,8 @@ grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCal
         }
       }
     }
-    if (!resp->granted() && d.eligible() && !facts.counters.available) {
-      // Fail-open reservation with Redis down: granted without a token.
+    if (!resp->granted() && d.eligible()) {
+      // Only a fail-open tenant with Redis unavailable gets here: granted without a token.
       resp->set_granted(true);
       resp->set_reservation_id(core::NewId(clock_));
     }

@@ -476,3 +476,23 @@ TEST_CASE("explicit opt-outs and declines block and are audited with who and how
   for (const auto& e : audit.entries()) opt_outs += e.action() == v1::CONSENT_ACTION_OPTED_OUT;
   CHECK(opt_outs == 1);
 }
+
+TEST_CASE("a fail-open tenant keeps reserving while Redis is down, warned, without tokens") {
+  Suite s;
+  s.Message("5511999990009", "call me");
+  s.GrantPermission("5511999990009");
+  v1::UpdateTenantPolicyRequest update;
+  update.mutable_policy()->set_reserve_fail_policy(v1::FAIL_POLICY_FAIL_OPEN);
+  update.mutable_update_mask()->add_paths("reserve_fail_policy");
+  v1::UpdateTenantPolicyResponse updated;
+  REQUIRE(
+      s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme", "admin")
+          .ok());
+  s.redis.Kill();
+  v1::ReserveCallResponse r = s.Reserve("5511999990009", "open-1");
+  CHECK(r.granted());
+  CHECK(r.degraded());
+  CHECK_FALSE(r.reservation_id().empty());
+  CHECK(r.blocking_reasons().empty());
+  CHECK(Codes(r.warnings()).count("CHECK_DEGRADED"));
+}
