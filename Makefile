@@ -1,5 +1,11 @@
 # The two commands of the README: `make demo` and `make test`.
 BUILD_DIR ?= build
+
+# ccache: hit across checkouts (paths are hashed relative to the repository) and through the
+# precompiled headers.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
