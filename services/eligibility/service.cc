@@ -586,6 +586,28 @@ absl::Status Service::OnAgentAvailability(const kafka::Message& m) {
   return hot_.SetAgent(tenant, agent, state, version).status();
 }
 
+absl::Status Service::AnnounceSuspension(const Target& t, absl::Time until,
+                                         const std::vector<absl::Time>& missed,
+                                         const rules::Policy& policy) {
+  v1::CallingSuspensionChanged event;
+  event.mutable_header()->set_tenant_id(t.contact.tenant);
+  event.mutable_header()->set_entity_id(t.contact.business_number);
+  absl::Time started = until - policy.suspension_duration;
+  ToProto(started, event.mutable_header()->mutable_occurred_time());
+  event.set_business_phone_number_id(t.contact.business_number);
+  event.set_suspended(true);
+  event.set_reason_code("SUSPENDED_MISSED_CALLS");
+  ToProto(until, event.mutable_suspended_until_time());
+  event.set_missed_call_count(
+      rules::CountInWindow(missed, policy.missed_call_window, started).count);
+  kafka::Event e = kafka::MakeEvent(event, t.contact.business_number, "eligibility", clock_);
+  // The same suspension announced twice (a redelivered missed call, another replica) is one
+  // event: its id says which number and until when.
+  e.id = absl::StrCat("suspension.", t.contact.tenant, ".", t.contact.business_number, ".",
+                      absl::ToUnixMillis(until));
+  return durable_.Enqueue(kafka::kEligibilityState, e);
+}
+
 absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
   calls::v1::CallStateChanged changed;
   if (!changed.ParseFromString(m.event.payload)) {
@@ -606,9 +628,16 @@ absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
     RETURN_IF_ERROR(hot_.RecordConnectedCall(t.keys, t.contact.contact_key, call.call_id(), at));
   }
   if (missed) {
+    rules::Policy policy = PolicyFor(changed.header().tenant_id());
+    ASSIGN_OR_RETURN(std::vector<absl::Time> before, hot_.MissedCalls(t.keys, at, policy));
     // The window is keyed by call id, so a redelivery adds nothing.
-    RETURN_IF_ERROR(
-        hot_.RecordMissedCall(t.keys, call.call_id(), at, PolicyFor(changed.header().tenant_id())));
+    RETURN_IF_ERROR(hot_.RecordMissedCall(t.keys, call.call_id(), at, policy));
+    ASSIGN_OR_RETURN(std::vector<absl::Time> after, hot_.MissedCalls(t.keys, at, policy));
+    std::optional<absl::Time> was = rules::SuspendedUntil(before, policy, at);
+    std::optional<absl::Time> is = rules::SuspendedUntil(after, policy, at);
+    if (is.has_value() && (!was.has_value() || *is > *was)) {
+      RETURN_IF_ERROR(AnnounceSuspension(t, *is, after, policy));
+    }
   }
   std::string call_id = call.call_id();
   return Change(t, {.apply =

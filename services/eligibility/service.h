@@ -82,6 +82,10 @@ class Service final : public v1::EligibilityService::Service {
   absl::StatusOr<rules::Facts> Gather(const Target& target, absl::string_view agent_id,
                                       absl::Time now, const rules::Policy& policy);
   absl::StatusOr<store::ApplyResult> Change(const Target& target, store::Change change);
+  // Queues a CallingSuspensionChanged on eligibility.state.v1 (through the outbox).
+  absl::Status AnnounceSuspension(const Target& target, absl::Time until,
+                                  const std::vector<absl::Time>& missed,
+                                  const rules::Policy& policy);
   // An inbound message: refreshes the service window and records what its text says.
   absl::StatusOr<v1::MessageSignal> ApplyMessage(const Target& target, absl::string_view text,
                                                  absl::Time at, std::string request_id,

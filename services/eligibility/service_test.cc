@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/auth/token.h"
@@ -495,4 +496,66 @@ TEST_CASE("a fail-open tenant keeps reserving while Redis is down, warned, witho
   CHECK_FALSE(r.reservation_id().empty());
   CHECK(r.blocking_reasons().empty());
   CHECK(Codes(r.warnings()).count("CHECK_DEGRADED"));
+}
+
+TEST_CASE("a suspension is announced on eligibility.state.v1 once, and again when it extends") {
+  Suite s;
+  absl::Mutex mu;
+  std::map<std::string, v1::CallingSuspensionChanged> seen;  // by ce_id
+  auto consumer = sb::kafka::Consumer::Create({.brokers = s.app->kafka_bootstrap(),
+                                               .group_id = "test.suspensions",
+                                               .topics = {sb::kafka::kEligibilityState}},
+                                              [&](const sb::kafka::Message& m) {
+                                                v1::CallingSuspensionChanged e;
+                                                if (!e.ParseFromString(m.event.payload))
+                                                  return absl::InvalidArgumentError("bad");
+                                                absl::MutexLock l(&mu);
+                                                seen[m.event.id] = e;
+                                                return absl::OkStatus();
+                                              });
+  REQUIRE(consumer.ok());
+  (*consumer)->Start();
+  auto distinct = [&] {
+    absl::MutexLock l(&mu);
+    return seen.size();
+  };
+
+  std::vector<sb::calls::v1::CallStateChanged> missed;
+  absl::Time t0 = absl::Now() - absl::Minutes(10);
+  for (int i = 0; i < 6; ++i) {
+    sb::calls::v1::CallStateChanged c;
+    c.mutable_header()->set_tenant_id("acme");
+    c.set_state(sb::calls::v1::CALL_STATE_MISSED);
+    auto* call = c.mutable_call();
+    call->set_call_id(sb::core::NewId());
+    call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
+    call->set_business_phone_number_id("1065559999");
+    call->mutable_contact()->set_wa_id(absl::StrCat("551177770000", i));
+    call->mutable_ended_time()->set_seconds(absl::ToUnixSeconds(t0 + absl::Minutes(i)));
+    missed.push_back(c);
+  }
+  // One key for all: one partition, consumed in order.
+  for (int i = 0; i < 5; ++i) s.Publish(sb::kafka::kCallsState, missed[i], "1065559999");
+  REQUIRE(testing::Eventually([&] { return distinct() == 1; }, absl::Seconds(20)));
+  {
+    absl::MutexLock l(&mu);
+    const v1::CallingSuspensionChanged& e = seen.begin()->second;
+    CHECK(e.header().tenant_id() == "acme");
+    CHECK(e.business_phone_number_id() == "1065559999");
+    CHECK(e.suspended());
+    CHECK(e.reason_code() == "SUSPENDED_MISSED_CALLS");
+    CHECK(e.missed_call_count() == 5);
+    CHECK(e.suspended_until_time().seconds() ==
+          absl::ToUnixSeconds(t0 + absl::Minutes(4) + absl::Minutes(15)));
+  }
+  // The fifth delivered again changes nothing; the sixth extends the suspension. Once the
+  // extension is seen, the duplicate (consumed before it) has been handled.
+  s.Publish(sb::kafka::kCallsState, missed[4], "1065559999");
+  s.Publish(sb::kafka::kCallsState, missed[5], "1065559999");
+  REQUIRE(testing::Eventually([&] { return distinct() >= 2; }, absl::Seconds(20)));
+  absl::MutexLock l(&mu);
+  CHECK(seen.size() == 2);
+  int counts = 0;
+  for (const auto& [id, e] : seen) counts += e.missed_call_count();
+  CHECK(counts == 5 + 6);
 }

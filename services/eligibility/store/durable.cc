@@ -2,6 +2,7 @@
 
 #include "libs/core/id.h"
 #include "libs/core/status_macros.h"
+#include "libs/pg/outbox.h"
 
 namespace switchboard::eligibility::store {
 namespace {
@@ -117,6 +118,13 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
     return absl::OkStatus();
   }));
   return result;
+}
+
+absl::Status Durable::Enqueue(absl::string_view topic, const kafka::Event& event) {
+  absl::Status s =
+      pool_.InTransaction([&](pg::Conn& tx) { return pg::Outbox::Enqueue(tx, topic, event); });
+  if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  return s;
 }
 
 absl::StatusOr<std::string> Durable::LoadPolicy(absl::string_view tenant) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/core/clock.h"
+#include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "services/eligibility/rules/eligibility.h"
 
@@ -62,6 +63,10 @@ class Durable {
   absl::StatusOr<std::string> LoadPolicy(absl::string_view tenant);
   absl::Status SavePolicy(absl::string_view tenant, const std::string& policy,
                           absl::string_view actor);
+
+  // Queues an event in the schema's outbox (published by the relay). An event whose id is
+  // already queued is not queued again.
+  absl::Status Enqueue(absl::string_view topic, const kafka::Event& event);
 
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(absl::string_view tenant,
                                                     absl::string_view contact_key, int limit,

@@ -258,6 +258,16 @@ absl::Status HotState::RecordConnectedCall(const NumberKeys& keys, absl::string_
       .status();
 }
 
+absl::StatusOr<std::vector<absl::Time>> HotState::MissedCalls(const NumberKeys& keys,
+                                                              absl::Time now,
+                                                              const rules::Policy& policy) {
+  absl::Duration horizon = policy.missed_call_window + policy.suspension_duration;
+  ASSIGN_OR_RETURN(redis::Reply r,
+                   redis_.Command({"ZRANGEBYSCORE", keys.missed,
+                                   absl::StrCat("(", Ms(now - horizon)), "+inf", "WITHSCORES"}));
+  return Times(r);
+}
+
 absl::Status HotState::RecordMissedCall(const NumberKeys& keys, absl::string_view call_id,
                                         absl::Time when, const rules::Policy& policy) {
   absl::Duration keep = policy.missed_call_window + policy.suspension_duration;

@@ -58,6 +58,10 @@ class HotState {
   absl::Status RecordConnectedCall(const NumberKeys& keys, absl::string_view contact_key,
                                    absl::string_view call_id, absl::Time when);
 
+  // The missed calls a suspension at `now` could depend on.
+  absl::StatusOr<std::vector<absl::Time>> MissedCalls(const NumberKeys& keys, absl::Time now,
+                                                      const rules::Policy& policy);
+
   // Records a missed call (idempotent by call id) and trims what no suspension can need.
   absl::Status RecordMissedCall(const NumberKeys& keys, absl::string_view call_id, absl::Time when,
                                 const rules::Policy& policy);
