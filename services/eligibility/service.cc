@@ -281,7 +281,9 @@ grpc::Status Service::CheckEligibility(grpc::ServerContext* ctx,
       return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
     }
     absl::Time now = clock_.Now();
-    rules::Policy policy = PolicyFor(caller.tenant_id);
+    // The cached settings are immutable: use them in place, no copy per call.
+    std::shared_ptr<const TenantSettings> settings = SettingsFor(caller.tenant_id);
+    const rules::Policy& policy = settings->rules;
     ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
     rules::Decision d = rules::Evaluate({.kind = kind, .reserve = false}, facts, policy, now);
     resp->set_eligible(d.eligible());
@@ -316,7 +318,9 @@ grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCal
       return absl::OkStatus();
     }
     absl::Time now = clock_.Now();
-    rules::Policy policy = PolicyFor(caller.tenant_id);
+    // The cached settings are immutable: use them in place, no copy per call.
+    std::shared_ptr<const TenantSettings> settings = SettingsFor(caller.tenant_id);
+    const rules::Policy& policy = settings->rules;
     ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
     rules::Decision d = rules::Evaluate({.kind = kind, .reserve = true}, facts, policy, now);
     if (d.eligible() && facts.counters.available) {

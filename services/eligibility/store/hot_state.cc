@@ -160,8 +160,6 @@ rules::ContactFacts ParseContact(const redis::Reply& hash) {
       c.permission_revoked = v == "1";
     else if (f == "unanswered")
       c.consecutive_unanswered = ParseInt(v);
-    else if (f == "connected_24h")
-      c.connected_calls_24h = ParseInt(v);
     else if (f == "automation")
       c.automation_state = v;
   }
@@ -282,36 +280,20 @@ absl::Status HotState::CacheContact(const NumberKeys& keys, absl::string_view co
                                     const rules::ContactFacts& c) {
   std::string key = keys.Contact(contact_key);
   return redis_
-      .Pipeline({{"HSET",
-                  key,
-                  "v",
-                  "1",
-                  "last_in",
-                  OptMs(c.last_inbound_message),
-                  "opted_out",
-                  OptMs(c.opted_out),
-                  "declined",
-                  OptMs(c.declined),
-                  "call_req",
-                  OptMs(c.call_requested),
-                  "offer_made",
-                  OptMs(c.offer_made),
-                  "offer_ok",
-                  OptMs(c.offer_accepted),
-                  "ltc",
-                  OptMs(c.long_term_consent),
-                  "perm",
-                  PermissionName(c.permission),
-                  "perm_exp",
-                  OptMs(c.permission_expires),
-                  "perm_rev",
-                  c.permission_revoked ? "1" : "0",
-                  "unanswered",
-                  absl::StrCat(c.consecutive_unanswered),
-                  "connected_24h",
-                  absl::StrCat(c.connected_calls_24h),
-                  "automation",
-                  c.automation_state},
+      .Pipeline({{"HSET",       key,
+                  "v",          "1",
+                  "last_in",    OptMs(c.last_inbound_message),
+                  "opted_out",  OptMs(c.opted_out),
+                  "declined",   OptMs(c.declined),
+                  "call_req",   OptMs(c.call_requested),
+                  "offer_made", OptMs(c.offer_made),
+                  "offer_ok",   OptMs(c.offer_accepted),
+                  "ltc",        OptMs(c.long_term_consent),
+                  "perm",       PermissionName(c.permission),
+                  "perm_exp",   OptMs(c.permission_expires),
+                  "perm_rev",   c.permission_revoked ? "1" : "0",
+                  "unanswered", absl::StrCat(c.consecutive_unanswered),
+                  "automation", c.automation_state},
                  {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(kContactTtl))}})
       .status();
 }
