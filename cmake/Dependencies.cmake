@@ -12,6 +12,8 @@ find_package(Catch2 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(CURL REQUIRED)
+find_package(civetweb CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
 
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <future>
+#include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -502,14 +503,30 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpe
     rd_kafka_conf_destroy(*conf);
     return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr);
   }
+  // Only what is missing: no admin request (nor the ACL for one) when the topics exist.
+  std::set<std::string> existing;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(rk, 1, nullptr, &metadata, Millis(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < metadata->topic_cnt; ++i) {
+      if (metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        existing.insert(metadata->topics[i].topic);
+      }
+    }
+    rd_kafka_metadata_destroy(metadata);
+  }
   std::vector<rd_kafka_NewTopic_t*> new_topics;
   for (const auto& t : topics) {
+    if (existing.count(t.name) > 0) continue;
     rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
                                                        t.replication_factor, errstr, sizeof errstr);
     for (const auto& [key, value] : t.configs) {
       rd_kafka_NewTopic_set_config(topic, key.c_str(), value.c_str());
     }
     new_topics.push_back(topic);
+  }
+  if (new_topics.empty()) {
+    rd_kafka_destroy(rk);
+    return absl::OkStatus();
   }
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);

@@ -9,6 +9,7 @@
 #include "libs/core/error.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/pg/idempotency.h"
 #include "libs/pg/outbox.h"
 
 namespace switchboard::pg {
@@ -62,6 +63,7 @@ absl::Status Migrate(Pool& pool, const std::vector<Migration>& migrations) {
                             .status());
         RETURN_IF_ERROR(tx.Exec(Outbox::kSchemaSql).status());
         RETURN_IF_ERROR(tx.Exec(Inbox::kSchemaSql).status());
+        RETURN_IF_ERROR(tx.Exec(Idempotency::kSchemaSql).status());
         ASSIGN_OR_RETURN(Result applied,
                          tx.Exec("SELECT version, checksum, name FROM schema_migrations"));
         std::map<int64_t, std::string> checksums;

@@ -347,8 +347,11 @@ void App::WriteReadyFile() {
     std::ofstream out(tmp, std::ios::trunc);
     std::string host = config_.listen_host == "0.0.0.0" ? "127.0.0.1" : config_.listen_host;
     out << "{\"grpc\":\"" << host << ":" << grpc_port_ << "\",\"metrics\":\"" << host << ":"
-        << metrics_port_ << "\",\"kafka_bootstrap\":\"" << infra_.kafka_bootstrap
-        << "\",\"pid\":" << getpid() << "}\n";
+        << metrics_port_ << "\",\"kafka_bootstrap\":\"" << infra_.kafka_bootstrap << "\"";
+    for (const auto& [name, address] : infra_.addresses) {
+      out << ",\"" << name << "\":\"" << address << "\"";
+    }
+    out << ",\"pid\":" << getpid() << "}\n";
   }
   std::rename(tmp.c_str(), config_.ready_file.c_str());
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -40,6 +41,9 @@ struct Infrastructure {
   kafka::Producer* producer = nullptr;
   redis::Pool* redis = nullptr;
   bool postgres = false;
+  // Extra listeners a module opened (e.g. "webhooks" -> "127.0.0.1:8080"), set in Init or
+  // Start; written to the ready file beside the gRPC and metrics addresses.
+  std::map<std::string, std::string> addresses;
 };
 
 class Context {
@@ -97,6 +101,8 @@ class App {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   const std::string& kafka_bootstrap() const { return infra_.kafka_bootstrap; }
+  // Extra listeners the modules opened, e.g. "webhooks" -> "127.0.0.1:8080".
+  const std::map<std::string, std::string>& addresses() const { return infra_.addresses; }
   // Re-probes dependencies and updates health now (tests; the health thread does it every
   // 500 ms).
   void CheckHealthNow();

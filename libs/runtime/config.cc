@@ -91,6 +91,30 @@ const std::vector<Flag>& Flags() {
          c.auth_secret = v;
          return absl::OkStatus();
        }},
+      {"meta-app-secret",
+       "the default Meta app's secret: webhooks must carry its X-Hub-Signature-256",
+       Text(&Config::meta_app_secret)},
+      {"meta-verify-token", "the default Meta app's webhook verify token (hub.verify_token)",
+       Text(&Config::meta_verify_token)},
+      {"meta-access-token", "Graph API access token for numbers without their own",
+       Text(&Config::meta_access_token)},
+      {"meta-credentials-file",
+       "JSON file with more Meta apps and per-number access tokens (see libs/whatsapp)",
+       Text(&Config::meta_credentials_file)},
+      {"meta-graph-url", "Graph API base URL (a Meta simulator's address in tests and demos)",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (!absl::StartsWith(v, "http://") && !absl::StartsWith(v, "https://")) {
+           return Bad("meta-graph-url", v, "must start with http:// or https://");
+         }
+         c.meta_graph_url = v;
+         return absl::OkStatus();
+       }},
+      {"meta-api-version", "Graph API version, e.g. v23.0",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (v.size() < 2 || v[0] != 'v') return Bad("meta-api-version", v, "must look like v23.0");
+         c.meta_api_version = v;
+         return absl::OkStatus();
+       }},
       {"drain-timeout", "how long in-flight calls may run after SIGTERM, e.g. 10s",
        [](Config& c, const std::string& v) -> absl::Status {
          absl::Duration d;

@@ -25,6 +25,14 @@ struct Config {
   std::string redis_url = "redis://127.0.0.1:6379/0";
   std::string postgres_url = "postgresql://switchboard@127.0.0.1:5432/switchboard";
   std::string auth_secret;
+  // Meta (WhatsApp Cloud API): the default app's secret and verify token, the default access
+  // token, a JSON file with more apps and per-number tokens, and where the Graph API is.
+  std::string meta_app_secret;
+  std::string meta_verify_token;
+  std::string meta_access_token;
+  std::string meta_credentials_file;
+  std::string meta_graph_url = "https://graph.facebook.com";
+  std::string meta_api_version = "v23.0";
   absl::Duration drain_timeout = absl::Seconds(10);
   log::Level log_level = log::Level::kInfo;
   std::string ready_file;  // written (JSON with the bound addresses) once everything started

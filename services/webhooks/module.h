@@ -13,4 +13,7 @@ namespace switchboard::webhooks {
 
 void Register(runtime::Registry& registry);
 
+// The schema's migrations (migrations/*.sql, embedded at build time).
+std::vector<pg::Migration> Migrations();
+
 }  // namespace switchboard::webhooks

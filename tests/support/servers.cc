@@ -116,7 +116,13 @@ bool Eventually(const std::function<bool()>& condition, absl::Duration timeout,
 std::optional<double> MetricSample(const std::string& text, const std::string& name,
                                    const std::map<std::string, std::string>& labels) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::ConsumePrefix(&line, name) || !absl::StartsWith(line, "{")) continue;
+    if (!absl::ConsumePrefix(&line, name)) continue;
+    if (absl::StartsWith(line, " ") && labels.empty()) {  // a sample without labels
+      double value;
+      if (absl::SimpleAtod(absl::StripAsciiWhitespace(line), &value)) return value;
+      continue;
+    }
+    if (!absl::StartsWith(line, "{")) continue;
     size_t close = line.rfind('}');
     if (close == absl::string_view::npos) continue;
     absl::string_view label_text = line.substr(0, close + 1);

@@ -1,0 +1,415 @@
+#include "services/webhooks/edge.h"
+
+#include <openssl/crypto.h>
+
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/core/error.h"
+#include "libs/core/id.h"
+#include "libs/core/log.h"
+#include "libs/whatsapp/signature.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace switchboard::webhooks {
+namespace {
+
+constexpr size_t kMaxChallengeBytes = 1024;
+
+// KEYS: per item, its seen key then its entity's sequence key. ARGV: claim token, lease (ms),
+// sequence TTL (s). Per item: n > 0 claimed with sequence n; 0 already done; -1 claimed by
+// another request still in flight; -2 a repeat within this same request.
+const redis::Script kClaim(R"lua(
+local out = {}
+for i = 1, #KEYS, 2 do
+  local v = redis.call('GET', KEYS[i])
+  if v == 'done' then
+    out[#out + 1] = 0
+  elseif v == ARGV[1] then
+    out[#out + 1] = -2
+  elseif v then
+    out[#out + 1] = -1
+  else
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+    local seq = redis.call('INCR', KEYS[i + 1])
+    redis.call('EXPIRE', KEYS[i + 1], ARGV[3])
+    out[#out + 1] = seq
+  end
+end
+return out
+)lua");
+
+// Releases a claim if it is still ours (a failed publish), so Meta's retry can publish.
+const redis::Script kRelease(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
+
+const char* KindName(const v1::WhatsAppEvent& e) {
+  switch (e.event_case()) {
+    case v1::WhatsAppEvent::kCallConnected: return "call_connected";
+    case v1::WhatsAppEvent::kCallTerminated: return "call_terminated";
+    case v1::WhatsAppEvent::kCallStatusUpdated: return "call_status_updated";
+    case v1::WhatsAppEvent::kInboundMessage: return "inbound_message";
+    case v1::WhatsAppEvent::kCallPermissionReply: return "call_permission_reply";
+    case v1::WhatsAppEvent::kAccountUpdate: return "account_update";
+    case v1::WhatsAppEvent::kQualityUpdate: return "quality_update";
+    default: return "unknown";
+  }
+}
+
+bool SameSecret(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  int64_t micros = absl::ToUnixMicros(t);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+}
+
+}  // namespace
+
+struct Edge::Metrics {
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Family<prometheus::Counter>& skipped;
+  prometheus::Counter& dedup_unavailable;
+  prometheus::Histogram& seconds;
+
+  explicit Metrics(prometheus::Registry& r)
+      : requests(prometheus::BuildCounter()
+                     .Name("switchboard_webhook_requests_total")
+                     .Help("Webhook HTTP requests by outcome")
+                     .Register(r)),
+        events(prometheus::BuildCounter()
+                   .Name("switchboard_webhook_events_total")
+                   .Help("Webhook items by kind and outcome (published, duplicate, "
+                         "unknown_number, app_mismatch, failed)")
+                   .Register(r)),
+        skipped(prometheus::BuildCounter()
+                    .Name("switchboard_webhook_skipped_total")
+                    .Help("Parts of webhooks tolerated and skipped (unknown fields and kinds, "
+                          "message statuses, items without ids)")
+                    .Register(r)),
+        dedup_unavailable(prometheus::BuildCounter()
+                              .Name("switchboard_webhook_dedup_unavailable_total")
+                              .Help("Webhook items published without de-duplication because "
+                                    "Redis was unavailable")
+                              .Register(r)
+                              .Add({})),
+        seconds(prometheus::BuildHistogram()
+                    .Name("switchboard_webhook_request_seconds")
+                    .Help("Time to answer a webhook POST")
+                    .Register(r)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{
+                                 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                 0.5, 1, 2.5})) {}
+
+  void Request(const std::string& outcome) { requests.Add({{"outcome", outcome}}).Increment(); }
+  void Event(const char* kind, const char* outcome) {
+    events.Add({{"kind", kind}, {"outcome", outcome}}).Increment();
+  }
+};
+
+// One item on its way out.
+struct Edge::Target {
+  Item* item;
+  NumberOwner owner;
+  std::string seen_key;
+  std::string seq_key;
+  int64_t sequence = 0;
+  bool publish = false;  // claimed (or de-duplication unavailable)
+  bool claimed = false;  // holds a Redis claim to finish
+};
+
+// Delivery reports of one POST. When the POST stops waiting, the stragglers finish their
+// claims themselves.
+struct Edge::Batch {
+  absl::Mutex mu;
+  int pending ABSL_GUARDED_BY(mu) = 0;
+  bool abandoned ABSL_GUARDED_BY(mu) = false;
+  std::vector<int> delivered ABSL_GUARDED_BY(mu);  // -1 pending, 0 failed, 1 delivered
+};
+
+Edge::Edge(const whatsapp::Credentials& credentials, Registry& registry, redis::Pool* redis,
+           kafka::Producer& producer, const core::Clock& clock, prometheus::Registry& metrics,
+           EdgeOptions options)
+    : credentials_(credentials),
+      registry_(registry),
+      redis_(redis),
+      producer_(producer),
+      clock_(clock),
+      options_(options),
+      metrics_(std::make_unique<Metrics>(metrics)) {}
+
+Edge::~Edge() = default;
+
+void Edge::CountRefusal(int status) {
+  if (status == 413) metrics_->Request("too_large");
+  if (status == 400) metrics_->Request("truncated");
+}
+
+http::Response Edge::Handle(const http::Request& request) {
+  absl::string_view path = request.path();
+  if (!absl::ConsumePrefix(&path, kWebhookPath)) return http::Response::Text(404, "not found\n");
+  std::string app_id;
+  if (absl::ConsumePrefix(&path, "/")) app_id = std::string(path);
+  else if (!path.empty()) return http::Response::Text(404, "not found\n");
+  const whatsapp::MetaApp* app = credentials_.App(app_id);
+  if (app == nullptr) {
+    metrics_->Request("unknown_app");
+    return http::Response::Text(404, "not found\n");
+  }
+  if (request.method() == "GET") return Verify(*app, request);
+  if (request.method() == "POST") {
+    absl::Time began = absl::Now();
+    http::Response r = Receive(*app, request);
+    metrics_->seconds.Observe(absl::ToDoubleSeconds(absl::Now() - began));
+    return r;
+  }
+  metrics_->Request("method_not_allowed");
+  http::Response r = http::Response::Text(405, "use GET or POST\n");
+  r.headers.emplace_back("Allow", "GET, POST");
+  return r;
+}
+
+http::Response Edge::Verify(const whatsapp::MetaApp& app, const http::Request& request) {
+  std::optional<std::string> mode = request.QueryParam("hub.mode");
+  std::optional<std::string> token = request.QueryParam("hub.verify_token");
+  std::optional<std::string> challenge = request.QueryParam("hub.challenge");
+  if (mode != "subscribe" || !token.has_value() || !challenge.has_value() ||
+      challenge->size() > kMaxChallengeBytes || app.verify_token.empty() ||
+      !SameSecret(*token, app.verify_token)) {
+    metrics_->Request("verify_refused");
+    log::Warning("webhook subscription handshake refused",
+                 {{"app", app.id}, {"remote", request.remote_addr()}});
+    return http::Response::Text(403, "verification failed\n");
+  }
+  metrics_->Request("verified");
+  log::Info("webhook subscription verified", {{"app", app.id}});
+  return http::Response::Text(200, *challenge);
+}
+
+http::Response Edge::Receive(const whatsapp::MetaApp& app, const http::Request& request) {
+  // Never log the body or anything from it that names a person.
+  std::optional<std::string> signature = request.Header(whatsapp::kSignatureHeader);
+  if (!signature.has_value()) {
+    metrics_->Request("missing_signature");
+    log::Warning("webhook without signature", {{"app", app.id}, {"remote", request.remote_addr()}});
+    return http::Response::Text(401, "missing X-Hub-Signature-256\n");
+  }
+  if (!whatsapp::VerifySignature(app.app_secret, request.body(), *signature)) {
+    metrics_->Request("bad_signature");
+    log::Warning("webhook with a bad signature",
+                 {{"app", app.id},
+                  {"remote", request.remote_addr()},
+                  {"bytes", absl::StrCat(request.body().size())}});
+    return http::Response::Text(403, "bad signature\n");
+  }
+  std::string content_type = absl::AsciiStrToLower(request.Header("Content-Type").value_or(""));
+  if (!absl::StartsWith(content_type, "application/json")) {
+    metrics_->Request("wrong_content_type");
+    return http::Response::Text(415, "expected application/json\n");
+  }
+  absl::StatusOr<Parsed> parsed = ParseWebhook(request.body());
+  if (!parsed.ok()) {
+    metrics_->Request("malformed");
+    log::Warning("webhook body refused",
+                 {{"app", app.id},
+                  {"reason", core::ReasonOf(parsed.status())},
+                  {"bytes", absl::StrCat(request.body().size())}});
+    return http::Response::Text(400, absl::StrCat(core::ReasonOf(parsed.status()), "\n"));
+  }
+  for (const auto& [kind, n] : parsed->skipped) metrics_->skipped.Add({{"kind", kind}}).Increment(n);
+
+  std::vector<Target> targets;
+  for (Item& item : parsed->items) {
+    const v1::WhatsAppEvent& e = item.event;
+    absl::StatusOr<std::optional<NumberOwner>> owner =
+        e.phone_number_id().empty() ? registry_.ByWaba(e.waba_id(), e.display_phone_number())
+                                    : registry_.ByPhoneNumberId(e.phone_number_id());
+    if (!owner.ok()) {
+      metrics_->Request("retry_later");
+      log::Warning("webhook not accepted: number registry unavailable",
+                   {{"error", owner.status().ToString()}});
+      return http::Response::Text(503, "try again\n");
+    }
+    if (!owner->has_value()) {
+      metrics_->Event(KindName(e), "unknown_number");
+      log::Warning("webhook for an unregistered number dropped",
+                   {{"phone_number_id", e.phone_number_id()}, {"waba_id", e.waba_id()}});
+      continue;
+    }
+    if ((*owner)->app_id != app.id) {
+      metrics_->Event(KindName(e), "app_mismatch");
+      log::Warning("webhook signed by another app than the number's dropped",
+                   {{"phone_number_id", e.phone_number_id()}, {"app", app.id}});
+      continue;
+    }
+    if (item.event.phone_number_id().empty() && !(*owner)->phone_number_id.empty()) {
+      // A WABA-level change resolved to one number: it is that number's event.
+      item.event.set_phone_number_id((*owner)->phone_number_id);
+      item.event.mutable_header()->set_entity_id((*owner)->phone_number_id);
+    }
+    targets.push_back(Target{.item = &item, .owner = **owner});
+  }
+  int status = targets.empty() ? 200 : Publish(targets, core::NewId());
+  metrics_->Request(status == 200 ? "accepted" : "retry_later");
+  if (status == 200) return http::Response::Text(200, "ok\n");
+  return http::Response::Text(status, "try again\n");
+}
+
+int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_id) {
+  absl::Time now = clock_.Now();
+  // Claim, per tenant (one script call touches one tenant's keys).
+  std::map<std::string, std::vector<Target*>> by_tenant;
+  for (Target& t : targets) {
+    const std::string& tenant = t.owner.tenant_id;
+    t.seen_key = absl::StrCat("sb:wh:{", tenant, "}:seen:", t.item->event_id);
+    t.seq_key = absl::StrCat("sb:wh:{", tenant, "}:seq:", t.item->event.header().entity_id());
+    by_tenant[tenant].push_back(&t);
+  }
+  std::string token = core::NewId();
+  bool busy = false;
+  for (auto& [tenant, group] : by_tenant) {
+    std::vector<std::string> keys;
+    for (Target* t : group) {
+      keys.push_back(t->seen_key);
+      keys.push_back(t->seq_key);
+    }
+    absl::StatusOr<redis::Reply> r =
+        redis_ == nullptr
+            ? absl::StatusOr<redis::Reply>(absl::UnavailableError("no redis"))
+            : kClaim.Run(*redis_, keys,
+                         {token, absl::StrCat(absl::ToInt64Milliseconds(options_.claim_lease)),
+                          absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl + absl::Hours(24)))});
+    if (!r.ok() || r->elements.size() != group.size()) {
+      if (redis_ != nullptr) {
+        log::Warning("webhook de-duplication unavailable; publishing anyway",
+                     {{"error", r.ok() ? "short reply" : r.status().ToString()}});
+      }
+      for (Target* t : group) {
+        t->publish = true;
+        metrics_->dedup_unavailable.Increment();
+      }
+      continue;
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      int64_t v = r->elements[i].integer;
+      Target* t = group[i];
+      if (v > 0) {
+        t->publish = t->claimed = true;
+        t->sequence = v;
+      } else if (v == 0) {
+        metrics_->Event(KindName(t->item->event), "duplicate");
+      } else if (v == -1) {
+        busy = true;  // another request is publishing it: let Meta retry for the verdict
+      }
+    }
+  }
+
+  auto batch = std::make_shared<Batch>();
+  std::vector<Target*> out;
+  for (Target& t : targets) {
+    if (t.publish) out.push_back(&t);
+  }
+  {
+    absl::MutexLock lock(&batch->mu);
+    batch->pending = static_cast<int>(out.size());
+    batch->delivered.assign(out.size(), -1);
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    Target* t = out[i];
+    v1::WhatsAppEvent& e = t->item->event;
+    auto* h = e.mutable_header();
+    h->set_tenant_id(t->owner.tenant_id);
+    h->set_sequence(t->sequence);
+    SetTime(now, h->mutable_occurred_time());
+    h->set_correlation_id(correlation_id);
+    kafka::Event event{.id = t->item->event_id,
+                       .type = v1::WhatsAppEvent::descriptor()->full_name(),
+                       .source = "//switchboard/webhooks",
+                       .time = now,
+                       .key = h->entity_id(),
+                       .payload = e.SerializeAsString()};
+    std::string seen_key = t->claimed ? t->seen_key : "";
+    producer_.Publish(kafka::kWhatsAppEvents, event,
+                      [this, batch, i, seen_key, token](absl::Status s) {
+                        bool finish_here = false;
+                        {
+                          absl::MutexLock lock(&batch->mu);
+                          batch->delivered[i] = s.ok() ? 1 : 0;
+                          batch->pending--;
+                          finish_here = batch->abandoned;
+                        }
+                        if (finish_here && !seen_key.empty()) Finish(seen_key, token, s.ok());
+                      });
+  }
+
+  bool all_delivered = true;
+  std::vector<int> delivered;
+  {
+    absl::MutexLock lock(&batch->mu);
+    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(batch->mu) { return batch->pending == 0; };
+    batch->mu.AwaitWithTimeout(absl::Condition(&done), options_.publish_timeout);
+    if (batch->pending > 0) batch->abandoned = true;
+    delivered = batch->delivered;
+  }
+  // Finish what was reported; the rest finish in their delivery callbacks.
+  std::vector<std::vector<std::string>> mark;
+  for (size_t i = 0; i < out.size(); ++i) {
+    Target* t = out[i];
+    const char* kind = KindName(t->item->event);
+    if (delivered[i] == 1) {
+      metrics_->Event(kind, "published");
+      if (t->claimed) {
+        mark.push_back({"SET", t->seen_key, "done", "EX",
+                        absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl))});
+      }
+    } else {
+      all_delivered = false;
+      if (delivered[i] == 0) {
+        metrics_->Event(kind, "failed");
+        if (t->claimed) Finish(t->seen_key, token, false);
+      }
+    }
+  }
+  if (!mark.empty() && redis_ != nullptr) {
+    absl::StatusOr<std::vector<redis::Reply>> r = redis_->Pipeline(mark);
+    if (!r.ok()) {
+      // The events are in Kafka; a retry would publish them again, which consumers absorb.
+      log::Warning("webhook de-dup marks not written", {{"error", r.status().ToString()}});
+    }
+  }
+  if (!all_delivered) {
+    log::Warning("webhook not acknowledged by Kafka in time; Meta will retry",
+                 {{"items", absl::StrCat(out.size())},
+                  {"timeout_ms", absl::StrCat(absl::ToInt64Milliseconds(options_.publish_timeout))}});
+    return 503;
+  }
+  return busy ? 503 : 200;
+}
+
+void Edge::Finish(const std::string& seen_key, const std::string& token, bool delivered) {
+  if (redis_ == nullptr) return;
+  absl::Status s =
+      delivered ? redis_
+                      ->Command({"SET", seen_key, "done", "EX",
+                                 absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl))})
+                      .status()
+                : kRelease.Run(*redis_, {seen_key}, {token}).status();
+  if (!s.ok()) {
+    // A claim that cannot be released expires with its lease.
+    log::Warning("webhook de-dup claim not finished", {{"error", s.ToString()}});
+  }
+}
+
+}  // namespace switchboard::webhooks

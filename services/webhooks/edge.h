@@ -1,0 +1,78 @@
+// The HTTP edge Meta posts webhooks to. For each POST: verify X-Hub-Signature-256 over the raw
+// body (before parsing), parse every change, map each item to its tenant through the number
+// registry, de-duplicate it in Redis, publish it to whatsapp.events.v1 and answer 200 only
+// once Kafka acknowledged every new item. Anything transient answers 503 so Meta retries
+// (ADR 0010).
+//
+// De-duplication: an item's id is claimed in Redis with a lease (SET NX PX) before it is
+// published, and marked done for 7 days (Meta's retry horizon) after Kafka acknowledged it.
+// A failed publish releases the claim; a publish that outlives the request finishes in the
+// background and marks or releases the claim itself, so a retry arriving meanwhile gets 503
+// rather than a second copy. With Redis down the edge publishes without de-duplication
+// (consumers de-duplicate on ce_id too) rather than refuse Meta's traffic.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "libs/core/clock.h"
+#include "libs/http/server.h"
+#include "libs/kafka/kafka.h"
+#include "libs/redis/redis.h"
+#include "libs/whatsapp/credentials.h"
+#include "services/webhooks/parse.h"
+#include "services/webhooks/registry.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace switchboard::webhooks {
+
+inline constexpr char kWebhookPath[] = "/webhooks/whatsapp";
+
+struct EdgeOptions {
+  // How long a POST waits for Kafka's acknowledgement before answering 503.
+  absl::Duration publish_timeout = absl::Seconds(2);
+  // A claim outlives the longest possible delivery attempt (the producer's delivery timeout).
+  absl::Duration claim_lease = absl::Seconds(60);
+  // Meta retries for up to 7 days.
+  absl::Duration dedup_ttl = absl::Hours(24 * 7);
+};
+
+class Edge {
+ public:
+  Edge(const whatsapp::Credentials& credentials, Registry& registry, redis::Pool* redis,
+       kafka::Producer& producer, const core::Clock& clock, prometheus::Registry& metrics,
+       EdgeOptions options = {});
+  ~Edge();
+
+  // GET: the subscription handshake; POST: a webhook. Paths: kWebhookPath for the default
+  // app, kWebhookPath + "/<app id>" for the others.
+  http::Response Handle(const http::Request& request);
+
+  // For the HTTP server's refusals (413, truncated bodies) to reach the same counters.
+  void CountRefusal(int status);
+
+ private:
+  struct Metrics;
+  struct Batch;
+  struct Target;
+
+  http::Response Verify(const whatsapp::MetaApp& app, const http::Request& request);
+  http::Response Receive(const whatsapp::MetaApp& app, const http::Request& request);
+  // Claims, publishes and waits; the HTTP status to answer.
+  int Publish(std::vector<Target>& targets, const std::string& correlation_id);
+  void Finish(const std::string& seen_key, const std::string& token, bool delivered);
+
+  const whatsapp::Credentials& credentials_;
+  Registry& registry_;
+  redis::Pool* redis_;
+  kafka::Producer& producer_;
+  const core::Clock& clock_;
+  EdgeOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+}  // namespace switchboard::webhooks
