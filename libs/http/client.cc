@@ -106,7 +106,13 @@ absl::StatusOr<ClientResponse> Client::Send(const ClientRequest& request) {
   Release(curl);
   if (rc != CURLE_OK) {
     std::string what = absl::StrCat(request.method, " ", request.url, ": ", curl_easy_strerror(rc));
-    if (rc == CURLE_OPERATION_TIMEDOUT) return core::Error(absl::StatusCode::kDeadlineExceeded, "HTTP_TRANSPORT", what);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      return core::Error(absl::StatusCode::kDeadlineExceeded, "HTTP_TRANSPORT", what);
+    }
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+      // Nothing reached the server: safe to retry even a non-idempotent request.
+      return core::Unavailable("HTTP_CONNECT_FAILED", what);
+    }
     return core::Unavailable("HTTP_TRANSPORT", what);
   }
   response.status = static_cast<int>(status);

@@ -44,8 +44,10 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Transport failures (refused, reset, timeout) are UNAVAILABLE or DEADLINE_EXCEEDED with
-  // reason HTTP_TRANSPORT; any HTTP status is a successful exchange.
+  // Any HTTP status is a successful exchange. Transport failures: UNAVAILABLE with reason
+  // HTTP_CONNECT_FAILED when nothing was sent (refused, unresolvable: safe to retry anything),
+  // else UNAVAILABLE or DEADLINE_EXCEEDED with reason HTTP_TRANSPORT (the server may have
+  // received the request).
   absl::StatusOr<ClientResponse> Send(const ClientRequest& request);
 
  private:

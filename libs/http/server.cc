@@ -1,12 +1,19 @@
 #include "libs/http/server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libs/core/error.h"
 #include "libs/core/log.h"
 
@@ -128,7 +135,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
 
 void Server::Stop() {
   if (ctx_ == nullptr) return;
+  // civetweb's listener notices the stop flag only when its poll wakes (up to a second or
+  // more): knock on the port until mg_stop returns.
+  std::atomic<bool> stopped{false};
+  std::thread knock([&] {
+    while (!stopped.load()) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port_));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      (void)connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      close(fd);
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
   mg_stop(ctx_);
+  stopped = true;
+  knock.join();
   ctx_ = nullptr;
 }
 

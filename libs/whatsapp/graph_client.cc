@@ -59,9 +59,7 @@ absl::Status Redact(const absl::Status& status, absl::string_view secret) {
 // Whether a transport failure happened before any byte of the request left (curl could not
 // resolve the host or connect). Only then may a non-idempotent request be sent again.
 bool NothingWasSent(const absl::Status& status) {
-  return core::ReasonOf(status) == "HTTP_TRANSPORT" &&
-         (absl::StrContains(status.message(), "Couldn't connect to server") ||
-          absl::StrContains(status.message(), "Couldn't resolve host name"));
+  return core::ReasonOf(status) == "HTTP_CONNECT_FAILED";
 }
 
 absl::Status BadResponse(absl::string_view what) {
