@@ -24,6 +24,7 @@
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
+#include "tools/meta-sim/sim.h"
 
 namespace sb = switchboard;
 namespace v1 = switchboard::webhooks::v1;
@@ -590,4 +591,53 @@ TEST_CASE("calling settings are validated, and not recorded when Meta cannot be 
                  &list).ok());
   REQUIRE(list.phone_numbers_size() == 1);
   CHECK_FALSE(list.phone_numbers(0).calling_settings().call_hours().enabled());
+}
+
+TEST_CASE("the simulator's duplicates, reordering and batches yield one event per item") {
+  Suite s;
+  sb::metasim::SimOptions options;
+  options.numbers = {{.phone_number_id = kNumber,
+                      .display_phone_number = "+1 631-555-3601",
+                      .waba_id = kWaba,
+                      .access_token = "sim-token",
+                      .app_secret = kAppSecret,
+                      .callback_url = s.base + "/webhooks/whatsapp"}};
+  options.ring_timeout = absl::Milliseconds(300);
+  options.webhooks.retry_initial = absl::Milliseconds(50);
+  options.webhooks.retry_max = absl::Milliseconds(200);
+  options.webhooks.senders = 4;  // copies race each other into the edge
+  auto sim = std::move(sb::metasim::Sim::Start(options).value());
+  sim->SetWebhookFaults({.duplicates = 2, .hold_connect_until_terminate = true, .batch_size = 3});
+
+  std::vector<std::string> calls;
+  std::vector<std::string> messages;
+  for (int i = 0; i < 5; ++i) {
+    std::string user = absl::StrCat("1317555140", i);
+    calls.push_back(sim->PlaceUserCall(kNumber, user).value());  // nobody answers: it times out
+    messages.push_back(sim->SendUserMessage(kNumber, user, "call me back please").value());
+  }
+  REQUIRE(sim->WaitIdle(absl::Seconds(30)));
+  auto stats = sim->Stats();
+  CHECK(stats.webhooks.duplicates > 0);
+  CHECK(stats.webhooks.held == 5);
+  CHECK(stats.webhooks.dropped == 0);
+  for (const auto& call : calls) {
+    CHECK(s.Arrived(call + "/connect") == 1);
+    CHECK(s.Arrived(call + "/terminate") == 1);
+  }
+  for (const auto& m : messages) CHECK(s.Arrived(m) == 1);
+  std::string sentinel = "wamid." + sb::core::NewId();
+  CHECK(s.Post(TextMessage(sentinel)).status == 200);
+  s.Arrived(sentinel);
+  absl::MutexLock lock(&s.mu);
+  CHECK(s.received.size() == calls.size() * 2 + messages.size() + 1);
+  for (const auto& call : calls) {
+    int connects = 0, terminates = 0;
+    for (const auto& r : s.received) {
+      connects += r.id == call + "/connect";
+      terminates += r.id == call + "/terminate";
+    }
+    CHECK(connects == 1);
+    CHECK(terminates == 1);
+  }
 }
