@@ -61,6 +61,41 @@ scene "Ana changes her mind: opt-outs are detected in seven languages, negations
 "$ctl" eligibility message $ana --text="Por favor, não me ligue mais"
 "$ctl" eligibility check $ana | head -3
 
+scene "WhatsApp edge: Meta's signed webhooks in (the Meta simulator plays Meta and the customers)"
+echo "  The tenant registers its WhatsApp number; webhooks for it now reach the tenant"
+"$ctl" numbers register --phone-number-id="$SWITCHBOARD_DEMO_NUMBER" \
+  --waba-id="$SWITCHBOARD_DEMO_WABA" --display="+1 631-555-3601"
+edge="http://$SWITCHBOARD_WEBHOOKS/webhooks/whatsapp"
+verify=$(cat "$run/meta-verify-token")
+printf '  subscription handshake, right token: '
+curl -s "$edge?hub.mode=subscribe&hub.verify_token=$verify&hub.challenge=1158201444"; echo
+printf '  subscription handshake, wrong token: HTTP '
+curl -s -o /dev/null -w '%{http_code}\n' "$edge?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"
+printf '  a POST without a signature:          HTTP '
+curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' -d '{}' "$edge"
+printf '  a POST with a forged signature:      HTTP '
+curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+  -H "X-Hub-Signature-256: sha256=$(printf '%064d' 0)" -d '{}' "$edge"
+carla=55119668$suffix
+echo "  Carla (+$carla) writes on WhatsApp: \"Can you call me this afternoon?\""
+curl -s -X POST "$SWITCHBOARD_META_SIM/sim/message" -H 'Content-Type: application/json' \
+  -d "{\"phone_number_id\":\"$SWITCHBOARD_DEMO_NUMBER\",\"from\":\"$carla\",\"text\":\"Can you call me this afternoon?\"}" >/dev/null
+echo "  The webhook is verified, published on whatsapp.events.v1, and eligibility reads it:"
+for _ in $(seq 100); do
+  "$ctl" eligibility check --contact="$carla" --number="$SWITCHBOARD_DEMO_NUMBER" \
+    | grep -q NO_CONVERSATION_HISTORY || break
+  sleep 0.1
+done
+"$ctl" eligibility check --contact="$carla" --number="$SWITCHBOARD_DEMO_NUMBER"
+echo "  Carla calls the business (nobody answers yet: the calls service comes next)"
+curl -s -X POST "$SWITCHBOARD_META_SIM/sim/call" -H 'Content-Type: application/json' \
+  -d "{\"phone_number_id\":\"$SWITCHBOARD_DEMO_NUMBER\",\"from\":\"$carla\"}"; echo
+for _ in $(seq 50); do
+  curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -q 'kind="call_connected",outcome="published"' && break
+  sleep 0.1
+done
+curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_webhook_(requests|events)_total' || true
+
 scene "RED metrics per method on /metrics"
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | grep -v Health | head -8 || true
 echo "  ..."
@@ -72,6 +107,8 @@ The suite is running.
   gRPC (all services)  $SWITCHBOARD_ADDR     health: $ctl health
   metrics              http://$SWITCHBOARD_METRICS/metrics
   kafka (embedded)     $SWITCHBOARD_KAFKA    e.g. kcat -L -b $SWITCHBOARD_KAFKA
+  webhooks edge        http://$SWITCHBOARD_WEBHOOKS/webhooks/whatsapp
+  meta simulator       $SWITCHBOARD_META_SIM  e.g. curl -X POST $SWITCHBOARD_META_SIM/sim/stats
   logs                 $run/switchboard.log  (one JSON object per line)
   environment          . $run/env            (then $ctl ...)
 Stop it with: make stop

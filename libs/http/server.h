@@ -5,7 +5,7 @@
 //
 //   ASSIGN_OR_RETURN(auto server, http::Server::Start(
 //       {.port = 8080, .max_body_bytes = 3 << 20},
-//       {{"/webhooks/meta", [&](const http::Request& r) { return edge.Handle(r); }}}));
+//       {{"/webhooks/whatsapp", [&](const http::Request& r) { return edge.Handle(r); }}}));
 //
 // Slow clients are cut off by `request_timeout` (per socket read/write); bodies over
 // `max_body_bytes` are refused with 413 before they are read; a body shorter than its

@@ -142,7 +142,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerOptions optio
       {"client.id", options.client_id},
       {"enable.idempotence", "true"},
       {"acks", "all"},
-      {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(options.linger))},
+      {"linger.ms", absl::StrCat(absl::ToDoubleMilliseconds(options.linger))},
       {"message.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout))},
       {"socket.connection.setup.timeout.ms", "3000"},
       {"reconnect.backoff.max.ms", "1000"},

@@ -1,7 +1,7 @@
 // Idempotent mutating RPCs: the first result of a (tenant, request_id) is stored in the same
 // transaction as the change it made, and a repeat returns that result without changing
-// anything again. Created in every service schema by Migrate(); rows older than a day may be
-// removed (a repeat after that is a new request).
+// anything again. Created in every service schema by Migrate(); rows are kept (nothing prunes
+// them yet).
 //
 //   RETURN_IF_ERROR(pool.InTransaction([&](pg::Conn& tx) -> absl::Status {
 //     ASSIGN_OR_RETURN(auto earlier, pg::Idempotency::Find(tx, tenant, request_id, "Register"));
@@ -30,8 +30,9 @@ class Idempotency {
   static absl::StatusOr<std::optional<std::string>> Find(Conn& tx, absl::string_view tenant,
                                                          absl::string_view request_id,
                                                          absl::string_view method);
-  // Stores `response` for the id (no-op for an empty id). Takes a row lock: two concurrent
-  // requests with one id serialise, and the second sees the first's result.
+  // Stores `response` for the id (no-op for an empty id). Concurrent requests with one id
+  // serialise on the transaction-scoped advisory lock Find() takes, so the second sees the
+  // first's result.
   static absl::Status Remember(Conn& tx, absl::string_view tenant, absl::string_view request_id,
                                absl::string_view method, std::string response);
 };

@@ -55,6 +55,7 @@ absl::StatusOr<Credentials> Credentials::Parse(absl::string_view json_text,
       MetaApp a{.id = app["id"].get<std::string>(),
                 .app_secret = app["app_secret"].get<std::string>(),
                 .verify_token = app.value("verify_token", std::string())};
+      if (a.id.empty()) return Bad("app ids in the file must not be empty (\"\" is the default app, set by --meta-app-secret)");
       if (a.app_secret.empty()) return Bad(absl::StrCat("app \"", a.id, "\" has an empty secret"));
       for (char c : a.id) {
         if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {

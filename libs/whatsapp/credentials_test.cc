@@ -32,6 +32,7 @@ TEST_CASE("without a default secret there is no default app, and no token withou
 TEST_CASE("bad files are refused with a reason that names no secret") {
   for (const char* bad : {"[]", "{", R"({"apps":{}})", R"({"apps":[{"id":"a"}]})",
                           R"({"apps":[{"id":"a","app_secret":""}]})",
+                          R"({"apps":[{"id":"","app_secret":"x"}]})",
                           R"({"apps":[{"id":"a b","app_secret":"x"}]})",
                           R"({"apps":[{"id":"a","app_secret":"x"},{"id":"a","app_secret":"y"}]})",
                           R"({"access_tokens":{"1":""}})", R"({"access_tokens":[]})"}) {

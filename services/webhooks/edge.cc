@@ -148,9 +148,43 @@ Edge::Edge(const whatsapp::Credentials& credentials, Registry& registry, redis::
       producer_(producer),
       clock_(clock),
       options_(options),
-      metrics_(std::make_unique<Metrics>(metrics)) {}
+      metrics_(std::make_unique<Metrics>(metrics)) {
+  marker_ = std::thread([this] { MarkLoop(); });
+}
 
-Edge::~Edge() = default;
+Edge::~Edge() {
+  {
+    absl::MutexLock lock(&mark_mu_);
+    stopping_ = true;
+  }
+  marker_.join();
+}
+
+void Edge::MarkLoop() {
+  std::string ttl = absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl));
+  for (;;) {
+    std::vector<std::string> keys;
+    {
+      absl::MutexLock lock(&mark_mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mark_mu_) {
+        return stopping_ || !to_mark_.empty();
+      };
+      mark_mu_.Await(absl::Condition(&ready));
+      if (to_mark_.empty() && stopping_) return;
+      keys.swap(to_mark_);
+    }
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(keys.size());
+    for (auto& k : keys) cmds.push_back({"SET", std::move(k), "done", "EX", ttl});
+    absl::StatusOr<std::vector<redis::Reply>> r = redis_->Pipeline(cmds);
+    if (!r.ok()) {
+      // The events are in Kafka; the claims expire with their lease, and a retry after that
+      // publishes again, which consumers absorb.
+      log::Warning("webhook de-dup marks not written",
+                   {{"keys", absl::StrCat(cmds.size())}, {"error", r.status().ToString()}});
+    }
+  }
+}
 
 void Edge::CountRefusal(int status) {
   if (status == 413) metrics_->Request("too_large");
@@ -371,8 +405,7 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     if (delivered[i] == 1) {
       metrics_->Event(kind, "published");
       if (t->claimed) {
-        mark.push_back({"SET", t->seen_key, "done", "EX",
-                        absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl))});
+        mark.push_back({"SET", t->seen_key});
       }
     } else {
       all_delivered = false;
@@ -383,11 +416,11 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     }
   }
   if (!mark.empty() && redis_ != nullptr) {
-    absl::StatusOr<std::vector<redis::Reply>> r = redis_->Pipeline(mark);
-    if (!r.ok()) {
-      // The events are in Kafka; a retry would publish them again, which consumers absorb.
-      log::Warning("webhook de-dup marks not written", {{"error", r.status().ToString()}});
-    }
+    // Written by the marker thread, batched with other requests' marks, a millisecond or so
+    // after this answer. Until then the claim stands, so a retry meanwhile gets 503, not a
+    // second copy; only a crash in between lets one retry through (consumers absorb it).
+    absl::MutexLock lock(&mark_mu_);
+    for (auto& m : mark) to_mark_.push_back(std::move(m[1]));
   }
   if (!all_delivered) {
     log::Warning("webhook not acknowledged by Kafka in time; Meta will retry",

@@ -5,7 +5,8 @@
 // (ADR 0010).
 //
 // De-duplication: an item's id is claimed in Redis with a lease (SET NX PX) before it is
-// published, and marked done for 7 days (Meta's retry horizon) after Kafka acknowledged it.
+// published, and marked done for 7 days (Meta's retry horizon) after Kafka acknowledged it
+// (by a background thread, in batches, just after the 200).
 // A failed publish releases the claim; a publish that outlives the request finishes in the
 // background and marks or releases the claim itself, so a retry arriving meanwhile gets 503
 // rather than a second copy. With Redis down the edge publishes without de-duplication
@@ -14,7 +15,10 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "libs/http/server.h"
@@ -65,6 +69,8 @@ class Edge {
   // Claims, publishes and waits; the HTTP status to answer.
   int Publish(std::vector<Target>& targets, const std::string& correlation_id);
   void Finish(const std::string& seen_key, const std::string& token, bool delivered);
+  // Writes the "done" marks of delivered items in batches, off the request path.
+  void MarkLoop();
 
   const whatsapp::Credentials& credentials_;
   Registry& registry_;
@@ -73,6 +79,11 @@ class Edge {
   const core::Clock& clock_;
   EdgeOptions options_;
   std::unique_ptr<Metrics> metrics_;
+
+  absl::Mutex mark_mu_;
+  std::vector<std::string> to_mark_ ABSL_GUARDED_BY(mark_mu_);
+  bool stopping_ ABSL_GUARDED_BY(mark_mu_) = false;
+  std::thread marker_;
 };
 
 }  // namespace switchboard::webhooks

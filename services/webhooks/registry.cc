@@ -271,6 +271,22 @@ absl::Status Registry::Delete(const std::string& tenant, const std::string& phon
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<v1::PhoneNumber>> Registry::EarlierSettings(
+    const std::string& tenant, const std::string& request_id) {
+  std::optional<v1::PhoneNumber> out;
+  if (request_id.empty()) return out;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto earlier,
+                     pg::Idempotency::Find(tx, tenant, request_id, "UpdateCallingSettings"));
+    if (earlier.has_value()) {
+      out.emplace();
+      out->ParseFromString(*earlier);
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::StatusOr<v1::PhoneNumber> Registry::SaveSettings(const std::string& tenant,
                                                        const std::string& phone_number_id,
                                                        const v1::CallingSettings& settings,

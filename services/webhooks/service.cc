@@ -147,6 +147,12 @@ grpc::Status Service::UpdateCallingSettings(grpc::ServerContext* ctx,
                                      {{"path", path}});
       }
     }
+    ASSIGN_OR_RETURN(std::optional<v1::PhoneNumber> earlier,
+                     registry_.EarlierSettings(caller.tenant_id, req->request_id()));
+    if (earlier.has_value()) {  // a repeat: the first answer, and Meta is not told again
+      *resp->mutable_phone_number() = std::move(*earlier);
+      return absl::OkStatus();
+    }
     ASSIGN_OR_RETURN(v1::PhoneNumber current,
                      registry_.Get(caller.tenant_id, req->phone_number_id()));
     v1::CallingSettings merged = current.calling_settings();

@@ -1,7 +1,7 @@
 // meta-sim: runs the Meta stand-in as a process, for the demo and load tests.
 //
 //   meta-sim --port=9090 --phone-number-id=1234 --access-token=T --app-secret=S
-//            --callback-url=http://127.0.0.1:8080/webhooks/meta   (one line)
+//            --callback-url=http://127.0.0.1:8080/webhooks/whatsapp   (one line)
 //   meta-sim --config=sim.json --scenario=demo.json --exit-when-done
 //   meta-sim --config=sim.json --calls-per-second=50 --duration=60s --exit-when-done
 //

@@ -27,6 +27,7 @@
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 
 namespace {
 
@@ -45,6 +46,10 @@ commands:
   eligibility consent --contact=W --number=N --consent=C    C: meta_permission, long_term,
                                                             call_request, offer_accepted
   eligibility offer   --contact=W --number=N                record an agent's call offer
+  numbers register --phone-number-id=ID --waba-id=W --display=P [--app=A]
+                                                            map a Meta number to the tenant
+  numbers list                                              the tenant's registered numbers
+  numbers delete --phone-number-id=ID
   dev missed-call     --contact=W --number=N                publish a missed outbound call on
                       calls.state.v1 (SWITCHBOARD_KAFKA), as the calls service will
   (K: user_requested, agent_offered, long_term; default user_requested)
@@ -179,6 +184,48 @@ int CallsCommand(const Args& args, const std::shared_ptr<grpc::Channel>& channel
                 calls::v1::CallState_Name(call.state()).c_str());
   }
   return 0;
+}
+
+int NumbersCommand(const Args& args, const std::shared_ptr<grpc::Channel>& channel) {
+  std::string verb = args.words.size() > 1 ? args.words[1] : "";
+  if (verb != "register" && verb != "list" && verb != "delete") {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  auto stub = webhooks::v1::WebhooksService::NewStub(channel);
+  grpc::ClientContext ctx;
+  auto token = Token(args);
+  if (!token.ok()) return Fail(token.status());
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto print = [](const webhooks::v1::PhoneNumber& n) {
+    std::printf("  %-18s waba %-18s %-18s app %s\n", n.phone_number_id().c_str(),
+                n.waba_id().c_str(), n.display_phone_number().c_str(),
+                n.app_id().empty() ? "(default)" : n.app_id().c_str());
+  };
+  grpc::Status s;
+  if (verb == "register") {
+    webhooks::v1::RegisterPhoneNumberRequest req;
+    req.set_phone_number_id(args.Flag("phone-number-id"));
+    req.set_waba_id(args.Flag("waba-id"));
+    req.set_display_phone_number(args.Flag("display"));
+    req.set_app_id(args.Flag("app"));
+    webhooks::v1::RegisterPhoneNumberResponse resp;
+    s = stub->RegisterPhoneNumber(&ctx, req, &resp);
+    if (s.ok()) print(resp.phone_number());
+  } else if (verb == "list") {
+    webhooks::v1::ListPhoneNumbersResponse resp;
+    s = stub->ListPhoneNumbers(&ctx, webhooks::v1::ListPhoneNumbersRequest(), &resp);
+    if (s.ok()) {
+      for (const auto& n : resp.phone_numbers()) print(n);
+    }
+  } else {
+    webhooks::v1::DeletePhoneNumberRequest req;
+    req.set_phone_number_id(args.Flag("phone-number-id"));
+    webhooks::v1::DeletePhoneNumberResponse resp;
+    s = stub->DeletePhoneNumber(&ctx, req, &resp);
+  }
+  return s.ok() ? 0 : Fail(runtime::FromGrpcStatus(s));
 }
 
 namespace ev = eligibility::v1;
@@ -335,6 +382,7 @@ int main(int argc, char** argv) {
   if (command == "health") return HealthCommand(args, channel);
   if (command == "calls") return CallsCommand(args, channel);
   if (command == "eligibility") return EligibilityCommand(args, channel);
+  if (command == "numbers") return NumbersCommand(args, channel);
   if (command == "dev") return DevCommand(args);
   std::fprintf(stderr, "switchboardctl: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;

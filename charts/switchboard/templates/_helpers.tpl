@@ -98,7 +98,7 @@ it uses.
 {{- $_ := set $deps "routing" (list "redis" "postgres" "kafka") }}
 {{- $_ := set $deps "billing" (list "postgres" "kafka") }}
 {{- $_ := set $deps "notifications" (list "kafka") }}
-{{- $_ := set $deps "webhooks" (list "redis" "kafka") }}
+{{- $_ := set $deps "webhooks" (list "postgres" "redis" "kafka") }}
 {{- if not (hasKey $deps .) }}
 {{- fail (printf "targets.%s: unknown target; the binary has %s" . (keys $deps | sortAlpha | join ", ")) }}
 {{- end }}

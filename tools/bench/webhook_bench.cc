@@ -1,0 +1,306 @@
+// Webhook edge benchmark: wrk posts signed webhooks (each a distinct inbound message) over many
+// keep-alive connections to a running suite's edge, and, in the same run, to a baseline server
+// of the same HTTP library (libs/http over civetweb, same thread count) that answers 200 at
+// once. Afterwards it reads whatsapp.events.v1 back and checks every accepted webhook is there
+// exactly once. Prints one JSON object per scenario.
+//
+//   . .run/env && build/tools/bench/webhook_bench --seconds=10 --connections=64
+//
+// Needs wrk (tools/install-deps.sh installs it) and a suite started by deploy/local/stack.sh
+// (SWITCHBOARD_ADDR, SWITCHBOARD_WEBHOOKS, SWITCHBOARD_KAFKA, SWITCHBOARD_AUTH_SECRET and
+// SWITCHBOARD_META_APP_SECRET from .run/env).
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/auth/token.h"
+#include "libs/core/id.h"
+#include "libs/http/server.h"
+#include "libs/kafka/kafka.h"
+#include "libs/whatsapp/signature.h"
+#include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/whatsapp_events.pb.h"
+
+namespace sb = switchboard;
+
+namespace {
+
+struct Flags {
+  std::string grpc = "127.0.0.1:50051";
+  std::string webhooks = "127.0.0.1:8080";
+  std::string kafka;
+  std::string secret;
+  std::string app_secret;
+  int seconds = 10;
+  int connections = 64;
+  int threads = 1;
+};
+
+Flags Parse(int argc, char** argv) {
+  Flags f;
+  auto env = [](const char* name, std::string* out) {
+    if (const char* v = getenv(name)) *out = v;
+  };
+  env("SWITCHBOARD_ADDR", &f.grpc);
+  env("SWITCHBOARD_WEBHOOKS", &f.webhooks);
+  env("SWITCHBOARD_KAFKA", &f.kafka);
+  env("SWITCHBOARD_AUTH_SECRET", &f.secret);
+  env("SWITCHBOARD_META_APP_SECRET", &f.app_secret);
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      std::string prefix = absl::StrCat("--", name, "=");
+      return arg.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
+    };
+    if (const char* v = value("grpc")) f.grpc = v;
+    if (const char* v = value("webhooks")) f.webhooks = v;
+    if (const char* v = value("kafka")) f.kafka = v;
+    if (const char* v = value("secret")) f.secret = v;
+    if (const char* v = value("app-secret")) f.app_secret = v;
+    if (const char* v = value("seconds")) f.seconds = std::atoi(v);
+    if (const char* v = value("connections")) f.connections = std::atoi(v);
+    if (const char* v = value("threads")) f.threads = std::atoi(v);
+  }
+  return f;
+}
+
+constexpr char kNumber[] = "990000111";
+constexpr char kWaba[] = "990000100";
+
+// The i-th body is kPrefix + i + kMiddle + i + kSuffix: an inbound text from user 1555<i>
+// with message id wamid.<run>-<i>. The Lua script builds the same bytes.
+std::string Prefix() {
+  return absl::StrCat(
+      R"({"object":"whatsapp_business_account","entry":[{"id":")", kWaba,
+      R"(","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":")",
+      kNumber, R"("},"messages":[{"from":"1555)");
+}
+std::string Middle(const std::string& run) {
+  return absl::StrCat(R"(","id":"wamid.)", run, "-");
+}
+constexpr char kSuffix[] =
+    R"(","timestamp":"1749197000","type":"text","text":{"body":"can you call me?"}}]}}]}]})";
+
+std::string Body(const std::string& run, int64_t i) {
+  return absl::StrCat(Prefix(), i, Middle(run), i, kSuffix);
+}
+
+std::string LuaQuote(const std::string& s) { return "[==[" + s + "]==]"; }
+
+struct WrkResult {
+  double rps = 0;
+  int64_t requests = 0;
+  int64_t non_2xx = 0;
+  int64_t socket_errors = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  bool ok = false;
+};
+
+WrkResult RunWrk(const Flags& f, const std::string& url, const std::string& script) {
+  std::string cmd = absl::StrCat("wrk -t", f.threads, " -c", f.connections, " -d", f.seconds,
+                                 "s --latency -s ", script, " ", url, " 2>&1");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  WrkResult r;
+  if (pipe == nullptr) return r;
+  char line[4096];
+  while (fgets(line, sizeof line, pipe) != nullptr) {
+    long long requests, duration_us, non2xx, errors, p50, p99;
+    if (std::sscanf(line,
+                    "RESULT %lld %lld %lld %lld %lld %lld", &requests, &duration_us, &non2xx,
+                    &errors, &p50, &p99) == 6) {
+      r.requests = requests;
+      r.rps = requests / (duration_us / 1e6);
+      r.non_2xx = non2xx;
+      r.socket_errors = errors;
+      r.p50_ms = p50 / 1000.0;
+      r.p99_ms = p99 / 1000.0;
+      r.ok = true;
+    }
+  }
+  pclose(pipe);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f = Parse(argc, argv);
+  if (f.secret.empty() || f.app_secret.empty() || f.kafka.empty()) {
+    std::fprintf(stderr,
+                 "webhook_bench: needs SWITCHBOARD_AUTH_SECRET, SWITCHBOARD_META_APP_SECRET and "
+                 "SWITCHBOARD_KAFKA (. .run/env after make demo)\n");
+    return 2;
+  }
+  // 1. The bench's number, registered for tenant "bench" (idempotent).
+  {
+    absl::Time now = absl::Now();
+    std::string token = *sb::auth::SignToken(
+        f.secret, {.tenant_id = "bench", .subject = "bench", .roles = {"admin"},
+                   .expires = now + absl::Hours(1)},
+        now);
+    auto stub = sb::webhooks::v1::WebhooksService::NewStub(
+        grpc::CreateChannel(f.grpc, grpc::InsecureChannelCredentials()));
+    sb::webhooks::v1::RegisterPhoneNumberRequest req;
+    req.set_phone_number_id(kNumber);
+    req.set_waba_id(kWaba);
+    req.set_display_phone_number("+1 555 000 1111");
+    sb::webhooks::v1::RegisterPhoneNumberResponse resp;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    grpc::Status s = stub->RegisterPhoneNumber(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "registering the bench number failed: %s\n", s.error_message().c_str());
+      return 1;
+    }
+  }
+
+  // 2. Signatures for enough distinct bodies (the edge de-duplicates repeats).
+  std::string run = sb::core::NewId().substr(0, 13);
+  int64_t count = std::max<int64_t>(200000, int64_t{20000} * f.seconds);
+  std::string dir = absl::StrCat("/tmp/webhook_bench.", getpid());
+  std::system(absl::StrCat("mkdir -p ", dir).c_str());
+  {
+    std::ofstream sigs(dir + "/sigs");
+    for (int64_t i = 1; i <= count; ++i) {
+      sigs << sb::whatsapp::SignatureHeader(f.app_secret, Body(run, i)) << "\n";
+    }
+  }
+  std::string script = dir + "/post.lua";
+  {
+    std::ofstream lua(script);
+    lua << "local sigs, idx, stride = {}, 0, " << f.threads << "\n"
+        << "local n = 0\n"
+        << "function setup(thread) thread:set('tid', n); n = n + 1 end\n"
+        << "function init(args)\n"
+        << "  for line in io.lines('" << dir << "/sigs') do sigs[#sigs + 1] = line end\n"
+        << "  idx = tid + 1\n"
+        << "end\n"
+        << "function request()\n"
+        << "  local i = idx\n"
+        << "  idx = idx + stride\n"
+        << "  if i > #sigs then i = ((i - 1) % #sigs) + 1 end\n"
+        << "  local body = " << LuaQuote(Prefix()) << " .. i .. " << LuaQuote(Middle(run))
+        << " .. i .. " << LuaQuote(kSuffix) << "\n"
+        << "  return wrk.format('POST', '/webhooks/whatsapp', {['Content-Type'] = "
+           "'application/json', ['X-Hub-Signature-256'] = sigs[i]}, body)\n"
+        << "end\n"
+        << "function done(summary, latency, requests)\n"
+        << "  local e = summary.errors\n"
+        << "  io.write(string.format('RESULT %d %d %d %d %d %d\\n', summary.requests, "
+           "summary.duration, e.status, e.connect + e.read + e.write + e.timeout, "
+           "latency:percentile(50), latency:percentile(99)))\n"
+        << "end\n";
+  }
+
+  // 3. Baseline: the same HTTP library and thread count, a handler that answers at once.
+  auto baseline = sb::http::Server::Start(
+      {.host = "127.0.0.1", .port = 0, .threads = 64},
+      {{"/webhooks/whatsapp", [](const sb::http::Request&) {
+          return sb::http::Response::Text(200, "ok\n");
+        }}});
+  if (!baseline.ok()) {
+    std::fprintf(stderr, "baseline server: %s\n", baseline.status().ToString().c_str());
+    return 1;
+  }
+  WrkResult base = RunWrk(f, absl::StrCat("http://127.0.0.1:", (*baseline)->port()), script);
+  (*baseline)->Stop();
+  std::printf("{\"scenario\":\"http_baseline\",\"rps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+              "\"non_2xx\":%lld,\"socket_errors\":%lld}\n",
+              base.rps, base.p50_ms, base.p99_ms, static_cast<long long>(base.non_2xx),
+              static_cast<long long>(base.socket_errors));
+  std::fflush(stdout);
+
+  // 4. Every accepted webhook in Kafka exactly once: a consumer reads the topic while the
+  // edge is driven (the embedded cluster keeps a bounded log, so reading afterwards from the
+  // start could miss the oldest records).
+  absl::Mutex mu;
+  bool marker_seen = false;
+  std::string marker_id = absl::StrCat("webhook-bench-marker-", run);
+  int64_t seen = 0;
+  std::set<std::string> distinct;
+  std::string prefix = absl::StrCat("wamid.", run, "-");
+  auto consumer = sb::kafka::Consumer::Create(
+      {.brokers = f.kafka,
+       .group_id = "webhook-bench-" + run,
+       .topics = {sb::kafka::kWhatsAppEvents},
+       .extra = {{"auto.offset.reset", "latest"}}},
+      [&](const sb::kafka::Message& m) {
+        if (m.event.id == marker_id) {
+          absl::MutexLock lock(&mu);
+          marker_seen = true;
+        } else if (absl::StartsWith(m.event.id, prefix)) {
+          absl::MutexLock lock(&mu);
+          ++seen;
+          distinct.insert(m.event.id);
+        }
+        return absl::OkStatus();
+      });
+  if (!consumer.ok()) {
+    std::fprintf(stderr, "consumer: %s\n", consumer.status().ToString().c_str());
+    return 1;
+  }
+  (*consumer)->Start();
+  {
+    // Reading from the end: wait until the consumer is placed, i.e. sees a marker published
+    // now (an event without a payload kind, which every consumer ignores).
+    auto producer = sb::kafka::Producer::Create({.brokers = f.kafka});
+    if (!producer.ok()) {
+      std::fprintf(stderr, "producer: %s\n", producer.status().ToString().c_str());
+      return 1;
+    }
+    sb::webhooks::v1::WhatsAppEvent empty;
+    empty.mutable_header()->set_tenant_id("bench");
+    empty.mutable_header()->set_entity_id("bench");
+    sb::kafka::Event marker = sb::kafka::MakeEvent(empty, "bench", "bench");
+    marker.id = marker_id;
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    for (;;) {
+      (void)(*producer)->PublishAndWait(sb::kafka::kWhatsAppEvents, marker, absl::Seconds(5));
+      absl::MutexLock lock(&mu);
+      auto seen_marker = [&]() { return marker_seen; };
+      if (mu.AwaitWithTimeout(absl::Condition(&seen_marker), absl::Milliseconds(500))) break;
+      if (absl::Now() > deadline) {
+        std::fprintf(stderr, "the consumer never joined\n");
+        return 1;
+      }
+    }
+  }
+  // 5. The edge.
+  WrkResult edge = RunWrk(f, "http://" + f.webhooks, script);
+  int64_t accepted = edge.requests - edge.non_2xx;
+
+  int64_t last = -1;
+  absl::Time quiet_since = absl::Now();
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    int64_t now_seen;
+    {
+      absl::MutexLock lock(&mu);
+      now_seen = seen;
+    }
+    if (now_seen != last) {
+      last = now_seen;
+      quiet_since = absl::Now();
+    } else if (now_seen >= accepted && absl::Now() - quiet_since > absl::Seconds(3)) {
+      break;
+    }
+  }
+  (*consumer)->Stop();
+  std::printf("{\"scenario\":\"webhook\",\"rps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+              "\"non_2xx\":%lld,\"socket_errors\":%lld,\"baseline_rps\":%.0f,\"ratio\":%.3f,"
+              "\"accepted\":%lld,\"in_kafka\":%lld,\"distinct_in_kafka\":%zu}\n",
+              edge.rps, edge.p50_ms, edge.p99_ms, static_cast<long long>(edge.non_2xx),
+              static_cast<long long>(edge.socket_errors), base.rps,
+              base.rps > 0 ? edge.rps / base.rps : 0, static_cast<long long>(accepted),
+              static_cast<long long>(seen), distinct.size());
+  std::system(absl::StrCat("rm -rf ", dir).c_str());
+  return base.ok && edge.ok ? 0 : 1;
+}
