@@ -65,7 +65,8 @@ void Client::Release(void* handle) {
 
 absl::StatusOr<ClientResponse> Client::Send(const ClientRequest& request) {
   CURL* curl = static_cast<CURL*>(Acquire());
-  if (curl == nullptr) return core::Error(absl::StatusCode::kInternal, "HTTP_TRANSPORT", "curl_easy_init failed");
+  if (curl == nullptr)
+    return core::Error(absl::StatusCode::kInternal, "HTTP_TRANSPORT", "curl_easy_init failed");
   curl_easy_reset(curl);  // keeps the handle's live connections
 
   ClientResponse response;

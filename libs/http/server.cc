@@ -6,9 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -43,21 +42,36 @@ void InitLibraryOnce() {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "";
+    case 200:
+      return "OK";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "";
   }
 }
 
@@ -72,8 +86,8 @@ std::optional<std::string> Request::Header(absl::string_view name) const {
 
 std::optional<std::string> Request::QueryParam(absl::string_view name) const {
   std::string out(query_.size() + 1, '\0');
-  int n = mg_get_var(query_.data(), query_.size(), std::string(name).c_str(), out.data(),
-                     out.size());
+  int n =
+      mg_get_var(query_.data(), query_.size(), std::string(name).c_str(), out.data(), out.size());
   if (n < 0) return std::nullopt;
   out.resize(n);
   return out;
@@ -106,12 +120,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   std::string threads = absl::StrCat(o.threads);
   std::string request_timeout = absl::StrCat(absl::ToInt64Milliseconds(o.request_timeout));
   std::string keep_alive = absl::StrCat(absl::ToInt64Milliseconds(o.keep_alive_timeout));
-  const char* mg_options[] = {"listening_ports",       ports.c_str(),
-                              "num_threads",           threads.c_str(),
-                              "request_timeout_ms",    request_timeout.c_str(),
-                              "keep_alive_timeout_ms", keep_alive.c_str(),
-                              "enable_keep_alive",     "yes",
-                              "tcp_nodelay",           "1",
+  const char* mg_options[] = {"listening_ports",
+                              ports.c_str(),
+                              "num_threads",
+                              threads.c_str(),
+                              "request_timeout_ms",
+                              request_timeout.c_str(),
+                              "keep_alive_timeout_ms",
+                              keep_alive.c_str(),
+                              "enable_keep_alive",
+                              "yes",
+                              "tcp_nodelay",
+                              "1",
                               nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = LogMessage;
@@ -122,7 +142,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   }
   mg_server_port bound[4]{};
   int n = mg_get_server_ports(server->ctx_, 4, bound);
-  if (n < 1) return core::Error(absl::StatusCode::kInternal, "HTTP_LISTEN_FAILED", "no listening port");
+  if (n < 1)
+    return core::Error(absl::StatusCode::kInternal, "HTTP_LISTEN_FAILED", "no listening port");
   server->port_ = bound[0].port;
   // The bindings live as long as the server; routes_ is never resized after this.
   for (const Route& route : server->routes_) {

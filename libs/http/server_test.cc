@@ -16,14 +16,15 @@ namespace {
 std::unique_ptr<Server> Echo(ServerOptions options = {}) {
   options.host = "127.0.0.1";
   options.threads = 4;
-  auto server = Server::Start(std::move(options),
-                              {{"/echo", [](const Request& r) {
-                                  Response out = Response::Text(
-                                      200, r.method() + " " + r.path() + " " + r.body());
-                                  if (auto c = r.QueryParam("c")) out.body += " c=" + *c;
-                                  if (auto h = r.Header("x-thing")) out.body += " h=" + *h;
-                                  return out;
-                                }}});
+  auto server =
+      Server::Start(std::move(options), {{"/echo", [](const Request& r) {
+                                            Response out = Response::Text(
+                                                200, r.method() + " " + r.path() + " " + r.body());
+                                            if (auto c = r.QueryParam("c")) out.body += " c=" + *c;
+                                            if (auto h = r.Header("x-thing"))
+                                              out.body += " h=" + *h;
+                                            return out;
+                                          }}});
   REQUIRE(server.ok());
   return std::move(*server);
 }
@@ -77,17 +78,17 @@ TEST_CASE("unrouted paths are 404 and connections are reused") {
 
 TEST_CASE("a body over the limit is refused with 413 before the handler runs") {
   std::atomic<int> statuses{0};
-  auto server = Echo({.max_body_bytes = 1024,
-                      .on_refusal = [&](int status) { statuses += status; }});
+  auto server =
+      Echo({.max_body_bytes = 1024, .on_refusal = [&](int status) { statuses += status; }});
   Client client;
-  auto r = client.Send(
-      {.method = "POST", .url = Url(*server, "/echo"), .body = std::string(1025, 'x')});
+  auto r =
+      client.Send({.method = "POST", .url = Url(*server, "/echo"), .body = std::string(1025, 'x')});
   REQUIRE(r.ok());
   CHECK(r->status == 413);
   CHECK(server->refusals().too_large == 1);
   CHECK(statuses == 413);
-  auto fits = client.Send(
-      {.method = "POST", .url = Url(*server, "/echo"), .body = std::string(1024, 'x')});
+  auto fits =
+      client.Send({.method = "POST", .url = Url(*server, "/echo"), .body = std::string(1024, 'x')});
   REQUIRE(fits.ok());
   CHECK(fits->status == 200);
 }
@@ -102,8 +103,8 @@ TEST_CASE("a chunked body over the limit is refused too") {
 
 TEST_CASE("a body shorter than its Content-Length is refused with 400") {
   auto server = Echo();
-  std::string reply = Raw(server->port(),
-                          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort");
+  std::string reply =
+      Raw(server->port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort");
   CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(server->refusals().truncated == 1);
 }

@@ -21,9 +21,9 @@ absl::StatusOr<std::optional<std::string>> Idempotency::Find(Conn& tx, absl::str
                                                              absl::string_view method) {
   if (request_id.empty()) return std::nullopt;
   // Serialise concurrent repeats: the second waits for the first's transaction.
-  RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))",
-                          {tenant, request_id})
-                      .status());
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))", {tenant, request_id})
+          .status());
   ASSIGN_OR_RETURN(Result r, tx.Exec("SELECT method, response FROM idempotency_keys "
                                      "WHERE tenant_id = $1 AND request_id = $2",
                                      {tenant, request_id}));
@@ -36,14 +36,14 @@ absl::StatusOr<std::optional<std::string>> Idempotency::Find(Conn& tx, absl::str
   return r.GetBytes(0, 1);
 }
 
-absl::Status Idempotency::Remember(Conn& tx, absl::string_view tenant,
-                                   absl::string_view request_id, absl::string_view method,
-                                   std::string response) {
+absl::Status Idempotency::Remember(Conn& tx, absl::string_view tenant, absl::string_view request_id,
+                                   absl::string_view method, std::string response) {
   if (request_id.empty()) return absl::OkStatus();
   return tx
-      .Exec("INSERT INTO idempotency_keys (tenant_id, request_id, method, response) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            {tenant, request_id, method, Param::Bytes(std::move(response))})
+      .Exec(
+          "INSERT INTO idempotency_keys (tenant_id, request_id, method, response) "
+          "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+          {tenant, request_id, method, Param::Bytes(std::move(response))})
       .status();
 }
 

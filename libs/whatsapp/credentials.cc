@@ -42,8 +42,8 @@ absl::StatusOr<Credentials> Credentials::Parse(absl::string_view json_text,
   Credentials out;
   out.default_access_token_ = default_access_token;
   if (!default_app_secret.empty()) {
-    out.apps_.push_back({.id = "", .app_secret = default_app_secret,
-                         .verify_token = default_verify_token});
+    out.apps_.push_back(
+        {.id = "", .app_secret = default_app_secret, .verify_token = default_verify_token});
   }
   if (auto it = root.find("apps"); it != root.end()) {
     if (!it->is_array()) return Bad("\"apps\" must be an array");
@@ -55,7 +55,10 @@ absl::StatusOr<Credentials> Credentials::Parse(absl::string_view json_text,
       MetaApp a{.id = app["id"].get<std::string>(),
                 .app_secret = app["app_secret"].get<std::string>(),
                 .verify_token = app.value("verify_token", std::string())};
-      if (a.id.empty()) return Bad("app ids in the file must not be empty (\"\" is the default app, set by --meta-app-secret)");
+      if (a.id.empty())
+        return Bad(
+            "app ids in the file must not be empty (\"\" is the default app, set by "
+            "--meta-app-secret)");
       if (a.app_secret.empty()) return Bad(absl::StrCat("app \"", a.id, "\" has an empty secret"));
       for (char c : a.id) {
         if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {

@@ -8,9 +8,10 @@ namespace switchboard::whatsapp {
 namespace {
 
 TEST_CASE("the default app and token come from flags; the file adds apps and per-number tokens") {
-  auto c = Credentials::Parse(R"({"apps":[{"id":"tenant-app","app_secret":"s2","verify_token":"v2"}],
+  auto c =
+      Credentials::Parse(R"({"apps":[{"id":"tenant-app","app_secret":"s2","verify_token":"v2"}],
                                   "access_tokens":{"1065":"tok-1065"}})",
-                              "s1", "v1", "tok-default");
+                         "s1", "v1", "tok-default");
   REQUIRE(c.ok());
   REQUIRE(c->App("") != nullptr);
   CHECK(c->App("")->app_secret == "s1");
@@ -30,12 +31,12 @@ TEST_CASE("without a default secret there is no default app, and no token withou
 }
 
 TEST_CASE("bad files are refused with a reason that names no secret") {
-  for (const char* bad : {"[]", "{", R"({"apps":{}})", R"({"apps":[{"id":"a"}]})",
-                          R"({"apps":[{"id":"a","app_secret":""}]})",
-                          R"({"apps":[{"id":"","app_secret":"x"}]})",
-                          R"({"apps":[{"id":"a b","app_secret":"x"}]})",
-                          R"({"apps":[{"id":"a","app_secret":"x"},{"id":"a","app_secret":"y"}]})",
-                          R"({"access_tokens":{"1":""}})", R"({"access_tokens":[]})"}) {
+  for (const char* bad :
+       {"[]", "{", R"({"apps":{}})", R"({"apps":[{"id":"a"}]})",
+        R"({"apps":[{"id":"a","app_secret":""}]})", R"({"apps":[{"id":"","app_secret":"x"}]})",
+        R"({"apps":[{"id":"a b","app_secret":"x"}]})",
+        R"({"apps":[{"id":"a","app_secret":"x"},{"id":"a","app_secret":"y"}]})",
+        R"({"access_tokens":{"1":""}})", R"({"access_tokens":[]})"}) {
     CAPTURE(bad);
     auto c = Credentials::Parse(bad, "", "", "");
     REQUIRE_FALSE(c.ok());

@@ -4,8 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 
 namespace switchboard::whatsapp {

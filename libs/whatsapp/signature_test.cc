@@ -17,7 +17,8 @@ TEST_CASE("verification accepts the right signature in either hex case and nothi
   const std::string body = R"({"object":"whatsapp_business_account","entry":[]})";
   std::string good = SignatureHeader("app-secret", body);
   CHECK(VerifySignature("app-secret", body, good));
-  CHECK(VerifySignature("app-secret", body, absl::AsciiStrToUpper(good.substr(7)).insert(0, "sha256=")));
+  CHECK(VerifySignature("app-secret", body,
+                        absl::AsciiStrToUpper(good.substr(7)).insert(0, "sha256=")));
   CHECK_FALSE(VerifySignature("other-secret", body, good));
   CHECK_FALSE(VerifySignature("app-secret", body + " ", good));  // re-serialised bodies differ
   CHECK_FALSE(VerifySignature("app-secret", body, ""));

@@ -6,8 +6,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
@@ -54,14 +54,22 @@ return 0
 
 const char* KindName(const v1::WhatsAppEvent& e) {
   switch (e.event_case()) {
-    case v1::WhatsAppEvent::kCallConnected: return "call_connected";
-    case v1::WhatsAppEvent::kCallTerminated: return "call_terminated";
-    case v1::WhatsAppEvent::kCallStatusUpdated: return "call_status_updated";
-    case v1::WhatsAppEvent::kInboundMessage: return "inbound_message";
-    case v1::WhatsAppEvent::kCallPermissionReply: return "call_permission_reply";
-    case v1::WhatsAppEvent::kAccountUpdate: return "account_update";
-    case v1::WhatsAppEvent::kQualityUpdate: return "quality_update";
-    default: return "unknown";
+    case v1::WhatsAppEvent::kCallConnected:
+      return "call_connected";
+    case v1::WhatsAppEvent::kCallTerminated:
+      return "call_terminated";
+    case v1::WhatsAppEvent::kCallStatusUpdated:
+      return "call_status_updated";
+    case v1::WhatsAppEvent::kInboundMessage:
+      return "inbound_message";
+    case v1::WhatsAppEvent::kCallPermissionReply:
+      return "call_permission_reply";
+    case v1::WhatsAppEvent::kAccountUpdate:
+      return "account_update";
+    case v1::WhatsAppEvent::kQualityUpdate:
+      return "quality_update";
+    default:
+      return "unknown";
   }
 }
 
@@ -109,9 +117,9 @@ struct Edge::Metrics {
                     .Name("switchboard_webhook_request_seconds")
                     .Help("Time to answer a webhook POST")
                     .Register(r)
-                    .Add({}, prometheus::Histogram::BucketBoundaries{
-                                 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                 0.5, 1, 2.5})) {}
+                    .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005,
+                                                                     0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                     0.5, 1, 2.5})) {}
 
   void Request(const std::string& outcome) { requests.Add({{"outcome", outcome}}).Increment(); }
   void Event(const char* kind, const char* outcome) {
@@ -195,8 +203,10 @@ http::Response Edge::Handle(const http::Request& request) {
   absl::string_view path = request.path();
   if (!absl::ConsumePrefix(&path, kWebhookPath)) return http::Response::Text(404, "not found\n");
   std::string app_id;
-  if (absl::ConsumePrefix(&path, "/")) app_id = std::string(path);
-  else if (!path.empty()) return http::Response::Text(404, "not found\n");
+  if (absl::ConsumePrefix(&path, "/"))
+    app_id = std::string(path);
+  else if (!path.empty())
+    return http::Response::Text(404, "not found\n");
   const whatsapp::MetaApp* app = credentials_.App(app_id);
   if (app == nullptr) {
     metrics_->Request("unknown_app");
@@ -242,10 +252,9 @@ http::Response Edge::Receive(const whatsapp::MetaApp& app, const http::Request& 
   }
   if (!whatsapp::VerifySignature(app.app_secret, request.body(), *signature)) {
     metrics_->Request("bad_signature");
-    log::Warning("webhook with a bad signature",
-                 {{"app", app.id},
-                  {"remote", request.remote_addr()},
-                  {"bytes", absl::StrCat(request.body().size())}});
+    log::Warning("webhook with a bad signature", {{"app", app.id},
+                                                  {"remote", request.remote_addr()},
+                                                  {"bytes", absl::StrCat(request.body().size())}});
     return http::Response::Text(403, "bad signature\n");
   }
   std::string content_type = absl::AsciiStrToLower(request.Header("Content-Type").value_or(""));
@@ -256,13 +265,13 @@ http::Response Edge::Receive(const whatsapp::MetaApp& app, const http::Request& 
   absl::StatusOr<Parsed> parsed = ParseWebhook(request.body());
   if (!parsed.ok()) {
     metrics_->Request("malformed");
-    log::Warning("webhook body refused",
-                 {{"app", app.id},
-                  {"reason", core::ReasonOf(parsed.status())},
-                  {"bytes", absl::StrCat(request.body().size())}});
+    log::Warning("webhook body refused", {{"app", app.id},
+                                          {"reason", core::ReasonOf(parsed.status())},
+                                          {"bytes", absl::StrCat(request.body().size())}});
     return http::Response::Text(400, absl::StrCat(core::ReasonOf(parsed.status()), "\n"));
   }
-  for (const auto& [kind, n] : parsed->skipped) metrics_->skipped.Add({{"kind", kind}}).Increment(n);
+  for (const auto& [kind, n] : parsed->skipped)
+    metrics_->skipped.Add({{"kind", kind}}).Increment(n);
 
   std::vector<Target> targets;
   for (Item& item : parsed->items) {
@@ -322,9 +331,10 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     absl::StatusOr<redis::Reply> r =
         redis_ == nullptr
             ? absl::StatusOr<redis::Reply>(absl::UnavailableError("no redis"))
-            : kClaim.Run(*redis_, keys,
-                         {token, absl::StrCat(absl::ToInt64Milliseconds(options_.claim_lease)),
-                          absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl + absl::Hours(24)))});
+            : kClaim.Run(
+                  *redis_, keys,
+                  {token, absl::StrCat(absl::ToInt64Milliseconds(options_.claim_lease)),
+                   absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl + absl::Hours(24)))});
     if (!r.ok() || r->elements.size() != group.size()) {
       if (redis_ != nullptr) {
         log::Warning("webhook de-duplication unavailable; publishing anyway",
@@ -423,9 +433,10 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     for (auto& m : mark) to_mark_.push_back(std::move(m[1]));
   }
   if (!all_delivered) {
-    log::Warning("webhook not acknowledged by Kafka in time; Meta will retry",
-                 {{"items", absl::StrCat(out.size())},
-                  {"timeout_ms", absl::StrCat(absl::ToInt64Milliseconds(options_.publish_timeout))}});
+    log::Warning(
+        "webhook not acknowledged by Kafka in time; Meta will retry",
+        {{"items", absl::StrCat(out.size())},
+         {"timeout_ms", absl::StrCat(absl::ToInt64Milliseconds(options_.publish_timeout))}});
     return 503;
   }
   return busy ? 503 : 200;
@@ -433,12 +444,12 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
 
 void Edge::Finish(const std::string& seen_key, const std::string& token, bool delivered) {
   if (redis_ == nullptr) return;
-  absl::Status s =
-      delivered ? redis_
-                      ->Command({"SET", seen_key, "done", "EX",
-                                 absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl))})
-                      .status()
-                : kRelease.Run(*redis_, {seen_key}, {token}).status();
+  absl::Status s = delivered
+                       ? redis_
+                             ->Command({"SET", seen_key, "done", "EX",
+                                        absl::StrCat(absl::ToInt64Seconds(options_.dedup_ttl))})
+                             .status()
+                       : kRelease.Run(*redis_, {seen_key}, {token}).status();
   if (!s.ok()) {
     // A claim that cannot be released expires with its lease.
     log::Warning("webhook de-dup claim not finished", {{"error", s.ToString()}});

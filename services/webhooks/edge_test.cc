@@ -51,9 +51,8 @@ struct Suite {
   Suite() : dir(testing::TempDir("switchboard-webhooks")) {
     cluster = std::move(sb::kafka::EmbeddedCluster::Start().value());
     REQUIRE(cluster->CreateTopics(sb::kafka::SuiteTopics()).ok());
-    std::ofstream(dir + "/meta.json")
-        << R"({"apps":[{"id":"other","app_secret":")" << kOtherSecret
-        << R"(","verify_token":"other-token"}]})";
+    std::ofstream(dir + "/meta.json") << R"({"apps":[{"id":"other","app_secret":")" << kOtherSecret
+                                      << R"(","verify_token":"other-token"}]})";
     sb::runtime::RegisterInfrastructure(registry);
     sb::webhooks::Register(registry);
     sb::runtime::Config config;
@@ -77,21 +76,20 @@ struct Suite {
     base = "http://" + app->addresses().at("webhooks");
     stub = v1::WebhooksService::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", app->grpc_port()), grpc::InsecureChannelCredentials()));
-    consumer = std::move(
-        sb::kafka::Consumer::Create({.brokers = cluster->bootstrap(),
-                                     .group_id = "edge-test-" + sb::core::NewId(),
-                                     .topics = {sb::kafka::kWhatsAppEvents},
-                                     .extra = {{"auto.offset.reset", "earliest"}}},
-                                    [this](const sb::kafka::Message& m) {
-                                      Received r{.id = m.event.id,
-                                                 .key = m.event.key,
-                                                 .type = m.event.type};
-                                      REQUIRE(r.event.ParseFromString(m.event.payload));
-                                      absl::MutexLock lock(&mu);
-                                      received.push_back(std::move(r));
-                                      return absl::OkStatus();
-                                    })
-            .value());
+    consumer =
+        std::move(sb::kafka::Consumer::Create(
+                      {.brokers = cluster->bootstrap(),
+                       .group_id = "edge-test-" + sb::core::NewId(),
+                       .topics = {sb::kafka::kWhatsAppEvents},
+                       .extra = {{"auto.offset.reset", "earliest"}}},
+                      [this](const sb::kafka::Message& m) {
+                        Received r{.id = m.event.id, .key = m.event.key, .type = m.event.type};
+                        REQUIRE(r.event.ParseFromString(m.event.payload));
+                        absl::MutexLock lock(&mu);
+                        received.push_back(std::move(r));
+                        return absl::OkStatus();
+                      })
+                      .value());
     consumer->Start();
     REQUIRE(RegisterNumber("acme", kNumber, kWaba, "+1 631-555-3601").ok());
   }
@@ -103,12 +101,10 @@ struct Suite {
 
   static std::string Token(const std::string& tenant, const std::string& role = "admin") {
     absl::Time now = absl::Now();
-    return *sb::auth::SignToken(kAuthSecret,
-                                {.tenant_id = tenant,
-                                 .subject = "ops-1",
-                                 .roles = {role},
-                                 .expires = now + absl::Hours(1)},
-                                now);
+    return *sb::auth::SignToken(
+        kAuthSecret,
+        {.tenant_id = tenant, .subject = "ops-1", .roles = {role}, .expires = now + absl::Hours(1)},
+        now);
   }
   template <typename Req, typename Resp, typename Method>
   absl::Status Call(Method method, const Req& req, Resp* resp, const std::string& tenant = "acme",
@@ -158,10 +154,10 @@ struct Suite {
     int n = 0;
     testing::Eventually(
         [&] {
-      absl::MutexLock lock(&mu);
-      n = 0;
-      for (const auto& r : received) n += r.id == id;
-      return n >= at_least;
+          absl::MutexLock lock(&mu);
+          n = 0;
+          for (const auto& r : received) n += r.id == id;
+          return n >= at_least;
         },
         absl::Seconds(30));
     return n;
@@ -213,7 +209,8 @@ std::string Metadata(const std::string& number = kNumber) {
 std::string TextMessage(const std::string& id, const std::string& number = kNumber) {
   return Envelope("messages", "{" + Metadata(number) + R"(,
       "contacts":[{"profile":{"name":"Ana Souza"},"wa_id":"13175551399"}],
-      "messages":[{"from":"13175551399","id":")" + id +
+      "messages":[{"from":"13175551399","id":")" +
+                                  id +
                                   R"(","timestamp":"1749197000","type":"text",
                    "text":{"body":"please call me"}}]})");
 }
@@ -266,10 +263,13 @@ TEST_CASE("the subscription handshake echoes the challenge only for the right ve
   CHECK(ok.status == 200);
   CHECK(ok.body == "1158201444");
   CHECK(get("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1").status == 403);
-  CHECK(get("hub.mode=unsubscribe&hub.verify_token=verify-me-please&hub.challenge=1").status == 403);
+  CHECK(get("hub.mode=unsubscribe&hub.verify_token=verify-me-please&hub.challenge=1").status ==
+        403);
   CHECK(get("hub.verify_token=verify-me-please&hub.challenge=1").status == 403);
-  CHECK(get("hub.mode=subscribe&hub.verify_token=other-token&hub.challenge=7", "/other").body == "7");
-  CHECK(get("hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=7", "/other").status == 403);
+  CHECK(get("hub.mode=subscribe&hub.verify_token=other-token&hub.challenge=7", "/other").body ==
+        "7");
+  CHECK(get("hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=7", "/other")
+            .status == 403);
   CHECK(get("hub.mode=subscribe&hub.verify_token=x&hub.challenge=7", "/nope").status == 404);
   CHECK(s.Metric("switchboard_webhook_requests_total", {{"outcome", "verify_refused"}}) == 4);
 }
@@ -279,30 +279,40 @@ TEST_CASE("every kind of item becomes a typed event for the number's tenant") {
   std::string call = "wacid." + sb::core::NewId();
   std::string body = R"({"object":"whatsapp_business_account","entry":[{"id":")" + kWaba +
                      R"(","changes":[
-    {"field":"calls","value":{)" + Metadata() + R"(,
+    {"field":"calls","value":{)" +
+                     Metadata() + R"(,
       "contacts":[{"profile":{"name":"Ana Souza"},"wa_id":"13175551399"}],
-      "calls":[{"id":")" + call + R"(","to":"16315553601","from":"13175551399","event":"connect",
+      "calls":[{"id":")" +
+                     call + R"(","to":"16315553601","from":"13175551399","event":"connect",
                 "timestamp":"1749197000","direction":"USER_INITIATED",
                 "session":{"sdp_type":"offer","sdp":"v=0"}},
-               {"id":")" + call + R"(","to":"16315553601","from":"13175551399","event":"terminate",
+               {"id":")" +
+                     call + R"(","to":"16315553601","from":"13175551399","event":"terminate",
                 "timestamp":"1749197070","direction":"USER_INITIATED","status":"COMPLETED",
                 "start_time":"1749197010","end_time":"1749197070","duration":60}]}},
-    {"field":"calls","value":{)" + Metadata() + R"(,
-      "statuses":[{"id":")" + call + R"(b","type":"call","status":"RINGING","timestamp":"1749197000",
+    {"field":"calls","value":{)" +
+                     Metadata() + R"(,
+      "statuses":[{"id":")" +
+                     call + R"(b","type":"call","status":"RINGING","timestamp":"1749197000",
                    "recipient_id":"12185552828"}]}},
-    {"field":"messages","value":{)" + Metadata() + R"(,
+    {"field":"messages","value":{)" +
+                     Metadata() + R"(,
       "contacts":[{"profile":{"name":"Ana Souza"},"wa_id":"13175551399"}],
-      "messages":[{"from":"13175551399","id":"wamid.)" + call + R"(t","timestamp":"1749197000",
+      "messages":[{"from":"13175551399","id":"wamid.)" +
+                     call + R"(t","timestamp":"1749197000",
                    "type":"text","text":{"body":"call me"}},
-                  {"from":"13175551399","id":"wamid.)" + call + R"(p","timestamp":"1749197001",
+                  {"from":"13175551399","id":"wamid.)" +
+                     call + R"(p","timestamp":"1749197001",
                    "type":"interactive","interactive":{"type":"call_permission_reply",
                    "call_permission_reply":{"response":"accept","is_permanent":true,
                                             "response_source":"user_action"}}}]}},
     {"field":"account_update","value":{"phone_number":"16315553601","event":"ACCOUNT_RESTRICTION",
       "restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_CALLING","expiration":"1750000000"}],
-      "nonce":")" + call + R"("}},
+      "nonce":")" + call +
+                     R"("}},
     {"field":"phone_number_quality_update","value":{"display_phone_number":"16315553601",
-      "event":"DOWNGRADE","new_quality_rating":"YELLOW","current_limit":")" + call + R"("}}]}]})";
+      "event":"DOWNGRADE","new_quality_rating":"YELLOW","current_limit":")" +
+                     call + R"("}}]}]})";
   auto r = s.Post(body);
   CHECK(r.status == 200);
 
@@ -372,8 +382,10 @@ TEST_CASE("a redelivered webhook, and a reordered call, yield each event exactly
   // The same item twice within one POST is published once, and the POST succeeds.
   std::string id = "wamid." + sb::core::NewId();
   std::string twice = Envelope("messages", "{" + Metadata() + R"(,
-      "messages":[{"from":"13175551399","id":")" + id + R"(","type":"text","text":{"body":"a"}},
-                  {"from":"13175551399","id":")" + id + R"(","type":"text","text":{"body":"a"}}]})");
+      "messages":[{"from":"13175551399","id":")" +
+                                               id + R"(","type":"text","text":{"body":"a"}},
+                  {"from":"13175551399","id":")" +
+                                               id + R"(","type":"text","text":{"body":"a"}}]})");
   CHECK(s.Post(twice).status == 200);
   std::string sentinel2 = "wamid." + sb::core::NewId();
   CHECK(s.Post(TextMessage(sentinel2)).status == 200);
@@ -389,7 +401,7 @@ TEST_CASE("bad requests get the right status, a counter, and publish nothing") {
   CHECK(s.Post(body, "", "not-the-secret").status == 403);          // wrong secret
   CHECK(s.Post(body, "", kAppSecret, "text/plain").status == 415);  // wrong content type
   CHECK(s.Post("{\"object\":\"whatsapp_business_account\",\"entry\":[{").status == 400);
-  CHECK(s.Post(body.substr(0, body.size() / 2)).status == 400);     // truncated, then signed
+  CHECK(s.Post(body.substr(0, body.size() / 2)).status == 400);  // truncated, then signed
   CHECK(s.Post(std::string(3 * 1024 * 1024 + 1, ' ')).status == 413);
   // A body cut short of its Content-Length, and a signature over other bytes.
   std::string sig = sb::whatsapp::SignatureHeader(kAppSecret, body);
@@ -494,7 +506,9 @@ TEST_CASE("the number registry: tenants, roles, validation, paging") {
                           "agent")) == "ADMIN_ROLE_REQUIRED");
   }
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(s.RegisterNumber("acme", absl::StrCat("20", i), kWaba, "+1 631 555 000" + std::to_string(i)).ok());
+    REQUIRE(
+        s.RegisterNumber("acme", absl::StrCat("20", i), kWaba, "+1 631 555 000" + std::to_string(i))
+            .ok());
   }
   std::vector<std::string> seen;
   std::string token;
@@ -510,7 +524,8 @@ TEST_CASE("the number registry: tenants, roles, validation, paging") {
   CHECK(seen == std::vector<std::string>{kNumber, "200", "201", "202", "203", "204"});
   v1::ListPhoneNumbersResponse other;
   REQUIRE(s.Call(&v1::WebhooksService::Stub::ListPhoneNumbers, v1::ListPhoneNumbersRequest(),
-                 &other, "globex").ok());
+                 &other, "globex")
+              .ok());
   CHECK(other.phone_numbers().empty());
 
   // Deleting: its webhooks are dropped from then on (this replica forgets it at once).
@@ -595,8 +610,8 @@ TEST_CASE("calling settings are validated, and not recorded when Meta cannot be 
       {"call_hours"});
   CHECK(unreachable.code() == absl::StatusCode::kUnavailable);
   v1::ListPhoneNumbersResponse list;
-  REQUIRE(s.Call(&v1::WebhooksService::Stub::ListPhoneNumbers, v1::ListPhoneNumbersRequest(),
-                 &list).ok());
+  REQUIRE(s.Call(&v1::WebhooksService::Stub::ListPhoneNumbers, v1::ListPhoneNumbersRequest(), &list)
+              .ok());
   REQUIRE(list.phone_numbers_size() == 1);
   CHECK_FALSE(list.phone_numbers(0).calling_settings().call_hours().enabled());
 }

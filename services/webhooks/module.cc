@@ -46,8 +46,9 @@ class Module final : public runtime::ServiceModule {
                                        config.meta_credentials_file, config.meta_app_secret,
                                        config.meta_verify_token, config.meta_access_token));
     if (credentials_.apps().empty()) {
-      log::Warning("no Meta app configured (--meta-app-secret or --meta-credentials-file): "
-                   "every webhook will be refused");
+      log::Warning(
+          "no Meta app configured (--meta-app-secret or --meta-credentials-file): "
+          "every webhook will be refused");
     }
     RETURN_IF_ERROR(InitStore(ctx, "webhooks", Migrations()));
     registry_ = std::make_unique<Registry>(pool(), ctx.clock());
@@ -56,21 +57,19 @@ class Module final : public runtime::ServiceModule {
                                      .api_version = config.meta_api_version},
         [this](absl::string_view id) { return credentials_.AccessToken(id); });
     service_ = std::make_unique<Service>(
-        *registry_, credentials_,
-        [this](const std::string& id, const v1::CallingSettings& s) {
+        *registry_, credentials_, [this](const std::string& id, const v1::CallingSettings& s) {
           return graph_->UpdateSettings(id, ToGraph(s));
         });
     ctx.AddService(service_.get(), v1::WebhooksService::service_full_name());
     // Its own producer: Meta waits on every acknowledgement, so batches linger 0.5 ms here
     // rather than the suite's default (throughput over latency).
-    ASSIGN_OR_RETURN(own_producer_,
-                     kafka::Producer::Create({.brokers = ctx.kafka_bootstrap(),
-                                              .client_id = "switchboard-webhooks",
-                                              .linger = absl::Microseconds(500),
-                                              .metrics = nullptr}));
+    ASSIGN_OR_RETURN(own_producer_, kafka::Producer::Create({.brokers = ctx.kafka_bootstrap(),
+                                                             .client_id = "switchboard-webhooks",
+                                                             .linger = absl::Microseconds(500),
+                                                             .metrics = nullptr}));
     producer_ = own_producer_.get();
-    edge_ = std::make_unique<Edge>(credentials_, *registry_, &ctx.redis(), *producer_,
-                                   ctx.clock(), ctx.metrics());
+    edge_ = std::make_unique<Edge>(credentials_, *registry_, &ctx.redis(), *producer_, ctx.clock(),
+                                   ctx.metrics());
     http_options_ = {.host = config.listen_host,
                      .port = config.webhooks_port,
                      .on_refusal = [this](int status) { edge_->CountRefusal(status); }};
@@ -80,10 +79,10 @@ class Module final : public runtime::ServiceModule {
 
   absl::Status Start() override {
     RETURN_IF_ERROR(ServiceModule::Start());
-    ASSIGN_OR_RETURN(server_, http::Server::Start(
-                                  http_options_, {{kWebhookPath, [this](const http::Request& r) {
-                                                     return edge_->Handle(r);
-                                                   }}}));
+    ASSIGN_OR_RETURN(
+        server_, http::Server::Start(http_options_, {{kWebhookPath, [this](const http::Request& r) {
+                                                        return edge_->Handle(r);
+                                                      }}}));
     std::string host = http_options_.host == "0.0.0.0" ? "127.0.0.1" : http_options_.host;
     infra_->addresses["webhooks"] = absl::StrCat(host, ":", server_->port());
     log::Info("webhooks edge listening",
@@ -115,10 +114,10 @@ class Module final : public runtime::ServiceModule {
 }  // namespace
 
 void Register(runtime::Registry& registry) {
-  registry.Add({.name = "webhooks",
-                .deps = {"postgres", "redis", "kafka"},
-                .target = true,
-                .factory = [] { return std::make_unique<Module>(); }});
+  registry.Add(
+      {.name = "webhooks", .deps = {"postgres", "redis", "kafka"}, .target = true, .factory = [] {
+         return std::make_unique<Module>();
+       }});
 }
 
 }  // namespace switchboard::webhooks

@@ -209,8 +209,8 @@ void ParseCall(const Change& c, const json& call, Parsed& out) {
     SetTime(call, "end_time", e->mutable_end_time(), out.skipped);
     if (!e->start_time().seconds()) e->clear_start_time();
     if (!e->end_time().seconds()) e->clear_end_time();
-    if (std::optional<int64_t> d = Int(call, "duration"); d.has_value() && *d >= 0 &&
-                                                          *d <= 7 * 24 * 3600) {
+    if (std::optional<int64_t> d = Int(call, "duration");
+        d.has_value() && *d >= 0 && *d <= 7 * 24 * 3600) {
       e->mutable_duration()->set_seconds(*d);
     }
     for (const json& err : Array(call, "errors")) {
@@ -275,11 +275,12 @@ void ParseStatus(const Change& c, const json& status, Parsed& out) {
 }
 
 void ParseMessage(const Change& c, const json& message, Parsed& out) {
-  CountUnknown(message,
-               {"id", "from", "timestamp", "type", "text", "interactive", "button", "context",
-                "from_user_id", "image", "audio", "video", "document", "sticker", "location",
-                "contacts", "reaction", "errors", "referral", "system", "order"},
-               out.skipped);
+  CountUnknown(
+      message,
+      {"id",       "from",         "timestamp", "type",   "text",     "interactive", "button",
+       "context",  "from_user_id", "image",     "audio",  "video",    "document",    "sticker",
+       "location", "contacts",     "reaction",  "errors", "referral", "system",      "order"},
+      out.skipped);
   std::string id = Str(message, "id");
   std::string from = Str(message, "from");
   std::string from_user_id = Str(message, "from_user_id");
@@ -368,9 +369,8 @@ v1::QualityRating Rating(absl::string_view r) {
 void ParseAccountUpdate(const Change& c, const json& value, Parsed& out) {
   Item item;
   item.event = Base(c);
-  item.event.set_phone_number_id(Str(value, "phone_number_id").empty()
-                                     ? c.phone_number_id
-                                     : Str(value, "phone_number_id"));
+  item.event.set_phone_number_id(
+      Str(value, "phone_number_id").empty() ? c.phone_number_id : Str(value, "phone_number_id"));
   if (item.event.display_phone_number().empty()) {
     item.event.set_display_phone_number(Str(value, "phone_number"));
   }
@@ -392,12 +392,12 @@ void ParseAccountUpdate(const Change& c, const json& value, Parsed& out) {
 }
 
 void ParseQualityUpdate(const Change& c, const json& value, Parsed& out) {
-  CountUnknown(value,
-               {"display_phone_number", "event", "current_limit", "quality_rating",
-                "old_quality_rating", "new_quality_rating", "phone_number_id",
-                "max_daily_conversation_per_phone", "max_daily_conversations_per_business",
-                "old_limit"},
-               out.skipped);
+  CountUnknown(
+      value,
+      {"display_phone_number", "event", "current_limit", "quality_rating", "old_quality_rating",
+       "new_quality_rating", "phone_number_id", "max_daily_conversation_per_phone",
+       "max_daily_conversations_per_business", "old_limit"},
+      out.skipped);
   Item item;
   item.event = Base(c);
   if (item.event.display_phone_number().empty()) {
@@ -440,8 +440,7 @@ absl::StatusOr<Parsed> ParseWebhook(absl::string_view body) {
   }
   if (!root.is_object() || Get(root, "object") == nullptr || Get(root, "entry") == nullptr ||
       !root["entry"].is_array()) {
-    return core::InvalidArgument("NOT_A_WEBHOOK",
-                                 "expected {\"object\": ..., \"entry\": [...]}");
+    return core::InvalidArgument("NOT_A_WEBHOOK", "expected {\"object\": ..., \"entry\": [...]}");
   }
   Parsed out;
   if (Str(root, "object") != "whatsapp_business_account") {
@@ -464,8 +463,8 @@ absl::StatusOr<Parsed> ParseWebhook(absl::string_view body) {
       c.value = value;
       if (field == "calls" || field == "messages") {
         CountUnknown(*value,
-                     {"messaging_product", "metadata", "contacts", "calls", "statuses",
-                      "messages", "errors"},
+                     {"messaging_product", "metadata", "contacts", "calls", "statuses", "messages",
+                      "errors"},
                      out.skipped);
         for (const json& call : Array(*value, "calls")) ParseCall(c, call, out);
         for (const json& status : Array(*value, "statuses")) ParseStatus(c, status, out);

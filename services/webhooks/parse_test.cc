@@ -162,7 +162,8 @@ TEST_CASE("call permission replies in every variant") {
         "contacts":[{"profile":{"name":"Ana"},"wa_id":"13175551399"}],
         "messages":[{"from":"13175551399","id":"wamid.P","timestamp":"1749197000",
                      "type":"interactive","interactive":{"type":"call_permission_reply",
-                     "call_permission_reply":)" + body + "}}]}"));
+                     "call_permission_reply":)" + body +
+                                                  "}}]}"));
     REQUIRE(p.items.size() == 1);
     REQUIRE(p.items[0].event.has_call_permission_reply());
     return p.items[0].event.call_permission_reply();
@@ -176,11 +177,13 @@ TEST_CASE("call permission replies in every variant") {
   CHECK(temporary.message_time().seconds() == 1749197000);
   CHECK(temporary.contact().wa_id() == "13175551399");
 
-  auto permanent = reply(R"({"response":"accept","is_permanent":true,"response_source":"user_action"})");
+  auto permanent =
+      reply(R"({"response":"accept","is_permanent":true,"response_source":"user_action"})");
   CHECK(permanent.is_permanent());
   CHECK_FALSE(permanent.has_expiration_time());
 
-  auto declined = reply(R"({"response":"reject","is_permanent":false,"response_source":"user_action"})");
+  auto declined =
+      reply(R"({"response":"reject","is_permanent":false,"response_source":"user_action"})");
   CHECK(declined.response() == v1::PERMISSION_RESPONSE_REJECT);
 
   auto revoked = reply(R"({"response":"reject","response_source":"automatic"})");
@@ -234,8 +237,9 @@ TEST_CASE("account and quality updates, with stable ids for redeliveries") {
   CHECK(q.items[0].event.display_phone_number() == "16315553601");
   CHECK(q.items[0].event_id != a.items[0].event_id);
 
-  Parsed flagged = MustParse(Envelope("phone_number_quality_update",
-                                      R"({"display_phone_number":"16315553601","event":"FLAGGED"})"));
+  Parsed flagged =
+      MustParse(Envelope("phone_number_quality_update",
+                         R"({"display_phone_number":"16315553601","event":"FLAGGED"})"));
   CHECK(flagged.items[0].event.quality_update().quality_rating() == v1::QUALITY_RATING_RED);
 }
 

@@ -1,8 +1,8 @@
 #include "services/webhooks/registry.h"
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/error.h"
@@ -33,8 +33,8 @@ std::string Digits(absl::string_view s) {
 
 void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_seconds(absl::ToUnixSeconds(t));
-  out->set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(out->seconds())) /
-                                      absl::Nanoseconds(1)));
+  out->set_nanos(
+      static_cast<int32_t>((t - absl::FromUnixSeconds(out->seconds())) / absl::Nanoseconds(1)));
 }
 
 v1::PhoneNumber Row(const pg::Result& r, int i) {
@@ -169,10 +169,9 @@ absl::StatusOr<v1::PhoneNumber> Registry::Register(const std::string& tenant,
       out.ParseFromString(*earlier);
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(pg::Result owners,
-                     tx.Exec("SELECT DISTINCT tenant_id FROM phone_numbers "
-                             "WHERE waba_id = $1 AND tenant_id <> $2",
-                             {req.waba_id(), tenant}));
+    ASSIGN_OR_RETURN(pg::Result owners, tx.Exec("SELECT DISTINCT tenant_id FROM phone_numbers "
+                                                "WHERE waba_id = $1 AND tenant_id <> $2",
+                                                {req.waba_id(), tenant}));
     if (owners.rows() > 0) {
       return core::Error(absl::StatusCode::kAlreadyExists, "WABA_REGISTERED_ELSEWHERE",
                          "this WhatsApp Business Account belongs to another tenant");

@@ -53,7 +53,7 @@ class Registry {
                                       const std::string& phone_number_id);
   // The result of an earlier UpdateCallingSettings with this request id, if any.
   absl::StatusOr<std::optional<v1::PhoneNumber>> EarlierSettings(const std::string& tenant,
-                                                                const std::string& request_id);
+                                                                 const std::string& request_id);
   absl::StatusOr<v1::PhoneNumber> SaveSettings(const std::string& tenant,
                                                const std::string& phone_number_id,
                                                const v1::CallingSettings& settings,

@@ -99,11 +99,11 @@ grpc::Status Service::RegisterPhoneNumber(grpc::ServerContext* ctx,
     RETURN_IF_ERROR(RequireAdmin(caller));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     if (credentials_.App(req->app_id()) == nullptr) {
-      return core::InvalidArgument(
-          "UNKNOWN_APP",
-          req->app_id().empty() ? "no default Meta app is configured (--meta-app-secret)"
-                                : "no Meta app with this id is configured",
-          {{"app_id", req->app_id()}});
+      return core::InvalidArgument("UNKNOWN_APP",
+                                   req->app_id().empty()
+                                       ? "no default Meta app is configured (--meta-app-secret)"
+                                       : "no Meta app with this id is configured",
+                                   {{"app_id", req->app_id()}});
     }
     ASSIGN_OR_RETURN(*resp->mutable_phone_number(), registry_.Register(caller.tenant_id, *req));
     return absl::OkStatus();

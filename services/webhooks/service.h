@@ -31,8 +31,7 @@ class Service final : public v1::WebhooksService::Service {
                                    v1::RegisterPhoneNumberResponse* resp) override;
   grpc::Status ListPhoneNumbers(grpc::ServerContext* ctx, const v1::ListPhoneNumbersRequest* req,
                                 v1::ListPhoneNumbersResponse* resp) override;
-  grpc::Status DeletePhoneNumber(grpc::ServerContext* ctx,
-                                 const v1::DeletePhoneNumberRequest* req,
+  grpc::Status DeletePhoneNumber(grpc::ServerContext* ctx, const v1::DeletePhoneNumberRequest* req,
                                  v1::DeletePhoneNumberResponse* resp) override;
   grpc::Status UpdateCallingSettings(grpc::ServerContext* ctx,
                                      const v1::UpdateCallingSettingsRequest* req,

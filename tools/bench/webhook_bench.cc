@@ -81,9 +81,7 @@ std::string Prefix() {
       R"(","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":")",
       kNumber, R"("},"messages":[{"from":"1555)");
 }
-std::string Middle(const std::string& run) {
-  return absl::StrCat(R"(","id":"wamid.)", run, "-");
-}
+std::string Middle(const std::string& run) { return absl::StrCat(R"(","id":"wamid.)", run, "-"); }
 constexpr char kSuffix[] =
     R"(","timestamp":"1749197000","type":"text","text":{"body":"can you call me?"}}]}}]}]})";
 
@@ -112,8 +110,7 @@ WrkResult RunWrk(const Flags& f, const std::string& url, const std::string& scri
   char line[4096];
   while (fgets(line, sizeof line, pipe) != nullptr) {
     long long requests, duration_us, non2xx, errors, p50, p99;
-    if (std::sscanf(line,
-                    "RESULT %lld %lld %lld %lld %lld %lld", &requests, &duration_us, &non2xx,
+    if (std::sscanf(line, "RESULT %lld %lld %lld %lld %lld %lld", &requests, &duration_us, &non2xx,
                     &errors, &p50, &p99) == 6) {
       r.requests = requests;
       r.rps = requests / (duration_us / 1e6);
@@ -141,10 +138,12 @@ int main(int argc, char** argv) {
   // 1. The bench's number, registered for tenant "bench" (idempotent).
   {
     absl::Time now = absl::Now();
-    std::string token = *sb::auth::SignToken(
-        f.secret, {.tenant_id = "bench", .subject = "bench", .roles = {"admin"},
-                   .expires = now + absl::Hours(1)},
-        now);
+    std::string token = *sb::auth::SignToken(f.secret,
+                                             {.tenant_id = "bench",
+                                              .subject = "bench",
+                                              .roles = {"admin"},
+                                              .expires = now + absl::Hours(1)},
+                                             now);
     auto stub = sb::webhooks::v1::WebhooksService::NewStub(
         grpc::CreateChannel(f.grpc, grpc::InsecureChannelCredentials()));
     sb::webhooks::v1::RegisterPhoneNumberRequest req;
@@ -200,21 +199,21 @@ int main(int argc, char** argv) {
   }
 
   // 3. Baseline: the same HTTP library and thread count, a handler that answers at once.
-  auto baseline = sb::http::Server::Start(
-      {.host = "127.0.0.1", .port = 0, .threads = 64},
-      {{"/webhooks/whatsapp", [](const sb::http::Request&) {
-          return sb::http::Response::Text(200, "ok\n");
-        }}});
+  auto baseline = sb::http::Server::Start({.host = "127.0.0.1", .port = 0, .threads = 64},
+                                          {{"/webhooks/whatsapp", [](const sb::http::Request&) {
+                                              return sb::http::Response::Text(200, "ok\n");
+                                            }}});
   if (!baseline.ok()) {
     std::fprintf(stderr, "baseline server: %s\n", baseline.status().ToString().c_str());
     return 1;
   }
   WrkResult base = RunWrk(f, absl::StrCat("http://127.0.0.1:", (*baseline)->port()), script);
   (*baseline)->Stop();
-  std::printf("{\"scenario\":\"http_baseline\",\"rps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-              "\"non_2xx\":%lld,\"socket_errors\":%lld}\n",
-              base.rps, base.p50_ms, base.p99_ms, static_cast<long long>(base.non_2xx),
-              static_cast<long long>(base.socket_errors));
+  std::printf(
+      "{\"scenario\":\"http_baseline\",\"rps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+      "\"non_2xx\":%lld,\"socket_errors\":%lld}\n",
+      base.rps, base.p50_ms, base.p99_ms, static_cast<long long>(base.non_2xx),
+      static_cast<long long>(base.socket_errors));
   std::fflush(stdout);
 
   // 4. Every accepted webhook in Kafka exactly once: a consumer reads the topic while the
@@ -226,22 +225,21 @@ int main(int argc, char** argv) {
   int64_t seen = 0;
   std::set<std::string> distinct;
   std::string prefix = absl::StrCat("wamid.", run, "-");
-  auto consumer = sb::kafka::Consumer::Create(
-      {.brokers = f.kafka,
-       .group_id = "webhook-bench-" + run,
-       .topics = {sb::kafka::kWhatsAppEvents},
-       .extra = {{"auto.offset.reset", "latest"}}},
-      [&](const sb::kafka::Message& m) {
-        if (m.event.id == marker_id) {
-          absl::MutexLock lock(&mu);
-          marker_seen = true;
-        } else if (absl::StartsWith(m.event.id, prefix)) {
-          absl::MutexLock lock(&mu);
-          ++seen;
-          distinct.insert(m.event.id);
-        }
-        return absl::OkStatus();
-      });
+  auto consumer = sb::kafka::Consumer::Create({.brokers = f.kafka,
+                                               .group_id = "webhook-bench-" + run,
+                                               .topics = {sb::kafka::kWhatsAppEvents},
+                                               .extra = {{"auto.offset.reset", "latest"}}},
+                                              [&](const sb::kafka::Message& m) {
+                                                if (m.event.id == marker_id) {
+                                                  absl::MutexLock lock(&mu);
+                                                  marker_seen = true;
+                                                } else if (absl::StartsWith(m.event.id, prefix)) {
+                                                  absl::MutexLock lock(&mu);
+                                                  ++seen;
+                                                  distinct.insert(m.event.id);
+                                                }
+                                                return absl::OkStatus();
+                                              });
   if (!consumer.ok()) {
     std::fprintf(stderr, "consumer: %s\n", consumer.status().ToString().c_str());
     return 1;
@@ -294,13 +292,13 @@ int main(int argc, char** argv) {
     }
   }
   (*consumer)->Stop();
-  std::printf("{\"scenario\":\"webhook\",\"rps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-              "\"non_2xx\":%lld,\"socket_errors\":%lld,\"baseline_rps\":%.0f,\"ratio\":%.3f,"
-              "\"accepted\":%lld,\"in_kafka\":%lld,\"distinct_in_kafka\":%zu}\n",
-              edge.rps, edge.p50_ms, edge.p99_ms, static_cast<long long>(edge.non_2xx),
-              static_cast<long long>(edge.socket_errors), base.rps,
-              base.rps > 0 ? edge.rps / base.rps : 0, static_cast<long long>(accepted),
-              static_cast<long long>(seen), distinct.size());
+  std::printf(
+      "{\"scenario\":\"webhook\",\"rps\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+      "\"non_2xx\":%lld,\"socket_errors\":%lld,\"baseline_rps\":%.0f,\"ratio\":%.3f,"
+      "\"accepted\":%lld,\"in_kafka\":%lld,\"distinct_in_kafka\":%zu}\n",
+      edge.rps, edge.p50_ms, edge.p99_ms, static_cast<long long>(edge.non_2xx),
+      static_cast<long long>(edge.socket_errors), base.rps, base.rps > 0 ? edge.rps / base.rps : 0,
+      static_cast<long long>(accepted), static_cast<long long>(seen), distinct.size());
   std::system(absl::StrCat("rm -rf ", dir).c_str());
   return base.ok && edge.ok ? 0 : 1;
 }
