@@ -1,0 +1,79 @@
+// The call lifecycle as a pure function: one event (a Meta webhook, an agent's command, a
+// timer) applied to a call record. No I/O and no clock: every time comes with its event.
+//
+//   OFFERED → RINGING → ANSWERED → ENDED, and the terminal outcomes MISSED, REJECTED, FAILED.
+//
+// Meta's events arrive at least once and in any order, so they never fail: a duplicate or a
+// late one changes no state (a terminal state never changes again), and may only fill in what
+// the record does not know yet (a timestamp, the contact's name). Timestamps come from the
+// evidence that is authoritative whatever the order (Meta's terminate start/end times over the
+// connect's), so every ordering of one call's webhooks ends in the same record. Commands (an
+// agent answering, rejecting, hanging up) are refused with FAILED_PRECONDITION and the current
+// state when the state does not allow them.
+//
+//   ASSIGN_OR_RETURN(calls::Transition t, calls::Apply(call, event));
+//   if (t.publish) ... CallStateChanged{previous_state = t.from, state = t.to}
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "switchboard/calls/v1/calls_service.pb.h"
+
+namespace switchboard::calls {
+
+enum class EventKind {
+  // Meta webhooks.
+  kConnect,    // calls[] connect: inbound, the user's offer; outbound, the user's SDP answer
+  kRinging,    // statuses[] RINGING (outbound)
+  kAccepted,   // statuses[] ACCEPTED (outbound)
+  kRejected,   // statuses[] REJECTED (outbound)
+  kTerminate,  // calls[] terminate
+  // Switchboard.
+  kRoutingRang,     // routing rang agents (inbound); agent_ids
+  kAgentAnswered,   // an agent's AnswerCall went through at Meta (inbound); agent_id
+  kAgentRejected,   // RejectCall (inbound); agent_id
+  kAgentEnded,      // EndCall (either direction); agent_id
+  kRingTimeout,     // the durable ring timer fired
+  kConnectRefused,  // Graph `connect` failed (outbound); meta_error_code
+};
+
+struct Event {
+  EventKind kind;
+  // When it happened: Meta's timestamp for webhooks, the service's clock for the rest.
+  absl::Time at;
+  // kTerminate: status COMPLETED (else FAILED), and the times Meta gives when picked up.
+  bool completed = false;
+  std::optional<absl::Time> start_time;
+  std::optional<absl::Time> end_time;
+  std::optional<absl::Duration> duration;
+  // kTerminate (first of errors[]) or kConnectRefused; 0 when none.
+  int meta_error_code = 0;
+  std::vector<std::string> agent_ids;  // kRoutingRang
+  std::string agent_id;                // agent commands
+};
+
+struct Transition {
+  v1::CallState from = v1::CALL_STATE_UNSPECIFIED;
+  v1::CallState to = v1::CALL_STATE_UNSPECIFIED;
+  // The state changed: publish CallStateChanged.
+  bool publish = false;
+  // The record changed (a transition, or details filled in): save it.
+  bool changed = false;
+};
+
+bool IsTerminal(v1::CallState state);
+
+// Applies `event` to `call`. A call first seen through this event has state UNSPECIFIED and
+// its direction set. Errors (commands only): FAILED_PRECONDITION with reason CALL_NOT_RINGING,
+// CALL_NOT_ANSWERABLE, CALL_ALREADY_FINISHED or WRONG_DIRECTION and metadata "state";
+// PERMISSION_DENIED CALL_NOT_OFFERED_TO_AGENT when the call rang other agents.
+absl::StatusOr<Transition> Apply(v1::Call& call, const Event& event);
+
+// Meta's error codes for calls that failed in media setup or transport (138019-138023).
+bool IsMediaError(int meta_error_code);
+
+}  // namespace switchboard::calls
