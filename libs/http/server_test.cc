@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "libs/http/client.h"
+#include "tests/support/servers.h"
 
 namespace switchboard::http {
 namespace {
@@ -31,23 +32,6 @@ std::unique_ptr<Server> Echo(ServerOptions options = {}) {
 
 std::string Url(const Server& s, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(s.port()) + path;
-}
-
-// Sends raw bytes, half-closes, and returns everything the server answered.
-std::string Raw(int port, const std::string& bytes) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-  shutdown(fd, SHUT_WR);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
-  close(fd);
-  return out;
 }
 
 TEST_CASE("handlers get method, decoded path, query, headers and the exact body") {
@@ -95,16 +79,17 @@ TEST_CASE("a body over the limit is refused with 413 before the handler runs") {
 
 TEST_CASE("a chunked body over the limit is refused too") {
   auto server = Echo({.max_body_bytes = 10});
-  std::string reply = Raw(server->port(),
-                          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+  std::string reply =
+      testing::SendRaw(server->port(),
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
   CHECK(reply.rfind("HTTP/1.1 413", 0) == 0);
 }
 
 TEST_CASE("a body shorter than its Content-Length is refused with 400") {
   auto server = Echo();
-  std::string reply =
-      Raw(server->port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort");
+  std::string reply = testing::SendRaw(
+      server->port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort");
   CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(server->refusals().truncated == 1);
 }

@@ -1,10 +1,6 @@
 // The webhooks edge end to end: the runtime with the real module, real Redis and PostgreSQL,
 // an embedded Kafka cluster, signed webhooks posted over real HTTP connections and the typed
 // events read back from whatsapp.events.v1.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -232,21 +228,9 @@ std::string Terminate(const std::string& call) {
                 "start_time":"1749197010","end_time":"1749197070","duration":60}]})");
 }
 
-// Sends raw bytes and returns the status line the server answered.
+// The status line the server answered to `bytes` sent as they are.
 std::string RawStatusLine(const std::string& address, const std::string& bytes) {
-  size_t colon = address.find(':');
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-  shutdown(fd, SHUT_WR);
-  std::string out;
-  char buf[1024];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
-  close(fd);
+  std::string out = testing::SendRaw(std::stoi(address.substr(address.find(':') + 1)), bytes);
   return out.substr(0, out.find("\r\n"));
 }
 

@@ -88,6 +88,10 @@ std::optional<double> MetricSample(const std::string& text, const std::string& n
 // Runs a shell command, returns its exit code; output appended to `output` when given.
 int Run(const std::string& command, std::string* output = nullptr);
 
+// Sends `bytes` as they are to 127.0.0.1:`port`, half-closes, and returns all the server
+// answered (for requests an HTTP client will not send: truncated bodies, bad framing).
+std::string SendRaw(int port, const std::string& bytes);
+
 // A fresh directory under /tmp, removed by the caller (or left for post-mortem).
 std::string TempDir(const std::string& prefix);
 
