@@ -3,6 +3,7 @@
 #include "libs/core/status_macros.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/service_module.h"
+#include "services/calls/ingest.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 
 namespace switchboard::calls {
@@ -12,14 +13,35 @@ class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
     RETURN_IF_ERROR(InitStore(ctx, "calls", Migrations()));
+    ingest_ = std::make_unique<Ingest>(pool(), ctx.clock(), [this] { relay().Notify(); });
+    ASSIGN_OR_RETURN(whatsapp_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
+                                                         .group_id = "calls.whatsapp",
+                                                         .topics = {kafka::kWhatsAppEvents},
+                                                         .metrics = &ctx.metrics()},
+                                                        [this](const kafka::Message& m) {
+                                                          return ingest_->OnWhatsAppEvent(m);
+                                                        }));
     ctx.AddService(&service_, v1::CallsService::service_full_name());
     return absl::OkStatus();
   }
 
+  absl::Status Start() override {
+    RETURN_IF_ERROR(ServiceModule::Start());
+    whatsapp_->Start();
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    whatsapp_->Stop();
+    ServiceModule::Stop();
+  }
+
  private:
-  // The API as generated: until this service's issue lands, every method answers
-  // UNIMPLEMENTED (after authentication, like every call).
+  // The API as generated: until the RPCs land, every method answers UNIMPLEMENTED (after
+  // authentication, like every call). Meta's call webhooks are already applied (ingest.h).
   v1::CallsService::Service service_;
+  std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<kafka::Consumer> whatsapp_;
 };
 
 }  // namespace
