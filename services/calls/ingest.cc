@@ -4,6 +4,7 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
+#include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/outbox.h"
 #include "services/calls/lifecycle.h"
@@ -14,18 +15,6 @@ namespace switchboard::calls {
 namespace {
 
 namespace wa = webhooks::v1;
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-google::protobuf::Timestamp Proto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  int64_t micros = absl::ToUnixMicros(t);
-  out.set_seconds(micros / 1000000);
-  out.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-  return out;
-}
 
 // What a webhook says, as the lifecycle's event plus what identifies its call.
 struct Mapped {
@@ -48,7 +37,7 @@ v1::CallDirection Direction(wa::CallDirection d) {
 }
 
 std::optional<Mapped> Map(const wa::WhatsAppEvent& e, absl::Time received) {
-  absl::Time at = e.has_meta_event_time() ? FromProto(e.meta_event_time()) : received;
+  absl::Time at = e.has_meta_event_time() ? core::FromProto(e.meta_event_time()) : received;
   Mapped m;
   m.event.at = at;
   switch (e.event_case()) {
@@ -64,8 +53,8 @@ std::optional<Mapped> Map(const wa::WhatsAppEvent& e, absl::Time received) {
       const auto& t = e.call_terminated();
       m.event.kind = EventKind::kTerminate;
       m.event.completed = t.status() == wa::TERMINATE_STATUS_COMPLETED;
-      if (t.has_start_time()) m.event.start_time = FromProto(t.start_time());
-      if (t.has_end_time()) m.event.end_time = FromProto(t.end_time());
+      if (t.has_start_time()) m.event.start_time = core::FromProto(t.start_time());
+      if (t.has_end_time()) m.event.end_time = core::FromProto(t.end_time());
       if (t.has_duration()) m.event.duration = absl::Seconds(t.duration().seconds());
       if (t.errors_size() > 0) m.event.meta_error_code = t.errors(0).code();
       m.meta_call_id = t.meta_call_id();
@@ -185,9 +174,10 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
         static_cast<int64_t>(call.state()),
         call.business_phone_number_id(),
         ContactKey(call.contact()),
-        call.has_offered_time() ? pg::Param(FromProto(call.offered_time()))
+        call.has_offered_time() ? pg::Param(core::FromProto(call.offered_time()))
                                 : pg::Param(std::nullopt),
-        call.has_ended_time() ? pg::Param(FromProto(call.ended_time())) : pg::Param(std::nullopt),
+        call.has_ended_time() ? pg::Param(core::FromProto(call.ended_time()))
+                              : pg::Param(std::nullopt),
         call.sequence(),
         pg::Param::Bytes(call.SerializeAsString()),
         now};
@@ -207,7 +197,7 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
     h->set_tenant_id(tenant);
     h->set_entity_id(call.call_id());
     h->set_sequence(call.sequence());
-    *h->mutable_occurred_time() = Proto(mapped->event.at);
+    *h->mutable_occurred_time() = core::ToProto(mapped->event.at);
     h->set_correlation_id(e.header().correlation_id());
     h->set_causation_id(message.event.id);
     *changed.mutable_call() = call;

@@ -3,23 +3,12 @@
 #include <algorithm>
 
 #include "libs/core/error.h"
+#include "libs/core/proto_time.h"
 
 namespace switchboard::calls {
 namespace {
 
 using v1::CallState;
-
-google::protobuf::Timestamp Proto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  int64_t micros = absl::ToUnixMicros(t);
-  out.set_seconds(micros / 1000000);
-  out.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-  return out;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 // One of the call's timestamps: whether it is set, and where it lives.
 using Has = bool (v1::Call::*)() const;
@@ -28,13 +17,13 @@ using Mutable = google::protobuf::Timestamp* (v1::Call::*)();
 // Sets a timestamp the record does not have yet.
 bool Fill(v1::Call& call, Has has, Mutable field, absl::Time t) {
   if ((call.*has)()) return false;
-  *(call.*field)() = Proto(t);
+  *(call.*field)() = core::ToProto(t);
   return true;
 }
 
 // Sets a timestamp from authoritative evidence (Meta's terminate), whatever was there.
 bool Overwrite(v1::Call& call, Has has, Mutable field, absl::Time t) {
-  google::protobuf::Timestamp p = Proto(t);
+  google::protobuf::Timestamp p = core::ToProto(t);
   if ((call.*has)()) {
     const google::protobuf::Timestamp& now = *(call.*field)();
     if (now.seconds() == p.seconds() && now.nanos() == p.nanos()) return false;
@@ -123,7 +112,7 @@ class Machine {
       case EventKind::kAgentEnded:
         if (!Live()) return Refuse("CALL_ALREADY_FINISHED", "the call has already ended", State());
         if (State() == v1::CALL_STATE_ANSWERED) {
-          absl::Duration talk = e_.at - FromProto(call_.answered_time());
+          absl::Duration talk = e_.at - core::FromProto(call_.answered_time());
           call_.mutable_duration()->set_seconds(
               absl::ToInt64Seconds(std::max(talk, absl::ZeroDuration())));
           Finish(v1::CALL_STATE_ENDED, "COMPLETED", v1::DISCONNECTOR_AGENT, e_.at);
@@ -203,7 +192,7 @@ class Machine {
         }
       } else if (!call_.has_duration()) {
         call_.mutable_duration()->set_seconds(
-            absl::ToInt64Seconds(ended - FromProto(call_.answered_time())));
+            absl::ToInt64Seconds(ended - core::FromProto(call_.answered_time())));
         Note(true);
       }
       if (e_.end_time) {

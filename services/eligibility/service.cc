@@ -11,6 +11,7 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
+#include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/runtime/grpc.h"
 #include "prometheus/counter.h"
@@ -30,9 +31,7 @@ constexpr int kMaxPageSize = 200;
 const absl::Time kEarliest = absl::FromCivil(absl::CivilDay(2015, 1, 1), absl::UTCTimeZone());
 constexpr absl::Duration kMaxSkew = absl::Minutes(5);
 
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
+using core::FromProto;
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   *out = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));

@@ -12,6 +12,7 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
+#include "libs/core/proto_time.h"
 #include "libs/whatsapp/signature.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -75,12 +76,6 @@ const char* KindName(const v1::WhatsAppEvent& e) {
 
 bool SameSecret(absl::string_view a, absl::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  int64_t micros = absl::ToUnixMicros(t);
-  out->set_seconds(micros / 1000000);
-  out->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
 }
 
 }  // namespace
@@ -376,7 +371,7 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     auto* h = e.mutable_header();
     h->set_tenant_id(t->owner.tenant_id);
     h->set_sequence(t->sequence);
-    SetTime(now, h->mutable_occurred_time());
+    *h->mutable_occurred_time() = core::ToProto(now);
     h->set_correlation_id(correlation_id);
     kafka::Event event{.id = t->item->event_id,
                        .type = v1::WhatsAppEvent::descriptor()->full_name(),

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/error.h"
+#include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/idempotency.h"
 
@@ -31,12 +32,6 @@ std::string Digits(absl::string_view s) {
   return out;
 }
 
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  out->set_seconds(absl::ToUnixSeconds(t));
-  out->set_nanos(
-      static_cast<int32_t>((t - absl::FromUnixSeconds(out->seconds())) / absl::Nanoseconds(1)));
-}
-
 v1::PhoneNumber Row(const pg::Result& r, int i) {
   v1::PhoneNumber n;
   n.set_phone_number_id(std::string(r.Get(i, 0)));
@@ -44,8 +39,8 @@ v1::PhoneNumber Row(const pg::Result& r, int i) {
   n.set_display_phone_number(std::string(r.Get(i, 2)));
   n.set_app_id(std::string(r.Get(i, 3)));
   n.mutable_calling_settings()->ParseFromString(r.GetBytes(i, 4));
-  SetTime(r.GetTime(i, 5), n.mutable_create_time());
-  SetTime(r.GetTime(i, 6), n.mutable_update_time());
+  *n.mutable_create_time() = core::ToProto(r.GetTime(i, 5));
+  *n.mutable_update_time() = core::ToProto(r.GetTime(i, 6));
   return n;
 }
 
