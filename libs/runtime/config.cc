@@ -124,6 +124,17 @@ const std::vector<Flag>& Flags() {
          c.drain_timeout = d;
          return absl::OkStatus();
        }},
+      {"ring-timeout", "inbound calls nobody answers are missed after this, e.g. 30s",
+       [](Config& c, const std::string& v) -> absl::Status {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d < absl::Seconds(1) || d > absl::Seconds(60)) {
+           return Bad("ring-timeout", v,
+                      "must be a duration between 1s and 60s (Meta ends "
+                      "unanswered calls after 30-60 s)");
+         }
+         c.ring_timeout = d;
+         return absl::OkStatus();
+       }},
       {"log-level", "debug, info, warning or error",
        [](Config& c, const std::string& v) -> absl::Status {
          if (!log::ParseLevel(v, &c.log_level)) {

@@ -34,6 +34,8 @@ struct Config {
   std::string meta_graph_url = "https://graph.facebook.com";
   std::string meta_api_version = "v23.0";
   absl::Duration drain_timeout = absl::Seconds(10);
+  // Inbound calls nobody answers are MISSED after this (Meta gives up after 30-60 s).
+  absl::Duration ring_timeout = absl::Seconds(30);
   log::Level log_level = log::Level::kInfo;
   std::string ready_file;  // written (JSON with the bound addresses) once everything started
   bool help = false;

@@ -114,8 +114,115 @@ constexpr char kSelect[] = "SELECT record FROM calls WHERE tenant_id = $1 AND ";
 
 }  // namespace
 
-Ingest::Ingest(pg::Pool& pool, const core::Clock& clock, std::function<void()> written)
-    : pool_(pool), clock_(clock), written_(std::move(written)) {}
+Ingest::Ingest(pg::Pool& pool, const core::Clock& clock, absl::Duration ring_timeout,
+               std::function<void()> written)
+    : pool_(pool), clock_(clock), ring_timeout_(ring_timeout), written_(std::move(written)) {}
+
+absl::StatusOr<bool> Ingest::Save(pg::Conn& tx, v1::Call& call, const Transition& t, absl::Time at,
+                                  const std::string& correlation_id,
+                                  const std::string& causation_id) {
+  if (t.publish) call.set_sequence(call.sequence() + 1);
+  absl::Time now = clock_.Now();
+  std::vector<pg::Param> params = {
+      call.tenant_id(),
+      call.call_id(),
+      call.meta_call_id(),
+      static_cast<int64_t>(call.direction()),
+      static_cast<int64_t>(call.state()),
+      call.business_phone_number_id(),
+      ContactKey(call.contact()),
+      call.has_offered_time() ? pg::Param(core::FromProto(call.offered_time()))
+                              : pg::Param(std::nullopt),
+      call.has_ended_time() ? pg::Param(core::FromProto(call.ended_time()))
+                            : pg::Param(std::nullopt),
+      call.sequence(),
+      pg::Param::Bytes(call.SerializeAsString()),
+      now};
+  RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO calls (tenant_id, call_id, meta_call_id, direction, state, "
+              "business_phone_number_id, contact_key, offered_time, ended_time, sequence, "
+              "record, create_time, update_time) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
+              "ON CONFLICT (tenant_id, call_id) DO UPDATE SET meta_call_id = $3, state = $5, "
+              "contact_key = $7, offered_time = $8, ended_time = $9, sequence = $10, "
+              "record = $11, update_time = $12",
+              params)
+          .status());
+  RETURN_IF_ERROR(KeepTimer(tx, call, t, now));
+  if (!t.publish) return false;
+  v1::CallStateChanged changed;
+  auto* h = changed.mutable_header();
+  h->set_tenant_id(call.tenant_id());
+  h->set_entity_id(call.call_id());
+  h->set_sequence(call.sequence());
+  *h->mutable_occurred_time() = core::ToProto(at);
+  h->set_correlation_id(correlation_id);
+  h->set_causation_id(causation_id);
+  *changed.mutable_call() = call;
+  changed.set_previous_state(t.from);
+  changed.set_state(t.to);
+  kafka::Event event = kafka::MakeEvent(changed, call.call_id(), "calls", clock_);
+  event.id = absl::StrCat(call.call_id(), "/", call.sequence());
+  event.time = at;
+  RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kCallsState, event));
+  return true;
+}
+
+absl::Status Ingest::KeepTimer(pg::Conn& tx, const v1::Call& call, const Transition& t,
+                               absl::Time now) {
+  bool waiting = call.direction() == v1::CALL_DIRECTION_INBOUND &&
+                 (call.state() == v1::CALL_STATE_OFFERED || call.state() == v1::CALL_STATE_RINGING);
+  if (waiting && t.from == v1::CALL_STATE_UNSPECIFIED) {
+    // Durable: a restart while the call rings still ends it on time.
+    return tx
+        .Exec(
+            "INSERT INTO ring_timers (tenant_id, call_id, due_time) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            {call.tenant_id(), call.call_id(), now + ring_timeout_})
+        .status();
+  }
+  if (!waiting && t.publish) {
+    return tx
+        .Exec("DELETE FROM ring_timers WHERE tenant_id = $1 AND call_id = $2",
+              {call.tenant_id(), call.call_id()})
+        .status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Ingest::FireRingTimeouts() {
+  int fired = 0;
+  bool enqueued = false;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    fired = 0;
+    enqueued = false;
+    // SKIP LOCKED: replicas share the work, none waits on another's timers.
+    ASSIGN_OR_RETURN(pg::Result due, tx.Exec("SELECT tenant_id, call_id, due_time FROM ring_timers "
+                                             "WHERE due_time <= $1 ORDER BY due_time LIMIT 100 "
+                                             "FOR UPDATE SKIP LOCKED",
+                                             {clock_.Now()}));
+    for (int i = 0; i < due.rows(); ++i) {
+      std::string tenant(due.Get(i, 0));
+      std::string call_id(due.Get(i, 1));
+      ASSIGN_OR_RETURN(pg::Result r, tx.Exec(absl::StrCat(kSelect, "call_id = $2 FOR UPDATE"),
+                                             {tenant, call_id}));
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM ring_timers WHERE tenant_id = $1 AND call_id = $2",
+                              {tenant, call_id})
+                          .status());
+      v1::Call call;
+      if (r.rows() == 0 || !call.ParseFromString(r.GetBytes(0, 0))) continue;
+      ASSIGN_OR_RETURN(Transition t,
+                       Apply(call, {.kind = EventKind::kRingTimeout, .at = due.GetTime(i, 2)}));
+      if (!t.changed) continue;  // answered or ended meanwhile
+      ASSIGN_OR_RETURN(bool published, Save(tx, call, t, due.GetTime(i, 2), call.call_id(), ""));
+      enqueued = enqueued || published;
+      ++fired;
+    }
+    return absl::OkStatus();
+  }));
+  if (enqueued && written_) written_();
+  return fired;
+}
 
 absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
   wa::WhatsAppEvent e;
@@ -164,50 +271,9 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
     bool contact_changed = mapped->contact != nullptr && MergeContact(call, *mapped->contact);
     ASSIGN_OR_RETURN(Transition t, Apply(call, mapped->event));
     if (!t.changed && !contact_changed && existing) return absl::OkStatus();
-    if (t.publish) call.set_sequence(call.sequence() + 1);
-    absl::Time now = clock_.Now();
-    std::vector<pg::Param> params = {
-        tenant,
-        call.call_id(),
-        call.meta_call_id(),
-        static_cast<int64_t>(call.direction()),
-        static_cast<int64_t>(call.state()),
-        call.business_phone_number_id(),
-        ContactKey(call.contact()),
-        call.has_offered_time() ? pg::Param(core::FromProto(call.offered_time()))
-                                : pg::Param(std::nullopt),
-        call.has_ended_time() ? pg::Param(core::FromProto(call.ended_time()))
-                              : pg::Param(std::nullopt),
-        call.sequence(),
-        pg::Param::Bytes(call.SerializeAsString()),
-        now};
-    RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO calls (tenant_id, call_id, meta_call_id, direction, state, "
-                "business_phone_number_id, contact_key, offered_time, ended_time, sequence, "
-                "record, create_time, update_time) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
-                "ON CONFLICT (tenant_id, call_id) DO UPDATE SET meta_call_id = $3, state = $5, "
-                "contact_key = $7, offered_time = $8, ended_time = $9, sequence = $10, "
-                "record = $11, update_time = $12",
-                params)
-            .status());
-    if (!t.publish) return absl::OkStatus();
-    v1::CallStateChanged changed;
-    auto* h = changed.mutable_header();
-    h->set_tenant_id(tenant);
-    h->set_entity_id(call.call_id());
-    h->set_sequence(call.sequence());
-    *h->mutable_occurred_time() = core::ToProto(mapped->event.at);
-    h->set_correlation_id(e.header().correlation_id());
-    h->set_causation_id(message.event.id);
-    *changed.mutable_call() = call;
-    changed.set_previous_state(t.from);
-    changed.set_state(t.to);
-    kafka::Event event = kafka::MakeEvent(changed, call.call_id(), "calls", clock_);
-    event.id = absl::StrCat(call.call_id(), "/", call.sequence());
-    event.time = mapped->event.at;
-    enqueued = true;
-    return pg::Outbox::Enqueue(tx, kafka::kCallsState, event);
+    ASSIGN_OR_RETURN(enqueued, Save(tx, call, t, mapped->event.at, e.header().correlation_id(),
+                                    message.event.id));
+    return absl::OkStatus();
   });
   if (applied.code() == absl::StatusCode::kAlreadyExists) {
     // Another consumer created the same inbound call meanwhile (a rebalance overlap): retry,

@@ -7,7 +7,9 @@
 #include "absl/synchronization/mutex.h"
 #include "libs/auth/token.h"
 #include "libs/core/id.h"
+#include "libs/core/proto_time.h"
 #include "libs/http/client.h"
+#include "libs/kafka/embedded.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "libs/runtime/app.h"
@@ -218,4 +220,99 @@ TEST_CASE("an answered inbound call ends with Meta's duration") {
   CHECK(stored->end_reason() == "COMPLETED");
   CHECK(stored->duration().seconds() >= 1);
   CHECK(stored->has_answered_time());
+}
+
+TEST_CASE("a restart while the call rings still ends it as missed when its ring timeout is due") {
+  testing::RedisServer redis;
+  auto cluster = std::move(sb::kafka::EmbeddedCluster::Start().value());
+  REQUIRE(cluster->CreateTopics(sb::kafka::SuiteTopics()).ok());
+  std::string postgres_url = testing::PostgresServer::Shared().CreateDatabase();
+  int webhooks_port = testing::FreePort();
+  sb::runtime::Registry registry;
+  sb::runtime::RegisterInfrastructure(registry);
+  sb::webhooks::Register(registry);
+  sb::calls::Register(registry);
+  sb::runtime::Config config;
+  config.targets = {"webhooks", "calls"};
+  config.listen_host = "127.0.0.1";
+  config.grpc_port = 0;
+  config.metrics_port = 0;
+  config.webhooks_port = webhooks_port;
+  config.auth_secret = kAuthSecret;
+  config.meta_app_secret = kAppSecret;
+  config.redis_url = redis.url();
+  config.postgres_url = postgres_url;
+  config.kafka_brokers = cluster->bootstrap();
+  config.drain_timeout = absl::Seconds(1);
+  config.ring_timeout = absl::Seconds(3);
+
+  auto first = std::make_unique<sb::runtime::App>(registry, config);
+  REQUIRE(first->Start().ok());
+  {
+    absl::Time now = absl::Now();
+    std::string token = *sb::auth::SignToken(kAuthSecret,
+                                             {.tenant_id = "acme",
+                                              .subject = "ops",
+                                              .roles = {"admin"},
+                                              .expires = now + absl::Hours(1)},
+                                             now);
+    auto stub = sb::webhooks::v1::WebhooksService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", first->grpc_port()), grpc::InsecureChannelCredentials()));
+    sb::webhooks::v1::RegisterPhoneNumberRequest req;
+    req.set_phone_number_id(kNumber);
+    req.set_waba_id(kWaba);
+    req.set_display_phone_number("+1 631-555-3601");
+    sb::webhooks::v1::RegisterPhoneNumberResponse resp;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    REQUIRE(stub->RegisterPhoneNumber(&ctx, req, &resp).ok());
+  }
+  sb::metasim::SimOptions options;
+  options.numbers = {
+      {.phone_number_id = kNumber,
+       .display_phone_number = "+1 631-555-3601",
+       .waba_id = kWaba,
+       .access_token = "sim-token",
+       .app_secret = kAppSecret,
+       .callback_url = absl::StrCat("http://127.0.0.1:", webhooks_port, "/webhooks/whatsapp")}};
+  options.ring_timeout = absl::Seconds(50);  // Meta would wait longer than we do
+  auto sim = std::move(sb::metasim::Sim::Start(options).value());
+  std::string call = sim->PlaceUserCall(kNumber, "5511966881746").value();
+
+  sb::pg::Pool pool({.url = postgres_url, .schema = "calls", .pool_size = 1});
+  auto stored = [&]() -> std::optional<v1::Call> {
+    auto r = pool.Exec("SELECT record FROM calls WHERE meta_call_id = $1", {call});
+    if (!r.ok() || r->rows() == 0) return std::nullopt;
+    v1::Call c;
+    c.ParseFromString(r->GetBytes(0, 0));
+    return c;
+  };
+  REQUIRE(testing::Eventually([&] { return stored().has_value(); }, absl::Seconds(20)));
+  CHECK(stored()->state() == v1::CALL_STATE_OFFERED);
+
+  // The process goes away while the call rings; another one takes over.
+  first->RequestStop();
+  first->WaitAndDrain();
+  first.reset();
+  auto second = std::make_unique<sb::runtime::App>(registry, config);
+  REQUIRE(second->Start().ok());
+  REQUIRE(testing::Eventually(
+      [&] {
+        auto c = stored();
+        return c.has_value() && c->state() == v1::CALL_STATE_MISSED;
+      },
+      absl::Seconds(20)));
+  v1::Call missed = *stored();
+  CHECK(missed.end_reason() == "RING_TIMEOUT");
+  CHECK(missed.disconnected_by() == v1::DISCONNECTOR_SYSTEM);
+  CHECK(missed.sequence() == 2);
+  absl::Duration rang =
+      sb::core::FromProto(missed.ended_time()) - sb::core::FromProto(missed.offered_time());
+  CHECK(rang >= absl::Seconds(2));  // due after the ring timeout, not at the restart
+  auto timers = pool.Exec("SELECT count(*) FROM ring_timers", {});
+  REQUIRE(timers.ok());
+  CHECK(timers->GetInt(0, 0) == 0);
+  sim->Stop();
+  second->RequestStop();
+  second->WaitAndDrain();
 }
