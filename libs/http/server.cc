@@ -185,10 +185,11 @@ int Server::Dispatch(mg_connection* conn, const Route& route) {
   std::string remote = info->remote_addr;
 
   auto refuse = [&](int status, std::string body) {
+    // Counted before the answer leaves, so whoever reads the count after the answer sees it.
+    if (options_.on_refusal) options_.on_refusal(status);
     Response r = Response::Text(status, std::move(body));
     r.headers.emplace_back("Connection", "close");
     Send(conn, r);
-    if (options_.on_refusal) options_.on_refusal(status);
     return status;
   };
 
