@@ -32,6 +32,35 @@ const std::string kAppSecret = "calls-test-app-secret";
 const std::string kNumber = "106540352242922";
 const std::string kWaba = "102290129340398";
 
+// Registers the test's business number for tenant "acme" on the suite at `grpc_port`.
+void RegisterNumber(int grpc_port) {
+  absl::Time now = absl::Now();
+  std::string token = *sb::auth::SignToken(
+      kAuthSecret,
+      {.tenant_id = "acme", .subject = "ops", .roles = {"admin"}, .expires = now + absl::Hours(1)},
+      now);
+  auto stub = sb::webhooks::v1::WebhooksService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+  sb::webhooks::v1::RegisterPhoneNumberRequest req;
+  req.set_phone_number_id(kNumber);
+  req.set_waba_id(kWaba);
+  req.set_display_phone_number("+1 631-555-3601");
+  sb::webhooks::v1::RegisterPhoneNumberResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  REQUIRE(stub->RegisterPhoneNumber(&ctx, req, &resp).ok());
+}
+
+// The business number as the simulator plays it, posting to the edge at `webhooks_address`.
+sb::metasim::BusinessNumber SimNumber(const std::string& webhooks_address) {
+  return {.phone_number_id = kNumber,
+          .display_phone_number = "+1 631-555-3601",
+          .waba_id = kWaba,
+          .access_token = "sim-token",
+          .app_secret = kAppSecret,
+          .callback_url = "http://" + webhooks_address + "/webhooks/whatsapp"};
+}
+
 struct Suite {
   Suite() : dir(testing::TempDir("switchboard-calls")) {
     sb::runtime::RegisterInfrastructure(registry);
@@ -53,23 +82,7 @@ struct Suite {
     app = std::make_unique<sb::runtime::App>(registry, config);
     REQUIRE(app->Start().ok());
 
-    absl::Time now = absl::Now();
-    std::string token = *sb::auth::SignToken(kAuthSecret,
-                                             {.tenant_id = "acme",
-                                              .subject = "ops",
-                                              .roles = {"admin"},
-                                              .expires = now + absl::Hours(1)},
-                                             now);
-    auto stub = sb::webhooks::v1::WebhooksService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", app->grpc_port()), grpc::InsecureChannelCredentials()));
-    sb::webhooks::v1::RegisterPhoneNumberRequest req;
-    req.set_phone_number_id(kNumber);
-    req.set_waba_id(kWaba);
-    req.set_display_phone_number("+1 631-555-3601");
-    sb::webhooks::v1::RegisterPhoneNumberResponse resp;
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
-    REQUIRE(stub->RegisterPhoneNumber(&ctx, req, &resp).ok());
+    RegisterNumber(app->grpc_port());
 
     consumer = std::move(sb::kafka::Consumer::Create({.brokers = app->kafka_bootstrap(),
                                                       .group_id = "calls-test-" + sb::core::NewId(),
@@ -87,13 +100,7 @@ struct Suite {
     consumer->Start();
 
     sb::metasim::SimOptions options;
-    options.numbers = {
-        {.phone_number_id = kNumber,
-         .display_phone_number = "+1 631-555-3601",
-         .waba_id = kWaba,
-         .access_token = "sim-token",
-         .app_secret = kAppSecret,
-         .callback_url = "http://" + app->addresses().at("webhooks") + "/webhooks/whatsapp"}};
+    options.numbers = {SimNumber(app->addresses().at("webhooks"))};
     options.ring_timeout = absl::Milliseconds(200);
     options.webhooks.retry_initial = absl::Milliseconds(20);
     options.webhooks.retry_max = absl::Milliseconds(100);
@@ -248,33 +255,9 @@ TEST_CASE("a restart while the call rings still ends it as missed when its ring 
 
   auto first = std::make_unique<sb::runtime::App>(registry, config);
   REQUIRE(first->Start().ok());
-  {
-    absl::Time now = absl::Now();
-    std::string token = *sb::auth::SignToken(kAuthSecret,
-                                             {.tenant_id = "acme",
-                                              .subject = "ops",
-                                              .roles = {"admin"},
-                                              .expires = now + absl::Hours(1)},
-                                             now);
-    auto stub = sb::webhooks::v1::WebhooksService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", first->grpc_port()), grpc::InsecureChannelCredentials()));
-    sb::webhooks::v1::RegisterPhoneNumberRequest req;
-    req.set_phone_number_id(kNumber);
-    req.set_waba_id(kWaba);
-    req.set_display_phone_number("+1 631-555-3601");
-    sb::webhooks::v1::RegisterPhoneNumberResponse resp;
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
-    REQUIRE(stub->RegisterPhoneNumber(&ctx, req, &resp).ok());
-  }
+  RegisterNumber(first->grpc_port());
   sb::metasim::SimOptions options;
-  options.numbers = {
-      {.phone_number_id = kNumber,
-       .display_phone_number = "+1 631-555-3601",
-       .waba_id = kWaba,
-       .access_token = "sim-token",
-       .app_secret = kAppSecret,
-       .callback_url = absl::StrCat("http://127.0.0.1:", webhooks_port, "/webhooks/whatsapp")}};
+  options.numbers = {SimNumber(absl::StrCat("127.0.0.1:", webhooks_port))};
   options.ring_timeout = absl::Seconds(50);  // Meta would wait longer than we do
   auto sim = std::move(sb::metasim::Sim::Start(options).value());
   std::string call = sim->PlaceUserCall(kNumber, "5511966881746").value();

@@ -46,10 +46,8 @@ class Machine {
     switch (e_.kind) {
       case EventKind::kConnect:
         if (inbound) {
-          Enter(v1::CALL_STATE_OFFERED, [&] {
-            Note(Fill(call_, &v1::Call::has_offered_time, &v1::Call::mutable_offered_time, e_.at));
-          });
-          // Late or repeated: the offer time is all it can add.
+          if (State() == v1::CALL_STATE_UNSPECIFIED) Move(v1::CALL_STATE_OFFERED);
+          // New, late or repeated: the offer time is all it adds otherwise.
           Note(Fill(call_, &v1::Call::has_offered_time, &v1::Call::mutable_offered_time, e_.at));
         } else {
           Answered();
@@ -148,14 +146,6 @@ class Machine {
   void Move(CallState to) {
     call_.set_state(to);
     t_.publish = t_.changed = true;
-  }
-
-  // Creates the call in `to` when it is new.
-  template <typename F>
-  void Enter(CallState to, F fill) {
-    if (State() != v1::CALL_STATE_UNSPECIFIED) return;
-    fill();
-    Move(to);
   }
 
   void Answered() {

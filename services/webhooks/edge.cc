@@ -403,14 +403,14 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     delivered = batch->delivered;
   }
   // Finish what was reported; the rest finish in their delivery callbacks.
-  std::vector<std::vector<std::string>> mark;
+  std::vector<std::string> done_keys;
   for (size_t i = 0; i < out.size(); ++i) {
     Target* t = out[i];
     const char* kind = KindName(t->item->event);
     if (delivered[i] == 1) {
       metrics_->Event(kind, "published");
       if (t->claimed) {
-        mark.push_back({"SET", t->seen_key});
+        done_keys.push_back(t->seen_key);
       }
     } else {
       all_delivered = false;
@@ -420,12 +420,12 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
       }
     }
   }
-  if (!mark.empty() && redis_ != nullptr) {
+  if (!done_keys.empty() && redis_ != nullptr) {
     // Written by the marker thread, batched with other requests' marks, a millisecond or so
     // after this answer. Until then the claim stands, so a retry meanwhile gets 503, not a
     // second copy; only a crash in between lets one retry through (consumers absorb it).
     absl::MutexLock lock(&mark_mu_);
-    for (auto& m : mark) to_mark_.push_back(std::move(m[1]));
+    for (auto& k : done_keys) to_mark_.push_back(std::move(k));
   }
   if (!all_delivered) {
     log::Warning(
