@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -20,6 +21,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "absl/types/span.h"
+#include "google/protobuf/descriptor.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
 
@@ -128,30 +131,10 @@ std::vector<Token> Tokenize(absl::string_view text) {
   return tokens;
 }
 
-// ---- filter: fields and values -----------------------------------------------------------------
+// ---- filter: operators and values --------------------------------------------------------------
 
-enum class Field { kDirection, kState, kOfferedTime, kBusinessNumber, kAgent, kContactWaId };
-
-struct FieldSpec {
-  absl::string_view name;
-  Field field;
-};
-
-constexpr FieldSpec kFields[] = {
-    {"direction", Field::kDirection},        {"state", Field::kState},
-    {"offered_time", Field::kOfferedTime},   {"business_phone_number_id", Field::kBusinessNumber},
-    {"answered_by_agent_id", Field::kAgent}, {"contact.wa_id", Field::kContactWaId},
-};
-
-constexpr absl::string_view kFieldList =
-    "direction, state, offered_time, business_phone_number_id, answered_by_agent_id or "
-    "contact.wa_id";
-
-absl::string_view NameOf(Field field) {
-  for (const FieldSpec& spec : kFields) {
-    if (spec.field == field) return spec.name;
-  }
-  return "";
+absl::Status FilterError(size_t position, absl::string_view message) {
+  return core::InvalidArgument("INVALID_FILTER", message, {{"position", absl::StrCat(position)}});
 }
 
 enum class Op { kEq, kNe, kGt, kGe, kLt, kLe };
@@ -166,66 +149,87 @@ std::optional<Op> OpOf(absl::string_view text) {
   return std::nullopt;
 }
 
-bool Allows(Field field, Op op) {
-  switch (field) {
-    case Field::kDirection:
-    case Field::kState:
+// What a field holds decides which operators it takes and how its value is read, in both
+// grammars.
+enum class ValueKind {
+  kEnum,    // = and !=; a bare or full enum value name, optionally double-quoted
+  kTime,    // >, >=, < and <=; an RFC 3339 time in double quotes
+  kString,  // =; a double-quoted string
+};
+
+bool Allows(ValueKind kind, Op op) {
+  switch (kind) {
+    case ValueKind::kEnum:
       return op == Op::kEq || op == Op::kNe;
-    case Field::kOfferedTime:
+    case ValueKind::kTime:
       return op == Op::kGt || op == Op::kGe || op == Op::kLt || op == Op::kLe;
-    default:
+    case ValueKind::kString:
       return op == Op::kEq;
   }
+  return false;
 }
 
-absl::string_view OperatorsOf(Field field) {
-  switch (field) {
-    case Field::kDirection:
-    case Field::kState:
+absl::string_view OperatorsOf(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::kEnum:
       return "= or !=";
-    case Field::kOfferedTime:
+    case ValueKind::kTime:
       return ">, >=, < or <=";
-    default:
+    case ValueKind::kString:
       return "=";
   }
+  return "";
 }
+
+// The values of an enum field.
+struct EnumSpec {
+  const google::protobuf::EnumDescriptor* (*type)();
+  absl::string_view prefix;  // of the full value names, e.g. "CALL_STATE_"
+  absl::string_view names;   // the short names, listed in the error
+};
 
 // Accepts the bare value ("MISSED") or the full enum name ("CALL_STATE_MISSED"), not the
-// UNSPECIFIED value (it selects no call and is always a mistake).
-template <typename Enum>
-std::optional<Enum> EnumValue(absl::string_view text, absl::string_view prefix,
-                              bool (*parse)(const std::string&, Enum*)) {
-  std::string name =
-      absl::StartsWith(text, prefix) ? std::string(text) : absl::StrCat(prefix, text);
-  Enum value;
-  if (!parse(name, &value) || value == Enum{}) return std::nullopt;
-  return value;
-}
-
-bool ParseDirection(const std::string& name, v1::CallDirection* out) {
-  return v1::CallDirection_Parse(name, out);
-}
-bool ParseState(const std::string& name, v1::CallState* out) {
-  return v1::CallState_Parse(name, out);
+// UNSPECIFIED value (it selects nothing and is always a mistake). Returns the value's number.
+absl::StatusOr<int> ReadEnum(const Token& value, const EnumSpec& spec) {
+  if (value.kind == TokenKind::kWord || value.kind == TokenKind::kString) {
+    const std::string name = absl::StartsWith(value.text, spec.prefix)
+                                 ? value.text
+                                 : absl::StrCat(spec.prefix, value.text);
+    const google::protobuf::EnumValueDescriptor* found = spec.type()->FindValueByName(name);
+    if (found != nullptr && found->number() != 0) return found->number();
+  }
+  return FilterError(value.position, absl::StrCat("expected ", spec.names));
 }
 
 // What a timestamp column can hold (google.protobuf.Timestamp's range).
 const absl::Time kMinTime = absl::FromUnixSeconds(-62135596800);  // 0001-01-01T00:00:00Z
 const absl::Time kMaxTime = absl::FromUnixSeconds(253402300799);  // 9999-12-31T23:59:59Z
 
-struct Comparison {
-  Field field;
-  Op op;
-  size_t field_position;
-  size_t op_position;
-  v1::CallDirection direction = v1::CALL_DIRECTION_UNSPECIFIED;
-  v1::CallState state = v1::CALL_STATE_UNSPECIFIED;
-  absl::Time time;
-  std::string text;
-};
+absl::StatusOr<absl::Time> ReadTime(const Token& value) {
+  absl::Time t;
+  std::string ignored;
+  // ParseTime would accept surrounding spaces; a quoted value holds the time only.
+  if (value.kind != TokenKind::kString || value.text.empty() || IsSpace(value.text.front()) ||
+      IsSpace(value.text.back()) ||
+      !absl::ParseTime(absl::RFC3339_full, value.text, &t, &ignored) || t < kMinTime ||
+      t > kMaxTime) {
+    return FilterError(value.position,
+                       "expected an RFC 3339 time in double quotes, e.g. "
+                       "\"2026-11-01T00:00:00Z\"");
+  }
+  return t;
+}
 
-absl::Status FilterError(size_t position, absl::string_view message) {
-  return core::InvalidArgument("INVALID_FILTER", message, {{"position", absl::StrCat(position)}});
+absl::StatusOr<std::string> ReadString(const Token& value) {
+  if (value.kind != TokenKind::kString) {
+    return FilterError(value.position, "expected a string in double quotes");
+  }
+  if (value.text.empty() || value.text.size() > 128 ||
+      !IsCleanUtf8(value.text, /*allow_controls=*/false)) {
+    return FilterError(value.position,
+                       "expected 1 to 128 bytes of UTF-8 without control characters");
+  }
+  return value.text;
 }
 
 // ---- filter: time bounds -----------------------------------------------------------------------
@@ -247,6 +251,18 @@ int64_t FirstExcluded(const TimeBound& upper) {
   return upper.inclusive ? FloorMicros(upper.time) + 1 : CeilMicros(upper.time);
 }
 
+// ANDs the comparison `op time` (one of > >= < <=) into the range [after, before]: repeated
+// bounds narrow it, so the tightest one at each end is kept.
+void Narrow(Op op, absl::Time time, std::optional<TimeBound>& after,
+            std::optional<TimeBound>& before) {
+  const TimeBound bound{time, op == Op::kGe || op == Op::kLe};
+  if (op == Op::kGt || op == Op::kGe) {
+    if (!after || FirstAdmitted(bound) > FirstAdmitted(*after)) after = bound;
+  } else if (!before || FirstExcluded(bound) < FirstExcluded(*before)) {
+    before = bound;
+  }
+}
+
 template <typename T>
 void SortUnique(std::vector<T>& values) {
   std::sort(values.begin(), values.end());
@@ -263,201 +279,235 @@ void Normalize(Filter& f) {
   SortUnique(f.contact_wa_ids);
 }
 
-// ---- filter: parser ----------------------------------------------------------------------------
+// ---- filter: the shared reader -----------------------------------------------------------------
+
+// A field of one grammar; FieldT is that grammar's own enum of fields.
+template <typename FieldT>
+struct FieldSpec {
+  absl::string_view name;
+  FieldT field;
+  ValueKind kind;
+  const EnumSpec* values = nullptr;  // kEnum only
+};
+
+// One `field op value`; the value is in the member its field's kind says.
+template <typename FieldT>
+struct Comparison {
+  const FieldSpec<FieldT>* spec;
+  size_t field_position;
+  Op op = Op::kEq;
+  size_t op_position = 0;
+  int number = 0;    // kEnum
+  absl::Time time;   // kTime
+  std::string text;  // kString
+};
+
+// Remembers the fields compared with "=", which both grammars allow once per field.
+template <typename FieldT>
+class EqualFields {
+ public:
+  // False when `field` was added before.
+  bool Add(FieldT field) {
+    const auto bit = 1u << static_cast<unsigned>(field);
+    if (seen_ & bit) return false;
+    seen_ |= bit;
+    return true;
+  }
+
+ private:
+  unsigned seen_ = 0;
+};
+
+// The tokens of one filter text and the reading position, with the productions both grammars
+// share: the AND list, the field, the operator and the value. Every error is INVALID_FILTER at
+// the offending token; a lexical error is reported when the reader reaches it, so the first
+// problem from the left is the one reported.
+class TokenReader {
+ public:
+  explicit TokenReader(absl::string_view text) : tokens_(Tokenize(text)) {}
+
+  const Token& Peek() const { return tokens_[at_]; }
+  bool PeekWord(absl::string_view word) const {
+    return Peek().kind == TokenKind::kWord && Peek().text == word;
+  }
+  void Skip() { ++at_; }
+
+  // filter := term ( "AND" term )*, up to the end of the text.
+  absl::Status Terms(absl::FunctionRef<absl::Status()> term) {
+    while (true) {
+      RETURN_IF_ERROR(term());
+      const Token& next = Peek();
+      if (next.kind == TokenKind::kEnd) return absl::OkStatus();
+      if (next.kind == TokenKind::kError) return FilterError(next.position, next.text);
+      if (!PeekWord("AND")) {
+        return FilterError(next.position, "expected AND or the end of the filter");
+      }
+      Skip();
+    }
+  }
+
+  // The field of a comparison, one of `fields` (`field_list` names them in the error).
+  template <typename FieldT>
+  absl::StatusOr<Comparison<FieldT>> ReadField(absl::Span<const FieldSpec<FieldT>> fields,
+                                               absl::string_view field_list) {
+    const Token& name = Peek();
+    if (name.kind == TokenKind::kError) return FilterError(name.position, name.text);
+    if (name.kind == TokenKind::kWord) {
+      for (const FieldSpec<FieldT>& spec : fields) {
+        if (spec.name == name.text) {
+          Skip();
+          return Comparison<FieldT>{&spec, name.position};
+        }
+      }
+    }
+    return FilterError(name.position, absl::StrCat("expected a field: ", field_list));
+  }
+
+  // The rest of a comparison whose field ReadField has read: an operator the field takes and
+  // a value of its kind.
+  template <typename FieldT>
+  absl::Status ReadOperatorAndValue(Comparison<FieldT>& c) {
+    const FieldSpec<FieldT>& spec = *c.spec;
+    const Token& op = Peek();
+    if (op.kind == TokenKind::kError) return FilterError(op.position, op.text);
+    std::optional<Op> parsed = op.kind == TokenKind::kOperator ? OpOf(op.text) : std::nullopt;
+    if (!parsed || !Allows(spec.kind, *parsed)) {
+      return FilterError(op.position,
+                         absl::StrCat("expected ", OperatorsOf(spec.kind), " after ", spec.name));
+    }
+    c.op = *parsed;
+    c.op_position = op.position;
+    Skip();
+
+    const Token& value = Peek();
+    if (value.kind == TokenKind::kError) return FilterError(value.position, value.text);
+    switch (spec.kind) {
+      case ValueKind::kEnum: {
+        ASSIGN_OR_RETURN(c.number, ReadEnum(value, *spec.values));
+        break;
+      }
+      case ValueKind::kTime: {
+        ASSIGN_OR_RETURN(c.time, ReadTime(value));
+        break;
+      }
+      case ValueKind::kString: {
+        ASSIGN_OR_RETURN(c.text, ReadString(value));
+        break;
+      }
+    }
+    Skip();
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<Token> tokens_;
+  size_t at_ = 0;
+};
+
+// ---- filter: ListCalls' grammar ----------------------------------------------------------------
+
+enum class Field { kDirection, kState, kOfferedTime, kBusinessNumber, kAgent, kContactWaId };
+
+constexpr EnumSpec kDirections = {&v1::CallDirection_descriptor, "CALL_DIRECTION_",
+                                  "INBOUND or OUTBOUND"};
+constexpr EnumSpec kStates = {&v1::CallState_descriptor, "CALL_STATE_",
+                              "OFFERED, RINGING, ANSWERED, ENDED, MISSED, REJECTED or FAILED"};
+
+constexpr FieldSpec<Field> kFields[] = {
+    {"direction", Field::kDirection, ValueKind::kEnum, &kDirections},
+    {"state", Field::kState, ValueKind::kEnum, &kStates},
+    {"offered_time", Field::kOfferedTime, ValueKind::kTime},
+    {"business_phone_number_id", Field::kBusinessNumber, ValueKind::kString},
+    {"answered_by_agent_id", Field::kAgent, ValueKind::kString},
+    {"contact.wa_id", Field::kContactWaId, ValueKind::kString},
+};
+
+constexpr absl::string_view kFieldList =
+    "direction, state, offered_time, business_phone_number_id, answered_by_agent_id or "
+    "contact.wa_id";
 
 class Parser {
  public:
-  Parser(std::vector<Token> tokens, TimeTerms time_terms)
-      : tokens_(std::move(tokens)), time_terms_(time_terms) {}
+  Parser(absl::string_view text, TimeTerms time_terms) : reader_(text), time_terms_(time_terms) {}
 
   absl::StatusOr<Filter> Run() {
-    while (true) {
-      RETURN_IF_ERROR(Term());
-      const Token& next = Peek();
-      if (next.kind == TokenKind::kEnd) break;
-      if (next.kind == TokenKind::kError) return FilterError(next.position, next.text);
-      if (next.kind != TokenKind::kWord || next.text != "AND") {
-        return FilterError(next.position, "expected AND or the end of the filter");
-      }
-      ++at_;
-    }
+    RETURN_IF_ERROR(reader_.Terms([this] { return Term(); }));
     Normalize(filter_);
     return filter_;
   }
 
  private:
-  const Token& Peek() const { return tokens_[at_]; }
-  bool PeekWord(absl::string_view word) const {
-    return Peek().kind == TokenKind::kWord && Peek().text == word;
-  }
-
   absl::Status Term() {
-    std::vector<Comparison> group;
-    if (Peek().kind != TokenKind::kOpen) {
-      ASSIGN_OR_RETURN(Comparison c, Compare());
+    std::vector<Comparison<Field>> group;
+    if (reader_.Peek().kind != TokenKind::kOpen) {
+      ASSIGN_OR_RETURN(Comparison<Field> c, Compare());
       group.push_back(std::move(c));
     } else {
-      ++at_;
-      ASSIGN_OR_RETURN(Comparison first, Compare());
+      reader_.Skip();
+      ASSIGN_OR_RETURN(Comparison<Field> first, Compare());
       group.push_back(std::move(first));
-      while (PeekWord("OR")) {
-        ++at_;
-        ASSIGN_OR_RETURN(Comparison next, Compare());
+      while (reader_.PeekWord("OR")) {
+        reader_.Skip();
+        ASSIGN_OR_RETURN(Comparison<Field> next, Compare());
         group.push_back(std::move(next));
       }
       // An OR of different fields or of "!=" cannot be expressed as one list per field.
       if (group.size() > 1) {
-        for (const Comparison& c : group) {
-          if (c.field != group.front().field) {
+        for (const Comparison<Field>& c : group) {
+          if (c.spec->field != group.front().spec->field) {
             return FilterError(c.field_position,
                                absl::StrCat("every comparison inside an OR group must name the "
                                             "same field (",
-                                            NameOf(group.front().field), ")"));
+                                            group.front().spec->name, ")"));
           }
           if (c.op != Op::kEq) {
             return FilterError(c.op_position, "comparisons inside an OR group must use =");
           }
         }
       }
-      const Token& close = Peek();
+      const Token& close = reader_.Peek();
       if (close.kind == TokenKind::kError) return FilterError(close.position, close.text);
       if (close.kind != TokenKind::kClose) {
         return FilterError(close.position, "expected OR or )");
       }
-      ++at_;
+      reader_.Skip();
     }
     return Apply(group);
   }
 
-  absl::StatusOr<Comparison> Compare() {
-    Comparison c;
-    const Token& name = Peek();
-    if (name.kind == TokenKind::kError) return FilterError(name.position, name.text);
-    const FieldSpec* spec = nullptr;
-    if (name.kind == TokenKind::kWord) {
-      for (const FieldSpec& candidate : kFields) {
-        if (candidate.name == name.text) spec = &candidate;
-      }
-    }
-    if (spec == nullptr) {
-      return FilterError(name.position, absl::StrCat("expected a field: ", kFieldList));
-    }
-    if (spec->field == Field::kOfferedTime && time_terms_ == TimeTerms::kRefused) {
-      return FilterError(name.position,
+  absl::StatusOr<Comparison<Field>> Compare() {
+    ASSIGN_OR_RETURN(Comparison<Field> c, reader_.ReadField<Field>(kFields, kFieldList));
+    if (c.spec->field == Field::kOfferedTime && time_terms_ == TimeTerms::kRefused) {
+      return FilterError(c.field_position,
                          "offered_time is not allowed here: this method takes the time range "
                          "in start_time and end_time");
     }
-    c.field = spec->field;
-    c.field_position = name.position;
-    ++at_;
-
-    const Token& op = Peek();
-    if (op.kind == TokenKind::kError) return FilterError(op.position, op.text);
-    std::optional<Op> parsed_op =
-        op.kind == TokenKind::kOperator ? OpOf(op.text) : std::optional<Op>();
-    if (!parsed_op || !Allows(c.field, *parsed_op)) {
-      return FilterError(op.position,
-                         absl::StrCat("expected ", OperatorsOf(c.field), " after ", spec->name));
-    }
-    c.op = *parsed_op;
-    c.op_position = op.position;
-    ++at_;
-
-    const Token& value = Peek();
-    if (value.kind == TokenKind::kError) return FilterError(value.position, value.text);
-    RETURN_IF_ERROR(Value(value, c));
-    ++at_;
+    RETURN_IF_ERROR(reader_.ReadOperatorAndValue(c));
     return c;
   }
 
-  static absl::Status Value(const Token& value, Comparison& c) {
-    const bool is_word = value.kind == TokenKind::kWord;
-    const bool is_string = value.kind == TokenKind::kString;
-    switch (c.field) {
-      case Field::kDirection: {
-        auto parsed = is_word || is_string ? EnumValue<v1::CallDirection>(
-                                                 value.text, "CALL_DIRECTION_", &ParseDirection)
-                                           : std::nullopt;
-        if (!parsed) return FilterError(value.position, "expected INBOUND or OUTBOUND");
-        c.direction = *parsed;
-        return absl::OkStatus();
-      }
-      case Field::kState: {
-        auto parsed = is_word || is_string
-                          ? EnumValue<v1::CallState>(value.text, "CALL_STATE_", &ParseState)
-                          : std::nullopt;
-        if (!parsed) {
-          return FilterError(value.position,
-                             "expected OFFERED, RINGING, ANSWERED, ENDED, MISSED, REJECTED or "
-                             "FAILED");
-        }
-        c.state = *parsed;
-        return absl::OkStatus();
-      }
-      case Field::kOfferedTime: {
-        absl::Time t;
-        std::string ignored;
-        // ParseTime would accept surrounding spaces; a quoted value holds the time only.
-        if (!is_string || value.text.empty() || IsSpace(value.text.front()) ||
-            IsSpace(value.text.back()) ||
-            !absl::ParseTime(absl::RFC3339_full, value.text, &t, &ignored) || t < kMinTime ||
-            t > kMaxTime) {
-          return FilterError(value.position,
-                             "expected an RFC 3339 time in double quotes, e.g. "
-                             "\"2026-11-01T00:00:00Z\"");
-        }
-        c.time = t;
-        return absl::OkStatus();
-      }
-      default: {
-        if (!is_string) {
-          return FilterError(value.position, "expected a string in double quotes");
-        }
-        if (value.text.empty() || value.text.size() > 128 ||
-            !IsCleanUtf8(value.text, /*allow_controls=*/false)) {
-          return FilterError(value.position,
-                             "expected 1 to 128 bytes of UTF-8 without control characters");
-        }
-        c.text = value.text;
-        return absl::OkStatus();
-      }
+  absl::Status Apply(const std::vector<Comparison<Field>>& group) {
+    const Comparison<Field>& head = group.front();
+    // One "=" term per field keeps every field's condition a single OR list.
+    if (head.op == Op::kEq && !equal_fields_.Add(head.spec->field)) {
+      const absl::string_view name = head.spec->name;
+      return FilterError(head.field_position, absl::StrCat(name, " = appears in two terms; write (",
+                                                           name, " = a OR ", name, " = b)"));
     }
-  }
-
-  absl::Status Apply(const std::vector<Comparison>& group) {
-    const Comparison& head = group.front();
-    if (head.op == Op::kEq) {
-      // One "=" term per field keeps every field's condition a single OR list.
-      const auto bit = 1u << static_cast<unsigned>(head.field);
-      if (equal_fields_ & bit) {
-        return FilterError(
-            head.field_position,
-            absl::StrCat(NameOf(head.field), " = appears in two terms; write (", NameOf(head.field),
-                         " = a OR ", NameOf(head.field), " = b)"));
-      }
-      equal_fields_ |= bit;
-    }
-    for (const Comparison& c : group) {
-      switch (c.field) {
+    for (const Comparison<Field>& c : group) {
+      const bool eq = c.op == Op::kEq;
+      switch (c.spec->field) {
         case Field::kDirection:
-          (c.op == Op::kEq ? filter_.directions : filter_.not_directions).push_back(c.direction);
+          (eq ? filter_.directions : filter_.not_directions)
+              .push_back(static_cast<v1::CallDirection>(c.number));
           break;
         case Field::kState:
-          (c.op == Op::kEq ? filter_.states : filter_.not_states).push_back(c.state);
+          (eq ? filter_.states : filter_.not_states)
+              .push_back(static_cast<v1::CallState>(c.number));
           break;
-        case Field::kOfferedTime: {
-          TimeBound bound{c.time, c.op == Op::kGe || c.op == Op::kLe};
-          if (c.op == Op::kGt || c.op == Op::kGe) {
-            if (!filter_.offered_after ||
-                FirstAdmitted(bound) > FirstAdmitted(*filter_.offered_after)) {
-              filter_.offered_after = bound;
-            }
-          } else if (!filter_.offered_before ||
-                     FirstExcluded(bound) < FirstExcluded(*filter_.offered_before)) {
-            filter_.offered_before = bound;
-          }
+        case Field::kOfferedTime:
+          Narrow(c.op, c.time, filter_.offered_after, filter_.offered_before);
           break;
-        }
         case Field::kBusinessNumber:
           filter_.business_phone_number_ids.push_back(c.text);
           break;
@@ -472,11 +522,92 @@ class Parser {
     return absl::OkStatus();
   }
 
-  std::vector<Token> tokens_;
-  size_t at_ = 0;
+  TokenReader reader_;
   TimeTerms time_terms_;
   Filter filter_;
-  unsigned equal_fields_ = 0;
+  EqualFields<Field> equal_fields_;
+};
+
+// ---- filter: ListCallbacks' grammar ------------------------------------------------------------
+
+enum class CallbackField { kState, kAssignedAgent, kContactWaId, kDueTime };
+
+constexpr EnumSpec kCallbackStates = {&v1::CallbackState_descriptor, "CALLBACK_STATE_",
+                                      "PENDING, DUE, COMPLETED or CANCELED"};
+
+constexpr FieldSpec<CallbackField> kCallbackFields[] = {
+    {"state", CallbackField::kState, ValueKind::kEnum, &kCallbackStates},
+    {"assigned_agent_id", CallbackField::kAssignedAgent, ValueKind::kString},
+    {"contact.wa_id", CallbackField::kContactWaId, ValueKind::kString},
+    {"due_time", CallbackField::kDueTime, ValueKind::kTime},
+};
+
+constexpr absl::string_view kCallbackFieldList =
+    "state, assigned_agent_id, contact.wa_id or due_time";
+
+// filter := comparison ( "AND" comparison )*. Every field holds one value per callback, so
+// "=" appears once per field and there is no OR to write.
+class CallbackParser {
+ public:
+  explicit CallbackParser(absl::string_view text) : reader_(text) {}
+
+  absl::StatusOr<CallbackFilter> Run() {
+    RETURN_IF_ERROR(reader_.Terms([this] { return Term(); }));
+    SortUnique(filter_.not_states);
+    return filter_;
+  }
+
+ private:
+  absl::Status Term() {
+    RETURN_IF_ERROR(RefuseGroup());
+    ASSIGN_OR_RETURN(Comparison<CallbackField> c,
+                     reader_.ReadField<CallbackField>(kCallbackFields, kCallbackFieldList));
+    RETURN_IF_ERROR(reader_.ReadOperatorAndValue(c));
+    RETURN_IF_ERROR(Apply(c));
+    // Said here rather than as "expected AND", since the ListCalls filter does have them.
+    return RefuseGroup();
+  }
+
+  absl::Status RefuseGroup() const {
+    const Token& next = reader_.Peek();
+    if (next.kind == TokenKind::kOpen || next.kind == TokenKind::kClose) {
+      return FilterError(next.position,
+                         "parentheses are not allowed here: this filter is comparisons joined "
+                         "by AND");
+    }
+    if (reader_.PeekWord("OR")) {
+      return FilterError(next.position,
+                         "OR is not allowed here: this filter is comparisons joined by AND");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Apply(const Comparison<CallbackField>& c) {
+    if (c.op == Op::kEq && !equal_fields_.Add(c.spec->field)) {
+      return FilterError(c.field_position,
+                         absl::StrCat(c.spec->name, " = may appear only once in this filter"));
+    }
+    switch (c.spec->field) {
+      case CallbackField::kState:
+        (c.op == Op::kEq ? filter_.states : filter_.not_states)
+            .push_back(static_cast<v1::CallbackState>(c.number));
+        break;
+      case CallbackField::kAssignedAgent:
+        filter_.assigned_agent_id = c.text;
+        break;
+      case CallbackField::kContactWaId:
+        filter_.contact_wa_id = c.text;
+        break;
+      case CallbackField::kDueTime:
+        Narrow(c.op, c.time, filter_.due_after, filter_.due_before);
+        break;
+    }
+    return absl::OkStatus();
+  }
+
+  TokenReader reader_;
+  CallbackFilter filter_;
+  EqualFields<CallbackField> equal_fields_;
 };
 
 // ---- canonical form ----------------------------------------------------------------------------
@@ -632,7 +763,12 @@ std::string Filter::Canonical() const {
 
 absl::StatusOr<Filter> ParseFilter(absl::string_view text, TimeTerms time_terms) {
   if (absl::StripAsciiWhitespace(text).empty()) return Filter{};
-  return Parser(Tokenize(text), time_terms).Run();
+  return Parser(text, time_terms).Run();
+}
+
+absl::StatusOr<CallbackFilter> ParseCallbackFilter(absl::string_view text) {
+  if (absl::StripAsciiWhitespace(text).empty()) return CallbackFilter{};
+  return CallbackParser(text).Run();
 }
 
 // ---- contact search ----------------------------------------------------------------------------

@@ -34,18 +34,22 @@ Filter MustParse(const std::string& text, TimeTerms time_terms = TimeTerms::kAll
   return *filter;
 }
 
+// `status`, the result of parsing `text`, checked to be INVALID_FILTER at byte `position`.
+absl::Status CheckInvalidFilter(const std::string& text, const absl::Status& status,
+                                size_t position) {
+  INFO("filter: " << text);
+  REQUIRE_FALSE(status.ok());
+  INFO(status.ToString());
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(core::ReasonOf(status) == "INVALID_FILTER");
+  CHECK(core::MetadataOf(status) == core::ErrorMetadata{{"position", std::to_string(position)}});
+  return status;
+}
+
 // The error for `text`, checked to be INVALID_FILTER at byte `position`.
 absl::Status FilterError(const std::string& text, size_t position,
                          TimeTerms time_terms = TimeTerms::kAllowed) {
-  auto filter = ParseFilter(text, time_terms);
-  INFO("filter: " << text);
-  REQUIRE_FALSE(filter.ok());
-  INFO(filter.status().ToString());
-  CHECK(filter.status().code() == absl::StatusCode::kInvalidArgument);
-  CHECK(core::ReasonOf(filter.status()) == "INVALID_FILTER");
-  CHECK(core::MetadataOf(filter.status()) ==
-        core::ErrorMetadata{{"position", std::to_string(position)}});
-  return filter.status();
+  return CheckInvalidFilter(text, ParseFilter(text, time_terms).status(), position);
 }
 
 void Refused(const std::string& text, size_t position, TimeTerms time_terms = TimeTerms::kAllowed) {
@@ -429,6 +433,294 @@ TEST_CASE("a field compared with = appears in one term only") {
   Refused("contact.wa_id = \"1\" AND contact.wa_id = \"2\"", 24);
   Refused("business_phone_number_id = \"1\" AND business_phone_number_id = \"1\"", 35);
   Refused("answered_by_agent_id = \"a\" AND answered_by_agent_id = \"b\"", 31);
+}
+
+// ---- callback filter ---------------------------------------------------------------------------
+
+CallbackFilter MustParseCallbacks(const std::string& text) {
+  auto filter = ParseCallbackFilter(text);
+  INFO(text << " -> " << filter.status().ToString());
+  REQUIRE(filter.ok());
+  return *filter;
+}
+
+absl::Status CallbackError(const std::string& text, size_t position) {
+  return CheckInvalidFilter(text, ParseCallbackFilter(text).status(), position);
+}
+
+void RefusedCallbacks(const std::string& text, size_t position) {
+  (void)CallbackError(text, position);
+}
+
+TEST_CASE("an empty or blank callback filter has no conditions") {
+  for (const char* text : {"", " ", "\t\r\n "}) {
+    CallbackFilter f = MustParseCallbacks(text);
+    CHECK(f.states.empty());
+    CHECK(f.not_states.empty());
+    CHECK(f.assigned_agent_id.empty());
+    CHECK(f.contact_wa_id.empty());
+    CHECK_FALSE(f.due_after.has_value());
+    CHECK_FALSE(f.due_before.has_value());
+  }
+}
+
+TEST_CASE("callback state takes every state, bare, full or quoted, with = and !=") {
+  const std::pair<const char*, v1::CallbackState> states[] = {
+      {"PENDING", v1::CALLBACK_STATE_PENDING},
+      {"DUE", v1::CALLBACK_STATE_DUE},
+      {"COMPLETED", v1::CALLBACK_STATE_COMPLETED},
+      {"CANCELED", v1::CALLBACK_STATE_CANCELED},
+  };
+  for (const auto& [name, state] : states) {
+    const std::vector<v1::CallbackState> expected{state};
+    for (const std::string& value :
+         {std::string(name), absl::StrCat("CALLBACK_STATE_", name), absl::StrCat("\"", name, "\""),
+          absl::StrCat("\"CALLBACK_STATE_", name, "\"")}) {
+      CallbackFilter eq = MustParseCallbacks(absl::StrCat("state = ", value));
+      CHECK(eq.states == expected);
+      CHECK(eq.not_states.empty());
+      CallbackFilter ne = MustParseCallbacks(absl::StrCat("state != ", value));
+      CHECK(ne.states.empty());
+      CHECK(ne.not_states == expected);
+    }
+  }
+}
+
+TEST_CASE("assigned_agent_id and contact.wa_id take quoted strings") {
+  CallbackFilter f =
+      MustParseCallbacks("assigned_agent_id = \"agent-7\" AND contact.wa_id = \"5511966881746\"");
+  CHECK(f.assigned_agent_id == "agent-7");
+  CHECK(f.contact_wa_id == "5511966881746");
+  CHECK(MustParseCallbacks(R"(assigned_agent_id = "a \"b\" c\\d")").assigned_agent_id ==
+        "a \"b\" c\\d");
+  CHECK(MustParseCallbacks("assigned_agent_id = \"agente-José\"").assigned_agent_id ==
+        "agente-José");
+  CHECK(MustParseCallbacks(absl::StrCat("contact.wa_id = \"", std::string(128, '7'), "\""))
+            .contact_wa_id.size() == 128);
+}
+
+TEST_CASE("due_time takes the four comparisons on an RFC 3339 time") {
+  CallbackFilter f = MustParseCallbacks("due_time > \"2026-11-01T00:00:00Z\"");
+  REQUIRE(f.due_after.has_value());
+  CHECK(f.due_after->time == At("2026-11-01T00:00:00Z"));
+  CHECK_FALSE(f.due_after->inclusive);
+  CHECK_FALSE(f.due_before.has_value());
+
+  f = MustParseCallbacks("due_time >= \"2026-11-01T01:00:00+01:00\"");
+  REQUIRE(f.due_after.has_value());
+  CHECK(f.due_after->time == At("2026-11-01T00:00:00Z"));
+  CHECK(f.due_after->inclusive);
+
+  f = MustParseCallbacks("due_time < \"2026-11-30T23:59:59.250-03:00\"");
+  REQUIRE(f.due_before.has_value());
+  CHECK(f.due_before->time == At("2026-12-01T02:59:59.250Z"));
+  CHECK_FALSE(f.due_before->inclusive);
+  CHECK_FALSE(f.due_after.has_value());
+
+  f = MustParseCallbacks("due_time <= \"2026-12-01T00:00:00z\"");
+  REQUIRE(f.due_before.has_value());
+  CHECK(f.due_before->time == At("2026-12-01T00:00:00Z"));
+  CHECK(f.due_before->inclusive);
+}
+
+TEST_CASE("a callback filter with every field, however it is spaced") {
+  const std::string loose =
+      "state = DUE AND state != PENDING AND assigned_agent_id = \"agent-7\" AND "
+      "contact.wa_id = \"5511966881746\" AND due_time >= \"2026-11-01T00:00:00Z\" AND "
+      "due_time < \"2026-11-02T00:00:00Z\"";
+  const std::string tight =
+      "\tstate=DUE AND state!=PENDING AND assigned_agent_id=\"agent-7\"\nAND "
+      "contact.wa_id=\"5511966881746\" AND due_time>=\"2026-11-01T00:00:00Z\"\r\nAND "
+      "due_time<\"2026-11-02T00:00:00Z\"  ";
+  for (const std::string& text : {loose, tight}) {
+    CallbackFilter f = MustParseCallbacks(text);
+    CHECK(f.states == std::vector<v1::CallbackState>{v1::CALLBACK_STATE_DUE});
+    CHECK(f.not_states == std::vector<v1::CallbackState>{v1::CALLBACK_STATE_PENDING});
+    CHECK(f.assigned_agent_id == "agent-7");
+    CHECK(f.contact_wa_id == "5511966881746");
+    REQUIRE(f.due_after.has_value());
+    CHECK(f.due_after->time == At("2026-11-01T00:00:00Z"));
+    CHECK(f.due_after->inclusive);
+    REQUIRE(f.due_before.has_value());
+    CHECK(f.due_before->time == At("2026-11-02T00:00:00Z"));
+    CHECK_FALSE(f.due_before->inclusive);
+  }
+}
+
+TEST_CASE("callback state != repeats, sorted and without duplicates") {
+  CallbackFilter f = MustParseCallbacks(
+      "state != CANCELED AND state != COMPLETED AND state != CALLBACK_STATE_CANCELED");
+  CHECK(f.not_states ==
+        std::vector<v1::CallbackState>{v1::CALLBACK_STATE_COMPLETED, v1::CALLBACK_STATE_CANCELED});
+  CHECK(f.states.empty());
+}
+
+TEST_CASE("repeated due_time bounds keep the tightest") {
+  const std::string a = "\"2026-11-01T00:00:00Z\"";
+  const std::string b = "\"2026-11-02T00:00:00Z\"";
+
+  SECTION("the later lower bound, in either order") {
+    for (const std::string& text : {absl::StrCat("due_time >= ", a, " AND due_time > ", b),
+                                    absl::StrCat("due_time > ", b, " AND due_time >= ", a)}) {
+      CallbackFilter f = MustParseCallbacks(text);
+      REQUIRE(f.due_after.has_value());
+      CHECK(f.due_after->time == At("2026-11-02T00:00:00Z"));
+      CHECK_FALSE(f.due_after->inclusive);
+      CHECK_FALSE(f.due_before.has_value());
+    }
+  }
+  SECTION("the earlier upper bound, in either order") {
+    for (const std::string& text : {absl::StrCat("due_time <= ", a, " AND due_time < ", b),
+                                    absl::StrCat("due_time < ", b, " AND due_time <= ", a)}) {
+      CallbackFilter f = MustParseCallbacks(text);
+      REQUIRE(f.due_before.has_value());
+      CHECK(f.due_before->time == At("2026-11-01T00:00:00Z"));
+      CHECK(f.due_before->inclusive);
+      CHECK_FALSE(f.due_after.has_value());
+    }
+  }
+  SECTION("at the same time the exclusive bound is tighter") {
+    for (const std::string& text : {absl::StrCat("due_time >= ", a, " AND due_time > ", a),
+                                    absl::StrCat("due_time > ", a, " AND due_time >= ", a)}) {
+      CallbackFilter f = MustParseCallbacks(text);
+      REQUIRE(f.due_after.has_value());
+      CHECK_FALSE(f.due_after->inclusive);
+    }
+    for (const std::string& text : {absl::StrCat("due_time <= ", a, " AND due_time < ", a),
+                                    absl::StrCat("due_time < ", a, " AND due_time <= ", a)}) {
+      CallbackFilter f = MustParseCallbacks(text);
+      REQUIRE(f.due_before.has_value());
+      CHECK_FALSE(f.due_before->inclusive);
+    }
+  }
+  SECTION("three bounds at each end") {
+    CallbackFilter f = MustParseCallbacks(absl::StrCat(
+        "due_time > ", a, " AND due_time < \"2026-11-03T00:00:00Z\" AND due_time >= ", b,
+        " AND due_time <= ", b, " AND due_time > \"2026-10-01T00:00:00Z\" AND ",
+        "due_time < \"2026-12-01T00:00:00Z\""));
+    REQUIRE(f.due_after.has_value());
+    CHECK(f.due_after->time == At("2026-11-02T00:00:00Z"));
+    CHECK(f.due_after->inclusive);
+    REQUIRE(f.due_before.has_value());
+    CHECK(f.due_before->time == At("2026-11-02T00:00:00Z"));
+    CHECK(f.due_before->inclusive);
+  }
+}
+
+TEST_CASE("callback filter errors name what was expected at the offending token") {
+  SECTION("fields") {
+    CHECK(MessageHas(CallbackError("foo = \"x\"", 0),
+                     "expected a field: state, assigned_agent_id, contact.wa_id or due_time"));
+    RefusedCallbacks("state = DUE AND agent = \"a\"", 16);
+    RefusedCallbacks("State = DUE", 0);
+    RefusedCallbacks("\"state\" = DUE", 0);
+    RefusedCallbacks("= DUE", 0);
+    // ListCalls' fields are not callback fields, and the other way round.
+    RefusedCallbacks("direction = INBOUND", 0);
+    RefusedCallbacks("offered_time > \"2026-11-01T00:00:00Z\"", 0);
+    RefusedCallbacks("answered_by_agent_id = \"a\"", 0);
+    Refused("due_time > \"2026-11-01T00:00:00Z\"", 0);
+    Refused("assigned_agent_id = \"a\"", 0);
+  }
+  SECTION("operators") {
+    CHECK(MessageHas(CallbackError("state > DUE", 6), "expected = or != after state"));
+    RefusedCallbacks("state DUE", 6);
+    CHECK(MessageHas(CallbackError("due_time = \"2026-11-01T00:00:00Z\"", 9),
+                     "expected >, >=, < or <= after due_time"));
+    RefusedCallbacks("due_time != \"2026-11-01T00:00:00Z\"", 9);
+    CHECK(MessageHas(CallbackError("assigned_agent_id != \"a\"", 18),
+                     "expected = after assigned_agent_id"));
+    RefusedCallbacks("contact.wa_id > \"1\"", 14);
+    CHECK(MessageHas(CallbackError("state ! DUE", 6), "'!' must be followed by '='"));
+    RefusedCallbacks("state == DUE", 7);
+    RefusedCallbacks("state", 5);
+  }
+  SECTION("state values") {
+    CHECK(MessageHas(CallbackError("state = DONE", 8),
+                     "expected PENDING, DUE, COMPLETED or CANCELED"));
+    RefusedCallbacks("state = UNSPECIFIED", 8);
+    RefusedCallbacks("state = CALLBACK_STATE_UNSPECIFIED", 8);
+    RefusedCallbacks("state = CALLBACK_STATE_", 8);
+    RefusedCallbacks("state = pending", 8);
+    RefusedCallbacks("state = DUE;", 8);
+    RefusedCallbacks("state != \"\"", 9);
+    RefusedCallbacks("state =", 7);
+    // A call state is not a callback state.
+    RefusedCallbacks("state = MISSED", 8);
+    RefusedCallbacks("state = CALL_STATE_MISSED", 8);
+  }
+  SECTION("string values") {
+    CHECK(MessageHas(CallbackError("assigned_agent_id = agent-7", 20), "expected a string"));
+    CHECK(MessageHas(CallbackError("assigned_agent_id = \"\"", 20), "1 to 128 bytes"));
+    RefusedCallbacks(absl::StrCat("contact.wa_id = \"", std::string(129, '7'), "\""), 16);
+    RefusedCallbacks("contact.wa_id = \"55\x01\"", 16);
+    RefusedCallbacks("contact.wa_id = \"55\xff\"", 16);
+  }
+  SECTION("unterminated strings and bad escapes") {
+    CHECK(MessageHas(CallbackError("contact.wa_id = \"5511", 16), "unterminated"));
+    RefusedCallbacks("due_time < \"2026-11-01T00:00:00Z", 11);
+    RefusedCallbacks("state = \"DUE", 8);
+    CHECK(MessageHas(CallbackError("assigned_agent_id = \"a\\q\"", 20), "escaped"));
+  }
+  SECTION("times") {
+    CHECK(MessageHas(CallbackError("due_time > \"2026-11-01\"", 11), "expected an RFC 3339 time"));
+    RefusedCallbacks("due_time > 2026-11-01T00:00:00Z", 11);
+    RefusedCallbacks("due_time > \"2026-11-01T00:00:00\"", 11);  // no offset
+    RefusedCallbacks("due_time >= \"2026-02-30T00:00:00Z\"", 12);
+    RefusedCallbacks("due_time <= \" 2026-11-01T00:00:00Z\"", 12);
+    RefusedCallbacks("due_time < \"10000-01-01T00:00:00Z\"", 11);
+    RefusedCallbacks("due_time < \"\"", 11);
+  }
+  SECTION("keywords") {
+    CHECK(MessageHas(CallbackError("state = DUE and assigned_agent_id = \"a\"", 12),
+                     "expected AND or the end"));
+    RefusedCallbacks("state = DUE assigned_agent_id = \"a\"", 12);
+    RefusedCallbacks("AND state = DUE", 0);
+    CHECK(MessageHas(CallbackError("state = DUE AND", 15), "expected a field"));
+    RefusedCallbacks("state = DUE AND AND state != PENDING", 16);
+  }
+}
+
+TEST_CASE("a callback filter refuses OR and parentheses") {
+  CHECK(MessageHas(CallbackError("state = DUE OR state = PENDING", 12), "OR is not allowed"));
+  RefusedCallbacks("state != DUE OR state != PENDING", 13);
+  RefusedCallbacks("OR state = DUE", 0);
+  RefusedCallbacks("state = DUE AND OR", 16);
+  // Lower case is not the keyword, so it is only "not AND".
+  CHECK(MessageHas(CallbackError("state = DUE or state = PENDING", 12), "expected AND"));
+
+  CHECK(MessageHas(CallbackError("(state = DUE)", 0), "parentheses are not allowed"));
+  RefusedCallbacks("(state = DUE OR state = PENDING)", 0);
+  RefusedCallbacks("state = DUE AND (state != PENDING)", 16);
+  CHECK(MessageHas(CallbackError("state = DUE)", 11), "parentheses are not allowed"));
+  RefusedCallbacks("state = DUE (", 12);
+  RefusedCallbacks("()", 0);
+  RefusedCallbacks(")", 0);
+  // Where a value or an operator belongs, a parenthesis is a wrong value or operator.
+  CHECK(MessageHas(CallbackError("state = (DUE)", 8), "expected PENDING"));
+  CHECK(MessageHas(CallbackError("state (", 6), "expected = or !="));
+}
+
+TEST_CASE("a callback field compared with = appears once") {
+  CHECK(MessageHas(CallbackError("state = DUE AND state = PENDING", 16),
+                   "state = may appear only once"));
+  RefusedCallbacks("state = DUE AND state = DUE", 16);
+  RefusedCallbacks("state = DUE AND state != PENDING AND state = COMPLETED", 37);
+  RefusedCallbacks("assigned_agent_id = \"a\" AND assigned_agent_id = \"b\"", 28);
+  RefusedCallbacks("contact.wa_id = \"1\" AND contact.wa_id = \"1\"", 24);
+  // "=" once next to any number of "!=" is fine.
+  CallbackFilter f = MustParseCallbacks("state != PENDING AND state = DUE AND state != CANCELED");
+  CHECK(f.states == std::vector<v1::CallbackState>{v1::CALLBACK_STATE_DUE});
+  CHECK(f.not_states ==
+        std::vector<v1::CallbackState>{v1::CALLBACK_STATE_PENDING, v1::CALLBACK_STATE_CANCELED});
+}
+
+TEST_CASE("a callback filter reports the first problem from the left") {
+  RefusedCallbacks("state = DUE AND state = PENDING OR bogus", 16);
+  RefusedCallbacks("bogus = \"unterminated", 0);
+  RefusedCallbacks("state = DUE OR state = \"unterminated", 12);
+  RefusedCallbacks("state = DUE AND contact.wa_id = \"x\\q\" AND (", 32);
+  RefusedCallbacks("state = DONE AND (", 8);
 }
 
 // ---- contact search ----------------------------------------------------------------------------
