@@ -232,6 +232,9 @@ absl::Status App::Start() {
                             .Help("1 while a target's dependency answers its probe, else 0.")
                             .Register(*metrics_);
 
+  for (const ModuleSpec* spec : order) {
+    if (spec->target) infra_.targets.push_back(spec->name);
+  }
   // Init in dependency order.
   std::map<std::string, Running*> by_name;
   for (const ModuleSpec* spec : order) {
@@ -292,6 +295,7 @@ absl::Status App::Start() {
         absl::StrCat("cannot serve gRPC on ", config_.listen_host, ":", config_.grpc_port));
   }
 
+  infra_.local_channel = [this] { return server_->InProcessChannel(grpc::ChannelArguments()); };
   for (auto& r : running_) {
     absl::Status s = r->module->Start();
     if (!s.ok()) {

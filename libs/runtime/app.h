@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,11 @@ struct Infrastructure {
   // Extra listeners a module opened (e.g. "webhooks" -> "127.0.0.1:8080"), set in Init or
   // Start; written to the ready file beside the gRPC and metrics addresses.
   std::map<std::string, std::string> addresses;
+  // The targets this process runs, known before any module's Init.
+  std::vector<std::string> targets;
+  // A channel to this process's own gRPC server, through the same interceptor (auth, metrics)
+  // as any client; usable from the modules' Start on.
+  std::function<std::shared_ptr<grpc::Channel>()> local_channel;
 };
 
 class Context {

@@ -135,6 +135,19 @@ const std::vector<Flag>& Flags() {
          c.ring_timeout = d;
          return absl::OkStatus();
        }},
+      {"eligibility-address",
+       "host:port of the eligibility target for the calls target's StartCall; empty: this "
+       "process (eligibility must run here too)",
+       [](Config& c, const std::string& v) -> absl::Status {
+         std::pair<std::string, std::string> hp = absl::StrSplit(v, absl::MaxSplits(':', 1));
+         int port = 0;
+         if (!v.empty() && (hp.first.empty() || !absl::SimpleAtoi(hp.second, &port) || port < 1 ||
+                            port > 65535)) {
+           return Bad("eligibility-address", v, "must be host:port, e.g. eligibility:50051");
+         }
+         c.eligibility_address = v;
+         return absl::OkStatus();
+       }},
       {"log-level", "debug, info, warning or error",
        [](Config& c, const std::string& v) -> absl::Status {
          if (!log::ParseLevel(v, &c.log_level)) {

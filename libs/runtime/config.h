@@ -36,6 +36,8 @@ struct Config {
   absl::Duration drain_timeout = absl::Seconds(10);
   // Inbound calls nobody answers are MISSED after this (Meta gives up after 30-60 s).
   absl::Duration ring_timeout = absl::Seconds(30);
+  // Where the calls target reaches eligibility (ReserveCall); empty: in this process.
+  std::string eligibility_address;
   log::Level log_level = log::Level::kInfo;
   std::string ready_file;  // written (JSON with the bound addresses) once everything started
   bool help = false;

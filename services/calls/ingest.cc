@@ -7,7 +7,9 @@
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/outbox.h"
+#include "services/calls/contact.h"
 #include "services/calls/lifecycle.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 
@@ -89,10 +91,6 @@ std::optional<Mapped> Map(const wa::WhatsAppEvent& e, absl::Time received) {
   }
 }
 
-std::string ContactKey(const events::v1::ContactRef& c) {
-  return c.wa_id().empty() ? c.user_id() : c.wa_id();
-}
-
 // Fills the contact's details the record lacks (the first webhook may not carry the name).
 bool MergeContact(v1::Call& call, const events::v1::ContactRef& from) {
   bool changed = false;
@@ -107,122 +105,37 @@ bool MergeContact(v1::Call& call, const events::v1::ContactRef& from) {
   fill(c->mutable_user_id(), from.user_id());
   fill(c->mutable_phone_e164(), from.phone_e164());
   fill(c->mutable_display_name(), from.display_name());
+  if (call.contact_region_code().empty() && !c->phone_e164().empty()) {
+    std::string region = RegionOf(c->phone_e164());
+    if (!region.empty()) {
+      call.set_contact_region_code(region);
+      changed = true;
+    }
+  }
   return changed;
 }
 
-constexpr char kSelect[] = "SELECT record FROM calls WHERE tenant_id = $1 AND ";
+// Applies one mapped webhook to `call`; saves it when anything changed. Returns whether events
+// were enqueued.
+absl::StatusOr<bool> ApplyMapped(Store& store, pg::Conn& tx, v1::Call& call,
+                                 const wa::WhatsAppEvent& e, const Mapped& m, bool existing,
+                                 const Cause& cause) {
+  if (call.meta_call_id().empty()) call.set_meta_call_id(m.meta_call_id);
+  bool contact_changed = m.contact != nullptr && MergeContact(call, *m.contact);
+  if (call.business_display_number().empty() && !e.display_phone_number().empty()) {
+    call.set_business_display_number(e.display_phone_number());  // StartCall does not know it
+    contact_changed = true;
+  }
+  ASSIGN_OR_RETURN(Transition t, Apply(call, m.event));
+  if (!t.changed && !contact_changed && existing) return false;
+  if (!t.changed) t.changed = true;
+  return store.Save(tx, call, t, cause);
+}
 
 }  // namespace
 
-Ingest::Ingest(pg::Pool& pool, const core::Clock& clock, absl::Duration ring_timeout,
-               std::function<void()> written)
-    : pool_(pool), clock_(clock), ring_timeout_(ring_timeout), written_(std::move(written)) {}
-
-absl::StatusOr<bool> Ingest::Save(pg::Conn& tx, v1::Call& call, const Transition& t, absl::Time at,
-                                  const std::string& correlation_id,
-                                  const std::string& causation_id) {
-  if (t.publish) call.set_sequence(call.sequence() + 1);
-  absl::Time now = clock_.Now();
-  std::vector<pg::Param> params = {
-      call.tenant_id(),
-      call.call_id(),
-      call.meta_call_id(),
-      static_cast<int64_t>(call.direction()),
-      static_cast<int64_t>(call.state()),
-      call.business_phone_number_id(),
-      ContactKey(call.contact()),
-      call.has_offered_time() ? pg::Param(core::FromProto(call.offered_time()))
-                              : pg::Param(std::nullopt),
-      call.has_ended_time() ? pg::Param(core::FromProto(call.ended_time()))
-                            : pg::Param(std::nullopt),
-      call.sequence(),
-      pg::Param::Bytes(call.SerializeAsString()),
-      now};
-  RETURN_IF_ERROR(
-      tx.Exec("INSERT INTO calls (tenant_id, call_id, meta_call_id, direction, state, "
-              "business_phone_number_id, contact_key, offered_time, ended_time, sequence, "
-              "record, create_time, update_time) "
-              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
-              "ON CONFLICT (tenant_id, call_id) DO UPDATE SET meta_call_id = $3, state = $5, "
-              "contact_key = $7, offered_time = $8, ended_time = $9, sequence = $10, "
-              "record = $11, update_time = $12",
-              params)
-          .status());
-  RETURN_IF_ERROR(KeepTimer(tx, call, t, now));
-  if (!t.publish) return false;
-  v1::CallStateChanged changed;
-  auto* h = changed.mutable_header();
-  h->set_tenant_id(call.tenant_id());
-  h->set_entity_id(call.call_id());
-  h->set_sequence(call.sequence());
-  *h->mutable_occurred_time() = core::ToProto(at);
-  h->set_correlation_id(correlation_id);
-  h->set_causation_id(causation_id);
-  *changed.mutable_call() = call;
-  changed.set_previous_state(t.from);
-  changed.set_state(t.to);
-  kafka::Event event = kafka::MakeEvent(changed, call.call_id(), "calls", clock_);
-  event.id = absl::StrCat(call.call_id(), "/", call.sequence());
-  event.time = at;
-  RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kCallsState, event));
-  return true;
-}
-
-absl::Status Ingest::KeepTimer(pg::Conn& tx, const v1::Call& call, const Transition& t,
-                               absl::Time now) {
-  bool waiting = call.direction() == v1::CALL_DIRECTION_INBOUND &&
-                 (call.state() == v1::CALL_STATE_OFFERED || call.state() == v1::CALL_STATE_RINGING);
-  if (waiting && t.from == v1::CALL_STATE_UNSPECIFIED) {
-    // Durable: a restart while the call rings still ends it on time.
-    return tx
-        .Exec(
-            "INSERT INTO ring_timers (tenant_id, call_id, due_time) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            {call.tenant_id(), call.call_id(), now + ring_timeout_})
-        .status();
-  }
-  if (!waiting && t.publish) {
-    return tx
-        .Exec("DELETE FROM ring_timers WHERE tenant_id = $1 AND call_id = $2",
-              {call.tenant_id(), call.call_id()})
-        .status();
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<int> Ingest::FireRingTimeouts() {
-  int fired = 0;
-  bool enqueued = false;
-  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
-    fired = 0;
-    enqueued = false;
-    // SKIP LOCKED: replicas share the work, none waits on another's timers.
-    ASSIGN_OR_RETURN(pg::Result due, tx.Exec("SELECT tenant_id, call_id, due_time FROM ring_timers "
-                                             "WHERE due_time <= $1 ORDER BY due_time LIMIT 100 "
-                                             "FOR UPDATE SKIP LOCKED",
-                                             {clock_.Now()}));
-    for (int i = 0; i < due.rows(); ++i) {
-      std::string tenant(due.Get(i, 0));
-      std::string call_id(due.Get(i, 1));
-      ASSIGN_OR_RETURN(pg::Result r, tx.Exec(absl::StrCat(kSelect, "call_id = $2 FOR UPDATE"),
-                                             {tenant, call_id}));
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM ring_timers WHERE tenant_id = $1 AND call_id = $2",
-                              {tenant, call_id})
-                          .status());
-      v1::Call call;
-      if (r.rows() == 0 || !call.ParseFromString(r.GetBytes(0, 0))) continue;
-      ASSIGN_OR_RETURN(Transition t,
-                       Apply(call, {.kind = EventKind::kRingTimeout, .at = due.GetTime(i, 2)}));
-      if (!t.changed) continue;  // answered or ended meanwhile
-      ASSIGN_OR_RETURN(bool published, Save(tx, call, t, due.GetTime(i, 2), call.call_id(), ""));
-      enqueued = enqueued || published;
-      ++fired;
-    }
-    return absl::OkStatus();
-  }));
-  if (enqueued && written_) written_();
-  return fired;
-}
+Ingest::Ingest(Store& store, const core::Clock& clock, std::function<void()> written)
+    : store_(store), clock_(clock), written_(std::move(written)) {}
 
 absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
   wa::WhatsAppEvent e;
@@ -235,44 +148,39 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
   if (tenant.empty() || mapped->meta_call_id.empty()) {
     return core::InvalidArgument("INCOMPLETE_EVENT", "call event without tenant or call id");
   }
+  Cause cause{.at = mapped->event.at,
+              .correlation_id = e.header().correlation_id(),
+              .causation_id = message.event.id};
   bool enqueued = false;
-  absl::Status applied = pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+  absl::Status applied = store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
     enqueued = false;
     ASSIGN_OR_RETURN(bool first,
                      pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
     if (!first) return absl::OkStatus();  // a redelivery: already applied
-    ASSIGN_OR_RETURN(pg::Result r, tx.Exec(absl::StrCat(kSelect, "meta_call_id = $2 FOR UPDATE"),
-                                           {tenant, mapped->meta_call_id}));
-    if (r.rows() == 0 && !mapped->callback_data.empty()) {
-      ASSIGN_OR_RETURN(r, tx.Exec(absl::StrCat(kSelect, "call_id = $2 FOR UPDATE"),
-                                  {tenant, mapped->callback_data}));
+    ASSIGN_OR_RETURN(std::optional<v1::Call> found,
+                     Store::Lock(tx, tenant, CallKey::Meta(mapped->meta_call_id)));
+    if (!found.has_value() && !mapped->callback_data.empty()) {
+      ASSIGN_OR_RETURN(found, Store::Lock(tx, tenant, CallKey::Id(mapped->callback_data)));
     }
+    bool existing = found.has_value();
     v1::Call call;
-    bool existing = r.rows() > 0;
     if (existing) {
-      if (!call.ParseFromString(r.GetBytes(0, 0))) {
-        return core::Error(absl::StatusCode::kDataLoss, "UNPARSABLE_CALL", "stored call");
-      }
+      call = *std::move(found);
+    } else if (mapped->direction != v1::CALL_DIRECTION_INBOUND) {
+      // An outbound call's webhook before StartCall stored Meta's id: kept for StartCall.
+      log::Info("call webhook parked until its outbound call is known",
+                {{"tenant", tenant}, {"meta_call_id", mapped->meta_call_id}});
+      return Store::Park(tx, tenant, mapped->meta_call_id, message.event.id, message.event.payload,
+                         mapped->event.at, clock_.Now());
     } else {
-      if (mapped->direction != v1::CALL_DIRECTION_INBOUND) {
-        // An outbound call's webhook before (or without) its StartCall record.
-        log::Warning("call webhook for an unknown outbound call skipped",
-                     {{"tenant", tenant}, {"meta_call_id", mapped->meta_call_id}});
-        return absl::OkStatus();
-      }
-      call.set_call_id(core::NewId());
+      call.set_call_id(core::NewId(clock_));
       call.set_tenant_id(tenant);
       call.set_meta_call_id(mapped->meta_call_id);
       call.set_direction(v1::CALL_DIRECTION_INBOUND);
       call.set_business_phone_number_id(e.phone_number_id());
       call.set_business_display_number(e.display_phone_number());
     }
-    if (call.meta_call_id().empty()) call.set_meta_call_id(mapped->meta_call_id);
-    bool contact_changed = mapped->contact != nullptr && MergeContact(call, *mapped->contact);
-    ASSIGN_OR_RETURN(Transition t, Apply(call, mapped->event));
-    if (!t.changed && !contact_changed && existing) return absl::OkStatus();
-    ASSIGN_OR_RETURN(enqueued, Save(tx, call, t, mapped->event.at, e.header().correlation_id(),
-                                    message.event.id));
+    ASSIGN_OR_RETURN(enqueued, ApplyMapped(store_, tx, call, e, *mapped, existing, cause));
     return absl::OkStatus();
   });
   if (applied.code() == absl::StatusCode::kAlreadyExists) {
@@ -284,6 +192,121 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
   RETURN_IF_ERROR(applied);
   if (enqueued && written_) written_();
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Ingest::ApplyParked(pg::Conn& tx, v1::Call& call) {
+  ASSIGN_OR_RETURN(std::vector<ParkedEvent> parked,
+                   Store::Unpark(tx, call.tenant_id(), call.meta_call_id()));
+  bool enqueued = false;
+  for (const ParkedEvent& p : parked) {
+    wa::WhatsAppEvent e;
+    if (!e.ParseFromString(p.payload)) continue;  // parked only after it parsed once
+    std::optional<Mapped> mapped = Map(e, p.event_time);
+    if (!mapped.has_value()) continue;
+    Cause cause{.at = mapped->event.at,
+                .correlation_id = e.header().correlation_id(),
+                .causation_id = p.event_id};
+    ASSIGN_OR_RETURN(bool published, ApplyMapped(store_, tx, call, e, *mapped, true, cause));
+    enqueued = enqueued || published;
+  }
+  return enqueued;
+}
+
+absl::Status Ingest::OnBillingEvent(const kafka::Message& message) {
+  if (message.event.type != billing::v1::CallRated::descriptor()->full_name()) {
+    return absl::OkStatus();  // usage updates are eligibility's and notifications' business
+  }
+  billing::v1::CallRated rated;
+  if (!rated.ParseFromString(message.event.payload)) {
+    return core::InvalidArgument("UNPARSABLE_EVENT", "CallRated does not parse");
+  }
+  const std::string& tenant = rated.header().tenant_id();
+  if (tenant.empty() || rated.call_id().empty()) {
+    return core::InvalidArgument("INCOMPLETE_EVENT", "CallRated without tenant or call id");
+  }
+  return store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool first,
+                     pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
+    if (!first) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<v1::Call> call,
+                     Store::Lock(tx, tenant, CallKey::Id(rated.call_id())));
+    if (!call.has_value()) {
+      log::Warning("CallRated for an unknown call ignored",
+                   {{"tenant", tenant}, {"call_id", rated.call_id()}});
+      return absl::OkStatus();
+    }
+    *call->mutable_cost() = rated.cost();
+    Cause cause{.at = clock_.Now(),
+                .correlation_id = rated.header().correlation_id(),
+                .causation_id = message.event.id};
+    RETURN_IF_ERROR(store_.Save(tx, *call, Transition{.changed = true}, cause).status());
+    return Store::SetCost(tx, tenant, rated.call_id(), rated.cost(), rated.usage_minutes())
+        .status();
+  });
+}
+
+absl::StatusOr<std::vector<Fired>> Ingest::FireTimers(int limit) {
+  std::vector<Fired> fired;
+  bool enqueued = false;
+  RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+    fired.clear();
+    enqueued = false;
+    ASSIGN_OR_RETURN(std::vector<DueTimer> due, Store::TakeDueTimers(tx, clock_.Now(), limit));
+    for (const DueTimer& timer : due) {
+      ASSIGN_OR_RETURN(std::optional<v1::Call> call,
+                       Store::Lock(tx, timer.tenant_id, CallKey::Id(timer.call_id)));
+      if (!call.has_value()) continue;
+      Event event{.kind = EventKind::kRingTimeout, .at = timer.due};
+      if (timer.kind == TimerKind::kHangupGrace) {
+        // Ended by the agent when they hung up; Meta never confirmed it.
+        event = {.kind = EventKind::kAgentEnded,
+                 .at = call->has_hangup_requested_time()
+                           ? core::FromProto(call->hangup_requested_time())
+                           : timer.due,
+                 .agent_id = call->answered_by_agent_id()};
+      }
+      absl::StatusOr<Transition> t = Apply(*call, event);
+      if (!t.ok() || !t->changed) continue;  // answered or ended meanwhile
+      ASSIGN_OR_RETURN(
+          bool published,
+          store_.Save(tx, *call, *t, {.at = event.at, .correlation_id = timer.call_id}));
+      enqueued = enqueued || published;
+      fired.push_back({*std::move(call), timer.kind});
+    }
+    return absl::OkStatus();
+  }));
+  if (enqueued && written_) written_();
+  return fired;
+}
+
+absl::StatusOr<int> Ingest::FireCallbacks(int limit) {
+  int fired = 0;
+  RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+    absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(std::vector<StoredCallback> due, Store::TakeDueCallbacks(tx, now, limit));
+    for (StoredCallback& due_one : due) {
+      v1::Callback& callback = due_one.callback;
+      callback.set_state(v1::CALLBACK_STATE_DUE);
+      int64_t sequence = due_one.sequence + 1;
+      RETURN_IF_ERROR(Store::SaveCallback(tx, due_one.tenant_id, callback, sequence, now));
+      v1::CallbackDue event;
+      auto* h = event.mutable_header();
+      h->set_tenant_id(due_one.tenant_id);
+      h->set_entity_id(callback.callback_id());
+      h->set_sequence(sequence);
+      *h->mutable_occurred_time() = callback.due_time();
+      h->set_correlation_id(callback.callback_id());
+      *event.mutable_callback() = callback;
+      kafka::Event out = kafka::MakeEvent(event, callback.callback_id(), "calls", clock_);
+      out.id = absl::StrCat(callback.callback_id(), "/", sequence);
+      out.time = core::FromProto(callback.due_time());
+      RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kCallsState, out));
+    }
+    fired = static_cast<int>(due.size());
+    return absl::OkStatus();
+  }));
+  if (fired > 0 && written_) written_();
+  return fired;
 }
 
 }  // namespace switchboard::calls

@@ -1,53 +1,64 @@
-// Meta's call webhooks (whatsapp.events.v1) applied to call records: each event is mapped to a
-// lifecycle event (lifecycle.h), the record changes and its CallStateChanged are written in one
-// PostgreSQL transaction (the outbox publishes the event on calls.state.v1), and the webhook's
-// ce_id is remembered in the same transaction, so a redelivery changes nothing.
+// What happens to calls without an agent asking: Meta's call webhooks (whatsapp.events.v1),
+// billing's ratings (billing.usage.v1), and the durable timers (ring timeouts, unconfirmed
+// outbound calls, hang-up grace, callbacks coming due). Each is applied in one PostgreSQL
+// transaction with the events it causes (outbox), and each consumed event's ce_id is
+// remembered in that transaction, so a redelivery changes nothing.
 //
 // An inbound call is created by the first of its webhooks to arrive (connect, or a terminate
 // that beat it). Webhooks of outbound calls find the call StartCall created, by Meta's call id
-// or by biz_opaque_callback_data (our call id), and are skipped while there is none.
+// or by biz_opaque_callback_data (our call id); one that finds neither (the connect carrying
+// the user's SDP answer can beat the Graph response that tells us Meta's id) is parked, and
+// StartCall applies it when it stores the id.
+//
+//   Ingest ingest(store, clock, [&] { relay.Notify(); });
+//   consumer(kafka::kWhatsAppEvents, [&](const kafka::Message& m) {
+//     return ingest.OnWhatsAppEvent(m);
+//   });
 #pragma once
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
-#include "services/calls/lifecycle.h"
+#include "services/calls/store.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
 
 namespace switchboard::calls {
 
+// A call a timer ended, with the timer that did it (the Graph follow-up depends on it).
+struct Fired {
+  v1::Call call;
+  TimerKind kind = TimerKind::kNone;
+};
+
 class Ingest {
  public:
-  // `ring_timeout`: an inbound call nobody answered is MISSED (RING_TIMEOUT) this long after
-  // it was offered. `written` runs after a transaction enqueued events (e.g. to wake the
-  // outbox relay).
-  Ingest(pg::Pool& pool, const core::Clock& clock, absl::Duration ring_timeout,
-         std::function<void()> written = nullptr);
+  // `written` runs after a transaction enqueued events (to wake the outbox relay).
+  Ingest(Store& store, const core::Clock& clock, std::function<void()> written = nullptr);
 
-  // Handler for the calls.whatsapp consumer group.
+  // The calls.whatsapp consumer group (whatsapp.events.v1).
   absl::Status OnWhatsAppEvent(const kafka::Message& message);
+  // The calls.billing consumer group (billing.usage.v1): CallRated sets the call's cost.
+  absl::Status OnBillingEvent(const kafka::Message& message);
 
-  // Ends the inbound calls whose ring timer is due (table ring_timers, written with the call,
-  // so timers survive restarts). Returns how many calls it ended. Safe on several replicas.
-  absl::StatusOr<int> FireRingTimeouts();
+  // Applies the webhooks parked for `call`, which was just given its Meta call id, inside `tx`.
+  // Returns whether events were enqueued.
+  absl::StatusOr<bool> ApplyParked(pg::Conn& tx, v1::Call& call);
+
+  // Fires the call timers due now (at most `limit`); returns the calls they ended. Safe on
+  // several replicas (SKIP LOCKED).
+  absl::StatusOr<std::vector<Fired>> FireTimers(int limit = 100);
+  // Turns due callbacks into DUE and publishes CallbackDue; returns how many.
+  absl::StatusOr<int> FireCallbacks(int limit = 100);
 
  private:
-  // Saves `call` after `t` and, when the state changed, enqueues its CallStateChanged;
-  // returns whether it did.
-  absl::StatusOr<bool> Save(pg::Conn& tx, v1::Call& call, const Transition& t, absl::Time at,
-                            const std::string& correlation_id, const std::string& causation_id);
-  // Starts the ring timer of a new inbound call; drops it once the call stops ringing.
-  absl::Status KeepTimer(pg::Conn& tx, const v1::Call& call, const Transition& t, absl::Time now);
-
-  pg::Pool& pool_;
+  Store& store_;
   const core::Clock& clock_;
-  absl::Duration ring_timeout_;
   std::function<void()> written_;
 };
 

@@ -68,6 +68,7 @@ struct Suite {
     sb::calls::Register(registry);
     sb::runtime::Config config;
     config.targets = {"webhooks", "calls"};
+    config.eligibility_address = "127.0.0.1:9";  // webhooks only: StartCall is not used here
     config.listen_host = "127.0.0.1";
     config.grpc_port = 0;
     config.metrics_port = 0;
@@ -241,6 +242,7 @@ TEST_CASE("a restart while the call rings still ends it as missed when its ring 
   sb::calls::Register(registry);
   sb::runtime::Config config;
   config.targets = {"webhooks", "calls"};
+  config.eligibility_address = "127.0.0.1:9";  // webhooks only: StartCall is not used here
   config.listen_host = "127.0.0.1";
   config.grpc_port = 0;
   config.metrics_port = 0;
@@ -292,7 +294,7 @@ TEST_CASE("a restart while the call rings still ends it as missed when its ring 
   absl::Duration rang =
       sb::core::FromProto(missed.ended_time()) - sb::core::FromProto(missed.offered_time());
   CHECK(rang >= absl::Seconds(2));  // due after the ring timeout, not at the restart
-  auto timers = pool.Exec("SELECT count(*) FROM ring_timers", {});
+  auto timers = pool.Exec("SELECT count(*) FROM call_timers", {});
   REQUIRE(timers.ok());
   CHECK(timers->GetInt(0, 0) == 0);
   sim->Stop();

@@ -88,7 +88,7 @@ class Machine {
         if (!inbound)
           return Refuse("WRONG_DIRECTION", "outbound calls are answered by the contact", State());
         if (!Live() || !Before(v1::CALL_STATE_ANSWERED)) {
-          return Refuse("CALL_NOT_ANSWERABLE", "the call is no longer waiting to be answered",
+          return Refuse("CALL_NOT_RINGING", "the call is no longer waiting to be answered",
                         State());
         }
         if (call_.offered_agent_ids_size() > 0 &&
@@ -106,6 +106,14 @@ class Machine {
           return Refuse("CALL_NOT_RINGING", "only a ringing call can be rejected", State());
         }
         Finish(v1::CALL_STATE_REJECTED, "BUSINESS_REJECTED", v1::DISCONNECTOR_AGENT, e_.at);
+        break;
+      case EventKind::kHangupRequested:
+        if (!Live()) return t_;  // already over: nothing left to hang up
+        if (State() != v1::CALL_STATE_ANSWERED) {
+          return Refuse("CALL_NOT_ANSWERED", "only an answered call can be hung up", State());
+        }
+        Note(Fill(call_, &v1::Call::has_hangup_requested_time,
+                  &v1::Call::mutable_hangup_requested_time, e_.at));
         break;
       case EventKind::kAgentEnded:
         if (!Live()) return Refuse("CALL_ALREADY_FINISHED", "the call has already ended", State());
@@ -197,9 +205,11 @@ class Machine {
                v1::DISCONNECTOR_META, ended);
         return;
       }
-      // An agent's EndCall finishes the call itself; Meta's terminate here means the contact
-      // (or the network, without an error) ended it.
-      Finish(v1::CALL_STATE_ENDED, "COMPLETED", v1::DISCONNECTOR_CONTACT, ended);
+      // Meta's terminate confirms an agent's hang-up, or else the contact (or the network,
+      // without an error) ended the call.
+      Finish(v1::CALL_STATE_ENDED, "COMPLETED",
+             call_.has_hangup_requested_time() ? v1::DISCONNECTOR_AGENT : v1::DISCONNECTOR_CONTACT,
+             ended);
       return;
     }
     if (!Live()) return;  // rejected, missed or failed already: Meta's terminate confirms it

@@ -33,12 +33,13 @@ enum class EventKind {
   kRejected,   // statuses[] REJECTED (outbound)
   kTerminate,  // calls[] terminate
   // Switchboard.
-  kRoutingRang,     // routing rang agents (inbound); agent_ids
-  kAgentAnswered,   // an agent's AnswerCall went through at Meta (inbound); agent_id
-  kAgentRejected,   // RejectCall (inbound); agent_id
-  kAgentEnded,      // EndCall (either direction); agent_id
-  kRingTimeout,     // the durable ring timer fired
-  kConnectRefused,  // Graph `connect` failed (outbound); meta_error_code
+  kRoutingRang,      // routing rang agents (inbound); agent_ids
+  kAgentAnswered,    // an agent's AnswerCall went through at Meta (inbound); agent_id
+  kAgentRejected,    // RejectCall (inbound); agent_id
+  kHangupRequested,  // EndCall on an answered call: Graph terminate sent, Meta to confirm
+  kAgentEnded,       // EndCall before an answer, or the hang-up grace ran out; agent_id
+  kRingTimeout,      // the durable ring timer fired
+  kConnectRefused,   // Graph `connect` failed (outbound); meta_error_code
 };
 
 struct Event {
@@ -68,8 +69,9 @@ struct Transition {
 bool IsTerminal(v1::CallState state);
 
 // Applies `event` to `call`. A call first seen through this event has state UNSPECIFIED and
-// its direction set. Errors (commands only): FAILED_PRECONDITION with reason CALL_NOT_RINGING,
-// CALL_NOT_ANSWERABLE, CALL_ALREADY_FINISHED or WRONG_DIRECTION and metadata "state";
+// its direction set. Errors (commands only): FAILED_PRECONDITION with reason CALL_NOT_RINGING
+// (answer or reject a call that no longer waits), CALL_NOT_ANSWERED (hang up a call before its
+// answer), CALL_ALREADY_FINISHED or WRONG_DIRECTION, and metadata "state";
 // PERMISSION_DENIED CALL_NOT_OFFERED_TO_AGENT when the call rang other agents.
 absl::StatusOr<Transition> Apply(v1::Call& call, const Event& event);
 

@@ -142,6 +142,47 @@ TEST_CASE("an outbound call: ringing, answered by the contact, ended by the agen
   CHECK(c.disconnected_by() == v1::DISCONNECTOR_AGENT);
 }
 
+TEST_CASE(
+    "an agent hangs up an answered call: Meta's terminate confirms it, or the grace ends it") {
+  SECTION("the terminate confirms: ENDED by the agent with Meta's duration") {
+    v1::Call c = In(v1::CALL_DIRECTION_INBOUND, v1::CALL_STATE_ANSWERED);
+    Transition asked = MustApply(c, Agent(EventKind::kHangupRequested, 60));
+    CHECK(asked.changed);
+    CHECK_FALSE(asked.publish);  // still ANSWERED until Meta says so
+    CHECK(c.state() == v1::CALL_STATE_ANSWERED);
+    CHECK(c.hangup_requested_time().seconds() == absl::ToUnixSeconds(T(60)));
+    CHECK_FALSE(MustApply(c, Agent(EventKind::kHangupRequested, 61)).changed);  // a retry
+    Transition ended = MustApply(c, Terminate(62, true, 5, 61, 56));
+    CHECK(ended.to == v1::CALL_STATE_ENDED);
+    CHECK(c.disconnected_by() == v1::DISCONNECTOR_AGENT);
+    CHECK(c.duration().seconds() == 56);
+  }
+  SECTION("no terminate: the grace ends it from the hang-up time") {
+    v1::Call c = In(v1::CALL_DIRECTION_OUTBOUND, v1::CALL_STATE_ANSWERED);
+    c.mutable_answered_time()->set_seconds(absl::ToUnixSeconds(T(10)));
+    MustApply(c, Agent(EventKind::kHangupRequested, 70));
+    CHECK(MustApply(c, Agent(EventKind::kAgentEnded, 70)).to == v1::CALL_STATE_ENDED);
+    CHECK(c.duration().seconds() == 60);
+    CHECK(c.disconnected_by() == v1::DISCONNECTOR_AGENT);
+  }
+  SECTION("the contact hung up first: ENDED by the contact") {
+    v1::Call c = In(v1::CALL_DIRECTION_INBOUND, v1::CALL_STATE_ANSWERED);
+    MustApply(c, Terminate(50, true, 5, 50, 45));
+    CHECK(c.disconnected_by() == v1::DISCONNECTOR_CONTACT);
+    Transition late = MustApply(c, Agent(EventKind::kHangupRequested, 51));  // nothing to hang up
+    CHECK_FALSE(late.changed);
+    CHECK_FALSE(c.has_hangup_requested_time());
+  }
+  SECTION("only an answered call can be hung up") {
+    for (CallState s : {v1::CALL_STATE_OFFERED, v1::CALL_STATE_RINGING}) {
+      v1::Call c = In(v1::CALL_DIRECTION_OUTBOUND, s);
+      auto t = Apply(c, Agent(EventKind::kHangupRequested, 5));
+      CHECK(core::ReasonOf(t.status()) == "CALL_NOT_ANSWERED");
+      CHECK(core::MetadataOf(t.status()).at("state") == v1::CallState_Name(s));
+    }
+  }
+}
+
 TEST_CASE("terminal outcomes and their reasons") {
   SECTION("inbound: the caller hangs up before anyone answers") {
     v1::Call c = In(v1::CALL_DIRECTION_INBOUND, v1::CALL_STATE_RINGING);
@@ -240,7 +281,7 @@ TEST_CASE("commands are refused where the state does not allow them, with the st
       {EventKind::kAgentAnswered,
        v1::CALL_DIRECTION_INBOUND,
        {v1::CALL_STATE_OFFERED, v1::CALL_STATE_RINGING},
-       "CALL_NOT_ANSWERABLE"},
+       "CALL_NOT_RINGING"},
       {EventKind::kAgentRejected,
        v1::CALL_DIRECTION_INBOUND,
        {v1::CALL_STATE_OFFERED, v1::CALL_STATE_RINGING},

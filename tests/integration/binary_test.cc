@@ -295,11 +295,12 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
   std::string text = sb.Metrics();
   CHECK(testing::MetricSample(text, "switchboard_build_info", {}) == 1.0);
 
-  grpc::Status s = sb.Call("/switchboard.calls.v1.CallsService/GetCall", Token(absl::Now()));
+  // A service still to be built answers UNIMPLEMENTED (after authentication).
+  grpc::Status s = sb.Call("/switchboard.routing.v1.RoutingService/GetTeam", Token(absl::Now()));
   CHECK(Code(s) == "UNIMPLEMENTED");
   const std::map<std::string, std::string> labels = {
-      {"grpc_service", "switchboard.calls.v1.CallsService"},
-      {"grpc_method", "GetCall"},
+      {"grpc_service", "switchboard.routing.v1.RoutingService"},
+      {"grpc_method", "GetTeam"},
       {"grpc_code", "Unimplemented"}};
   REQUIRE(testing::Eventually(
       [&] {
@@ -308,7 +309,7 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
       },
       absl::Seconds(5)));
   CHECK(testing::MetricSample(text, "switchboard_grpc_server_handling_seconds_count",
-                              {{"grpc_method", "GetCall"}}) == 1.0);
+                              {{"grpc_method", "GetTeam"}}) == 1.0);
 
   // Still clean with counters and histograms in it.
   lint = sb.Lint(&rc);

@@ -1,0 +1,259 @@
+// The calls service's PostgreSQL schema (migrations/), and nothing else: call records with the
+// columns the Calls page needs, their events through the outbox, durable timers, webhooks
+// parked for outbound calls, notes, callbacks and per-tenant settings. Every statement is
+// scoped by tenant. No rules live here: the lifecycle (lifecycle.h) decides, the store records.
+//
+//   RETURN_IF_ERROR(store.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+//     ASSIGN_OR_RETURN(std::optional<v1::Call> call, Store::Lock(tx, tenant, CallKey::Id(id)));
+//     ASSIGN_OR_RETURN(Transition t, Apply(*call, event));
+//     return store.Save(tx, *call, t, cause).status();
+//   }));
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/core/clock.h"
+#include "libs/pg/pg.h"
+#include "services/calls/lifecycle.h"
+#include "services/calls/query.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
+#include "switchboard/calls/v1/calls_service.pb.h"
+
+namespace switchboard::calls {
+
+// How a call is found.
+struct CallKey {
+  enum class By { kCallId, kMetaCallId, kRequestId };
+  By by;
+  std::string value;
+  static CallKey Id(std::string v) { return {By::kCallId, std::move(v)}; }
+  static CallKey Meta(std::string v) { return {By::kMetaCallId, std::move(v)}; }
+  static CallKey Request(std::string v) { return {By::kRequestId, std::move(v)}; }
+};
+
+// What caused a change, for the events it publishes.
+struct Cause {
+  absl::Time at;               // when it happened (header.occurred_time, ce_time)
+  std::string correlation_id;  // from the triggering request or event
+  std::string causation_id;    // the ce_id of the triggering event, if any
+};
+
+// The durable timer a live call carries (call_timers.kind).
+enum class TimerKind {
+  kNone = 0,
+  kRing = 1,         // inbound, waiting for an agent: MISSED RING_TIMEOUT
+  kUnconfirmed = 2,  // outbound, no answer nor terminate from Meta: MISSED RING_TIMEOUT
+  kHangupGrace = 3,  // EndCall sent on an answered call: ENDED by the agent without Meta
+};
+
+struct Timing {
+  absl::Duration ring_timeout = absl::Seconds(30);
+  // Meta ends an unanswered business-initiated call itself within about a minute; this only
+  // closes calls whose terminate never came (or whose connect was lost in transit).
+  absl::Duration unconfirmed_timeout = absl::Seconds(120);
+  absl::Duration hangup_grace = absl::Seconds(15);
+};
+
+// A due timer, locked by the transaction that reads it.
+struct DueTimer {
+  std::string tenant_id;
+  std::string call_id;
+  TimerKind kind = TimerKind::kNone;
+  absl::Time due;
+};
+
+// A webhook parked for an outbound call whose Meta id was not stored yet.
+struct ParkedEvent {
+  std::string event_id;
+  std::string payload;  // a serialized switchboard.webhooks.v1.WhatsAppEvent
+  absl::Time event_time;
+};
+
+struct CallPage {
+  std::vector<v1::Call> calls;
+  std::optional<query::Cursor> last;  // set when more rows follow
+};
+
+// Totals over a set of calls (GetCallStats, analytics buckets).
+struct Totals {
+  int64_t total = 0;
+  int64_t answered = 0;
+  int64_t missed = 0;
+  int64_t rejected = 0;
+  int64_t failed = 0;
+  int64_t inbound = 0;
+  int64_t outbound = 0;
+  int64_t duration_seconds = 0;
+  int64_t billed_minutes = 0;
+  int64_t cost_micros = 0;
+  std::string currency;  // of the costs; empty when no call is rated
+};
+
+struct TopContact {
+  events::v1::ContactRef contact;
+  int64_t calls = 0;
+  int64_t duration_seconds = 0;
+};
+
+struct NotePage {
+  std::vector<v1::CallNote> notes;
+  std::optional<query::Cursor> last;
+};
+
+struct CallbackPage {
+  std::vector<v1::Callback> callbacks;
+  std::optional<query::Cursor> last;
+};
+
+// A callback row: the record carries no tenant of its own.
+struct StoredCallback {
+  std::string tenant_id;
+  v1::Callback callback;
+  int64_t sequence = 0;  // of its CallbackDue events
+};
+
+class Store {
+ public:
+  Store(pg::Pool& pool, const core::Clock& clock, Timing timing = {});
+
+  pg::Pool& pool() { return pool_; }
+  const Timing& timing() const { return timing_; }
+
+  // ---- calls --------------------------------------------------------------------------------
+
+  // The call, locked FOR UPDATE until the transaction ends; nullopt when the tenant has none.
+  static absl::StatusOr<std::optional<v1::Call>> Lock(pg::Conn& tx, absl::string_view tenant,
+                                                      const CallKey& key);
+  // The call as it is now, without a lock.
+  absl::StatusOr<std::optional<v1::Call>> Get(absl::string_view tenant, const CallKey& key);
+
+  // Saves `call` after transition `t` (or a change of details). When the state changed, its
+  // sequence is advanced and CallStateChanged is enqueued for calls.state.v1 (ce_id
+  // "<call_id>/<sequence>"); when it became terminal, its TimelineEntry is enqueued for
+  // conversations.timeline.v1 too. Keeps the call's durable timer in step with its state.
+  // `request_id` is stored when the call is created (StartCall). Returns whether events were
+  // enqueued (wake the outbox relay after the commit).
+  absl::StatusOr<bool> Save(pg::Conn& tx, v1::Call& call, const Transition& t, const Cause& cause,
+                            const std::string& request_id = "");
+
+  // AnswerCall's claim: the first agent to claim a live call holds it for `lease`; a claim by
+  // the holder renews it. Returns the holder after the attempt.
+  static absl::StatusOr<std::string> Claim(pg::Conn& tx, absl::string_view tenant,
+                                           absl::string_view call_id, absl::string_view agent,
+                                           absl::Time now, absl::Duration lease);
+  // Drops `agent`'s claim (its Graph accept failed), so another agent may answer.
+  absl::Status ReleaseClaim(absl::string_view tenant, absl::string_view call_id,
+                            absl::string_view agent);
+  static absl::Status SetRejectReason(pg::Conn& tx, absl::string_view tenant,
+                                      absl::string_view call_id, absl::string_view reason);
+
+  // Billing's CallRated: the cost and billed minutes of a call. False when the tenant has no
+  // such call.
+  static absl::StatusOr<bool> SetCost(pg::Conn& tx, absl::string_view tenant,
+                                      absl::string_view call_id, const events::v1::Money& cost,
+                                      int64_t billed_minutes);
+
+  // Timers that are due at `now`, locked (SKIP LOCKED, so replicas share them) and deleted
+  // by the transaction; at most `limit`.
+  static absl::StatusOr<std::vector<DueTimer>> TakeDueTimers(pg::Conn& tx, absl::Time now,
+                                                             int limit);
+
+  // ---- webhooks that came before their call ---------------------------------------------------
+
+  static absl::Status Park(pg::Conn& tx, absl::string_view tenant, absl::string_view meta_call_id,
+                           absl::string_view event_id, const std::string& payload,
+                           absl::Time event_time, absl::Time now);
+  // The parked events of a call in arrival order, removed by the transaction.
+  static absl::StatusOr<std::vector<ParkedEvent>> Unpark(pg::Conn& tx, absl::string_view tenant,
+                                                         absl::string_view meta_call_id);
+  // Deletes parked events older than `before` (calls placed outside Switchboard).
+  absl::StatusOr<int64_t> ExpireParked(absl::Time before);
+
+  // ---- history --------------------------------------------------------------------------------
+
+  // Newest first (offered_time, then call id, descending), after `after` when given.
+  absl::StatusOr<CallPage> List(absl::string_view tenant, const query::Filter& filter,
+                                absl::string_view needle, const std::optional<query::Cursor>& after,
+                                int limit);
+  // Every matching call, newest first, streamed from a server-side cursor in batches; `row`
+  // returning an error stops the export with it.
+  absl::Status Export(absl::string_view tenant, const query::Filter& filter,
+                      absl::string_view needle,
+                      const std::function<absl::Status(const v1::Call&)>& row);
+  // Totals of the calls offered in [start, end) that match `filter`.
+  absl::StatusOr<Totals> Stats(absl::string_view tenant, const query::Filter& filter,
+                               absl::Time start, absl::Time end);
+  // Totals per bucket (same order as period.bucket_starts) over [period.start, period.end).
+  absl::StatusOr<std::vector<Totals>> Buckets(absl::string_view tenant, const query::Filter& filter,
+                                              const query::Period& period);
+  // The contacts with most calls in [start, end), most first.
+  absl::StatusOr<std::vector<TopContact>> TopContacts(absl::string_view tenant,
+                                                      const query::Filter& filter, absl::Time start,
+                                                      absl::Time end, int limit);
+
+  // ---- notes ----------------------------------------------------------------------------------
+
+  static absl::Status InsertNote(pg::Conn& tx, absl::string_view tenant, const v1::CallNote& note,
+                                 absl::string_view contact_key);
+  static absl::StatusOr<std::optional<v1::CallNote>> LockNote(pg::Conn& tx,
+                                                              absl::string_view tenant,
+                                                              absl::string_view note_id);
+  static absl::Status UpdateNote(pg::Conn& tx, absl::string_view tenant, const v1::CallNote& note);
+  static absl::Status DeleteNote(pg::Conn& tx, absl::string_view tenant, absl::string_view note_id);
+  // Newest first; exactly one of call_id / contact_key is non-empty.
+  absl::StatusOr<NotePage> ListNotes(absl::string_view tenant, absl::string_view call_id,
+                                     absl::string_view contact_key,
+                                     const std::optional<query::Cursor>& after, int limit);
+
+  // ---- callbacks ------------------------------------------------------------------------------
+
+  static absl::Status SaveCallback(pg::Conn& tx, absl::string_view tenant,
+                                   const v1::Callback& callback, int64_t sequence, absl::Time now);
+  static absl::StatusOr<std::optional<StoredCallback>> LockCallback(pg::Conn& tx,
+                                                                    absl::string_view tenant,
+                                                                    absl::string_view callback_id);
+  // Soonest due first.
+  absl::StatusOr<CallbackPage> ListCallbacks(absl::string_view tenant,
+                                             const query::CallbackFilter& filter,
+                                             const std::optional<query::Cursor>& after, int limit);
+  // Pending callbacks due at `now`, of every tenant, locked (SKIP LOCKED).
+  static absl::StatusOr<std::vector<StoredCallback>> TakeDueCallbacks(pg::Conn& tx, absl::Time now,
+                                                                      int limit);
+
+  // ---- settings -------------------------------------------------------------------------------
+
+  // The tenant's settings (defaults filled in: UTC, "en"), from a cache refreshed every few
+  // seconds; the last known (or the defaults) when PostgreSQL cannot be read.
+  absl::StatusOr<v1::CallsSettings> Settings(absl::string_view tenant);
+  absl::Status SaveSettings(absl::string_view tenant, const v1::CallsSettings& settings);
+
+ private:
+  absl::Status KeepTimer(pg::Conn& tx, const v1::Call& call, absl::Time now);
+  static absl::StatusOr<v1::CallsSettings> LoadSettings(pg::Conn& conn, absl::string_view tenant);
+  // Settings() on a connection the caller holds (a transaction must not wait for a second one).
+  v1::CallsSettings SettingsVia(pg::Conn& conn, absl::string_view tenant);
+
+  pg::Pool& pool_;
+  const core::Clock& clock_;
+  Timing timing_;
+  struct CachedSettings {
+    v1::CallsSettings settings;
+    absl::Time loaded;
+  };
+  absl::Mutex settings_mu_;
+  absl::flat_hash_map<std::string, CachedSettings> settings_ ABSL_GUARDED_BY(settings_mu_);
+};
+
+// The contact's key: wa_id, else user_id.
+std::string ContactKey(const events::v1::ContactRef& contact);
+
+}  // namespace switchboard::calls
