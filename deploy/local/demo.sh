@@ -12,6 +12,32 @@ ctl=$build/tools/switchboardctl/switchboardctl
 . "$run/env"
 
 scene() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# sim COMMAND JSON: drive the Meta simulator (its customers and their phones).
+sim() {
+  curl -sf -X POST "$SWITCHBOARD_META_SIM/sim/$1" -H 'Content-Type: application/json' -d "$2"
+}
+# from WA_ID: the JSON fields naming a customer of the demo number.
+from() { printf '"phone_number_id":"%s","from":"%s"' "$SWITCHBOARD_DEMO_NUMBER" "$1"; }
+# wait_state CALL STATE: poll `calls get` (at most 15 s) until the call is in STATE.
+wait_state() {
+  for _ in $(seq 150); do
+    "$ctl" calls get --call="$1" | grep -qE "^  state +$2\$" && return 0
+    sleep 0.1
+  done
+  echo "  (call $1 did not reach $2 in 15 s)"; return 1
+}
+# newest_call WA_ID: the id of the contact's latest call, once its first webhook has landed.
+newest_call() {
+  local id=""
+  for _ in $(seq 100); do
+    id=$("$ctl" calls list --query="$1" --page-size=1 | awk 'NR == 2 { print $1 }')
+    [ -n "$id" ] && break
+    sleep 0.1
+  done
+  echo "$id"
+}
+agent1() { SWITCHBOARD_SUBJECT=agent-1 "$ctl" "$@"; }
+demo_number=--number=$SWITCHBOARD_DEMO_NUMBER
 
 scene "Every service reports on grpc.health.v1"
 "$ctl" health
@@ -25,8 +51,8 @@ forged=$(SWITCHBOARD_AUTH_SECRET=not-the-suites-secret-at-all "$ctl" token --ten
 printf '  forged signature:    '; "$ctl" calls list --token="$forged" 2>&1 | sed 's/^error: //' || true
 expired=$("$ctl" token --tenant=demo --subject=agent-1 --ttl=-1m)
 printf '  expired:             '; "$ctl" calls list --token="$expired" 2>&1 | sed 's/^error: //' || true
-printf '  valid (tenant demo): '; "$ctl" calls list 2>&1 | sed 's/^error: //' || true
-echo "  (the token was accepted; the calls API answers UNIMPLEMENTED until its service lands)"
+echo "  valid (tenant demo): accepted; the tenant's latest calls:"
+"$ctl" calls list --page-size=3 2>&1 | sed '/next page/d; s/^/  /'
 
 # A fresh contact and business number each run, so the scenes replay on a running stack.
 suffix=$(date +%s | tail -c 6)
@@ -87,19 +113,84 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$ctl" eligibility check --contact="$carla" --number="$SWITCHBOARD_DEMO_NUMBER"
-echo "  Carla calls the business (nobody answers yet: the calls service comes next)"
-curl -s -X POST "$SWITCHBOARD_META_SIM/sim/call" -H 'Content-Type: application/json' \
-  -d "{\"phone_number_id\":\"$SWITCHBOARD_DEMO_NUMBER\",\"from\":\"$carla\"}"; echo
-for _ in $(seq 50); do
-  curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -q 'kind="call_connected",outcome="published"' && break
+
+scene "An inbound call: Carla calls the business and agent-1 answers"
+sim behaviour "{\"wa_id\":\"$carla\",\"name\":\"Carla Souza\",\"hang_up_after_ms\":4000}" >/dev/null
+echo "  Carla taps the call button in WhatsApp (she will hang up 4 s after an answer)"
+sim call "{$(from "$carla")}" | sed 's/^/  meta: /'; echo
+call_in=$(newest_call "$carla")
+"$ctl" calls list --query="$carla"
+echo "  agent-1 clicks Answer (pre_accept + accept with the browser's SDP answer):"
+agent1 calls answer --call="$call_in"
+wait_state "$call_in" ENDED
+"$ctl" calls get --call="$call_in"
+echo "  agent-1 writes an internal note; the contact's notes list it across calls:"
+agent1 calls notes add --call="$call_in" \
+  --text="Carla wants a quote for 20 seats; call her back today." >/dev/null
+"$ctl" calls notes list --contact="$carla"
+echo "  The edge counted Meta's call webhooks:"
+curl -s "http://$SWITCHBOARD_METRICS/metrics" \
+  | grep -E '^switchboard_webhook_(requests|events)_total' || true
+
+scene "A missed call: Daniel hangs up before anyone answers; a callback is promised"
+daniel=55219777$suffix
+sim behaviour "{\"wa_id\":\"$daniel\",\"name\":\"Daniel Lima\"}" >/dev/null
+meta_call=$(sim call "{$(from "$daniel")}" | sed 's/.*"call_id":"\([^"]*\)".*/\1/')
+call_missed=$(newest_call "$daniel")
+"$ctl" calls list --query="$daniel"
+echo "  ...nobody picks up; Daniel gives up and hangs up"
+sim hangup "{\"call_id\":\"$meta_call\"}" >/dev/null
+wait_state "$call_missed" MISSED
+"$ctl" calls get --call="$call_missed" | grep -E '^  (state|end reason|disconnected by|ended) '
+echo "  agent-1 schedules a callback for 3 s from now:"
+"$ctl" calls callbacks schedule --contact="$daniel" "$demo_number" --in=3s --agent=agent-1 \
+  --name="Daniel Lima" --phone="+$daniel" --source-call="$call_missed" \
+  --note="Missed call; asked about the new plan"
+for _ in $(seq 100); do
+  "$ctl" calls callbacks list --filter="contact.wa_id = \"$daniel\" AND state = DUE" \
+    | grep -q "Daniel Lima" && break
   sleep 0.1
 done
-curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_webhook_(requests|events)_total' || true
+echo "  ...and when it is due, it turns DUE (CallbackDue goes out on calls.state.v1):"
+"$ctl" calls callbacks list --filter="contact.wa_id = \"$daniel\""
+
+scene "An outbound call: agent-1 calls Carla back"
+echo "  Carla asked to be called (her message above); agent-1 asks for WhatsApp's call permission:"
+agent1 calls permission --contact="$carla" "$demo_number" \
+  --text="Hi Carla, may we call you about your quote?"
+echo "  ...and Carla taps Accept"
+sim permission_reply \
+  "{$(from "$carla"),\"response\":\"accept\",\"response_source\":\"user_action\"}" >/dev/null
+for _ in $(seq 100); do
+  agent1 eligibility check --contact="$carla" "$demo_number" | grep -q '^  ELIGIBLE' && break
+  sleep 0.1
+done
+agent1 eligibility check --contact="$carla" "$demo_number"
+sim behaviour "{\"wa_id\":\"$carla\",\"answer_after_ms\":1000,\"hang_up_after_ms\":-1}" >/dev/null
+echo "  agent-1 clicks Call (eligibility reserves a rate-limit token, then Graph connect):"
+call_out=$(agent1 calls start --contact="$carla" "$demo_number" --name="Carla Souza" \
+  --phone="+$carla" --kind=user_requested)
+echo "$call_out"
+call_out=$(awk '{ print $1 }' <<<"$call_out")
+echo "  Carla's phone rings; she picks up after a second:"
+wait_state "$call_out" ANSWERED
+"$ctl" calls list --query="$carla" --page-size=1 | sed -n 2p
+sleep 2  # they talk
+echo "  agent-1 hangs up; the call stays ANSWERED until Meta's terminate confirms the duration:"
+agent1 calls end --call="$call_out"
+wait_state "$call_out" ENDED
+"$ctl" calls get --call="$call_out"
 
 scene "RED metrics per method on /metrics"
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | grep -v Health | head -8 || true
 echo "  ..."
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_eligibility_denials_total' | head -8 || true
+
+scene "The Calls page: summary cards for this month, the latest calls, the CSV export"
+"$ctl" calls stats
+"$ctl" calls list --page-size=5
+"$ctl" calls export --out="$run/calls.csv"
+head -4 "$run/calls.csv" | sed 's/^/  /'
 
 cat <<INFO
 
