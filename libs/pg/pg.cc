@@ -88,6 +88,7 @@ absl::Time Result::GetTime(int row, int col) const {
 }
 
 std::string Result::GetBytes(int row, int col) const {
+  if (PQfformat(r_, col) == 1) return std::string(Get(row, col));  // binary: the bytes as they are
   size_t len = 0;
   unsigned char* raw =
       PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, row, col)), &len);
@@ -130,7 +131,8 @@ absl::Status StatusFromResult(PGconn* conn, PGresult* result) {
   return core::Error(absl::StatusCode::kInternal, "PG_ERROR", message, md);
 }
 
-absl::StatusOr<Result> Conn::Exec(absl::string_view sql, const std::vector<Param>& params) {
+absl::StatusOr<Result> Conn::Exec(absl::string_view sql, const std::vector<Param>& params,
+                                  Results results) {
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size());
   std::vector<int> formats(params.size());
@@ -142,10 +144,11 @@ absl::StatusOr<Result> Conn::Exec(absl::string_view sql, const std::vector<Param
   }
   std::string query(sql);
   // Without parameters, the simple protocol: it accepts several statements (migrations).
-  PGresult* raw = params.empty()
+  const int result_format = results == Results::kBinary ? 1 : 0;
+  PGresult* raw = params.empty() && results == Results::kText
                       ? PQexec(c_, query.c_str())
                       : PQexecParams(c_, query.c_str(), static_cast<int>(params.size()), nullptr,
-                                     values.data(), lengths.data(), formats.data(), 0);
+                                     values.data(), lengths.data(), formats.data(), result_format);
   ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(raw);
   absl::Status status = StatusFromResult(c_, raw);

@@ -72,18 +72,23 @@ class Result {
   int64_t GetInt(int row, int col) const;
   bool GetBool(int row, int col) const;
   absl::Time GetTime(int row, int col) const;    // timestamptz
-  std::string GetBytes(int row, int col) const;  // bytea
+  std::string GetBytes(int row, int col) const;  // bytea, in either result format
 
  private:
   PGresult* r_;
 };
 
+// How result values arrive. Binary skips bytea's hex encoding (bulk reads of stored records);
+// in a binary result only Get (raw bytes), GetBytes and IsNull read values.
+enum class Results { kText, kBinary };
+
 // A checked-out connection; inside InTransaction, the transaction. Exec without parameters
-// may run several statements separated by semicolons.
+// (and text results) may run several statements separated by semicolons.
 class Conn {
  public:
   explicit Conn(PGconn* c) : c_(c) {}
-  absl::StatusOr<Result> Exec(absl::string_view sql, const std::vector<Param>& params = {});
+  absl::StatusOr<Result> Exec(absl::string_view sql, const std::vector<Param>& params = {},
+                              Results results = Results::kText);
   bool broken() const;
   PGconn* raw() { return c_; }
 

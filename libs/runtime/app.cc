@@ -299,10 +299,11 @@ absl::Status App::Start() {
   for (auto& r : running_) {
     absl::Status s = r->module->Start();
     if (!s.ok()) {
+      std::string name = r->spec->name;  // StopModules destroys `r`
       server_->Shutdown();
       server_.reset();
       StopModules();
-      return core::Annotate(s, absl::StrCat("starting ", r->spec->name));
+      return core::Annotate(s, absl::StrCat("starting ", name));
     }
   }
   server_->GetHealthCheckService()->SetServingStatus("", true);

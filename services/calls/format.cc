@@ -27,27 +27,77 @@ bool IsUtc(const absl::TimeZone& zone) {
 }
 
 // The enum name without its prefix: "CALL_STATE_MISSED" -> "MISSED".
-std::string Bare(const std::string& name, absl::string_view prefix) {
-  absl::string_view view = name;
+absl::string_view Bare(const std::string& name, absl::string_view prefix) {
+  absl::string_view view = name;  // the generated names live as long as the program
   absl::ConsumePrefix(&view, prefix);
-  return std::string(view);
+  return view;
+}
+
+// `n` (>= 0) as at least `width` digits.
+void AppendPadded(int64_t n, int width, std::string* out) {
+  char digits[20];
+  int len = 0;
+  do {
+    digits[len++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  for (int i = len; i < width; ++i) out->push_back('0');
+  while (len > 0) out->push_back(digits[--len]);
+}
+
+// RFC 3339 at second precision; `utc` says the zone is UTC itself (then "Z"). Written by hand:
+// the export formats three times per row, and absl::FormatTime parses its format every time.
+void AppendRfc3339(absl::Time t, const absl::TimeZone& zone, bool utc, std::string* out) {
+  const absl::TimeZone::CivilInfo info = zone.At(t);
+  const absl::CivilSecond& cs = info.cs;
+  if (cs.year() < 0 || cs.year() > 9999) {
+    absl::StrAppend(out, cs.year());
+  } else {
+    AppendPadded(cs.year(), 4, out);
+  }
+  out->push_back('-');
+  AppendPadded(cs.month(), 2, out);
+  out->push_back('-');
+  AppendPadded(cs.day(), 2, out);
+  out->push_back('T');
+  AppendPadded(cs.hour(), 2, out);
+  out->push_back(':');
+  AppendPadded(cs.minute(), 2, out);
+  out->push_back(':');
+  AppendPadded(cs.second(), 2, out);
+  if (utc) {
+    out->push_back('Z');
+    return;
+  }
+  int offset_minutes = info.offset / 60;
+  out->push_back(offset_minutes < 0 ? '-' : '+');
+  offset_minutes = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  AppendPadded(offset_minutes / 60, 2, out);
+  out->push_back(':');
+  AppendPadded(offset_minutes % 60, 2, out);
 }
 
 void AppendTime(const google::protobuf::Timestamp& t, bool set, const absl::TimeZone& zone,
-                std::string* out) {
-  if (set) AppendCsvField(Time(core::FromProto(t), zone), out);
+                bool utc, std::string* out) {
+  // No cell of ours needs quoting or the formula guard: digits, '-', ':', 'T', 'Z', '+'.
+  if (set) AppendRfc3339(core::FromProto(t), zone, utc, out);
 }
 
 }  // namespace
 
 std::string Duration(absl::Duration d) {
+  std::string out;
   if (d < absl::ZeroDuration()) return "00:00";
   const int64_t total = absl::ToInt64Seconds(d);  // truncates the fraction
   const int64_t hours = total / 3600;
-  const int64_t minutes = total / 60 % 60;
-  const int64_t seconds = total % 60;
-  if (hours > 0) return absl::StrFormat("%d:%02d:%02d", hours, minutes, seconds);
-  return absl::StrFormat("%02d:%02d", minutes, seconds);
+  if (hours > 0) {
+    AppendPadded(hours, 1, &out);
+    out.push_back(':');
+  }
+  AppendPadded(total / 60 % 60, 2, &out);
+  out.push_back(':');
+  AppendPadded(total % 60, 2, &out);
+  return out;
 }
 
 std::string Amount(int64_t micros) {
@@ -60,23 +110,51 @@ std::string Amount(int64_t micros) {
 }
 
 std::string Time(absl::Time t, const absl::TimeZone& zone) {
-  if (IsUtc(zone)) return absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", t, zone);
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%S%Ez", t, zone);
+  std::string out;
+  AppendRfc3339(t, zone, IsUtc(zone), &out);
+  return out;
 }
 
-void AppendCsvField(absl::string_view value, std::string* out) {
-  std::string cell;
-  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
-                         value[0] == '\t' || value[0] == '\r')) {
-    cell.push_back('\'');
+namespace {
+
+// "+5511966881746", "-1.50": a signed decimal number, which a spreadsheet reads as a number and
+// nothing else.
+bool IsPlainNumber(absl::string_view v) {
+  if (v.size() < 2 || (v[0] != '+' && v[0] != '-')) return false;
+  bool digit = false, dot = false;
+  for (char c : v.substr(1)) {
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      return false;
+    }
   }
-  absl::StrAppend(&cell, value);
-  if (cell.find_first_of(",\"\r\n") == std::string::npos) {
-    absl::StrAppend(out, cell);
+  return digit;
+}
+
+}  // namespace
+
+void AppendCsvField(absl::string_view value, std::string* out) {
+  const bool formula = !value.empty() && !IsPlainNumber(value) &&
+                       (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
+                        value[0] == '\t' || value[0] == '\r');
+  bool quote = false;
+  for (char c : value) {
+    if (c == ',' || c == '"' || c == '\r' || c == '\n') {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    if (formula) out->push_back('\'');
+    out->append(value.data(), value.size());
     return;
   }
   out->push_back('"');
-  for (char c : cell) {
+  if (formula) out->push_back('\'');
+  for (char c : value) {
     if (c == '"') out->push_back('"');
     out->push_back(c);
   }
@@ -104,11 +182,12 @@ void AppendCsvRow(const v1::Call& call, const absl::TimeZone& zone, std::string*
   field(call.business_display_number().empty() ? call.business_phone_number_id()
                                                : call.business_display_number());
   field(call.answered_by_agent_id());
-  AppendTime(call.offered_time(), call.has_offered_time(), zone, out);
+  const bool utc = IsUtc(zone);
+  AppendTime(call.offered_time(), call.has_offered_time(), zone, utc, out);
   out->push_back(',');
-  AppendTime(call.answered_time(), call.has_answered_time(), zone, out);
+  AppendTime(call.answered_time(), call.has_answered_time(), zone, utc, out);
   out->push_back(',');
-  AppendTime(call.ended_time(), call.has_ended_time(), zone, out);
+  AppendTime(call.ended_time(), call.has_ended_time(), zone, utc, out);
   out->push_back(',');
   const absl::Duration duration = FromProto(call.duration());
   field(Duration(duration));

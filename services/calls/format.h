@@ -32,7 +32,8 @@ std::string Time(absl::Time t, const absl::TimeZone& zone);
 // One CSV field (RFC 4180): quoted when it holds a comma, a double quote, CR or LF (quotes
 // doubled). A cell a spreadsheet would evaluate as a formula (first character '=', '+', '-',
 // '@', TAB or CR) is prefixed with a single quote ' first (OWASP CSV injection), so it reads as
-// text. Appends to `out`.
+// text; a plain signed number ("+5511966881746", "-1.50") is left as it is, since a spreadsheet
+// reads it as a number and nothing more. Appends to `out`.
 void AppendCsvField(absl::string_view value, std::string* out);
 
 // The header row of ExportCalls, ending in "\r\n":

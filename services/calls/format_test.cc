@@ -96,7 +96,14 @@ TEST_CASE("AppendCsvField quotes commas, quotes, CR and LF") {
 
 TEST_CASE("AppendCsvField defuses cells a spreadsheet would evaluate") {
   CHECK(Field("=1+1") == "'=1+1");
-  CHECK(Field("+5511966881746") == "'+5511966881746");
+  // Plain signed numbers are numbers, not formulas: phone numbers stay usable.
+  CHECK(Field("+5511966881746") == "+5511966881746");
+  CHECK(Field("-1.50") == "-1.50");
+  CHECK(Field("+") == "'+");
+  CHECK(Field("-") == "'-");
+  CHECK(Field("+1.2.3") == "'+1.2.3");
+  CHECK(Field("+1e5") == "'+1e5");
+  CHECK(Field("-1+1") == "'-1+1");
   CHECK(Field("-2+3") == "'-2+3");
   CHECK(Field("@SUM(A1)") == "'@SUM(A1)");
   CHECK(Field("\t=1") == "'\t=1");
@@ -144,14 +151,14 @@ TEST_CASE("AppendCsvRow writes one call in the header's order") {
   std::string out;
   AppendCsvRow(AnsweredCall(), absl::UTCTimeZone(), &out);
   CHECK(out ==
-        "0193a6a0-7c1e-7b3a-9f00-1d2e3f405060,INBOUND,ENDED,\"Souza, Ana\",'+5511966881746,"
+        "0193a6a0-7c1e-7b3a-9f00-1d2e3f405060,INBOUND,ENDED,\"Souza, Ana\",+5511966881746,"
         "5511966881746,16315553601,agent-7,2026-11-30T14:05:09Z,2026-11-30T14:05:19Z,"
         "2026-11-30T14:10:49Z,05:30,330,0.03,USD,COMPLETED\r\n");
 
   out.clear();
   AppendCsvRow(AnsweredCall(), Zone("Europe/Berlin"), &out);
   CHECK(out ==
-        "0193a6a0-7c1e-7b3a-9f00-1d2e3f405060,INBOUND,ENDED,\"Souza, Ana\",'+5511966881746,"
+        "0193a6a0-7c1e-7b3a-9f00-1d2e3f405060,INBOUND,ENDED,\"Souza, Ana\",+5511966881746,"
         "5511966881746,16315553601,agent-7,2026-11-30T15:05:09+01:00,2026-11-30T15:05:19+01:00,"
         "2026-11-30T15:10:49+01:00,05:30,330,0.03,USD,COMPLETED\r\n");
 }
@@ -215,7 +222,7 @@ TEST_CASE("AppendCsvRow defuses user text in every text column") {
   std::string out;
   AppendCsvRow(call, absl::UTCTimeZone(), &out);
   CHECK(out ==
-        "0193a6a0-7c1e-7b3a-9f00-1d2e3f405060,INBOUND,ENDED,'=cmd|' /C calc'!A0,,'@1,'-1,"
+        "0193a6a0-7c1e-7b3a-9f00-1d2e3f405060,INBOUND,ENDED,'=cmd|' /C calc'!A0,,'@1,-1,"
         "'+agent,2026-11-30T14:05:09Z,2026-11-30T14:05:19Z,2026-11-30T14:10:49Z,1:02:03,3723,,,"
         "\"line\nbreak\"\r\n");
 }

@@ -117,11 +117,14 @@ bool MergeContact(v1::Call& call, const events::v1::ContactRef& from) {
 
 // Applies one mapped webhook to `call`; saves it when anything changed. Returns whether events
 // were enqueued.
+// `dirty`: the caller changed the record already (it must be saved even if this event adds
+// nothing).
 absl::StatusOr<bool> ApplyMapped(Store& store, pg::Conn& tx, v1::Call& call,
                                  const wa::WhatsAppEvent& e, const Mapped& m, bool existing,
-                                 const Cause& cause) {
+                                 bool dirty, const Cause& cause) {
   if (call.meta_call_id().empty()) call.set_meta_call_id(m.meta_call_id);
   bool contact_changed = m.contact != nullptr && MergeContact(call, *m.contact);
+  contact_changed = contact_changed || dirty;
   if (call.business_display_number().empty() && !e.display_phone_number().empty()) {
     call.set_business_display_number(e.display_phone_number());  // StartCall does not know it
     contact_changed = true;
@@ -134,8 +137,9 @@ absl::StatusOr<bool> ApplyMapped(Store& store, pg::Conn& tx, v1::Call& call,
 
 }  // namespace
 
-Ingest::Ingest(Store& store, const core::Clock& clock, std::function<void()> written)
-    : store_(store), clock_(clock), written_(std::move(written)) {}
+Ingest::Ingest(Store& store, const core::Clock& clock, absl::Duration claim_lease,
+               std::function<void()> written)
+    : store_(store), clock_(clock), claim_lease_(claim_lease), written_(std::move(written)) {}
 
 absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
   wa::WhatsAppEvent e;
@@ -164,8 +168,17 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
     }
     bool existing = found.has_value();
     v1::Call call;
+    bool replayed = false;
+    bool filled_id = false;
     if (existing) {
       call = *std::move(found);
+      if (call.meta_call_id().empty()) {
+        filled_id = true;
+        // Found by our id before StartCall stored Meta's: store it now, and apply what was
+        // parked under it first (it arrived first).
+        call.set_meta_call_id(mapped->meta_call_id);
+        ASSIGN_OR_RETURN(replayed, ApplyParked(tx, call));
+      }
     } else if (mapped->direction != v1::CALL_DIRECTION_INBOUND) {
       // An outbound call's webhook before StartCall stored Meta's id: kept for StartCall.
       log::Info("call webhook parked until its outbound call is known",
@@ -180,7 +193,9 @@ absl::Status Ingest::OnWhatsAppEvent(const kafka::Message& message) {
       call.set_business_phone_number_id(e.phone_number_id());
       call.set_business_display_number(e.display_phone_number());
     }
-    ASSIGN_OR_RETURN(enqueued, ApplyMapped(store_, tx, call, e, *mapped, existing, cause));
+    ASSIGN_OR_RETURN(enqueued,
+                     ApplyMapped(store_, tx, call, e, *mapped, existing, filled_id, cause));
+    enqueued = enqueued || replayed;
     return absl::OkStatus();
   });
   if (applied.code() == absl::StatusCode::kAlreadyExists) {
@@ -206,7 +221,7 @@ absl::StatusOr<bool> Ingest::ApplyParked(pg::Conn& tx, v1::Call& call) {
     Cause cause{.at = mapped->event.at,
                 .correlation_id = e.header().correlation_id(),
                 .causation_id = p.event_id};
-    ASSIGN_OR_RETURN(bool published, ApplyMapped(store_, tx, call, e, *mapped, true, cause));
+    ASSIGN_OR_RETURN(bool published, ApplyMapped(store_, tx, call, e, *mapped, true, false, cause));
     enqueued = enqueued || published;
   }
   return enqueued;
@@ -256,6 +271,17 @@ absl::StatusOr<std::vector<Fired>> Ingest::FireTimers(int limit) {
       ASSIGN_OR_RETURN(std::optional<v1::Call> call,
                        Store::Lock(tx, timer.tenant_id, CallKey::Id(timer.call_id)));
       if (!call.has_value()) continue;
+      if (timer.kind == TimerKind::kRing) {
+        // An agent is answering right now (Graph accept in flight): their answer decides.
+        ASSIGN_OR_RETURN(
+            std::optional<absl::Time> claimed,
+            Store::ClaimedUntil(tx, timer.tenant_id, timer.call_id, clock_.Now(), claim_lease_));
+        if (claimed.has_value()) {
+          RETURN_IF_ERROR(
+              Store::SetTimer(tx, timer.tenant_id, timer.call_id, timer.kind, *claimed));
+          continue;
+        }
+      }
       Event event{.kind = EventKind::kRingTimeout, .at = timer.due};
       if (timer.kind == TimerKind::kHangupGrace) {
         // Ended by the agent when they hung up; Meta never confirmed it.

@@ -10,7 +10,7 @@
 // the user's SDP answer can beat the Graph response that tells us Meta's id) is parked, and
 // StartCall applies it when it stores the id.
 //
-//   Ingest ingest(store, clock, [&] { relay.Notify(); });
+//   Ingest ingest(store, clock, Service::kClaimLease, [&] { relay.Notify(); });
 //   consumer(kafka::kWhatsAppEvents, [&](const kafka::Message& m) {
 //     return ingest.OnWhatsAppEvent(m);
 //   });
@@ -39,7 +39,10 @@ struct Fired {
 class Ingest {
  public:
   // `written` runs after a transaction enqueued events (to wake the outbox relay).
-  Ingest(Store& store, const core::Clock& clock, std::function<void()> written = nullptr);
+  // `claim_lease`: how long an agent's answer claim holds (AnswerCall); a ring timeout that
+  // falls due while an agent is answering waits for the claim to end.
+  Ingest(Store& store, const core::Clock& clock, absl::Duration claim_lease,
+         std::function<void()> written = nullptr);
 
   // The calls.whatsapp consumer group (whatsapp.events.v1).
   absl::Status OnWhatsAppEvent(const kafka::Message& message);
@@ -59,6 +62,7 @@ class Ingest {
  private:
   Store& store_;
   const core::Clock& clock_;
+  absl::Duration claim_lease_;
   std::function<void()> written_;
 };
 

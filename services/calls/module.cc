@@ -73,7 +73,7 @@ class Module final : public runtime::ServiceModule {
     store_ =
         std::make_unique<Store>(pool(), ctx.clock(), Timing{.ring_timeout = config.ring_timeout});
     auto written = [this] { relay().Notify(); };
-    ingest_ = std::make_unique<Ingest>(*store_, ctx.clock(), written);
+    ingest_ = std::make_unique<Ingest>(*store_, ctx.clock(), Service::kClaimLease, written);
     service_ = std::make_unique<Service>(
         *store_, *ingest_, *graph_,
         [this](grpc::ClientContext* c, const eligibility::v1::ReserveCallRequest& req,

@@ -77,22 +77,25 @@ absl::Status NotFound(absl::string_view reason, absl::string_view what) {
   return core::Error(absl::StatusCode::kNotFound, reason, absl::StrCat(what, " not found"));
 }
 
-bool Privileged(const auth::Principal& caller) {
-  return caller.HasRole("gateway") || caller.HasRole("supervisor") || caller.HasRole("admin");
+// Acts for agents other than itself: the gateway (on behalf of the signed-in agent) and
+// supervisors.
+bool ActsForOthers(const auth::Principal& caller) {
+  return caller.HasRole("gateway") || caller.HasRole("supervisor");
 }
 
-// The agent a command acts for: the caller, or anyone when the caller is the gateway or a
-// supervisor acting for them.
+// The agent a command acts for: the caller unless `agent_id` names another agent, which only
+// callers with one of `roles` may do.
 absl::StatusOr<std::string> ActingAgent(const auth::Principal& caller, absl::string_view agent_id,
-                                        absl::string_view field) {
-  if (agent_id.empty()) return caller.subject;
+                                        absl::string_view field,
+                                        std::initializer_list<absl::string_view> roles) {
+  if (agent_id.empty() || agent_id == caller.subject) return caller.subject;
   RETURN_IF_ERROR(RequireId(agent_id, field));
-  if (agent_id != caller.subject && !Privileged(caller)) {
-    return core::Error(absl::StatusCode::kPermissionDenied, "NOT_CALLER_AGENT",
-                       absl::StrCat(field, " must be the caller unless it has the gateway or ",
-                                    "supervisor role"));
+  for (absl::string_view role : roles) {
+    if (caller.HasRole(role)) return std::string(agent_id);
   }
-  return std::string(agent_id);
+  return core::Error(absl::StatusCode::kPermissionDenied, "NOT_CALLER_AGENT",
+                     absl::StrCat(field, " must be the caller unless it has the ",
+                                  absl::StrJoin(roles, " or "), " role"));
 }
 
 int PageSize(int32_t requested, int fallback, int max) {
@@ -309,7 +312,8 @@ grpc::Status Service::StartCall(grpc::ServerContext* ctx, const v1::StartCallReq
                                 v1::StartCallResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
     const std::string& tenant = caller.tenant_id;
-    ASSIGN_OR_RETURN(std::string agent, ActingAgent(caller, req->agent_id(), "agent_id"));
+    ASSIGN_OR_RETURN(std::string agent,
+                     ActingAgent(caller, req->agent_id(), "agent_id", {"gateway", "supervisor"}));
     RETURN_IF_ERROR(RequireId(agent, "agent_id"));
     RETURN_IF_ERROR(ValidateContact(req->contact(), "contact"));
     if (req->contact().wa_id().empty()) {
@@ -485,7 +489,9 @@ grpc::Status Service::AnswerCall(grpc::ServerContext* ctx, const v1::AnswerCallR
       return Invalid("INVALID_ARGUMENT", "sdp_answer is required (at most 64 KiB)", "sdp_answer");
     }
     RETURN_IF_ERROR(OptionalId(req->request_id(), "request_id"));
-    ASSIGN_OR_RETURN(std::string agent, ActingAgent(caller, req->agent_id(), "agent_id"));
+    ASSIGN_OR_RETURN(std::string agent,
+                     ActingAgent(caller, req->agent_id(), "agent_id", {"gateway"}));
+    RETURN_IF_ERROR(RequireId(agent, "agent_id"));
     std::string correlation = CorrelationId(ctx);
 
     // Claim it: the first agent to claim a waiting call answers it.
@@ -596,7 +602,7 @@ grpc::Status Service::EndCall(grpc::ServerContext* ctx, const v1::EndCallRequest
       return absl::OkStatus();
     }
     if (!call->answered_by_agent_id().empty() && call->answered_by_agent_id() != caller.subject &&
-        !Privileged(caller)) {
+        !ActsForOthers(caller)) {
       return core::Error(absl::StatusCode::kPermissionDenied, "NOT_CALL_AGENT",
                          "only the agent on the call, or a supervisor, can end it");
     }
@@ -847,8 +853,7 @@ grpc::Status Service::AddCallNote(grpc::ServerContext* ctx, const v1::AddCallNot
 namespace {
 
 absl::Status MayEditNote(const auth::Principal& caller, const v1::CallNote& note) {
-  if (note.author_agent_id() == caller.subject || caller.HasRole("supervisor") ||
-      caller.HasRole("admin")) {
+  if (note.author_agent_id() == caller.subject || caller.HasRole("supervisor")) {
     return absl::OkStatus();
   }
   return core::Error(absl::StatusCode::kPermissionDenied, "NOT_NOTE_AUTHOR",

@@ -2,6 +2,7 @@
 // Redis, PostgreSQL and embedded Kafka, and the Meta simulator playing Meta and the contacts
 // (Graph API and signed webhooks). Agents drive calls over gRPC as the gateway would.
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,7 @@
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
 #include "tools/meta-sim/sim.h"
 
@@ -175,7 +177,7 @@ struct Suite {
                      .ok() &&
                  resp.eligible();
         },
-        absl::Seconds(20)));
+        absl::Seconds(60)));
   }
 
   absl::StatusOr<v1::Call> Start(const std::string& wa_id, const std::string& request_id,
@@ -204,7 +206,7 @@ struct Suite {
 
   // Waits until the call reaches `state` (by GetCall); returns it.
   v1::Call WaitFor(const std::string& call_id, v1::CallState state,
-                   absl::Duration timeout = absl::Seconds(20)) {
+                   absl::Duration timeout = absl::Seconds(40)) {
     v1::Call last;
     bool reached = testing::Eventually(
         [&] {
@@ -233,7 +235,7 @@ struct Suite {
           }
           return found.has_value();
         },
-        absl::Seconds(20)));
+        absl::Seconds(60)));
     return *found;
   }
 
@@ -839,4 +841,68 @@ TEST_CASE("bad requests are refused with the field, and write nothing") {
   v1::ListCallsResponse listed;
   REQUIRE(s.Calls(&v1::CallsService::Stub::ListCalls, list, &listed).ok());
   CHECK(listed.calls().empty());
+}
+
+TEST_CASE(
+    "the contact's answer that beats the Graph response is kept and applied once Meta's id is "
+    "known") {
+  Suite s;
+  sb::metasim::UserBehaviour contact;
+  contact.ring_after = absl::Seconds(30);  // the simulator itself stays quiet meanwhile
+  contact.on_call = sb::metasim::CallAnswer::kNoAnswer;
+  s.sim->SetBehaviour("5511966880011", contact);
+  s.MakeCallable("5511966880011");
+  // Meta takes the call at once but answers the business's connect late.
+  s.sim->AddGraphFault({.action = "connect", .http_status = 0, .delay = absl::Seconds(3)});
+  absl::StatusOr<v1::Call> placed;
+  std::thread starter([&] { placed = s.Start("5511966880011", "start-slow"); });
+
+  // Meta's id exists at Meta before the business knows it: the contact's connect (SDP answer,
+  // without our id in it) arrives through Kafka as the edge would publish it.
+  std::string wacid;
+  REQUIRE(testing::Eventually(
+      [&] {
+        for (const auto& c : s.sim->Calls()) {
+          if (c.business_initiated && c.user == "5511966880011") wacid = c.id;
+        }
+        return !wacid.empty();
+      },
+      absl::Seconds(10)));
+  sb::webhooks::v1::WhatsAppEvent answer;
+  answer.mutable_header()->set_tenant_id("acme");
+  answer.mutable_header()->set_entity_id(wacid);
+  answer.set_phone_number_id(kNumber);
+  answer.set_display_phone_number("16315553601");
+  *answer.mutable_meta_event_time() = sb::core::ToProto(absl::Now());
+  auto* connected = answer.mutable_call_connected();
+  connected->set_meta_call_id(wacid);
+  connected->set_direction(sb::webhooks::v1::CALL_DIRECTION_BUSINESS_INITIATED);
+  connected->set_sdp_type(sb::webhooks::v1::SDP_TYPE_ANSWER);
+  connected->set_sdp(kSdp);
+  connected->mutable_contact()->set_wa_id("5511966880011");
+  sb::kafka::Event event = sb::kafka::MakeEvent(answer, wacid, "webhooks");
+  event.source = "//switchboard/webhooks";
+  REQUIRE(s.producer->PublishAndWait(sb::kafka::kWhatsAppEvents, event, absl::Seconds(10)).ok());
+  // It is parked: the call it belongs to does not carry Meta's id yet.
+  REQUIRE(testing::Eventually(
+      [&] {
+        sb::pg::Pool pool({.url = s.postgres_url, .schema = "calls", .pool_size = 1});
+        auto r = pool.Exec("SELECT count(*) FROM parked_events WHERE meta_call_id = $1", {wacid});
+        return r.ok() && r->GetInt(0, 0) == 1;
+      },
+      absl::Seconds(10)));
+
+  starter.join();
+  INFO(placed.status().ToString());
+  REQUIRE(placed.ok());
+  CHECK(placed->meta_call_id() == wacid);
+  CHECK(placed->state() == v1::CALL_STATE_ANSWERED);
+  REQUIRE(testing::Eventually([&] { return s.StatesOf(placed->call_id()).size() >= 2; },
+                              absl::Seconds(20)));
+  CHECK(s.StatesOf(placed->call_id()) ==
+        std::vector<v1::CallState>{v1::CALL_STATE_OFFERED, v1::CALL_STATE_ANSWERED});
+  sb::pg::Pool pool({.url = s.postgres_url, .schema = "calls", .pool_size = 1});
+  auto left = pool.Exec("SELECT count(*) FROM parked_events", {});
+  REQUIRE(left.ok());
+  CHECK(left->GetInt(0, 0) == 0);
 }

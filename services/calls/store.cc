@@ -18,7 +18,9 @@ namespace {
 using core::FromProto;
 
 constexpr absl::Duration kSettingsCacheTtl = absl::Seconds(5);
-constexpr int kExportBatch = 2000;
+constexpr int kExportBatch = 5000;
+// How many trailing digits of a number search the trigram index looks up.
+constexpr size_t kNumberTail = 7;
 
 absl::Status Unparsable(absl::string_view what) {
   return core::Error(absl::StatusCode::kDataLoss, "UNPARSABLE_RECORD",
@@ -125,7 +127,20 @@ void Where(Sql& sql, const query::Filter& f, absl::string_view needle) {
   sql.InTexts("business_phone_number_id", f.business_phone_number_ids);
   sql.InTexts("agent_id", f.agent_ids);
   sql.InTexts("contact_key", f.contact_wa_ids);
-  if (!needle.empty()) sql.And(absl::StrCat("search_text LIKE ", sql.Arg(LikeLiteral(needle))));
+  if (needle.empty()) return;
+  const bool digits =
+      std::all_of(needle.begin(), needle.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits && needle.size() > kNumberTail) {
+    // A number's leading digits (country and area code) are in nearly every row, and so are
+    // their trigrams: looking them up in the trigram index reads most of it. The index looks up
+    // the number's tail; the whole needle is checked on the rows found (the concatenation keeps
+    // the planner from using the index for it).
+    sql.And(absl::StrCat("search_text LIKE ",
+                         sql.Arg(LikeLiteral(needle.substr(needle.size() - kNumberTail)))));
+    sql.And(absl::StrCat("(search_text || '') LIKE ", sql.Arg(LikeLiteral(needle))));
+    return;
+  }
+  sql.And(absl::StrCat("search_text LIKE ", sql.Arg(LikeLiteral(needle))));
 }
 
 constexpr char kTotalsColumns[] =
@@ -208,46 +223,58 @@ absl::StatusOr<std::optional<v1::Call>> Store::Get(absl::string_view tenant, con
   return Parse<v1::Call>(r, 0, 0, "call");
 }
 
+const char Store::kRowColumns[] =
+    "tenant_id, call_id, meta_call_id, request_id, direction, state, business_phone_number_id, "
+    "contact_key, contact_name, agent_id, search_text, offered_time, answered_time, ended_time, "
+    "duration_seconds, sequence, record, create_time, update_time";
+
+std::vector<pg::Param> Store::Row(const v1::Call& call, const std::string& request_id,
+                                  absl::Time now) {
+  // A call first seen through a terminate has no offer time yet: it sorts by when it ended
+  // (or arrived) until its connect fills the offer in.
+  absl::Time offered = call.has_offered_time() ? FromProto(call.offered_time())
+                       : call.has_ended_time() ? FromProto(call.ended_time())
+                                               : now;
+  return {call.tenant_id(),
+          call.call_id(),
+          NullIfEmpty(call.meta_call_id()),
+          NullIfEmpty(request_id),
+          static_cast<int64_t>(call.direction()),
+          static_cast<int64_t>(call.state()),
+          call.business_phone_number_id(),
+          ContactKey(call.contact()),
+          call.contact().display_name(),
+          call.answered_by_agent_id(),
+          query::SearchKey(call.contact()),
+          offered,
+          OptionalTime(call.has_answered_time(), call.answered_time()),
+          OptionalTime(call.has_ended_time(), call.ended_time()),
+          call.duration().seconds(),
+          call.sequence(),
+          pg::Param::Bytes(call.SerializeAsString()),
+          now,
+          now};
+}
+
 absl::StatusOr<bool> Store::Save(pg::Conn& tx, v1::Call& call, const Transition& t,
                                  const Cause& cause, const std::string& request_id) {
   if (t.publish) call.set_sequence(call.sequence() + 1);
   absl::Time now = clock_.Now();
-  // A call first seen through a terminate has no offer time yet: it sorts by when it ended
-  // (or arrived) until its connect fills the offer in.
-  absl::Time fallback = call.has_ended_time() ? FromProto(call.ended_time()) : now;
-  std::vector<pg::Param> params = {
-      call.tenant_id(),                                              // $1
-      call.call_id(),                                                // $2
-      NullIfEmpty(call.meta_call_id()),                              // $3
-      NullIfEmpty(request_id),                                       // $4
-      static_cast<int64_t>(call.direction()),                        // $5
-      static_cast<int64_t>(call.state()),                            // $6
-      call.business_phone_number_id(),                               // $7
-      ContactKey(call.contact()),                                    // $8
-      call.contact().display_name(),                                 // $9
-      call.answered_by_agent_id(),                                   // $10
-      query::SearchKey(call.contact()),                              // $11
-      OptionalTime(call.has_offered_time(), call.offered_time()),    // $12
-      fallback,                                                      // $13
-      OptionalTime(call.has_answered_time(), call.answered_time()),  // $14
-      OptionalTime(call.has_ended_time(), call.ended_time()),        // $15
-      call.duration().seconds(),                                     // $16
-      call.sequence(),                                               // $17
-      pg::Param::Bytes(call.SerializeAsString()),                    // $18
-      now};                                                          // $19
+  std::vector<pg::Param> params = Row(call, request_id, now);
+  params.push_back(call.has_offered_time());  // $20: the offer time is known, not a stand-in
   RETURN_IF_ERROR(
-      tx.Exec("INSERT INTO calls (tenant_id, call_id, meta_call_id, request_id, direction, state, "
-              "business_phone_number_id, contact_key, contact_name, agent_id, search_text, "
-              "offered_time, answered_time, ended_time, duration_seconds, sequence, record, "
-              "create_time, update_time) "
-              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12::timestamptz, "
-              "$13), $14, "
-              "$15, $16, $17, $18, $19, $19) "
-              "ON CONFLICT (tenant_id, call_id) DO UPDATE SET meta_call_id = $3, state = $6, "
-              "contact_key = $8, contact_name = $9, agent_id = $10, search_text = $11, "
-              "offered_time = coalesce($12::timestamptz, calls.offered_time), answered_time = $14, "
-              "ended_time = $15, duration_seconds = $16, sequence = $17, record = $18, "
-              "update_time = $19",
+      tx.Exec(absl::StrCat(
+                  "INSERT INTO calls (", kRowColumns,
+                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                  "$16, $17, $18, $19) ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
+                  "meta_call_id = EXCLUDED.meta_call_id, state = EXCLUDED.state, "
+                  "contact_key = EXCLUDED.contact_key, contact_name = EXCLUDED.contact_name, "
+                  "agent_id = EXCLUDED.agent_id, search_text = EXCLUDED.search_text, "
+                  "offered_time = CASE WHEN $20 THEN EXCLUDED.offered_time "
+                  "ELSE calls.offered_time END, answered_time = EXCLUDED.answered_time, "
+                  "ended_time = EXCLUDED.ended_time, "
+                  "duration_seconds = EXCLUDED.duration_seconds, sequence = EXCLUDED.sequence, "
+                  "record = EXCLUDED.record, update_time = EXCLUDED.update_time"),
               params)
           .status());
   RETURN_IF_ERROR(KeepTimer(tx, call, now));
@@ -329,6 +356,30 @@ absl::StatusOr<std::string> Store::Claim(pg::Conn& tx, absl::string_view tenant,
                               "WHERE tenant_id = $1 AND call_id = $2",
                               {tenant, call_id}));
   return r.rows() > 0 ? std::string(r.Get(0, 0)) : std::string();
+}
+
+absl::StatusOr<std::optional<absl::Time>> Store::ClaimedUntil(pg::Conn& tx,
+                                                              absl::string_view tenant,
+                                                              absl::string_view call_id,
+                                                              absl::Time now,
+                                                              absl::Duration lease) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   tx.Exec("SELECT answer_claim_time FROM calls WHERE "
+                           "tenant_id = $1 AND call_id = $2 AND "
+                           "answer_claim_agent IS NOT NULL AND answer_claim_time > $3",
+                           {tenant, call_id, now - lease}));
+  if (r.rows() == 0) return std::nullopt;
+  return r.GetTime(0, 0) + lease;
+}
+
+absl::Status Store::SetTimer(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                             TimerKind kind, absl::Time due) {
+  return tx
+      .Exec(
+          "INSERT INTO call_timers (tenant_id, call_id, kind, due_time) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (tenant_id, call_id) DO UPDATE SET kind = $3, due_time = $4",
+          {tenant, call_id, static_cast<int64_t>(kind), due})
+      .status();
 }
 
 absl::Status Store::ReleaseClaim(absl::string_view tenant, absl::string_view call_id,
@@ -460,10 +511,14 @@ absl::Status Store::Export(absl::string_view tenant, const query::Filter& filter
     RETURN_IF_ERROR(conn->Exec(sql.text(), sql.params()).status());
     const std::string fetch = absl::StrCat("FETCH ", kExportBatch, " FROM calls_export");
     while (true) {
-      ASSIGN_OR_RETURN(pg::Result r, conn->Exec(fetch));
+      // Binary: the records as stored, parsed in place, without bytea's hex round trip.
+      ASSIGN_OR_RETURN(pg::Result r, conn->Exec(fetch, {}, pg::Results::kBinary));
       v1::Call call;
       for (int i = 0; i < r.rows(); ++i) {
-        if (!call.ParseFromString(r.GetBytes(i, 0))) return Unparsable("call");
+        absl::string_view bytes = r.Get(i, 0);
+        if (!call.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          return Unparsable("call");
+        }
         RETURN_IF_ERROR(row(call));
       }
       if (r.rows() < kExportBatch) return absl::OkStatus();

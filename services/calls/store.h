@@ -145,11 +145,27 @@ class Store {
   absl::StatusOr<bool> Save(pg::Conn& tx, v1::Call& call, const Transition& t, const Cause& cause,
                             const std::string& request_id = "");
 
+  // The calls row of `call`, in the order of kRowColumns (Save writes it; bulk loads such as
+  // the benchmark's COPY use it so their rows are the ones Save would write).
+  static const char kRowColumns[];
+  static std::vector<pg::Param> Row(const v1::Call& call, const std::string& request_id,
+                                    absl::Time now);
+
   // AnswerCall's claim: the first agent to claim a live call holds it for `lease`; a claim by
   // the holder renews it. Returns the holder after the attempt.
   static absl::StatusOr<std::string> Claim(pg::Conn& tx, absl::string_view tenant,
                                            absl::string_view call_id, absl::string_view agent,
                                            absl::Time now, absl::Duration lease);
+  // Until when an agent's claim on the call holds (claimed at + `lease`), if one still does at
+  // `now`.
+  static absl::StatusOr<std::optional<absl::Time>> ClaimedUntil(pg::Conn& tx,
+                                                                absl::string_view tenant,
+                                                                absl::string_view call_id,
+                                                                absl::Time now,
+                                                                absl::Duration lease);
+  // Sets the call's timer (again) to fire at `due`.
+  static absl::Status SetTimer(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                               TimerKind kind, absl::Time due);
   // Drops `agent`'s claim (its Graph accept failed), so another agent may answer.
   absl::Status ReleaseClaim(absl::string_view tenant, absl::string_view call_id,
                             absl::string_view agent);

@@ -2,7 +2,11 @@
 // PostgreSQL database and the embedded Kafka: it comes up healthy, exposes clean metrics and the
 // suite's topics, authenticates every method, drains on SIGTERM, refuses bad input, and follows
 // Redis going away and coming back.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -157,6 +161,7 @@ class Switchboard {
             "--listen-host=127.0.0.1",
             "--grpc-port=0",
             "--metrics-port=0",
+            absl::StrCat("--webhooks-port=", webhooks_port),
             absl::StrCat("--redis-url=", redis_url.empty() ? redis.url() : redis_url),
             absl::StrCat("--postgres-url=", postgres_url_),
             absl::StrCat("--auth-secret=", kSecret),
@@ -250,7 +255,8 @@ class Switchboard {
   std::string bootstrap_path() const { return dir_ + "/kafka.bootstrap"; }
 
   testing::RedisServer redis;
-  std::string redis_url;  // overrides redis.url() when set
+  std::string redis_url;            // overrides redis.url() when set
+  std::string webhooks_port = "0";  // 0: any free port
   std::string grpc_address;
   std::string metrics_address;
   std::string kafka_bootstrap;
@@ -459,6 +465,30 @@ TEST_CASE("an unreachable Redis fails start-up with exit code 1, not a hang") {
   CHECK(code == 1);
   CHECK(absl::StrContains(log, "start-up failed"));
   CHECK(absl::StrContains(log, absl::StrCat("127.0.0.1:", port)));
+  CHECK_FALSE(fs::exists(sb.ready_path()));
+}
+
+TEST_CASE("a listener that cannot bind fails start-up with exit code 1, not a crash") {
+  // Someone else holds the port the webhooks edge is told to use.
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(holder >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(listen(holder, 1) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  Switchboard sb;
+  sb.webhooks_port = absl::StrCat(ntohs(addr.sin_port));
+  sb.Spawn("webhooks");
+  int code = sb.process.Wait(absl::Seconds(20));
+  close(holder);
+  std::string log = sb.Log();
+  INFO(log);
+  CHECK(code == 1);
+  CHECK(absl::StrContains(log, "start-up failed"));
+  CHECK(absl::StrContains(log, "starting webhooks"));
   CHECK_FALSE(fs::exists(sb.ready_path()));
 }
 

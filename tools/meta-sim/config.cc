@@ -120,7 +120,9 @@ absl::StatusOr<GraphFault> ParseGraphFault(const Json& json) {
   RETURN_IF_ERROR(GetInt(json, "meta_code", &f.meta_code));
   RETURN_IF_ERROR(GetInt(json, "count", &f.count));
   RETURN_IF_ERROR(GetMillis(json, "delay_ms", &f.delay));
-  if (f.http_status < 100 || f.http_status > 599) return Bad("http_status must be 100..599");
+  if (f.http_status != 0 && (f.http_status < 100 || f.http_status > 599)) {
+    return Bad("http_status must be 0 (a slow answer) or 100..599");
+  }
   return f;
 }
 

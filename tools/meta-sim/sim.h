@@ -60,6 +60,7 @@ struct GraphFault {
   // "connect", "pre_accept", "accept", "reject", "terminate", "messages", "call_permissions",
   // "settings", or "*" for any.
   std::string action = "*";
+  // 0: no error, a slow answer: the request is acted on at once and answered after `delay`.
   int http_status = 500;
   int meta_code = 0;  // 0: an empty body; else a Meta error body with this code
   int count = 1;
