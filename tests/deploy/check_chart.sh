@@ -230,6 +230,38 @@ tests:
         alertname: SwitchboardOutboxStalled
         exp_alerts:
           - exp_labels: {severity: critical, namespace: sb, switchboard_target: calls, schema: calls}
+
+  - name: Graph API failures page; business refusals do not
+    interval: 1m
+    input_series:
+      - series: 'switchboard_calls_graph_requests_total{namespace="sb",switchboard_target="calls",pod="c1",action="connect",outcome="ok"}'
+        values: '0+10x30'
+      - series: 'switchboard_calls_graph_requests_total{namespace="sb",switchboard_target="calls",pod="c1",action="connect",outcome="META_138006"}'
+        values: '0+10x30'
+      - series: 'switchboard_calls_graph_requests_total{namespace="sb",switchboard_target="calls",pod="c1",action="accept",outcome="HTTP_CONNECT_FAILED"}'
+        values: '0+0x10 0+10x20'
+    alert_rule_test:
+      - eval_time: 9m
+        alertname: SwitchboardGraphApiUnreachable
+        exp_alerts: []
+      - eval_time: 25m
+        alertname: SwitchboardGraphApiUnreachable
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: sb, switchboard_target: calls}
+
+  - name: a rejected access token pages
+    interval: 1m
+    input_series:
+      - series: 'switchboard_calls_graph_requests_total{namespace="sb",switchboard_target="calls",pod="c1",action="connect",outcome="META_190"}'
+        values: '0 0 0 1 2 3 4 5 6 7'
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: SwitchboardGraphApiTokenRejected
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: SwitchboardGraphApiTokenRejected
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: sb, switchboard_target: calls}
 EOF
   (cd "$work" && promtool test rules rules_test.yaml)
 }

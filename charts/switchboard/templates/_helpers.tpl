@@ -123,6 +123,9 @@ Fail early, at render time, on settings the binary would reject or that cannot w
 cluster. Renders nothing.
 */}}
 {{- define "switchboard.validate" -}}
+{{- if and .Values.targets.calls.enabled (not .Values.targets.eligibility.enabled) }}
+{{- fail "targets.calls needs targets.eligibility: StartCall reserves every outbound call through it" }}
+{{- end }}
 {{- if not (include "switchboard.kafkaBrokers" .) }}
 {{- fail "kafka.brokers is required: without brokers the binary starts an in-process embedded Kafka, which is for local development only" }}
 {{- end }}
