@@ -169,6 +169,28 @@ void Service::CountDecision(const char* method, const rules::Decision& d) {
   }
 }
 
+std::shared_ptr<const TenantSettings> Service::CachedSettingsFor(absl::string_view tenant,
+                                                                 absl::Time now) {
+  {
+    absl::ReaderMutexLock lock(&policy_mu_);
+    auto it = policies_.find(tenant);
+    if (it == policies_.end()) return nullptr;
+    if (now - it->second.loaded < kPolicyCacheTtl || it->second.refreshing) {
+      return it->second.settings;
+    }
+  }
+  // Stale: keep answering with it while one refresh runs where it may block (otherwise every
+  // check arriving in that moment would read PostgreSQL at once).
+  absl::MutexLock lock(&policy_mu_);
+  auto it = policies_.find(tenant);
+  if (it == policies_.end()) return nullptr;
+  if (!it->second.refreshing) {
+    it->second.refreshing = true;
+    blocking_.Submit([this, name = std::string(tenant)] { (void)SettingsFor(name); });
+  }
+  return it->second.settings;
+}
+
 std::shared_ptr<const TenantSettings> Service::SettingsFor(absl::string_view tenant) {
   absl::Time now = clock_.Now();
   std::shared_ptr<const TenantSettings> stale;
@@ -190,12 +212,16 @@ std::shared_ptr<const TenantSettings> Service::SettingsFor(absl::string_view ten
   if (!settings.ok()) {
     log::Warning("tenant policy unavailable; using the last known or the defaults",
                  {{"tenant", std::string(tenant)}, {"error", settings.status().ToString()}});
-    if (stale) return stale;
+    if (stale) {
+      absl::MutexLock lock(&policy_mu_);
+      if (auto it = policies_.find(tenant); it != policies_.end()) it->second.refreshing = false;
+      return stale;
+    }
     settings = Effective(v1::TenantPolicy());
   }
   auto shared = std::make_shared<const TenantSettings>(*std::move(settings));
   absl::MutexLock lock(&policy_mu_);
-  policies_[tenant] = {shared, now};
+  policies_[tenant] = {shared, now, /*refreshing=*/false};
   return shared;
 }
 
@@ -229,12 +255,15 @@ absl::StatusOr<Service::Target> Service::Resolve(absl::string_view tenant,
 }
 
 absl::StatusOr<rules::Facts> Service::Gather(const Target& t, absl::string_view agent_id,
-                                             absl::Time now, const rules::Policy& policy) {
+                                             absl::Time now, const rules::Policy& policy,
+                                             absl::string_view request_id,
+                                             std::optional<std::string>* prior_grant) {
   rules::Facts facts;
   absl::StatusOr<store::HotRead> hot =
-      hot_.Read(t.keys, t.contact.tenant, t.contact.contact_key, agent_id, now, policy);
+      hot_.Read(t.keys, t.contact.tenant, t.contact.contact_key, agent_id, now, policy, request_id);
   std::optional<rules::ContactFacts> contact;
   if (hot.ok()) {
+    if (prior_grant != nullptr) *prior_grant = hot->prior_grant;
     contact = hot->contact;
     facts.counters = std::move(hot->counters);
     facts.quality = hot->quality;
@@ -258,8 +287,47 @@ absl::StatusOr<rules::Facts> Service::Gather(const Target& t, absl::string_view 
   return facts;
 }
 
+std::string Service::FactsKey(const Target& t, absl::string_view agent_id) {
+  return absl::StrCat(t.contact.tenant, "|", t.contact.business_number, "|", t.contact.contact_key,
+                      "|", agent_id);
+}
+
+std::optional<rules::Facts> Service::CachedCheckFacts(const Target& t, absl::string_view agent_id,
+                                                      absl::Time now) {
+  std::string key = FactsKey(t, agent_id);
+  FactsShard& shard = facts_cache_[absl::HashOf(key) % kFactsShards];
+  const uint64_t generation = facts_generation_.load(std::memory_order_acquire);
+  absl::ReaderMutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it != shard.entries.end() && it->second.generation == generation &&
+      now < it->second.expires && now >= it->second.read) {
+    return it->second.facts;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<rules::Facts> Service::FreshCheckFacts(const Target& t, absl::string_view agent_id,
+                                                      absl::Time now, const rules::Policy& policy) {
+  // Taken before reading, so facts read before a write are never taken as newer than it.
+  const uint64_t generation = facts_generation_.load(std::memory_order_acquire);
+  ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, agent_id, now, policy));
+  if (!facts.counters.available) return facts;  // degraded: not worth keeping
+  std::string key = FactsKey(t, agent_id);
+  // Each entry lives between half and all of the TTL, so entries filled together (a burst of
+  // renders, a restart) do not all expire, and go back to Redis, in the same instant.
+  absl::Duration ttl =
+      kCheckFactsTtl / 2 + kCheckFactsTtl / 2 * (absl::HashOf(key, now) % 1024) / 1024;
+  FactsShard& shard = facts_cache_[absl::HashOf(key) % kFactsShards];
+  absl::MutexLock lock(&shard.mu);
+  if (shard.entries.size() >= kFactsPerShard) shard.entries.clear();  // bounded, crudely
+  shard.entries[key] = {facts, now, now + ttl, generation};
+  return facts;
+}
+
 absl::StatusOr<store::ApplyResult> Service::Change(const Target& t, store::Change change) {
-  ASSIGN_OR_RETURN(store::ApplyResult r, durable_.Apply(t.contact, change));
+  absl::StatusOr<store::ApplyResult> applied = durable_.Apply(t.contact, change);
+  Wrote();
+  ASSIGN_OR_RETURN(store::ApplyResult r, std::move(applied));
   // The durable copy changed: drop the cached one. If Redis is down now, the cached copy's TTL
   // bounds how long it can be stale.
   absl::Status dropped = hot_.InvalidateContact(t.keys, t.contact.contact_key);
@@ -269,9 +337,33 @@ absl::StatusOr<store::ApplyResult> Service::Change(const Target& t, store::Chang
   return r;
 }
 
-grpc::Status Service::CheckEligibility(grpc::ServerContext* ctx,
-                                       const v1::CheckEligibilityRequest* req,
-                                       v1::CheckEligibilityResponse* resp) {
+grpc::ServerUnaryReactor* Service::CheckEligibility(grpc::CallbackServerContext* ctx,
+                                                    const v1::CheckEligibilityRequest* req,
+                                                    v1::CheckEligibilityResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Answered here when everything it needs is in memory; else on a thread that may block.
+  bool blocks = false;
+  grpc::Status status = Check(ctx, req, resp, /*may_block=*/false, &blocks);
+  if (!blocks) {
+    reactor->Finish(status);
+  } else {
+    blocking_.Submit([this, ctx, req, resp, reactor] {
+      reactor->Finish(Check(ctx, req, resp, /*may_block=*/true, nullptr));
+    });
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Service::ReserveCall(grpc::CallbackServerContext* ctx,
+                                               const v1::ReserveCallRequest* req,
+                                               v1::ReserveCallResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  blocking_.Submit([this, ctx, req, resp, reactor] { reactor->Finish(Reserve(ctx, req, resp)); });
+  return reactor;
+}
+
+grpc::Status Service::Check(grpc::ServerContextBase* ctx, const v1::CheckEligibilityRequest* req,
+                            v1::CheckEligibilityResponse* resp, bool may_block, bool* blocks) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
     ASSIGN_OR_RETURN(rules::CallKind kind, Kind(req->call_kind()));
     ASSIGN_OR_RETURN(Target t,
@@ -281,10 +373,19 @@ grpc::Status Service::CheckEligibility(grpc::ServerContext* ctx,
     }
     absl::Time now = clock_.Now();
     // The cached settings are immutable: use them in place, no copy per call.
-    std::shared_ptr<const TenantSettings> settings = SettingsFor(caller.tenant_id);
+    std::shared_ptr<const TenantSettings> settings =
+        may_block ? SettingsFor(caller.tenant_id) : CachedSettingsFor(caller.tenant_id, now);
+    std::optional<rules::Facts> facts;
+    if (settings != nullptr) facts = CachedCheckFacts(t, req->agent_id(), now);
+    if (!facts.has_value()) {
+      if (!may_block) {
+        *blocks = true;
+        return absl::OkStatus();  // not answered: the caller runs it again where it may block
+      }
+      ASSIGN_OR_RETURN(facts, FreshCheckFacts(t, req->agent_id(), now, settings->rules));
+    }
     const rules::Policy& policy = settings->rules;
-    ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
-    rules::Decision d = rules::Evaluate({.kind = kind, .reserve = false}, facts, policy, now);
+    rules::Decision d = rules::Evaluate({.kind = kind, .reserve = false}, *facts, policy, now);
     resp->set_eligible(d.eligible());
     Fill(d, resp);
     CountDecision("CheckEligibility", d);
@@ -292,8 +393,8 @@ grpc::Status Service::CheckEligibility(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCallRequest* req,
-                                  v1::ReserveCallResponse* resp) {
+grpc::Status Service::Reserve(grpc::ServerContextBase* ctx, const v1::ReserveCallRequest* req,
+                              v1::ReserveCallResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
     ASSIGN_OR_RETURN(rules::CallKind kind, Kind(req->call_kind()));
     ASSIGN_OR_RETURN(Target t,
@@ -307,25 +408,26 @@ grpc::Status Service::ReserveCall(grpc::ServerContext* ctx, const v1::ReserveCal
     if (!req->agent_id().empty() && !store::IsSafeId(req->agent_id())) {
       return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
     }
-    // A retry gets its first grant back before anything is re-evaluated: the grant itself may
-    // have filled the window it would now be checked against.
-    if (absl::StatusOr<std::optional<std::string>> prior =
-            hot_.PriorGrant(t.keys, req->request_id());
-        prior.ok() && prior->has_value()) {
-      resp->set_granted(true);
-      resp->set_reservation_id(**prior);
-      return absl::OkStatus();
-    }
     absl::Time now = clock_.Now();
     // The cached settings are immutable: use them in place, no copy per call.
     std::shared_ptr<const TenantSettings> settings = SettingsFor(caller.tenant_id);
     const rules::Policy& policy = settings->rules;
-    ASSIGN_OR_RETURN(rules::Facts facts, Gather(t, req->agent_id(), now, policy));
+    std::optional<std::string> prior;
+    ASSIGN_OR_RETURN(rules::Facts facts,
+                     Gather(t, req->agent_id(), now, policy, req->request_id(), &prior));
+    // A retry gets its first grant back before anything is re-evaluated: the grant itself may
+    // have filled the window it would now be checked against.
+    if (prior.has_value()) {
+      resp->set_granted(true);
+      resp->set_reservation_id(*prior);
+      return absl::OkStatus();
+    }
     rules::Decision d = rules::Evaluate({.kind = kind, .reserve = true}, facts, policy, now);
     if (d.eligible() && facts.counters.available) {
       // The rules saw the windows a moment ago; the script re-checks and takes atomically.
       absl::StatusOr<store::Reservation> r =
           hot_.Reserve(t.keys, req->request_id(), core::NewId(clock_), now, policy);
+      Wrote();  // the number's windows changed
       if (!r.ok()) {
         d.degraded = true;
         rules::Reason degraded{
@@ -519,7 +621,9 @@ absl::Status Service::OnWhatsAppEvent(const kafka::Message& m) {
           return absl::OkStatus();
       }
       ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, e.phone_number_id()));
-      return hot_.SetQuality(keys, q);
+      absl::Status set = hot_.SetQuality(keys, q);
+      Wrote();
+      return set;
     }
     default:
       return absl::OkStatus();  // call events are the calls service's business
@@ -550,7 +654,9 @@ absl::Status Service::OnUsage(const kafka::Message& m) {
   if (std::sscanf(u.month().c_str(), "%d-%d", &year, &month) == 2 && month >= 1 && month <= 12) {
     usage.resets = absl::FromCivil(absl::CivilMonth(year, month) + 1, absl::UTCTimeZone());
   }
-  return hot_.SetUsage(tenant, usage, EventVersion(u.header(), m)).status();
+  absl::Status set = hot_.SetUsage(tenant, usage, EventVersion(u.header(), m)).status();
+  Wrote();
+  return set;
 }
 
 absl::Status Service::OnAgentAvailability(const kafka::Message& m) {
@@ -586,7 +692,9 @@ absl::Status Service::OnAgentAvailability(const kafka::Message& m) {
   int64_t version = a.agent().has_availability_change_time()
                         ? absl::ToUnixMillis(FromProto(a.agent().availability_change_time()))
                         : EventVersion(a.header(), m);
-  return hot_.SetAgent(tenant, agent, state, version).status();
+  absl::Status set = hot_.SetAgent(tenant, agent, state, version).status();
+  Wrote();
+  return set;
 }
 
 absl::Status Service::AnnounceSuspension(const Target& t, absl::Time until,
@@ -628,13 +736,18 @@ absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
                       ? FromProto(changed.header().occurred_time())
                       : m.event.time;
   if (answered) {
-    RETURN_IF_ERROR(hot_.RecordConnectedCall(t.keys, t.contact.contact_key, call.call_id(), at));
+    absl::Status recorded =
+        hot_.RecordConnectedCall(t.keys, t.contact.contact_key, call.call_id(), at);
+    Wrote();
+    RETURN_IF_ERROR(recorded);
   }
   if (missed) {
     rules::Policy policy = PolicyFor(changed.header().tenant_id());
     ASSIGN_OR_RETURN(std::vector<absl::Time> before, hot_.MissedCalls(t.keys, at, policy));
     // The window is keyed by call id, so a redelivery adds nothing.
-    RETURN_IF_ERROR(hot_.RecordMissedCall(t.keys, call.call_id(), at, policy));
+    absl::Status recorded = hot_.RecordMissedCall(t.keys, call.call_id(), at, policy);
+    Wrote();
+    RETURN_IF_ERROR(recorded);
     ASSIGN_OR_RETURN(std::vector<absl::Time> after, hot_.MissedCalls(t.keys, at, policy));
     std::optional<absl::Time> was = rules::SuspendedUntil(before, policy, at);
     std::optional<absl::Time> is = rules::SuspendedUntil(after, policy, at);
@@ -815,7 +928,9 @@ grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
       default:
         return Invalid("MISSING_QUALITY_RATING", "quality_rating is required");
     }
-    return hot_.SetQuality(keys, q);
+    absl::Status set = hot_.SetQuality(keys, q);
+    Wrote();
+    return set;
   });
 }
 

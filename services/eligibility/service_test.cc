@@ -13,6 +13,7 @@
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
 #include "services/eligibility/module.h"
+#include "services/eligibility/service.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
@@ -241,6 +242,10 @@ TEST_CASE("with Redis killed, checks answer degraded at once and reservations fa
   REQUIRE(s.Check("5511999990003").eligible());
   s.redis.Kill();
 
+  // The facts read a moment ago may still answer the button for up to kCheckFactsTtl (they are
+  // correct data); after that the check has no facts and says it is degraded.
+  REQUIRE(testing::Eventually([&] { return s.Check("5511999990003").degraded(); },
+                              sb::eligibility::Service::kCheckFactsTtl + absl::Seconds(5)));
   absl::Time start = absl::Now();
   v1::CheckEligibilityResponse check = s.Check("5511999990003");
   absl::Duration took = absl::Now() - start;

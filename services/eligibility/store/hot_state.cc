@@ -170,7 +170,8 @@ rules::ContactFacts ParseContact(const redis::Reply& hash) {
 
 absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view tenant,
                                        absl::string_view contact_key, absl::string_view agent_id,
-                                       absl::Time now, const rules::Policy& policy) {
+                                       absl::Time now, const rules::Policy& policy,
+                                       absl::string_view request_id) {
   absl::Duration missed_horizon = policy.missed_call_window + policy.suspension_duration;
   std::vector<std::vector<std::string>> cmds = {
       {"HGETALL", keys.Contact(contact_key)},
@@ -186,7 +187,10 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
   };
   cmds.push_back({"ZCOUNT", keys.Connected(contact_key),
                   absl::StrCat("(", Ms(now - absl::Hours(24))), "+inf"});
+  const size_t agent_at = cmds.size();
   if (!agent_id.empty()) cmds.push_back({"HGET", AgentKey(tenant, agent_id), "state"});
+  const size_t grant_at = cmds.size();
+  if (!request_id.empty()) cmds.push_back({"GET", keys.Request(request_id)});
   ASSIGN_OR_RETURN(std::vector<redis::Reply> r, redis_.Pipeline(cmds));
   for (const auto& reply : r) {
     if (reply.type == redis::Reply::Type::kError) {
@@ -209,7 +213,8 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
   int connected_24h = static_cast<int>(r[5].integer);
   if (out.contact.has_value()) out.contact->connected_calls_24h = connected_24h;
   out.connected_calls_24h = connected_24h;
-  if (!agent_id.empty()) out.agent = ParseAgent(r[6].str);
+  if (!agent_id.empty()) out.agent = ParseAgent(r[agent_at].str);
+  if (!request_id.empty() && !r[grant_at].is_nil()) out.prior_grant = r[grant_at].str;
   return out;
 }
 
@@ -237,13 +242,6 @@ absl::StatusOr<Reservation> HotState::Reserve(const NumberKeys& keys, absl::stri
   out.duplicate = outcome == 2;
   out.reservation_id = r.elements[1].str;
   return out;
-}
-
-absl::StatusOr<std::optional<std::string>> HotState::PriorGrant(const NumberKeys& keys,
-                                                                absl::string_view request_id) {
-  ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"GET", keys.Request(request_id)}));
-  if (r.is_nil()) return std::optional<std::string>();
-  return std::optional<std::string>(r.str);
 }
 
 absl::Status HotState::RecordConnectedCall(const NumberKeys& keys, absl::string_view contact_key,

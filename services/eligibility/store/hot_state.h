@@ -26,6 +26,8 @@ struct HotRead {
   rules::Usage usage;
   rules::AgentState agent = rules::AgentState::kUnknown;
   int connected_calls_24h = 0;  // also set in `contact` when it is cached
+  // The reservation an earlier ReserveCall with the read's request id was granted.
+  std::optional<std::string> prior_grant;
 };
 
 struct Reservation {
@@ -39,19 +41,17 @@ class HotState {
  public:
   explicit HotState(redis::Pool& redis) : redis_(redis) {}
 
+  // With `request_id`, the read also looks for that request's earlier grant (prior_grant).
   absl::StatusOr<HotRead> Read(const NumberKeys& keys, absl::string_view tenant,
                                absl::string_view contact_key, absl::string_view agent_id,
-                               absl::Time now, const rules::Policy& policy);
+                               absl::Time now, const rules::Policy& policy,
+                               absl::string_view request_id = "");
 
   // Atomically: if `request_id` was granted before, that grant; else if both windows have room,
   // record the call and grant; else deny and take nothing.
   absl::StatusOr<Reservation> Reserve(const NumberKeys& keys, absl::string_view request_id,
                                       absl::string_view reservation_id, absl::Time now,
                                       const rules::Policy& policy);
-
-  // The reservation granted before for `request_id`, if any.
-  absl::StatusOr<std::optional<std::string>> PriorGrant(const NumberKeys& keys,
-                                                        absl::string_view request_id);
 
   // Records a connected outbound call to the contact (idempotent by call id); the read counts
   // those of the last 24 h into ContactFacts::connected_calls_24h.
