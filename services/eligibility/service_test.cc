@@ -1,5 +1,7 @@
 // The eligibility service end to end: the runtime with the real module, real Redis, PostgreSQL
 // and embedded Kafka, driven over gRPC and through its Kafka topics.
+#include "services/eligibility/service.h"
+
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -13,7 +15,6 @@
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
 #include "services/eligibility/module.h"
-#include "services/eligibility/service.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
