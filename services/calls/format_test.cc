@@ -6,24 +6,13 @@
 #include <string>
 
 #include "libs/core/proto_time.h"
+#include "services/calls/test_time.h"
 
 namespace switchboard::calls::format {
 namespace {
 
-absl::Time At(const std::string& rfc3339) {
-  absl::Time t;
-  std::string error;
-  INFO(rfc3339);
-  REQUIRE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &error));
-  return t;
-}
-
-absl::TimeZone Zone(const std::string& name) {
-  absl::TimeZone zone;
-  INFO(name);
-  REQUIRE(absl::LoadTimeZone(name, &zone));
-  return zone;
-}
+using testing::At;
+using testing::Zone;
 
 std::string Field(absl::string_view value) {
   std::string out;

@@ -8,24 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "libs/core/error.h"
+#include "services/calls/test_time.h"
 
 namespace switchboard::calls::query {
 namespace {
 
-absl::Time At(const std::string& rfc3339) {
-  absl::Time t;
-  std::string error;
-  INFO(rfc3339);
-  REQUIRE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &error));
-  return t;
-}
-
-absl::TimeZone Zone(const std::string& name) {
-  absl::TimeZone zone;
-  INFO(name);
-  REQUIRE(absl::LoadTimeZone(name, &zone));
-  return zone;
-}
+using testing::At;
+using testing::Zone;
 
 Filter MustParse(const std::string& text, TimeTerms time_terms = TimeTerms::kAllowed) {
   auto filter = ParseFilter(text, time_terms);
