@@ -70,8 +70,9 @@ class Module final : public runtime::ServiceModule {
         whatsapp::GraphClientOptions{.base_url = config.meta_graph_url,
                                      .api_version = config.meta_api_version},
         [this](absl::string_view id) { return credentials_.AccessToken(id); });
-    store_ =
-        std::make_unique<Store>(pool(), ctx.clock(), Timing{.ring_timeout = config.ring_timeout});
+    probe_ = std::make_unique<calls::Probe>(&ctx.metrics());
+    store_ = std::make_unique<Store>(pool(), ctx.clock(),
+                                     Timing{.ring_timeout = config.ring_timeout}, probe_.get());
     auto written = [this] { relay().Notify(); };
     ingest_ = std::make_unique<Ingest>(*store_, ctx.clock(), Service::kClaimLease, written);
     service_ = std::make_unique<Service>(
@@ -80,7 +81,7 @@ class Module final : public runtime::ServiceModule {
                eligibility::v1::ReserveCallResponse* resp) {
           return eligibility_.ReserveCall(c, req, resp);
         },
-        ctx.clock(), written, &ctx.metrics());
+        ctx.clock(), written, probe_.get());
     ASSIGN_OR_RETURN(whatsapp_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
                                                          .group_id = "calls.whatsapp",
                                                          .topics = {kafka::kWhatsAppEvents},
@@ -151,6 +152,7 @@ class Module final : public runtime::ServiceModule {
   std::unique_ptr<whatsapp::GraphClient> graph_;
   LateStub eligibility_;
   std::string eligibility_address_;
+  std::unique_ptr<calls::Probe> probe_;  // qualified: Module has a Probe() of its own
   std::unique_ptr<Store> store_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<Service> service_;

@@ -14,8 +14,6 @@
 #include "libs/core/status_macros.h"
 #include "libs/pg/idempotency.h"
 #include "libs/runtime/grpc.h"
-#include "prometheus/counter.h"
-#include "prometheus/registry.h"
 #include "services/calls/contact.h"
 #include "services/calls/format.h"
 #include "services/calls/lifecycle.h"
@@ -216,41 +214,15 @@ void Add(Totals& sum, const Totals& t) {
 
 }  // namespace
 
-struct Service::Metrics {
-  prometheus::Family<prometheus::Counter>* graph = nullptr;
-  absl::Mutex mu;
-  absl::flat_hash_map<std::string, prometheus::Counter*> counters ABSL_GUARDED_BY(mu);
-
-  void Graph(absl::string_view action, absl::string_view outcome) {
-    if (graph == nullptr) return;
-    std::string key = absl::StrCat(action, "/", outcome);
-    absl::MutexLock lock(&mu);
-    auto [it, fresh] = counters.try_emplace(key, nullptr);
-    if (fresh) {
-      it->second =
-          &graph->Add({{"action", std::string(action)}, {"outcome", std::string(outcome)}});
-    }
-    it->second->Increment();
-  }
-};
-
 Service::Service(Store& store, Ingest& ingest, whatsapp::GraphClient& graph, Reserve reserve,
-                 const core::Clock& clock, std::function<void()> written,
-                 prometheus::Registry* registry)
+                 const core::Clock& clock, std::function<void()> written, Probe* probe)
     : store_(store),
       ingest_(ingest),
       graph_(graph),
       reserve_(std::move(reserve)),
       clock_(clock),
       written_(std::move(written)),
-      metrics_(std::make_unique<Metrics>()) {
-  if (registry != nullptr) {
-    metrics_->graph = &prometheus::BuildCounter()
-                           .Name("switchboard_calls_graph_requests_total")
-                           .Help("Graph API call actions sent by the calls service, by outcome.")
-                           .Register(*registry);
-  }
-}
+      probe_(probe) {}
 
 Service::~Service() = default;
 
@@ -262,7 +234,7 @@ absl::Status Service::GraphRaw(absl::string_view action,
                                const std::function<absl::Status()>& request) {
   absl::Status s = request();
   std::string reason = core::ReasonOf(s);
-  metrics_->Graph(action, s.ok() ? "ok" : (reason.empty() ? "error" : reason));
+  if (probe_ != nullptr) probe_->Graph(action, s.ok() ? "ok" : (reason.empty() ? "error" : reason));
   if (!s.ok()) {
     log::Warning("graph request failed",
                  {{"action", std::string(action)}, {"error", s.ToString()}});
@@ -1084,14 +1056,12 @@ grpc::Status Service::RequestCallPermission(grpc::ServerContext* ctx,
       return absl::OkStatus();
     }));
     if (earlier.has_value()) return Restore(*earlier, resp);
-    absl::Status sent = graph_
-                            .SendCallPermissionRequest(req->business_phone_number_id(),
-                                                       req->contact().wa_id(), req->body_text())
-                            .status();
-    metrics_->Graph("call_permission_request", sent.ok() ? "ok"
-                                               : core::ReasonOf(sent).empty()
-                                                   ? "error"
-                                                   : core::ReasonOf(sent));
+    absl::Status sent = GraphRaw("call_permission_request", [&] {
+      return graph_
+          .SendCallPermissionRequest(req->business_phone_number_id(), req->contact().wa_id(),
+                                     req->body_text())
+          .status();
+    });
     if (!sent.ok()) {
       std::string reason = core::ReasonOf(sent);
       if (reason == "META_131047") {

@@ -15,13 +15,10 @@
 #include "libs/core/clock.h"
 #include "libs/whatsapp/graph_client.h"
 #include "services/calls/ingest.h"
+#include "services/calls/probe.h"
 #include "services/calls/store.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
-
-namespace prometheus {
-class Registry;
-}
 
 namespace switchboard::calls {
 
@@ -36,7 +33,7 @@ class Service final : public v1::CallsService::Service {
   // `written` runs after a transaction enqueued events (to wake the outbox relay).
   Service(Store& store, Ingest& ingest, whatsapp::GraphClient& graph, Reserve reserve,
           const core::Clock& clock, std::function<void()> written = nullptr,
-          prometheus::Registry* metrics = nullptr);
+          Probe* probe = nullptr);
   ~Service() override;
 
   grpc::Status StartCall(grpc::ServerContext* ctx, const v1::StartCallRequest* req,
@@ -91,8 +88,6 @@ class Service final : public v1::CallsService::Service {
   static constexpr absl::Duration kClaimLease = absl::Seconds(20);
 
  private:
-  struct Metrics;
-
   // Records `event` on the call in one transaction (lock, lifecycle, save, and the request's
   // idempotent response when `request_id` is set).
   absl::StatusOr<v1::Call> Record(absl::string_view tenant, absl::string_view call_id,
@@ -111,7 +106,7 @@ class Service final : public v1::CallsService::Service {
   Reserve reserve_;
   const core::Clock& clock_;
   std::function<void()> written_;
-  std::unique_ptr<Metrics> metrics_;
+  Probe* probe_;
 };
 
 }  // namespace switchboard::calls

@@ -13,6 +13,7 @@
 #include "libs/core/id.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
+#include "libs/http/client.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "libs/runtime/app.h"
@@ -474,6 +475,23 @@ TEST_CASE("an inbound call declined by an agent, and one nobody answers") {
   auto entry = s.TimelineOf(ringing.call_id())[0];
   CHECK(entry.kind() == v1::TIMELINE_ENTRY_KIND_MISSED_INBOUND);
   CHECK(entry.text() == "Missed call from WhatsApp User");
+
+  // Dashboards count finished calls by outcome.
+  sb::http::Client http;
+  auto metrics =
+      http.Send({.method = "GET",
+                 .url = absl::StrCat("http://127.0.0.1:", s.app->metrics_port(), "/metrics")});
+  REQUIRE(metrics.ok());
+  CHECK(testing::MetricSample(metrics->body, "switchboard_calls_finished_total",
+                              {{"direction", "INBOUND"},
+                               {"state", "REJECTED"},
+                               {"end_reason", "BUSINESS_REJECTED"}}) == 1.0);
+  CHECK(testing::MetricSample(
+            metrics->body, "switchboard_calls_finished_total",
+            {{"direction", "INBOUND"}, {"state", "MISSED"}, {"end_reason", "RING_TIMEOUT"}}) ==
+        1.0);
+  CHECK(testing::MetricSample(metrics->body, "switchboard_calls_graph_requests_total",
+                              {{"action", "reject"}, {"outcome", "ok"}}) == 2.0);
 }
 
 TEST_CASE("history: filters, search, stable pages, stats, analytics and export") {

@@ -193,8 +193,8 @@ std::string ContactKey(const events::v1::ContactRef& c) {
   return c.wa_id().empty() ? c.user_id() : c.wa_id();
 }
 
-Store::Store(pg::Pool& pool, const core::Clock& clock, Timing timing)
-    : pool_(pool), clock_(clock), timing_(timing) {}
+Store::Store(pg::Pool& pool, const core::Clock& clock, Timing timing, Probe* probe)
+    : pool_(pool), clock_(clock), timing_(timing), probe_(probe) {}
 
 // ---- calls ----------------------------------------------------------------------------------
 
@@ -296,6 +296,8 @@ absl::StatusOr<bool> Store::Save(pg::Conn& tx, v1::Call& call, const Transition&
   event.time = cause.at;
   RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kCallsState, event));
 
+  // Counted when written: a transaction retried after a deadlock counts its call again (rare).
+  if (IsTerminal(t.to) && probe_ != nullptr) probe_->Finished(call);
   std::string contact_key = ContactKey(call.contact());
   if (IsTerminal(t.to) && !contact_key.empty()) {
     std::string language = SettingsVia(tx, call.tenant_id()).language();

@@ -24,6 +24,7 @@
 #include "libs/core/clock.h"
 #include "libs/pg/pg.h"
 #include "services/calls/lifecycle.h"
+#include "services/calls/probe.h"
 #include "services/calls/query.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
@@ -123,7 +124,8 @@ struct StoredCallback {
 
 class Store {
  public:
-  Store(pg::Pool& pool, const core::Clock& clock, Timing timing = {});
+  // `probe` (optional) counts the calls that finish.
+  Store(pg::Pool& pool, const core::Clock& clock, Timing timing = {}, Probe* probe = nullptr);
 
   pg::Pool& pool() { return pool_; }
   const Timing& timing() const { return timing_; }
@@ -261,6 +263,7 @@ class Store {
   pg::Pool& pool_;
   const core::Clock& clock_;
   Timing timing_;
+  Probe* probe_;
   struct CachedSettings {
     v1::CallsSettings settings;
     absl::Time loaded;
