@@ -26,11 +26,6 @@ void WorkQueue::Submit(std::function<void()> work) {
   queue_.push_back(std::move(work));
 }
 
-size_t WorkQueue::pending() const {
-  absl::MutexLock lock(&mu_);
-  return queue_.size();
-}
-
 void WorkQueue::Run() {
   while (true) {
     std::function<void()> work;

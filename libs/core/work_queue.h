@@ -27,14 +27,11 @@ class WorkQueue {
 
   void Submit(std::function<void()> work);
 
-  // Work submitted and not started yet.
-  size_t pending() const;
-
  private:
   void Run();
 
   const std::string name_;
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -267,11 +267,8 @@ absl::StatusOr<v1::Call> Service::Record(absl::string_view tenant, absl::string_
     }
     if (also) RETURN_IF_ERROR(also(tx));
     out = *std::move(call);
-    if (!request_id.empty()) {
-      v1::Call response = out;
-      RETURN_IF_ERROR(
-          pg::Idempotency::Remember(tx, tenant, request_id, method, response.SerializeAsString()));
-    }
+    RETURN_IF_ERROR(
+        pg::Idempotency::Remember(tx, tenant, request_id, method, out.SerializeAsString()));
     return absl::OkStatus();
   }));
   Woke(enqueued);
