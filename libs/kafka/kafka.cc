@@ -12,6 +12,7 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
+#include "libs/kafka/dispatch.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -442,6 +443,9 @@ void Consumer::Loop() {
     std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
     absl::Status status = handler_(msg);
     if (status.code() == absl::StatusCode::kAlreadyExists) status = absl::OkStatus();
+    // A type this consumer does not handle (Dispatch): normal on a topic of several types.
+    const bool skipped = !status.ok() && core::ReasonOf(status) == kEventNotHandled;
+    if (skipped) status = absl::OkStatus();
     bool poison = !status.ok() && IsPoison(status);
     if (status.ok() || poison) {
       if (poison) {
@@ -458,8 +462,9 @@ void Consumer::Loop() {
       rd_kafka_offsets_store(rk_, list);
       rd_kafka_topic_partition_list_destroy(list);
       failures.erase(partition_key);
-      metrics_->Count(msg.topic, poison ? "poison" : "ok");
-      if (status.ok()) ++handled_;
+      metrics_->Count(msg.topic, poison ? "poison" : skipped ? "skipped" : "ok");
+      if (status.ok() && !skipped) ++handled_;
+      if (skipped) ++skipped_;
       int64_t low = 0, high = 0;
       if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) ==
           RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -115,10 +115,12 @@ struct Message {
 };
 
 // Handlers return OK when the message is fully processed (and idempotently so: it may come
-// again). ALREADY_EXISTS means "already applied" and counts as done. INVALID_ARGUMENT,
-// FAILED_PRECONDITION, NOT_FOUND and OUT_OF_RANGE mark the message as poison: logged, counted
-// and skipped so one bad record cannot stall a partition. Anything else (UNAVAILABLE, ABORTED,
-// DEADLINE_EXCEEDED, INTERNAL, ...) makes the consumer seek back and retry with back-off.
+// again). ALREADY_EXISTS means "already applied" and counts as done. A record of a type the
+// handler does not handle (reason EVENT_NOT_HANDLED, dispatch.h) is skipped and counted.
+// INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND and OUT_OF_RANGE mark the message as poison:
+// logged, counted and skipped so one bad record cannot stall a partition. Anything else
+// (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED, INTERNAL, ...) makes the consumer seek back and retry
+// with back-off.
 using Handler = std::function<absl::Status(const Message&)>;
 
 struct ConsumerOptions {
@@ -143,6 +145,8 @@ class Consumer {
 
   // Messages handled successfully since start (for tests and the demo).
   int64_t handled() const { return handled_.load(); }
+  // Messages of types the handler does not handle, skipped since start.
+  int64_t skipped() const { return skipped_.load(); }
 
  private:
   struct Metrics;
@@ -157,6 +161,7 @@ class Consumer {
   std::unique_ptr<Metrics> metrics_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> handled_{0};
+  std::atomic<int64_t> skipped_{0};
   std::thread thread_;
   bool closed_ = false;
 };

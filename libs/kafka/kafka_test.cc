@@ -9,6 +9,7 @@
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
+#include "libs/kafka/dispatch.h"
 #include "libs/kafka/embedded.h"
 #include "tests/support/servers.h"
 
@@ -221,4 +222,34 @@ TEST_CASE("bad producer and consumer settings are refused with a reason") {
                      .status()) == "INVALID_KAFKA_CONFIG");
   CHECK(ReasonOf(kafka::Consumer::Create({.brokers = "127.0.0.1:1"}, nullptr).status()) ==
         "INVALID_CONSUMER");
+}
+
+TEST_CASE("dispatch hands each type to its handler and skips the types it does not handle") {
+  Fixture f;
+  Seen texts;
+  kafka::Dispatch handlers;
+  handlers.On<google::protobuf::StringValue>(
+      [&](const google::protobuf::StringValue& v, const kafka::Message&) {
+        texts.Add(v.value());
+        return absl::OkStatus();
+      });
+  auto consumer = f.Consume("dispatch", handlers.AsHandler());
+  // A type nobody here handles, between two that are handled: skipped, not poison.
+  f.Publish(1, "first");
+  google::protobuf::Int64Value other;
+  other.set_value(7);
+  REQUIRE(
+      f.producer->PublishAndWait(f.topic, kafka::MakeEvent(other, "k", "test"), absl::Seconds(10))
+          .ok());
+  // A handled type whose payload does not parse: poison, skipped with an error.
+  kafka::Event broken = TextEvent("x", "k");
+  broken.payload = "\xff\xff\xff";
+  REQUIRE(f.producer->PublishAndWait(f.topic, broken, absl::Seconds(10)).ok());
+  f.Publish(1, "second");
+  REQUIRE(testing::Eventually([&] { return texts.Size() == 2; }));
+  CHECK(texts.Get() == std::vector<std::string>{"first0", "second0"});
+  CHECK(consumer->skipped() == 1);
+  CHECK(consumer->handled() == 2);
+  CHECK(handlers.Types() == std::vector<std::string>{"google.protobuf.StringValue"});
+  CHECK(switchboard::core::ReasonOf(handlers(kafka::Message{})) == "EVENT_NOT_HANDLED");
 }

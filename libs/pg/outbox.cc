@@ -52,6 +52,7 @@ absl::StatusOr<bool> Inbox::MarkProcessed(Conn& tx, absl::string_view source,
 }
 
 absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event) {
+  tx.MarkOutboxWritten();
   return tx
       .Exec(
           "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, "
@@ -59,6 +60,15 @@ absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Eve
           {topic, event.key, event.id, event.type, event.source, event.time,
            Param::Bytes(event.payload)})
       .status();
+}
+
+absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic,
+                             const google::protobuf::Message& message, std::string key,
+                             std::string id, absl::Time time, absl::string_view service) {
+  kafka::Event event = kafka::MakeEvent(message, std::move(key), service);
+  event.id = std::move(id);
+  event.time = time;
+  return Enqueue(tx, topic, event);
 }
 
 struct OutboxRelay::Metrics {

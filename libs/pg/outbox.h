@@ -42,8 +42,15 @@ class Outbox {
   // The outbox table, created in every service schema by Migrate().
   static const char kSchemaSql[];
 
-  // Adds `event` for `topic` inside the caller's transaction.
+  // Adds `event` for `topic` inside the caller's transaction. Once the transaction commits, the
+  // pool's outbox listener wakes the relay (Pool::SetOutboxListener; the service kit sets it).
   static absl::Status Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event);
+  // The same for a message: a CloudEvent from `service` keyed by `key`, with a stable `id` (a
+  // retried transaction or another replica writing the same fact writes the same event) and
+  // `time` as ce_time.
+  static absl::Status Enqueue(Conn& tx, absl::string_view topic,
+                              const google::protobuf::Message& message, std::string key,
+                              std::string id, absl::Time time, absl::string_view service);
 };
 
 struct RelayOptions {

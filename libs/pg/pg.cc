@@ -238,11 +238,17 @@ absl::Status Pool::InTransaction(const std::function<absl::Status(Conn&)>& fn, i
   absl::Status status;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     ASSIGN_OR_RETURN(Lease lease, Acquire());
+    lease->ResetTransactionMarks();
     RETURN_IF_ERROR(lease->Exec("BEGIN").status());
     status = fn(*lease);
     if (status.ok()) status = lease->Exec("COMMIT").status();
     if (!status.ok() && !lease->broken()) (void)lease->Exec("ROLLBACK");
-    if (status.ok()) return status;
+    if (status.ok()) {
+      if (lease->outbox_written() && outbox_listener_) outbox_listener_();
+      lease->ResetTransactionMarks();
+      return status;
+    }
+    lease->ResetTransactionMarks();
     if (core::ReasonOf(status) != "PG_SERIALIZATION_FAILURE") return status;
   }
   return status;

@@ -92,8 +92,16 @@ class Conn {
   bool broken() const;
   PGconn* raw() { return c_; }
 
+  // Inside InTransaction: the transaction wrote to its schema's outbox (Outbox::Enqueue says
+  // so); once it commits, the pool's outbox listener runs (the relay wakes at once instead of
+  // at its next poll).
+  void MarkOutboxWritten() { outbox_written_ = true; }
+  bool outbox_written() const { return outbox_written_; }
+  void ResetTransactionMarks() { outbox_written_ = false; }
+
  private:
   PGconn* c_;
+  bool outbox_written_ = false;
 };
 
 class Pool {
@@ -129,11 +137,16 @@ class Pool {
   absl::Status Ping();
   const Options& options() const { return options_; }
 
+  // Runs after every committed transaction that wrote to the outbox (the service kit sets it
+  // to the relay's Notify). Set once, before the pool is used.
+  void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
+
  private:
   absl::StatusOr<std::unique_ptr<Conn>> Connect();
   void Release(std::unique_ptr<Conn> conn);
 
   const Options options_;
+  std::function<void()> outbox_listener_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;

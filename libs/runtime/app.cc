@@ -3,20 +3,25 @@
 #include <grpc/support/log.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "libs/api/page.h"
 #include "libs/core/error.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/kafka/embedded.h"
 #include "libs/runtime/grpc.h"
+#include "libs/whatsapp/credentials.h"
+#include "libs/whatsapp/graph_client.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -95,6 +100,52 @@ class RedisModule final : public Module {
   std::unique_ptr<redis::Pool> pool_;
 };
 
+// Meta's credentials (apps, access tokens) and the one Graph API client every service shares.
+class WhatsAppModule final : public Module {
+ public:
+  absl::Status Init(Context& ctx) override {
+    ASSIGN_OR_RETURN(
+        credentials_,
+        whatsapp::Credentials::Load(ctx.Flag("meta-credentials-file"), ctx.Flag("meta-app-secret"),
+                                    ctx.Flag("meta-verify-token"), ctx.Flag("meta-access-token")));
+    graph_ = std::make_unique<whatsapp::GraphClient>(
+        whatsapp::GraphClientOptions{.base_url = ctx.Flag("meta-graph-url"),
+                                     .api_version = ctx.Flag("meta-api-version")},
+        [this](absl::string_view id) { return credentials_.AccessToken(id); });
+    ctx.infra().meta_credentials = &credentials_;
+    ctx.infra().graph = graph_.get();
+    return absl::OkStatus();
+  }
+
+  static std::vector<FlagSpec> Flags() {
+    return {
+        TextFlag("meta-app-secret",
+                 "the default Meta app's secret: webhooks must carry its X-Hub-Signature-256", "",
+                 /*secret=*/true),
+        TextFlag("meta-verify-token",
+                 "the default Meta app's webhook verify token (hub.verify_token)", "",
+                 /*secret=*/true),
+        TextFlag("meta-access-token", "Graph API access token for numbers without their own", "",
+                 /*secret=*/true),
+        TextFlag("meta-credentials-file",
+                 "JSON file with more Meta apps and per-number access tokens (libs/whatsapp)"),
+        UrlFlag("meta-graph-url",
+                "Graph API base URL (a Meta simulator's address in tests and demos)",
+                "https://graph.facebook.com", {"http://", "https://"}),
+        {"meta-api-version", "Graph API version, e.g. v23.0", "v23.0",
+         [](const std::string& v) -> absl::Status {
+           if (v.size() < 2 || v[0] != 'v')
+             return absl::InvalidArgumentError("must look like v23.0");
+           return absl::OkStatus();
+         }},
+    };
+  }
+
+ private:
+  whatsapp::Credentials credentials_;
+  std::unique_ptr<whatsapp::GraphClient> graph_;
+};
+
 class PostgresModule final : public Module {
  public:
   absl::Status Init(Context& ctx) override {
@@ -123,13 +174,68 @@ void LogFromGrpc(gpr_log_func_args* args) {
 // ---- Context --------------------------------------------------------------------------------
 
 Context::Context(const Config& config, const core::Clock& clock, prometheus::Registry& metrics,
-                 const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module)
+                 const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module,
+                 const std::map<std::string, FlagSpec>* flags)
     : config_(config),
       clock_(clock),
       metrics_(metrics),
       verifier_(verifier),
       infra_(infra),
-      module_(std::move(module)) {}
+      module_(std::move(module)),
+      flags_(flags) {}
+
+std::string Context::Flag(absl::string_view name) const {
+  if (auto it = config_.flags.find(std::string(name)); it != config_.flags.end()) {
+    return it->second;
+  }
+  if (flags_ != nullptr) {
+    if (auto it = flags_->find(std::string(name)); it != flags_->end()) {
+      return it->second.default_value;
+    }
+  }
+  log::Error("module reads a flag nobody declared", {{"module", module_}, {"flag", name}});
+  std::abort();
+}
+
+absl::Duration Context::DurationFlag(absl::string_view name) const {
+  absl::Duration d;
+  std::string value = Flag(name);
+  if (!absl::ParseDuration(value, &d)) {
+    log::Error("flag is not a duration", {{"flag", name}, {"value", value}});
+    std::abort();
+  }
+  return d;
+}
+
+int Context::IntFlag(absl::string_view name) const {
+  int v = 0;
+  std::string value = Flag(name);
+  if (!absl::SimpleAtoi(value, &v)) {
+    log::Error("flag is not a number", {{"flag", name}, {"value", value}});
+    std::abort();
+  }
+  return v;
+}
+
+bool Context::RunsHere(absl::string_view target) const {
+  return std::find(infra_.targets.begin(), infra_.targets.end(), target) != infra_.targets.end();
+}
+
+const whatsapp::Credentials& Context::meta_credentials() {
+  if (infra_.meta_credentials == nullptr) {
+    log::Error("module uses Meta credentials without depending on whatsapp", {{"module", module_}});
+    std::abort();
+  }
+  return *infra_.meta_credentials;
+}
+
+whatsapp::Graph& Context::graph() {
+  if (infra_.graph == nullptr) {
+    log::Error("module uses the Graph API without depending on whatsapp", {{"module", module_}});
+    std::abort();
+  }
+  return *infra_.graph;
+}
 
 void Context::AddService(grpc::Service* service, std::string name) {
   services.emplace_back(service, std::move(name));
@@ -172,6 +278,9 @@ void RegisterInfrastructure(Registry& registry) {
   registry.Add({.name = "kafka", .factory = [] { return std::make_unique<KafkaModule>(); }});
   registry.Add({.name = "redis", .factory = [] { return std::make_unique<RedisModule>(); }});
   registry.Add({.name = "postgres", .factory = [] { return std::make_unique<PostgresModule>(); }});
+  registry.Add({.name = "whatsapp",
+                .factory = [] { return std::make_unique<WhatsAppModule>(); },
+                .flags = WhatsAppModule::Flags()});
 }
 
 // ---- App ------------------------------------------------------------------------------------
@@ -190,7 +299,9 @@ App::App(const Registry& registry, Config config, const core::Clock& clock)
       config_(std::move(config)),
       clock_(clock),
       metrics_(std::make_shared<prometheus::Registry>()),
-      verifier_(std::make_unique<auth::TokenVerifier>(config_.auth_secret, clock)) {}
+      verifier_(std::make_unique<auth::TokenVerifier>(config_.auth_secret, clock)) {
+  for (FlagSpec& f : registry_.Flags()) flag_specs_[f.name] = std::move(f);
+}
 
 App::~App() {
   if (!stop_requested_.HasBeenNotified()) stop_requested_.Notify();
@@ -208,6 +319,9 @@ absl::Status App::Start() {
   absl::Time began = absl::Now();
   gpr_set_log_function(&LogFromGrpc);
   ASSIGN_OR_RETURN(std::vector<const ModuleSpec*> order, registry_.Resolve(config_.targets));
+  RETURN_IF_ERROR(CheckModuleFlags(config_, registry_.Flags()));
+  // Page tokens are signed with a key every replica derives from the shared secret.
+  api::SetPageTokenKey(absl::StrCat("page-tokens/", config_.auth_secret));
 
   prometheus::BuildGauge()
       .Name("switchboard_build_info")
@@ -241,7 +355,7 @@ absl::Status App::Start() {
     auto r = std::make_unique<Running>();
     r->spec = spec;
     r->module = spec->factory();
-    Context ctx(config_, clock_, *metrics_, *verifier_, infra_, spec->name);
+    Context ctx(config_, clock_, *metrics_, *verifier_, infra_, spec->name, &flag_specs_);
     absl::Status s = r->module->Init(ctx);
     if (!s.ok()) {
       StopModules();
@@ -420,14 +534,15 @@ void App::StopModules(bool destroy) {
 
 int Main(const Registry& registry, int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  absl::StatusOr<Config> config = ParseConfig(args, [](const char* name) { return getenv(name); });
+  absl::StatusOr<Config> config = ParseConfig(
+      args, [](const char* name) { return getenv(name); }, registry.Flags());
   if (!config.ok()) {
     std::fprintf(stderr, "switchboard: %s (see --help)\n",
                  std::string(config.status().message()).c_str());
     return 2;
   }
   if (config->help) {
-    std::fputs(Usage().c_str(), stdout);
+    std::fputs(Usage(registry.Flags()).c_str(), stdout);
     return 0;
   }
   if (auto resolved = registry.Resolve(config->targets); !resolved.ok()) {

@@ -33,6 +33,10 @@ namespace prometheus {
 class Exposer;
 class Registry;
 }  // namespace prometheus
+namespace switchboard::whatsapp {
+class Credentials;
+class Graph;
+}  // namespace switchboard::whatsapp
 
 namespace switchboard::runtime {
 
@@ -50,12 +54,16 @@ struct Infrastructure {
   // A channel to this process's own gRPC server, through the same interceptor (auth, metrics)
   // as any client; usable from the modules' Start on.
   std::function<std::shared_ptr<grpc::Channel>()> local_channel;
+  // Meta (the "whatsapp" module): the apps and access tokens, and the one Graph API client.
+  const whatsapp::Credentials* meta_credentials = nullptr;
+  whatsapp::Graph* graph = nullptr;
 };
 
 class Context {
  public:
   Context(const Config& config, const core::Clock& clock, prometheus::Registry& metrics,
-          const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module);
+          const auth::TokenVerifier& verifier, Infrastructure& infra, std::string module,
+          const std::map<std::string, FlagSpec>* flags = nullptr);
 
   const Config& config() const { return config_; }
   const core::Clock& clock() const { return clock_; }
@@ -68,12 +76,22 @@ class Context {
   // reported on grpc.health.v1 beside the module's own name.
   void AddService(grpc::Service* service, std::string name);
 
+  // A module flag's value (ModuleSpec::flags): as given, else its default. Values were checked
+  // before any Init; asking for an undeclared flag is a wiring bug and dies loudly.
+  std::string Flag(absl::string_view name) const;
+  absl::Duration DurationFlag(absl::string_view name) const;
+  int IntFlag(absl::string_view name) const;
+  // Whether `target` runs in this process.
+  bool RunsHere(absl::string_view target) const;
+
   // Dependencies; each dies loudly if the module did not declare it (a wiring bug).
   kafka::Producer& producer();
   const std::string& kafka_bootstrap();
   redis::Pool& redis();
   // A pool scoped to the module's own schema.
   std::unique_ptr<pg::Pool> Postgres(const std::string& schema, int pool_size = 8);
+  const whatsapp::Credentials& meta_credentials();
+  whatsapp::Graph& graph();
 
   // Read by the runtime after Init.
   std::vector<std::pair<grpc::Service*, std::string>> services;
@@ -85,9 +103,11 @@ class Context {
   const auth::TokenVerifier& verifier_;
   Infrastructure& infra_;
   std::string module_;
+  const std::map<std::string, FlagSpec>* flags_;
 };
 
-// Registers the infrastructure modules "kafka", "redis" and "postgres".
+// Registers the infrastructure modules "kafka", "redis", "postgres" and "whatsapp" (Meta's
+// credentials and the shared Graph API client, with the --meta-* flags).
 void RegisterInfrastructure(Registry& registry);
 
 class App {
@@ -120,6 +140,7 @@ class App {
 
   const Registry& registry_;
   Config config_;
+  std::map<std::string, FlagSpec> flag_specs_;
   const core::Clock& clock_;
   // Shared: the exposer keeps only a weak reference to what it serves.
   std::shared_ptr<prometheus::Registry> metrics_;

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -64,8 +65,6 @@ const std::vector<Flag>& Flags() {
       {"grpc-port", "gRPC port (0: any free port)", Port(&Config::grpc_port, "grpc-port")},
       {"metrics-port", "Prometheus /metrics port (0: any free port)",
        Port(&Config::metrics_port, "metrics-port")},
-      {"webhooks-port", "HTTP port of the webhooks edge",
-       Port(&Config::webhooks_port, "webhooks-port")},
       {"kafka-brokers", "Kafka bootstrap servers; empty runs an embedded Kafka in-process",
        Text(&Config::kafka_brokers)},
       {"kafka-bootstrap-file", "where the embedded Kafka's address is written",
@@ -91,30 +90,6 @@ const std::vector<Flag>& Flags() {
          c.auth_secret = v;
          return absl::OkStatus();
        }},
-      {"meta-app-secret",
-       "the default Meta app's secret: webhooks must carry its X-Hub-Signature-256",
-       Text(&Config::meta_app_secret)},
-      {"meta-verify-token", "the default Meta app's webhook verify token (hub.verify_token)",
-       Text(&Config::meta_verify_token)},
-      {"meta-access-token", "Graph API access token for numbers without their own",
-       Text(&Config::meta_access_token)},
-      {"meta-credentials-file",
-       "JSON file with more Meta apps and per-number access tokens (see libs/whatsapp)",
-       Text(&Config::meta_credentials_file)},
-      {"meta-graph-url", "Graph API base URL (a Meta simulator's address in tests and demos)",
-       [](Config& c, const std::string& v) -> absl::Status {
-         if (!absl::StartsWith(v, "http://") && !absl::StartsWith(v, "https://")) {
-           return Bad("meta-graph-url", v, "must start with http:// or https://");
-         }
-         c.meta_graph_url = v;
-         return absl::OkStatus();
-       }},
-      {"meta-api-version", "Graph API version, e.g. v23.0",
-       [](Config& c, const std::string& v) -> absl::Status {
-         if (v.size() < 2 || v[0] != 'v') return Bad("meta-api-version", v, "must look like v23.0");
-         c.meta_api_version = v;
-         return absl::OkStatus();
-       }},
       {"drain-timeout", "how long in-flight calls may run after SIGTERM, e.g. 10s",
        [](Config& c, const std::string& v) -> absl::Status {
          absl::Duration d;
@@ -122,30 +97,6 @@ const std::vector<Flag>& Flags() {
            return Bad("drain-timeout", v, "must be a duration between 0s and 10m, e.g. 10s");
          }
          c.drain_timeout = d;
-         return absl::OkStatus();
-       }},
-      {"ring-timeout", "inbound calls nobody answers are missed after this, e.g. 30s",
-       [](Config& c, const std::string& v) -> absl::Status {
-         absl::Duration d;
-         if (!absl::ParseDuration(v, &d) || d < absl::Seconds(1) || d > absl::Seconds(60)) {
-           return Bad("ring-timeout", v,
-                      "must be a duration between 1s and 60s (Meta ends "
-                      "unanswered calls after 30-60 s)");
-         }
-         c.ring_timeout = d;
-         return absl::OkStatus();
-       }},
-      {"eligibility-address",
-       "host:port of the eligibility target for the calls target's StartCall; empty: this "
-       "process (eligibility must run here too)",
-       [](Config& c, const std::string& v) -> absl::Status {
-         std::pair<std::string, std::string> hp = absl::StrSplit(v, absl::MaxSplits(':', 1));
-         int port = 0;
-         if (!v.empty() && (hp.first.empty() || !absl::SimpleAtoi(hp.second, &port) || port < 1 ||
-                            port > 65535)) {
-           return Bad("eligibility-address", v, "must be host:port, e.g. eligibility:50051");
-         }
-         c.eligibility_address = v;
          return absl::OkStatus();
        }},
       {"log-level", "debug, info, warning or error",
@@ -161,22 +112,113 @@ const std::vector<Flag>& Flags() {
   return *flags;
 }
 
+absl::Status CheckHostPort(absl::string_view flag, const std::string& v) {
+  std::pair<std::string, std::string> hp = absl::StrSplit(v, absl::MaxSplits(':', 1));
+  int port = 0;
+  if (!v.empty() &&
+      (hp.first.empty() || !absl::SimpleAtoi(hp.second, &port) || port < 1 || port > 65535)) {
+    return Bad(flag, v, "must be host:port, e.g. eligibility:50051");
+  }
+  return absl::OkStatus();
+}
+
 std::string EnvName(absl::string_view flag) {
   std::string upper = absl::AsciiStrToUpper(flag);
   return absl::StrCat("SWITCHBOARD_", absl::StrReplaceAll(upper, {{"-", "_"}}));
 }
 
+absl::Status CheckModuleFlag(const FlagSpec& spec, const std::string& value) {
+  if (!spec.check) return absl::OkStatus();
+  absl::Status s = spec.check(value);
+  if (s.ok()) return s;
+  return Bad(spec.name, spec.secret ? "<hidden>" : value, s.message());
+}
+
 }  // namespace
 
-absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const Getenv& getenv) {
+FlagSpec TextFlag(std::string name, std::string help, std::string default_value, bool secret) {
+  return {std::move(name), std::move(help), std::move(default_value), nullptr, secret};
+}
+
+FlagSpec PortFlag(std::string name, std::string help, int default_value) {
+  return {std::move(name), std::move(help), absl::StrCat(default_value),
+          [](const std::string& v) -> absl::Status {
+            int port;
+            if (!absl::SimpleAtoi(v, &port) || port < 0 || port > 65535) {
+              return absl::InvalidArgumentError("must be a port number 0-65535");
+            }
+            return absl::OkStatus();
+          }};
+}
+
+FlagSpec DurationFlag(std::string name, std::string help, absl::Duration default_value,
+                      absl::Duration min, absl::Duration max) {
+  return {std::move(name), std::move(help), absl::FormatDuration(default_value),
+          [min, max](const std::string& v) -> absl::Status {
+            absl::Duration d;
+            if (!absl::ParseDuration(v, &d) || d < min || d > max) {
+              return absl::InvalidArgumentError(absl::StrCat("must be a duration between ",
+                                                             absl::FormatDuration(min), " and ",
+                                                             absl::FormatDuration(max)));
+            }
+            return absl::OkStatus();
+          }};
+}
+
+FlagSpec AddressFlag(std::string name, std::string help) {
+  std::string flag = name;
+  return {std::move(name), std::move(help), "", [flag](const std::string& v) -> absl::Status {
+            absl::Status s = CheckHostPort(flag, v);
+            return s.ok() ? s : absl::InvalidArgumentError("must be host:port, e.g. calls:50051");
+          }};
+}
+
+FlagSpec UrlFlag(std::string name, std::string help, std::string default_value,
+                 std::vector<std::string> schemes) {
+  return {std::move(name), std::move(help), std::move(default_value),
+          [schemes](const std::string& v) -> absl::Status {
+            for (const auto& scheme : schemes) {
+              if (absl::StartsWith(v, scheme) && v.size() > scheme.size()) {
+                return absl::OkStatus();
+              }
+            }
+            return absl::InvalidArgumentError(
+                absl::StrCat("must start with ", absl::StrJoin(schemes, " or ")));
+          }};
+}
+
+absl::Status CheckModuleFlags(const Config& config, const std::vector<FlagSpec>& module_flags) {
+  std::map<std::string, const FlagSpec*> by_name;
+  for (const FlagSpec& f : module_flags) by_name[f.name] = &f;
+  for (const auto& [name, value] : config.flags) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      return core::InvalidArgument("UNKNOWN_FLAG", absl::StrCat("unknown flag --", name),
+                                   {{"flag", name}});
+    }
+    RETURN_IF_ERROR(CheckModuleFlag(*it->second, value));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const Getenv& getenv,
+                                   const std::vector<FlagSpec>& module_flags) {
   Config config;
   std::map<std::string, const Flag*> by_name;
   for (const Flag& f : Flags()) by_name[f.name] = &f;
+  std::map<std::string, const FlagSpec*> module_by_name;
+  for (const FlagSpec& f : module_flags) module_by_name[f.name] = &f;
 
   // Environment first, flags override.
   for (const Flag& f : Flags()) {
     if (const char* v = getenv(EnvName(f.name).c_str()); v != nullptr) {
       RETURN_IF_ERROR(core::Annotate(f.set(config, v), EnvName(f.name)));
+    }
+  }
+  for (const FlagSpec& f : module_flags) {
+    if (const char* v = getenv(EnvName(f.name).c_str()); v != nullptr) {
+      RETURN_IF_ERROR(core::Annotate(CheckModuleFlag(f, v), EnvName(f.name)));
+      config.flags[f.name] = v;
     }
   }
   for (size_t i = 0; i < args.size(); ++i) {
@@ -200,6 +242,11 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const G
       }
       value = args[++i];
     }
+    if (auto m = module_by_name.find(name); m != module_by_name.end()) {
+      RETURN_IF_ERROR(CheckModuleFlag(*m->second, value));
+      config.flags[name] = value;
+      continue;
+    }
     auto it = by_name.find(name);
     if (it == by_name.end()) {
       return core::InvalidArgument("UNKNOWN_FLAG", absl::StrCat("unknown flag --", name),
@@ -215,13 +262,19 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const G
   return config;
 }
 
-std::string Usage() {
+std::string Usage(const std::vector<FlagSpec>& module_flags) {
   std::string out =
       "usage: switchboard [--flag=value ...]\n"
       "Runs Switchboard services. Each flag can also be set as SWITCHBOARD_<FLAG> in the "
       "environment.\n\n";
   for (const Flag& f : Flags()) {
     absl::StrAppend(&out, "  --", f.name, "\n      ", f.help, " [", EnvName(f.name), "]\n");
+  }
+  if (!module_flags.empty()) absl::StrAppend(&out, "\nthe services' own flags:\n");
+  for (const FlagSpec& f : module_flags) {
+    absl::StrAppend(&out, "  --", f.name, "\n      ", f.help);
+    if (!f.default_value.empty()) absl::StrAppend(&out, " (default ", f.default_value, ")");
+    absl::StrAppend(&out, " [", EnvName(f.name), "]\n");
   }
   return out;
 }

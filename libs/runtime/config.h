@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,40 +15,60 @@
 
 namespace switchboard::runtime {
 
+// A flag a module declares for itself (Loki's RegisterFlags): the runtime parses and checks it
+// with the process's own flags, and the module reads its value from Context::Flag. Like every
+// flag it can also be given as SWITCHBOARD_<FLAG>.
+struct FlagSpec {
+  std::string name;  // without the dashes, e.g. "ring-timeout"
+  std::string help;
+  std::string default_value;
+  // Refuses a bad value with the reason the user sees (nullptr: any text is fine).
+  std::function<absl::Status(const std::string& value)> check;
+  bool secret = false;  // never echoed in an error
+};
+
+// Builders for the common kinds of module flag.
+FlagSpec TextFlag(std::string name, std::string help, std::string default_value = "",
+                  bool secret = false);
+FlagSpec PortFlag(std::string name, std::string help, int default_value);
+FlagSpec DurationFlag(std::string name, std::string help, absl::Duration default_value,
+                      absl::Duration min, absl::Duration max);
+// host:port, or empty.
+FlagSpec AddressFlag(std::string name, std::string help);
+// A URL starting with one of `schemes` ("http://", "https://").
+FlagSpec UrlFlag(std::string name, std::string help, std::string default_value,
+                 std::vector<std::string> schemes);
+
 struct Config {
   std::vector<std::string> targets = {"all"};
   std::string listen_host = "0.0.0.0";
   int grpc_port = 50051;      // 0: any free port (tests)
   int metrics_port = 9464;    // 0: any free port
-  int webhooks_port = 8080;   // the webhooks target's HTTP edge
   std::string kafka_brokers;  // empty: an embedded, in-process Kafka
   std::string kafka_bootstrap_file = "switchboard-kafka.bootstrap";
   std::string redis_url = "redis://127.0.0.1:6379/0";
   std::string postgres_url = "postgresql://switchboard@127.0.0.1:5432/switchboard";
   std::string auth_secret;
-  // Meta (WhatsApp Cloud API): the default app's secret and verify token, the default access
-  // token, a JSON file with more apps and per-number tokens, and where the Graph API is.
-  std::string meta_app_secret;
-  std::string meta_verify_token;
-  std::string meta_access_token;
-  std::string meta_credentials_file;
-  std::string meta_graph_url = "https://graph.facebook.com";
-  std::string meta_api_version = "v23.0";
   absl::Duration drain_timeout = absl::Seconds(10);
-  // Inbound calls nobody answers are MISSED after this (Meta gives up after 30-60 s).
-  absl::Duration ring_timeout = absl::Seconds(30);
-  // Where the calls target reaches eligibility (ReserveCall); empty: in this process.
-  std::string eligibility_address;
   log::Level log_level = log::Level::kInfo;
   std::string ready_file;  // written (JSON with the bound addresses) once everything started
   bool help = false;
+  // The modules' own flags as given (FlagSpec), by name; a module reads them, defaults filled
+  // in, through Context::Flag.
+  std::map<std::string, std::string> flags;
 };
 
 using Getenv = std::function<const char*(const char*)>;
 
-// `args` excludes the program name.
-absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const Getenv& getenv);
+// `args` excludes the program name; `module_flags` are the flags the registered modules declare
+// (Registry::Flags).
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const Getenv& getenv,
+                                   const std::vector<FlagSpec>& module_flags = {});
 
-std::string Usage();
+// Checks the module flags a Config carries (set in code by tests, or parsed): each must be
+// declared and its value must pass the check. UNKNOWN_FLAG / INVALID_FLAG.
+absl::Status CheckModuleFlags(const Config& config, const std::vector<FlagSpec>& module_flags);
+
+std::string Usage(const std::vector<FlagSpec>& module_flags = {});
 
 }  // namespace switchboard::runtime

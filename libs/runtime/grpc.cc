@@ -9,6 +9,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "libs/api/reasons.h"
 #include "libs/core/error.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -28,30 +29,43 @@ class CallPrincipals {
   void Put(const grpc::ServerContextBase* ctx, absl::StatusOr<auth::Principal> p) {
     Shard& s = ShardOf(ctx);
     absl::MutexLock lock(&s.mu);
-    s.calls.insert_or_assign(ctx, std::move(p));
+    s.calls.insert_or_assign(ctx, Entry{std::move(p), false});
   }
   void Erase(const grpc::ServerContextBase* ctx) {
     Shard& s = ShardOf(ctx);
     absl::MutexLock lock(&s.mu);
     s.calls.erase(ctx);
   }
+  // The caller, for the handler: marks the call as handled (its request decoded).
   absl::StatusOr<auth::Principal> Find(const grpc::ServerContextBase* ctx) {
     Shard& s = ShardOf(ctx);
-    absl::ReaderMutexLock lock(&s.mu);
+    absl::MutexLock lock(&s.mu);
     auto it = s.calls.find(ctx);
     if (it == s.calls.end()) {
       return core::Error(absl::StatusCode::kUnauthenticated, "TOKEN_MISSING",
                          "a bearer token is required");
     }
-    return it->second;
+    it->second.handled = true;
+    return it->second.principal;
+  }
+  // Whether a handler asked for the caller: a call that ends without one never had its
+  // request decoded.
+  bool Handled(const grpc::ServerContextBase* ctx) {
+    Shard& s = ShardOf(ctx);
+    absl::MutexLock lock(&s.mu);
+    auto it = s.calls.find(ctx);
+    return it != s.calls.end() && it->second.handled;
   }
 
  private:
   // Every call touches this three times: shards keep concurrent calls off each other's lock.
+  struct Entry {
+    absl::StatusOr<auth::Principal> principal;
+    bool handled = false;
+  };
   struct Shard {
     absl::Mutex mu;
-    absl::flat_hash_map<const grpc::ServerContextBase*, absl::StatusOr<auth::Principal>> calls
-        ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<const grpc::ServerContextBase*, Entry> calls ABSL_GUARDED_BY(mu);
   };
   Shard& ShardOf(const grpc::ServerContextBase* ctx) {
     return shards_[(reinterpret_cast<uintptr_t>(ctx) >> 6) % kShards];
@@ -164,6 +178,14 @@ class Interceptor final : public grpc::experimental::Interceptor {
       if (!auth_.ok()) {
         status = ToGrpcStatus(auth_);
         methods->ModifySendStatus(status);
+      } else if (!exempt_ && status.error_code() == grpc::StatusCode::INTERNAL &&
+                 !CallPrincipals::Get().Handled(ctx_)) {
+        // gRPC could not decode the request (truncated, or a string field that is not UTF-8),
+        // so no handler ran: the caller's fault, said the way every handler says it.
+        status = ToGrpcStatus(core::InvalidArgument(
+            api::kUndecodableRequest,
+            "the request does not decode as the method's message (is every string UTF-8?)"));
+        methods->ModifySendStatus(status);
       }
       metrics_.Record(metric_method_, status.error_code(), absl::Now() - start_);
     }
@@ -255,6 +277,20 @@ grpc::Status Handle(const grpc::ServerContextBase* ctx,
   absl::StatusOr<auth::Principal> caller = Caller(ctx);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(fn(*caller));
+}
+
+void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* client,
+             absl::Duration max) {
+  const auto& md = incoming.client_metadata();
+  for (const char* key : {"authorization", "x-correlation-id", "traceparent", "tracestate"}) {
+    if (auto it = md.find(key); it != md.end()) {
+      client->AddMetadata(key, std::string(it->second.data(), it->second.size()));
+    }
+  }
+  absl::Time deadline = absl::Now() + max;
+  absl::Time theirs = absl::FromChrono(incoming.deadline());
+  if (theirs < deadline) deadline = theirs;
+  client->set_deadline(absl::ToChronoTime(deadline));
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(

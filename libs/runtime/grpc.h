@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "libs/auth/token.h"
@@ -38,6 +39,12 @@ absl::StatusOr<auth::Principal> Caller(const grpc::ServerContextBase* ctx);
 // Runs `fn` with the verified caller and converts its status.
 grpc::Status Handle(const grpc::ServerContextBase* ctx,
                     const std::function<absl::Status(const auth::Principal&)>& fn);
+
+// Prepares `client` for a call made on behalf of `incoming` (to a Peer): the caller's bearer
+// token, correlation id and trace context are passed on, and the deadline is the caller's,
+// capped at `max` (a caller without a deadline gets `max`).
+void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* client,
+             absl::Duration max = absl::Seconds(5));
 
 // Verifies bearer tokens and records RED metrics for every call. Health checks and server
 // reflection need no token; every other method does. `served_methods` ("/pkg.Service/Method")

@@ -18,6 +18,29 @@ const ModuleSpec* Registry::Find(const std::string& name) const {
   return it == specs_.end() ? nullptr : &it->second;
 }
 
+std::vector<FlagSpec> Registry::Flags() const {
+  std::vector<FlagSpec> flags;
+  std::set<std::string> seen;
+  for (const auto& [name, spec] : specs_) {
+    for (const FlagSpec& f : spec.flags) {
+      if (seen.insert(f.name).second) flags.push_back(f);
+    }
+  }
+  std::set<std::string> reachable;
+  for (const auto& [name, spec] : specs_) {
+    if (spec.target) reachable.insert(name);
+    reachable.insert(spec.peers.begin(), spec.peers.end());
+  }
+  for (const std::string& name : reachable) {
+    std::string flag = absl::StrCat(name, "-address");
+    if (!seen.insert(flag).second) continue;
+    flags.push_back(AddressFlag(
+        flag, absl::StrCat("host:port where the other targets reach ", name,
+                           " when it does not run in this process; empty: this process")));
+  }
+  return flags;
+}
+
 std::vector<std::string> Registry::TargetNames() const {
   std::vector<std::string> names;
   for (const auto& [name, spec] : specs_) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/runtime/config.h"
 
 namespace switchboard::runtime {
 
@@ -37,6 +38,10 @@ struct ModuleSpec {
   std::vector<std::string> deps;
   bool target = false;  // selectable with --target (a service), else infrastructure
   std::function<std::unique_ptr<Module>()> factory;
+  // The module's own flags (config.h), registered by the module that owns them.
+  std::vector<FlagSpec> flags;
+  // The targets whose gRPC APIs it calls (ServiceModule::PeerOf): each gets a --<peer>-address.
+  std::vector<std::string> peers;
 };
 
 class Registry {
@@ -48,6 +53,9 @@ class Registry {
       const std::vector<std::string>& targets) const;
   std::vector<std::string> TargetNames() const;
   const ModuleSpec* Find(const std::string& name) const;
+  // Every module's flags, and for each target T a --T-address flag: where other targets reach
+  // T's gRPC API when T does not run in this process (runtime::Peer).
+  std::vector<FlagSpec> Flags() const;
 
  private:
   std::map<std::string, ModuleSpec> specs_;

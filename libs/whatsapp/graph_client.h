@@ -124,7 +124,35 @@ struct CallingSettings {
   std::optional<CallHours> call_hours;
 };
 
-class GraphClient {
+// What the services ask of Meta's Graph API, as an interface: handlers take a Graph&, so they
+// are unit-tested against a fake (libs/whatsapp/testing/fake_graph.h) and run against
+// GraphClient. Errors and retries are GraphClient's, documented above.
+class Graph {
+ public:
+  virtual ~Graph() = default;
+  virtual absl::StatusOr<std::string> Connect(absl::string_view phone_number_id,
+                                              const ConnectRequest& request) = 0;
+  virtual absl::Status PreAccept(absl::string_view phone_number_id, absl::string_view call_id,
+                                 absl::string_view sdp_answer) = 0;
+  virtual absl::Status Accept(absl::string_view phone_number_id, absl::string_view call_id,
+                              absl::string_view sdp_answer) = 0;
+  virtual absl::Status Reject(absl::string_view phone_number_id, absl::string_view call_id) = 0;
+  virtual absl::Status Terminate(absl::string_view phone_number_id, absl::string_view call_id) = 0;
+  virtual absl::StatusOr<std::string> SendText(absl::string_view phone_number_id,
+                                               absl::string_view to, absl::string_view body) = 0;
+  virtual absl::StatusOr<std::string> SendTemplate(absl::string_view phone_number_id,
+                                                   absl::string_view to,
+                                                   const TemplateMessage& message) = 0;
+  virtual absl::StatusOr<std::string> SendCallPermissionRequest(absl::string_view phone_number_id,
+                                                                absl::string_view to,
+                                                                absl::string_view body_text) = 0;
+  virtual absl::StatusOr<CallPermissions> GetCallPermissions(absl::string_view phone_number_id,
+                                                             absl::string_view user_wa_id) = 0;
+  virtual absl::Status UpdateSettings(absl::string_view phone_number_id,
+                                      const CallingSettings& settings) = 0;
+};
+
+class GraphClient final : public Graph {
  public:
   // `http` may be shared (it is thread-safe); null makes the client own one.
   GraphClient(GraphClientOptions options, TokenSource tokens,
@@ -136,30 +164,31 @@ class GraphClient {
   // POST /calls action=connect. Returns the new call's id ("wacid..."). Never retried once
   // the request may have reached Meta.
   absl::StatusOr<std::string> Connect(absl::string_view phone_number_id,
-                                      const ConnectRequest& request);
+                                      const ConnectRequest& request) override;
   // Answering a user-initiated call: pre_accept then accept carry the same SDP answer.
   absl::Status PreAccept(absl::string_view phone_number_id, absl::string_view call_id,
-                         absl::string_view sdp_answer);
+                         absl::string_view sdp_answer) override;
   absl::Status Accept(absl::string_view phone_number_id, absl::string_view call_id,
-                      absl::string_view sdp_answer);
-  absl::Status Reject(absl::string_view phone_number_id, absl::string_view call_id);
-  absl::Status Terminate(absl::string_view phone_number_id, absl::string_view call_id);
+                      absl::string_view sdp_answer) override;
+  absl::Status Reject(absl::string_view phone_number_id, absl::string_view call_id) override;
+  absl::Status Terminate(absl::string_view phone_number_id, absl::string_view call_id) override;
 
   // POST /messages. Each returns the message id ("wamid..."). Never retried once sent.
   absl::StatusOr<std::string> SendText(absl::string_view phone_number_id, absl::string_view to,
-                                       absl::string_view body);
+                                       absl::string_view body) override;
   absl::StatusOr<std::string> SendTemplate(absl::string_view phone_number_id, absl::string_view to,
-                                           const TemplateMessage& message);
+                                           const TemplateMessage& message) override;
   absl::StatusOr<std::string> SendCallPermissionRequest(absl::string_view phone_number_id,
                                                         absl::string_view to,
-                                                        absl::string_view body_text);
+                                                        absl::string_view body_text) override;
 
   // GET /call_permissions?user_wa_id=.
   absl::StatusOr<CallPermissions> GetCallPermissions(absl::string_view phone_number_id,
-                                                     absl::string_view user_wa_id);
+                                                     absl::string_view user_wa_id) override;
 
   // POST /settings.
-  absl::Status UpdateSettings(absl::string_view phone_number_id, const CallingSettings& settings);
+  absl::Status UpdateSettings(absl::string_view phone_number_id,
+                              const CallingSettings& settings) override;
 
  private:
   enum class Retry { kSafe, kOnlyIfNotSent };

@@ -1,8 +1,8 @@
 // What happens to calls without an agent asking: Meta's call webhooks (whatsapp.events.v1),
 // billing's ratings (billing.usage.v1), and the durable timers (ring timeouts, unconfirmed
 // outbound calls, hang-up grace, callbacks coming due). Each is applied in one PostgreSQL
-// transaction with the events it causes (outbox), and each consumed event's ce_id is
-// remembered in that transaction, so a redelivery changes nothing.
+// transaction through the journal, and each consumed event's ce_id is remembered in that
+// transaction, so a redelivery changes nothing.
 //
 // An inbound call is created by the first of its webhooks to arrive (connect, or a terminate
 // that beat it). Webhooks of outbound calls find the call StartCall created, by Meta's call id
@@ -10,48 +10,35 @@
 // the user's SDP answer can beat the Graph response that tells us Meta's id) is parked, and
 // StartCall applies it when it stores the id.
 //
-//   Ingest ingest(store, clock, Service::kClaimLease, [&] { relay.Notify(); });
-//   consumer(kafka::kWhatsAppEvents, [&](const kafka::Message& m) {
-//     return ingest.OnWhatsAppEvent(m);
-//   });
+//   Ingest ingest(journal, clock, Commands::kClaimLease);
+//   Consume(ctx, "whatsapp", kafka::kWhatsAppEvents, kafka::Dispatch().On<WhatsAppEvent>(
+//       [&](const auto& e, const kafka::Message& m) { return ingest.OnWhatsAppEvent(e, m); }));
 #pragma once
 
-#include <functional>
-#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/kafka.h"
-#include "libs/pg/pg.h"
-#include "services/calls/store.h"
-#include "switchboard/calls/v1/calls_service.pb.h"
+#include "services/calls/commands.h"
+#include "services/calls/journal.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
+#include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 
 namespace switchboard::calls {
 
-// A call a timer ended, with the timer that did it (the Graph follow-up depends on it).
-struct Fired {
-  v1::Call call;
-  TimerKind kind = TimerKind::kNone;
-};
-
 class Ingest {
  public:
-  // `written` runs after a transaction enqueued events (to wake the outbox relay).
   // `claim_lease`: how long an agent's answer claim holds (AnswerCall); a ring timeout that
   // falls due while an agent is answering waits for the claim to end.
-  Ingest(Store& store, const core::Clock& clock, absl::Duration claim_lease,
-         std::function<void()> written = nullptr);
+  Ingest(Journal& journal, const core::Clock& clock, absl::Duration claim_lease);
 
   // The calls.whatsapp consumer group (whatsapp.events.v1).
-  absl::Status OnWhatsAppEvent(const kafka::Message& message);
+  absl::Status OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& event,
+                               const kafka::Message& message);
   // The calls.billing consumer group (billing.usage.v1): CallRated sets the call's cost.
-  absl::Status OnBillingEvent(const kafka::Message& message);
-
-  // Applies the webhooks parked for `call`, which was just given its Meta call id, inside `tx`.
-  // Returns whether events were enqueued.
-  absl::StatusOr<bool> ApplyParked(pg::Conn& tx, v1::Call& call);
+  absl::Status OnCallRated(const billing::v1::CallRated& rated, const kafka::Message& message);
 
   // Fires the call timers due now (at most `limit`); returns the calls they ended. Safe on
   // several replicas (SKIP LOCKED).
@@ -60,10 +47,10 @@ class Ingest {
   absl::StatusOr<int> FireCallbacks(int limit = 100);
 
  private:
+  Journal& journal_;
   Store& store_;
   const core::Clock& clock_;
   absl::Duration claim_lease_;
-  std::function<void()> written_;
 };
 
 }  // namespace switchboard::calls

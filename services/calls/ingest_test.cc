@@ -19,6 +19,7 @@
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "tests/support/servers.h"
+#include "tests/support/suite.h"
 #include "tools/meta-sim/sim.h"
 
 namespace sb = switchboard;
@@ -27,65 +28,25 @@ namespace testing = switchboard::testing;
 
 namespace {
 
-const std::string kAuthSecret = "calls-test-secret-0123456789";
-const std::string kAppSecret = "calls-test-app-secret";
 const std::string kNumber = "106540352242922";
-const std::string kWaba = "102290129340398";
 
-// Registers the test's business number for tenant "acme" on the suite at `grpc_port`.
-void RegisterNumber(int grpc_port) {
-  absl::Time now = absl::Now();
-  std::string token = *sb::auth::SignToken(
-      kAuthSecret,
-      {.tenant_id = "acme", .subject = "ops", .roles = {"admin"}, .expires = now + absl::Hours(1)},
-      now);
-  auto stub = sb::webhooks::v1::WebhooksService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
-  sb::webhooks::v1::RegisterPhoneNumberRequest req;
-  req.set_phone_number_id(kNumber);
-  req.set_waba_id(kWaba);
-  req.set_display_phone_number("+1 631-555-3601");
-  sb::webhooks::v1::RegisterPhoneNumberResponse resp;
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + token);
-  REQUIRE(stub->RegisterPhoneNumber(&ctx, req, &resp).ok());
-}
-
-// The business number as the simulator plays it, posting to the edge at `webhooks_address`.
-sb::metasim::BusinessNumber SimNumber(const std::string& webhooks_address) {
-  return {.phone_number_id = kNumber,
-          .display_phone_number = "+1 631-555-3601",
-          .waba_id = kWaba,
-          .access_token = "sim-token",
-          .app_secret = kAppSecret,
-          .callback_url = "http://" + webhooks_address + "/webhooks/whatsapp"};
+// The webhooks and calls targets, the simulator playing Meta with `ring_timeout` for calls
+// nobody answers, and the calls service's own ring timeout.
+testing::SuiteOptions Options(absl::Duration sim_ring_timeout, const std::string& ring_timeout) {
+  return {.services = {sb::webhooks::Register, sb::calls::Register},
+          .meta_sim = true,
+          .sim_options =
+              [sim_ring_timeout](sb::metasim::SimOptions& o) {
+                o.ring_timeout = sim_ring_timeout;
+                o.webhooks.retry_max = absl::Milliseconds(100);
+              },
+          // webhooks only: StartCall, which needs eligibility, is not used here
+          .flags = {{"eligibility-address", "127.0.0.1:9"}, {"ring-timeout", ring_timeout}}};
 }
 
 struct Suite {
-  Suite() : dir(testing::TempDir("switchboard-calls")) {
-    sb::runtime::RegisterInfrastructure(registry);
-    sb::webhooks::Register(registry);
-    sb::calls::Register(registry);
-    sb::runtime::Config config;
-    config.targets = {"webhooks", "calls"};
-    config.eligibility_address = "127.0.0.1:9";  // webhooks only: StartCall is not used here
-    config.listen_host = "127.0.0.1";
-    config.grpc_port = 0;
-    config.metrics_port = 0;
-    config.webhooks_port = 0;
-    config.auth_secret = kAuthSecret;
-    config.meta_app_secret = kAppSecret;
-    config.redis_url = redis.url();
-    postgres_url = testing::PostgresServer::Shared().CreateDatabase();
-    config.postgres_url = postgres_url;
-    config.kafka_bootstrap_file = dir + "/kafka.bootstrap";
-    config.drain_timeout = absl::Seconds(2);
-    app = std::make_unique<sb::runtime::App>(registry, config);
-    REQUIRE(app->Start().ok());
-
-    RegisterNumber(app->grpc_port());
-
-    consumer = std::move(sb::kafka::Consumer::Create({.brokers = app->kafka_bootstrap(),
+  Suite() : suite(Options(absl::Milliseconds(200), "30s")), sim(suite.sim()) {
+    consumer = std::move(sb::kafka::Consumer::Create({.brokers = suite.kafka_bootstrap(),
                                                       .group_id = "calls-test-" + sb::core::NewId(),
                                                       .topics = {sb::kafka::kCallsState},
                                                       .extra = {{"auto.offset.reset", "earliest"}}},
@@ -99,19 +60,10 @@ struct Suite {
                                                      })
                              .value());
     consumer->Start();
-
-    sb::metasim::SimOptions options;
-    options.numbers = {SimNumber(app->addresses().at("webhooks"))};
-    options.ring_timeout = absl::Milliseconds(200);
-    options.webhooks.retry_initial = absl::Milliseconds(20);
-    options.webhooks.retry_max = absl::Milliseconds(100);
-    sim = std::move(sb::metasim::Sim::Start(options).value());
   }
   ~Suite() {
     sim->Stop();
     consumer->Stop();
-    app->RequestStop();
-    app->WaitAndDrain();
   }
 
   // The events published for the call Meta knows as `meta_call_id`.
@@ -125,7 +77,7 @@ struct Suite {
   }
   // The stored record.
   std::optional<v1::Call> Stored(const std::string& meta_call_id) {
-    sb::pg::Pool pool({.url = postgres_url, .schema = "calls", .pool_size = 1});
+    sb::pg::Pool pool({.url = suite.postgres_url(), .schema = "calls", .pool_size = 1});
     auto r = pool.Exec("SELECT record FROM calls WHERE meta_call_id = $1", {meta_call_id});
     REQUIRE(r.ok());
     if (r->rows() == 0) return std::nullopt;
@@ -134,15 +86,11 @@ struct Suite {
     return call;
   }
 
-  testing::RedisServer redis;
-  std::string dir;
-  std::string postgres_url;
-  sb::runtime::Registry registry;
-  std::unique_ptr<sb::runtime::App> app;
+  testing::Suite suite;
+  sb::metasim::Sim* sim;
   absl::Mutex mu;
   std::vector<v1::CallStateChanged> events;
   std::unique_ptr<sb::kafka::Consumer> consumer;
-  std::unique_ptr<sb::metasim::Sim> sim;
 };
 
 }  // namespace
@@ -209,7 +157,8 @@ TEST_CASE("an answered inbound call ends with Meta's duration") {
     auto r = http.Send(
         {.method = "POST",
          .url = s.sim->base_url() + "/v23.0/" + kNumber + "/calls",
-         .headers = {{"Authorization", "Bearer sim-token"}, {"Content-Type", "application/json"}},
+         .headers = {{"Authorization", absl::StrCat("Bearer ", testing::Suite::kAccessToken)},
+                     {"Content-Type", "application/json"}},
          .body = absl::StrCat(
              R"({"messaging_product":"whatsapp","call_id":")", call, R"(","action":")", action,
              R"(","session":{"sdp_type":"answer","sdp":"v=0\\r\\nm=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\n"}})")});
@@ -231,37 +180,10 @@ TEST_CASE("an answered inbound call ends with Meta's duration") {
 }
 
 TEST_CASE("a restart while the call rings still ends it as missed when its ring timeout is due") {
-  testing::RedisServer redis;
-  auto cluster = std::move(sb::kafka::EmbeddedCluster::Start().value());
-  REQUIRE(cluster->CreateTopics(sb::kafka::SuiteTopics()).ok());
-  std::string postgres_url = testing::PostgresServer::Shared().CreateDatabase();
-  int webhooks_port = testing::FreePort();
-  sb::runtime::Registry registry;
-  sb::runtime::RegisterInfrastructure(registry);
-  sb::webhooks::Register(registry);
-  sb::calls::Register(registry);
-  sb::runtime::Config config;
-  config.targets = {"webhooks", "calls"};
-  config.eligibility_address = "127.0.0.1:9";  // webhooks only: StartCall is not used here
-  config.listen_host = "127.0.0.1";
-  config.grpc_port = 0;
-  config.metrics_port = 0;
-  config.webhooks_port = webhooks_port;
-  config.auth_secret = kAuthSecret;
-  config.meta_app_secret = kAppSecret;
-  config.redis_url = redis.url();
-  config.postgres_url = postgres_url;
-  config.kafka_brokers = cluster->bootstrap();
-  config.drain_timeout = absl::Seconds(1);
-  config.ring_timeout = absl::Seconds(3);
-
-  auto first = std::make_unique<sb::runtime::App>(registry, config);
-  REQUIRE(first->Start().ok());
-  RegisterNumber(first->grpc_port());
-  sb::metasim::SimOptions options;
-  options.numbers = {SimNumber(absl::StrCat("127.0.0.1:", webhooks_port))};
-  options.ring_timeout = absl::Seconds(50);  // Meta would wait longer than we do
-  auto sim = std::move(sb::metasim::Sim::Start(options).value());
+  // Meta would wait longer than we do.
+  testing::Suite suite(Options(absl::Seconds(50), "3s"));
+  std::string postgres_url = suite.postgres_url();
+  sb::metasim::Sim* sim = suite.sim();
   std::string call = sim->PlaceUserCall(kNumber, "5511966881746").value();
 
   sb::pg::Pool pool({.url = postgres_url, .schema = "calls", .pool_size = 1});
@@ -276,11 +198,7 @@ TEST_CASE("a restart while the call rings still ends it as missed when its ring 
   CHECK(stored()->state() == v1::CALL_STATE_OFFERED);
 
   // The process goes away while the call rings; another one takes over.
-  first->RequestStop();
-  first->WaitAndDrain();
-  first.reset();
-  auto second = std::make_unique<sb::runtime::App>(registry, config);
-  REQUIRE(second->Start().ok());
+  suite.Restart();
   REQUIRE(testing::Eventually(
       [&] {
         auto c = stored();
@@ -298,6 +216,4 @@ TEST_CASE("a restart while the call rings still ends it as missed when its ring 
   REQUIRE(timers.ok());
   CHECK(timers->GetInt(0, 0) == 0);
   sim->Stop();
-  second->RequestStop();
-  second->WaitAndDrain();
 }

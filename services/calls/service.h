@@ -1,40 +1,37 @@
-// The calls gRPC API: the agents' call commands (start, answer, reject, end), the Calls page
-// (history, stats, analytics, CSV export), notes, callbacks, permission requests and settings.
-// Handlers validate everything before they touch a store or Meta; the lifecycle (lifecycle.h)
-// decides every transition; a command's Graph API request runs outside any transaction, and
-// its effect is recorded after Meta accepted it.
+// The calls gRPC API. Each handler is a few lines: the caller, then the feature that does the
+// work: Commands (start/answer/reject/end), History (the Calls page), Notes, Callbacks, and the
+// permission request and settings here.
 //
-//   Service service(store, ingest, graph, reserve, clock, [&] { relay.Notify(); });
+//   Service service({.commands = &commands, .history = &history, ...});
 //   ctx.AddService(&service, v1::CallsService::service_full_name());
 #pragma once
 
-#include <functional>
-#include <memory>
-#include <vector>
-
 #include "libs/core/clock.h"
 #include "libs/whatsapp/graph_client.h"
-#include "services/calls/ingest.h"
+#include "services/calls/callbacks.h"
+#include "services/calls/commands.h"
+#include "services/calls/history.h"
+#include "services/calls/notes.h"
 #include "services/calls/probe.h"
-#include "services/calls/store.h"
+#include "services/calls/store/store.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
-#include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
 
 namespace switchboard::calls {
 
-// Eligibility's ReserveCall, as StartCall calls it.
-using Reserve =
-    std::function<grpc::Status(grpc::ClientContext*, const eligibility::v1::ReserveCallRequest&,
-                               eligibility::v1::ReserveCallResponse*)>;
+struct Features {
+  Commands* commands;
+  History* history;
+  Notes* notes;
+  Callbacks* callbacks;
+  Store* store;            // settings, permission requests' idempotency
+  whatsapp::Graph* graph;  // permission requests
+  const core::Clock* clock;
+  Probe* probe = nullptr;
+};
 
 class Service final : public v1::CallsService::Service {
  public:
-  // `eligibility` answers ReserveCall for StartCall (the caller's token is passed on);
-  // `written` runs after a transaction enqueued events (to wake the outbox relay).
-  Service(Store& store, Ingest& ingest, whatsapp::GraphClient& graph, Reserve reserve,
-          const core::Clock& clock, std::function<void()> written = nullptr,
-          Probe* probe = nullptr);
-  ~Service() override;
+  explicit Service(Features features);
 
   grpc::Status StartCall(grpc::ServerContext* ctx, const v1::StartCallRequest* req,
                          v1::StartCallResponse* resp) override;
@@ -79,34 +76,8 @@ class Service final : public v1::CallsService::Service {
                                    const v1::UpdateCallsSettingsRequest* req,
                                    v1::UpdateCallsSettingsResponse* resp) override;
 
-  // Meta's side of what a timer decided (Ingest::FireTimers): an inbound call nobody answered
-  // is rejected so the caller stops hearing it ring; an unconfirmed outbound call is
-  // terminated. Best effort: Meta ends them by itself anyway.
-  void AfterTimers(const std::vector<Fired>& fired);
-
-  // How long an agent's answer claim holds while Graph pre_accept/accept run.
-  static constexpr absl::Duration kClaimLease = absl::Seconds(20);
-
  private:
-  // Records `event` on the call in one transaction (lock, lifecycle, save, and the request's
-  // idempotent response when `request_id` is set).
-  absl::StatusOr<v1::Call> Record(absl::string_view tenant, absl::string_view call_id,
-                                  const Event& event, absl::string_view request_id,
-                                  absl::string_view method, absl::string_view correlation_id,
-                                  const std::function<absl::Status(pg::Conn&)>& also = nullptr);
-  // A Graph API request, counted and logged when it fails; returns Meta's answer as is.
-  absl::Status GraphRaw(absl::string_view action, const std::function<absl::Status()>& request);
-  // The same, its failure as the API's error (GraphError).
-  absl::Status Graph(absl::string_view action, const std::function<absl::Status()>& request);
-  void Woke(bool enqueued);
-
-  Store& store_;
-  Ingest& ingest_;
-  whatsapp::GraphClient& graph_;
-  Reserve reserve_;
-  const core::Clock& clock_;
-  std::function<void()> written_;
-  Probe* probe_;
+  Features f_;
 };
 
 }  // namespace switchboard::calls

@@ -18,8 +18,9 @@
 #include "libs/pg/pg.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
+#include "services/calls/journal.h"
 #include "services/calls/module.h"
-#include "services/calls/store.h"
+#include "services/calls/store/store.h"
 #include "services/eligibility/module.h"
 #include "services/webhooks/module.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
@@ -29,6 +30,7 @@
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
+#include "tests/support/suite.h"
 #include "tools/meta-sim/sim.h"
 
 namespace sb = switchboard;
@@ -38,7 +40,7 @@ using sb::core::ReasonOf;
 
 namespace {
 
-const std::string kAuthSecret = "calls-service-test-secret-0123";
+const std::string kAuthSecret = testing::Suite::kAuthSecret;
 const std::string kAppSecret = "calls-service-test-app-secret";
 const std::string kNumber = "106540352242922";
 const std::string kWaba = "102290129340398";
@@ -53,57 +55,23 @@ struct Who {
 
 struct Suite {
   explicit Suite(absl::Duration ring_timeout = absl::Seconds(30))
-      : dir(testing::TempDir("switchboard-calls-api")) {
-    int webhooks_port = testing::FreePort();
-    sb::metasim::SimOptions options;
-    options.numbers = {
-        {.phone_number_id = kNumber,
-         .display_phone_number = "+1 631-555-3601",
-         .waba_id = kWaba,
-         .access_token = "sim-token",
-         .app_secret = kAppSecret,
-         .callback_url = absl::StrCat("http://127.0.0.1:", webhooks_port, "/webhooks/whatsapp")}};
-    options.ring_timeout = absl::Seconds(20);
-    options.webhooks.retry_initial = absl::Milliseconds(20);
-    options.webhooks.retry_max = absl::Milliseconds(200);
-    sim = std::move(sb::metasim::Sim::Start(options).value());
-
-    sb::runtime::RegisterInfrastructure(registry);
-    sb::webhooks::Register(registry);
-    sb::eligibility::Register(registry);
-    sb::calls::Register(registry);
-    sb::runtime::Config config;
-    config.targets = {"webhooks", "eligibility", "calls"};
-    config.listen_host = "127.0.0.1";
-    config.grpc_port = 0;
-    config.metrics_port = 0;
-    config.webhooks_port = webhooks_port;
-    config.auth_secret = kAuthSecret;
-    config.meta_app_secret = kAppSecret;
-    config.meta_access_token = "sim-token";
-    config.meta_graph_url = sim->base_url();
-    config.redis_url = redis.url();
-    postgres_url = testing::PostgresServer::Shared().CreateDatabase();
-    config.postgres_url = postgres_url;
-    config.kafka_bootstrap_file = dir + "/kafka.bootstrap";
-    config.drain_timeout = absl::Seconds(2);
-    config.ring_timeout = ring_timeout;
-    app = std::make_unique<sb::runtime::App>(registry, config);
-    REQUIRE(app->Start().ok());
-    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", app->grpc_port()),
-                                       grpc::InsecureChannelCredentials());
+      : suite({.services = {sb::webhooks::Register, sb::eligibility::Register, sb::calls::Register},
+               .meta_sim = true,
+               .sim_options =
+                   [](sb::metasim::SimOptions& o) {
+                     o.ring_timeout = absl::Seconds(20);
+                     for (auto& n : o.numbers) n.app_secret = kAppSecret;
+                   },
+               .numbers = {{.phone_number_id = kNumber, .waba_id = kWaba}},
+               .flags = {{"ring-timeout", absl::FormatDuration(ring_timeout)},
+                         {"meta-app-secret", kAppSecret}}}),
+        sim(suite.sim()),
+        app(&suite.app()),
+        postgres_url(suite.postgres_url()) {
+    auto channel = suite.channel();
     calls = v1::CallsService::NewStub(channel);
     eligibility = sb::eligibility::v1::EligibilityService::NewStub(channel);
     webhooks = sb::webhooks::v1::WebhooksService::NewStub(channel);
-
-    sb::webhooks::v1::RegisterPhoneNumberRequest reg;
-    reg.set_phone_number_id(kNumber);
-    reg.set_waba_id(kWaba);
-    reg.set_display_phone_number("+1 631-555-3601");
-    sb::webhooks::v1::RegisterPhoneNumberResponse reg_resp;
-    REQUIRE(Call(webhooks.get(), &sb::webhooks::v1::WebhooksService::Stub::RegisterPhoneNumber, reg,
-                 &reg_resp, {.subject = "ops", .roles = {"admin"}})
-                .ok());
 
     consumer =
         std::move(sb::kafka::Consumer::Create(
@@ -136,8 +104,6 @@ struct Suite {
   ~Suite() {
     sim->Stop();
     consumer->Stop();
-    app->RequestStop();
-    app->WaitAndDrain();
   }
 
   static std::string Token(const Who& who) {
@@ -267,20 +233,18 @@ struct Suite {
   void Seed(v1::Call call) {
     sb::pg::Pool pool({.url = postgres_url, .schema = "calls", .pool_size = 1});
     sb::calls::Store store(pool, sb::core::Clock::Real());
+    sb::calls::Journal journal(store, sb::core::Clock::Real(), sb::calls::Timing());
     REQUIRE(pool.InTransaction([&](sb::pg::Conn& tx) -> absl::Status {
-                  return store
-                      .Save(tx, call, {.to = call.state(), .changed = true}, {.at = absl::Now()})
-                      .status();
+                  return journal.Save(tx, call, {.to = call.state(), .changed = true},
+                                      {.at = absl::Now()});
                 })
                 .ok());
   }
 
-  testing::RedisServer redis;
-  std::string dir;
+  testing::Suite suite;
+  sb::metasim::Sim* sim;
+  sb::runtime::App* app;
   std::string postgres_url;
-  std::unique_ptr<sb::metasim::Sim> sim;
-  sb::runtime::Registry registry;
-  std::unique_ptr<sb::runtime::App> app;
   std::unique_ptr<v1::CallsService::Stub> calls;
   std::unique_ptr<sb::eligibility::v1::EligibilityService::Stub> eligibility;
   std::unique_ptr<sb::webhooks::v1::WebhooksService::Stub> webhooks;
@@ -818,15 +782,14 @@ TEST_CASE("bad requests are refused with the field, and write nothing") {
     const char* reason;
   };
   const Case cases[] = {
-      {"no request id", [](auto& r) { r.clear_request_id(); }, "INVALID_ARGUMENT"},
+      {"no request id", [](auto& r) { r.clear_request_id(); }, "MISSING_REQUEST_ID"},
       {"no contact", [](auto& r) { r.clear_contact(); }, "MISSING_CONTACT"},
       {"bad phone", [](auto& r) { r.mutable_contact()->set_phone_e164("+1234"); },
        "INVALID_PHONE_NUMBER"},
-      {"no sdp", [](auto& r) { r.clear_sdp_offer(); }, "INVALID_ARGUMENT"},
+      {"no sdp", [](auto& r) { r.clear_sdp_offer(); }, "MISSING_SDP_OFFER"},
       {"no kind", [](auto& r) { r.set_call_kind(sb::eligibility::v1::CALL_KIND_UNSPECIFIED); },
-       "INVALID_ARGUMENT"},
-      {"bad number id", [](auto& r) { r.set_business_phone_number_id("12 34"); },
-       "INVALID_ARGUMENT"},
+       "MISSING_CALL_KIND"},
+      {"bad number id", [](auto& r) { r.set_business_phone_number_id("12 34"); }, "INVALID_ID"},
   };
   for (const Case& c : cases) {
     v1::StartCallRequest req;

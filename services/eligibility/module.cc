@@ -1,7 +1,6 @@
 #include "services/eligibility/module.h"
 
 #include "libs/core/status_macros.h"
-#include "libs/runtime/app.h"
 #include "libs/runtime/service_module.h"
 #include "services/eligibility/service.h"
 
@@ -25,44 +24,24 @@ class Module final : public runtime::ServiceModule {
     durable_ = std::make_unique<store::Durable>(pool(), ctx.clock());
     service_ = std::make_unique<Service>(*hot_, *durable_, ctx.clock(), &ctx.metrics());
     ctx.AddService(service_.get(), v1::EligibilityService::service_full_name());
-    ASSIGN_OR_RETURN(whatsapp_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
-                                                         .group_id = "eligibility.whatsapp",
-                                                         .topics = {kafka::kWhatsAppEvents},
-                                                         .metrics = &ctx.metrics()},
-                                                        [this](const kafka::Message& m) {
-                                                          return service_->OnWhatsAppEvent(m);
-                                                        }));
-    ASSIGN_OR_RETURN(calls_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
-                                                      .group_id = "eligibility.calls",
-                                                      .topics = {kafka::kCallsState},
-                                                      .metrics = &ctx.metrics()},
-                                                     [this](const kafka::Message& m) {
-                                                       return service_->OnCallStateChanged(m);
-                                                     }));
-    ASSIGN_OR_RETURN(usage_, kafka::Consumer::Create(
-                                 {.brokers = ctx.kafka_bootstrap(),
-                                  .group_id = "eligibility.usage",
-                                  .topics = {kafka::kBillingUsage},
-                                  .metrics = &ctx.metrics()},
-                                 [this](const kafka::Message& m) { return service_->OnUsage(m); }));
-    ASSIGN_OR_RETURN(agents_, kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
-                                                       .group_id = "eligibility.agents",
-                                                       .topics = {kafka::kRoutingAvailability},
-                                                       .metrics = &ctx.metrics()},
-                                                      [this](const kafka::Message& m) {
-                                                        return service_->OnAgentAvailability(m);
-                                                      }));
-    return absl::OkStatus();
-  }
 
-  absl::Status Start() override {
-    for (auto* c : {whatsapp_.get(), calls_.get(), usage_.get(), agents_.get()}) c->Start();
-    return ServiceModule::Start();
-  }
-
-  void Stop() override {
-    for (auto* c : {whatsapp_.get(), calls_.get(), usage_.get(), agents_.get()}) c->Stop();
-    ServiceModule::Stop();
+    Service* s = service_.get();
+    RETURN_IF_ERROR(Consume(
+        ctx, "whatsapp", kafka::kWhatsAppEvents,
+        kafka::Dispatch().On<webhooks::v1::WhatsAppEvent>(
+            [s](const auto& e, const kafka::Message& m) { return s->OnWhatsAppEvent(e, m); })));
+    RETURN_IF_ERROR(Consume(
+        ctx, "calls", kafka::kCallsState,
+        kafka::Dispatch().On<calls::v1::CallStateChanged>(
+            [s](const auto& e, const kafka::Message& m) { return s->OnCallStateChanged(e, m); })));
+    RETURN_IF_ERROR(
+        Consume(ctx, "usage", kafka::kBillingUsage,
+                kafka::Dispatch().On<billing::v1::UsageUpdated>(
+                    [s](const auto& e, const kafka::Message& m) { return s->OnUsage(e, m); })));
+    return Consume(
+        ctx, "agents", kafka::kRoutingAvailability,
+        kafka::Dispatch().On<routing::v1::AgentAvailabilityChanged>(
+            [s](const auto& e, const kafka::Message& m) { return s->OnAgentAvailability(e, m); }));
   }
 
  private:
@@ -70,10 +49,6 @@ class Module final : public runtime::ServiceModule {
   std::unique_ptr<store::HotState> hot_;
   std::unique_ptr<store::Durable> durable_;
   std::unique_ptr<Service> service_;
-  std::unique_ptr<kafka::Consumer> whatsapp_;
-  std::unique_ptr<kafka::Consumer> calls_;
-  std::unique_ptr<kafka::Consumer> usage_;
-  std::unique_ptr<kafka::Consumer> agents_;
 };
 
 }  // namespace

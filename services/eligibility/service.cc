@@ -1,21 +1,26 @@
 #include "services/eligibility/service.h"
 
-#include <phonenumbers/phonenumberutil.h>
-
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/api/page.h"
+#include "libs/api/reasons.h"
+#include "libs/api/validate.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
+#include "libs/pg/idempotency.h"
 #include "libs/runtime/grpc.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "services/eligibility/rules/facts.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
@@ -26,9 +31,8 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr int kMaxPageSize = 200;
-// Times before this, or further in the future than kMaxSkew, are not believed.
-const absl::Time kEarliest = absl::FromCivil(absl::CivilDay(2015, 1, 1), absl::UTCTimeZone());
+constexpr api::PageSizes kAuditPages = {.default_size = 50, .max = 200};
+// Times further in the future than this are not believed.
 constexpr absl::Duration kMaxSkew = absl::Minutes(5);
 
 using core::FromProto;
@@ -42,26 +46,22 @@ absl::Status Invalid(absl::string_view reason, absl::string_view message,
   return core::InvalidArgument(reason, message, md);
 }
 
-// A time from the request, or `fallback` when unset; absurd values are refused.
+// A time from the request, or `now` when unset; absurd values are refused.
 absl::StatusOr<absl::Time> RequestTime(const google::protobuf::Timestamp& t, bool is_set,
                                        absl::Time now, absl::string_view field) {
   if (!is_set) return now;
-  absl::Time value = FromProto(t);
-  if (value < kEarliest || value > now + kMaxSkew) {
-    return Invalid("INVALID_TIME", absl::StrCat(field, " is not a believable time"),
-                   {{"field", std::string(field)}});
-  }
-  return value;
+  return api::PastTime(t, now, field, kMaxSkew);
 }
 
-absl::Status ValidateRequestId(absl::string_view id) {
-  if (!id.empty() && !store::IsSafeId(id)) {
-    return Invalid("INVALID_REQUEST_ID", "request_id must be 1-64 characters of [A-Za-z0-9._-]");
-  }
-  return absl::OkStatus();
-}
+absl::Status ValidateRequestId(absl::string_view id) { return api::OptionalId(id, "request_id"); }
+
+// The evidence a consent change keeps: up to 1 000 characters are accepted, the first 200 are
+// audited, cut at a character boundary.
+constexpr int64_t kMaxEvidenceChars = 1000;
+constexpr int64_t kAuditedEvidenceChars = 200;
 
 absl::StatusOr<rules::CallKind> Kind(v1::CallKind k) {
+  RETURN_IF_ERROR(api::RequireEnum(k, v1::CallKind_descriptor(), "call_kind"));
   switch (k) {
     case v1::CALL_KIND_USER_REQUESTED:
       return rules::CallKind::kUserRequested;
@@ -72,13 +72,11 @@ absl::StatusOr<rules::CallKind> Kind(v1::CallKind k) {
     default:
       break;
   }
-  return Invalid("MISSING_CALL_KIND", "call_kind is required");
+  return api::Missing("call_kind");
 }
 
 absl::StatusOr<std::string> Source(v1::ConsentSource s) {
-  if (s == v1::CONSENT_SOURCE_UNSPECIFIED || !v1::ConsentSource_IsValid(s)) {
-    return Invalid("MISSING_SOURCE", "source is required");
-  }
+  RETURN_IF_ERROR(api::RequireEnum(s, v1::ConsentSource_descriptor(), "source"));
   return std::string(absl::StripPrefix(v1::ConsentSource_Name(s), "CONSENT_SOURCE_"));
 }
 
@@ -96,10 +94,16 @@ void Fill(const rules::Decision& d, Response* resp) {
   resp->set_degraded(d.degraded);
 }
 
-bool Later(std::optional<absl::Time>& field, absl::Time t) {
-  if (field.has_value() && *field >= t) return false;
-  field = t;
-  return true;
+// A stored grant is "<reservation id>|<request fingerprint>" (older grants: the id alone).
+absl::StatusOr<std::string> PriorGrant(absl::string_view stored, absl::string_view fingerprint) {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(stored, absl::MaxSplits('|', 1));
+  if (!parts.second.empty() && parts.second != fingerprint) {
+    return core::InvalidArgument(api::kRequestIdReused,
+                                 "this request_id was already used for a reservation with other "
+                                 "values; use a new request_id for a new request");
+  }
+  return std::string(parts.first);
 }
 
 void FillEntry(const store::ContactRef& c, const events::v1::ContactRef& contact,
@@ -228,27 +232,9 @@ std::shared_ptr<const TenantSettings> Service::SettingsFor(absl::string_view ten
 absl::StatusOr<Service::Target> Service::Resolve(absl::string_view tenant,
                                                  const events::v1::ContactRef& contact,
                                                  absl::string_view business_number) const {
-  if (business_number.empty()) {
-    return Invalid("MISSING_BUSINESS_NUMBER", "business_phone_number_id is required");
-  }
-  std::string key = !contact.wa_id().empty() ? contact.wa_id() : contact.user_id();
-  if (key.empty())
-    return Invalid("MISSING_CONTACT", "contact.wa_id or contact.user_id is required");
-  if (!store::IsSafeId(key)) {
-    return Invalid("INVALID_CONTACT", "contact ids are 1-64 characters of [A-Za-z0-9._-]");
-  }
-  if (!contact.phone_e164().empty()) {
-    using i18n::phonenumbers::PhoneNumber;
-    using i18n::phonenumbers::PhoneNumberUtil;
-    const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
-    PhoneNumber parsed;
-    if (!absl::StartsWith(contact.phone_e164(), "+") ||
-        util->Parse(contact.phone_e164(), "ZZ", &parsed) != PhoneNumberUtil::NO_PARSING_ERROR ||
-        !util->IsValidNumber(parsed)) {
-      return Invalid("INVALID_PHONE_NUMBER", "contact.phone_e164 is not a valid E.164 number",
-                     {{"phone_e164", contact.phone_e164()}});
-    }
-  }
+  RETURN_IF_ERROR(api::Contact(contact, "contact"));
+  RETURN_IF_ERROR(api::RequireId(business_number, "business_phone_number_id"));
+  std::string key = api::ContactKey(contact);
   ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, business_number));
   return Target{std::move(keys),
                 {std::string(tenant), std::string(business_number), std::move(key)}};
@@ -368,9 +354,7 @@ grpc::Status Service::Check(grpc::ServerContextBase* ctx, const v1::CheckEligibi
     ASSIGN_OR_RETURN(rules::CallKind kind, Kind(req->call_kind()));
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
-    if (!req->agent_id().empty() && !store::IsSafeId(req->agent_id())) {
-      return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
-    }
+    RETURN_IF_ERROR(api::OptionalId(req->agent_id(), "agent_id"));
     absl::Time now = clock_.Now();
     // The cached settings are immutable: use them in place, no copy per call.
     std::shared_ptr<const TenantSettings> settings =
@@ -400,14 +384,13 @@ grpc::Status Service::Reserve(grpc::ServerContextBase* ctx, const v1::ReserveCal
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     if (req->request_id().empty()) {
-      return Invalid("MISSING_REQUEST_ID",
-                     "request_id is required: a retry must not take a "
-                     "second token");
+      return api::Missing("request_id",
+                          "request_id is required: a retry must not take a second "
+                          "token");
     }
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
-    if (!req->agent_id().empty() && !store::IsSafeId(req->agent_id())) {
-      return Invalid("INVALID_AGENT", "agent_id is 1-64 characters of [A-Za-z0-9._-]");
-    }
+    RETURN_IF_ERROR(api::OptionalId(req->agent_id(), "agent_id"));
+    RETURN_IF_ERROR(api::OptionalId(req->call_id(), "call_id"));
     absl::Time now = clock_.Now();
     // The cached settings are immutable: use them in place, no copy per call.
     std::shared_ptr<const TenantSettings> settings = SettingsFor(caller.tenant_id);
@@ -416,17 +399,22 @@ grpc::Status Service::Reserve(grpc::ServerContextBase* ctx, const v1::ReserveCal
     ASSIGN_OR_RETURN(rules::Facts facts,
                      Gather(t, req->agent_id(), now, policy, req->request_id(), &prior));
     // A retry gets its first grant back before anything is re-evaluated: the grant itself may
-    // have filled the window it would now be checked against.
+    // have filled the window it would now be checked against. The grant carries a fingerprint
+    // of the request, so the same request_id with another request is refused.
+    const std::string fingerprint =
+        absl::BytesToHexString(pg::KeyOf(caller.tenant_id, *req).fingerprint);
     if (prior.has_value()) {
+      ASSIGN_OR_RETURN(std::string reservation, PriorGrant(*prior, fingerprint));
       resp->set_granted(true);
-      resp->set_reservation_id(*prior);
+      resp->set_reservation_id(reservation);
       return absl::OkStatus();
     }
     rules::Decision d = rules::Evaluate({.kind = kind, .reserve = true}, facts, policy, now);
     if (d.eligible() && facts.counters.available) {
       // The rules saw the windows a moment ago; the script re-checks and takes atomically.
       absl::StatusOr<store::Reservation> r =
-          hot_.Reserve(t.keys, req->request_id(), core::NewId(clock_), now, policy);
+          hot_.Reserve(t.keys, req->request_id(),
+                       absl::StrCat(core::NewId(clock_), "|", fingerprint), now, policy);
       Wrote();  // the number's windows changed
       if (!r.ok()) {
         d.degraded = true;
@@ -438,8 +426,9 @@ grpc::Status Service::Reserve(grpc::ServerContextBase* ctx, const v1::ReserveCal
           d.warnings.push_back(std::move(degraded));
         }
       } else if (r->granted) {
+        ASSIGN_OR_RETURN(std::string reservation, PriorGrant(r->reservation_id, fingerprint));
         resp->set_granted(true);
-        resp->set_reservation_id(r->reservation_id);
+        resp->set_reservation_id(reservation);
       } else {
         for (const auto& code : r->denied) {
           d.blocking.push_back({code, "This number reached its call rate limit.", {}, {}});
@@ -460,38 +449,19 @@ grpc::Status Service::Reserve(grpc::ServerContextBase* ctx, const v1::ReserveCal
 absl::StatusOr<v1::MessageSignal> Service::ApplyMessage(const Target& t, absl::string_view text,
                                                         absl::Time at, std::string request_id,
                                                         absl::string_view language,
-                                                        absl::string_view actor) {
+                                                        absl::string_view actor,
+                                                        const pg::RequestKey* key) {
   std::shared_ptr<const TenantSettings> settings = SettingsFor(t.contact.tenant);
   std::vector<std::string> languages = settings->languages;
   if (!language.empty()) languages = {std::string(language)};
   rules::Classification c = settings->classifier->Classify(text, languages);
   rules::Signal kind = c.signal;
-  // Replies count only when an offer is pending; the apply function says whether one was.
-  bool applied_signal = true;
-  store::Change change{.source = "INBOUND_MESSAGE", .actor = std::string(actor), .at = at};
+  // Replies count only when an offer is pending (rules/facts.h).
+  bool applied_signal = false;
+  store::Change change{
+      .source = "INBOUND_MESSAGE", .actor = std::string(actor), .at = at, .key = key};
   change.apply = [&applied_signal, kind, at](rules::ContactFacts& f) {
-    // Meta delivers out of order: every field keeps the latest time it has seen.
-    Later(f.last_inbound_message, at);
-    bool offer_pending = f.offer_made.has_value() && at >= *f.offer_made;
-    switch (kind) {
-      case rules::Signal::kCallRequest:
-        Later(f.call_requested, at);
-        break;
-      case rules::Signal::kOptOut:
-        Later(f.opted_out, at);
-        break;
-      case rules::Signal::kAffirmative:
-        if (offer_pending) Later(f.offer_accepted, at);
-        applied_signal = offer_pending;
-        break;
-      case rules::Signal::kDecline:
-        if (offer_pending) Later(f.declined, at);
-        applied_signal = offer_pending;
-        break;
-      case rules::Signal::kNone:
-        applied_signal = false;
-        break;
-    }
+    applied_signal = rules::ApplyInboundMessage(f, kind, at);
   };
   v1::MessageSignal signal = v1::MESSAGE_SIGNAL_NONE;
   switch (kind) {
@@ -517,7 +487,7 @@ absl::StatusOr<v1::MessageSignal> Service::ApplyMessage(const Target& t, absl::s
   change.audit = signal != v1::MESSAGE_SIGNAL_NONE;
   if (change.audit) {
     // A message with a consent signal is applied (and audited) once, however often it comes.
-    change.request_id = store::IsSafeId(request_id) ? std::move(request_id) : "";
+    change.request_id = api::IsId(request_id) ? std::move(request_id) : "";
     change.detail = absl::StrCat("language=", c.language, " phrase=", c.matched_phrase);
   }
   ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, std::move(change)));
@@ -543,9 +513,10 @@ grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
                              : !req->meta_message_id().empty()
                                  ? absl::StrCat("msg.", req->meta_message_id())
                                  : "";
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
     ASSIGN_OR_RETURN(v1::MessageSignal signal,
                      ApplyMessage(t, req->text(), at, std::move(request_id), req->language_code(),
-                                  caller.subject));
+                                  caller.subject, &key));
     resp->set_signal(signal);
     ToProto(at + PolicyFor(caller.tenant_id).service_window,
             resp->mutable_service_window_end_time());
@@ -553,11 +524,8 @@ grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
   });
 }
 
-absl::Status Service::OnWhatsAppEvent(const kafka::Message& m) {
-  webhooks::v1::WhatsAppEvent e;
-  if (!e.ParseFromString(m.event.payload)) {
-    return Invalid("UNPARSABLE_EVENT", "whatsapp event does not parse");
-  }
+absl::Status Service::OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& e,
+                                      const kafka::Message& m) {
   const std::string& tenant = e.header().tenant_id();
   std::string actor = m.event.source.empty() ? "//switchboard/webhooks" : m.event.source;
   switch (e.event_case()) {
@@ -587,22 +555,9 @@ absl::Status Service::OnWhatsAppEvent(const kafka::Message& m) {
                                  reply.is_permanent() ? " permanent" : ""),
           .request_id = absl::StrCat("ev.", m.event.id),
           .at = at};
-      change.apply = [accept, automatic, expires, at](rules::ContactFacts& f) {
-        Later(f.last_inbound_message, at);  // a reply opens the service window too
-        if (accept) {
-          f.permission =
-              expires.has_value() ? rules::Permission::kTemporary : rules::Permission::kPermanent;
-          f.permission_expires = expires;
-          f.permission_revoked = false;
-          f.consecutive_unanswered = 0;
-        } else if (automatic) {
-          f.permission_revoked = true;  // Meta revoked it (unanswered calls)
-        } else {
-          f.permission = rules::Permission::kNone;
-          f.permission_expires.reset();
-          Later(f.declined, at);
-        }
-      };
+      rules::PermissionReply applied{
+          .accept = accept, .automatic = automatic, .expires = expires, .at = at};
+      change.apply = [applied](rules::ContactFacts& f) { rules::ApplyPermissionReply(f, applied); };
       return Change(t, std::move(change)).status();
     }
     case webhooks::v1::WhatsAppEvent::kQualityUpdate: {
@@ -637,16 +592,9 @@ int64_t EventVersion(const events::v1::EventHeader& header, const kafka::Message
   return absl::ToUnixMillis(m.event.time);
 }
 
-absl::Status Service::OnUsage(const kafka::Message& m) {
-  billing::v1::UsageUpdated u;
-  if (!u.ParseFromString(m.event.payload)) {
-    return Invalid("UNPARSABLE_EVENT", "usage event does not parse");
-  }
-  if (m.event.type != billing::v1::UsageUpdated::descriptor()->full_name()) {
-    return absl::OkStatus();  // CallRated and others share the topic
-  }
+absl::Status Service::OnUsage(const billing::v1::UsageUpdated& u, const kafka::Message& m) {
   const std::string& tenant = u.header().tenant_id();
-  if (!store::IsSafeId(tenant)) return Invalid("INVALID_ID", "usage event without a tenant");
+  if (!api::IsId(tenant)) return Invalid("INVALID_ID", "usage event without a tenant");
   rules::Usage usage{
       .known = true, .minutes_used = u.minutes_used(), .minutes_limit = u.minutes_limit()};
   // Usage resets at the start of the next calendar month (in UTC until billing says when).
@@ -659,14 +607,11 @@ absl::Status Service::OnUsage(const kafka::Message& m) {
   return set;
 }
 
-absl::Status Service::OnAgentAvailability(const kafka::Message& m) {
-  routing::v1::AgentAvailabilityChanged a;
-  if (!a.ParseFromString(m.event.payload)) {
-    return Invalid("UNPARSABLE_EVENT", "availability event does not parse");
-  }
+absl::Status Service::OnAgentAvailability(const routing::v1::AgentAvailabilityChanged& a,
+                                          const kafka::Message& m) {
   const std::string& tenant = a.header().tenant_id();
   const std::string& agent = a.agent().agent_id();
-  if (!store::IsSafeId(tenant) || !store::IsSafeId(agent)) {
+  if (!api::IsId(tenant) || !api::IsId(agent)) {
     return Invalid("INVALID_ID", "availability event without a valid tenant or agent");
   }
   rules::AgentState state = rules::AgentState::kUnknown;
@@ -719,11 +664,8 @@ absl::Status Service::AnnounceSuspension(const Target& t, absl::Time until,
   return durable_.Enqueue(kafka::kEligibilityState, e);
 }
 
-absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
-  calls::v1::CallStateChanged changed;
-  if (!changed.ParseFromString(m.event.payload)) {
-    return Invalid("UNPARSABLE_EVENT", "call state event does not parse");
-  }
+absl::Status Service::OnCallStateChanged(const calls::v1::CallStateChanged& changed,
+                                         const kafka::Message& m) {
   const calls::v1::Call& call = changed.call();
   if (call.direction() != calls::v1::CALL_DIRECTION_OUTBOUND) return absl::OkStatus();
   bool missed = changed.state() == calls::v1::CALL_STATE_MISSED;
@@ -758,7 +700,7 @@ absl::Status Service::OnCallStateChanged(const kafka::Message& m) {
   std::string call_id = call.call_id();
   return Change(t, {.apply =
                         [missed](rules::ContactFacts& f) {
-                          f.consecutive_unanswered = missed ? f.consecutive_unanswered + 1 : 0;
+                          rules::ApplyOutboundCallOutcome(f, missed);
                         },
                     .action = missed ? "CALL_UNANSWERED" : "CALL_ANSWERED",
                     .source = "SYSTEM",
@@ -777,47 +719,45 @@ grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordCo
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     ASSIGN_OR_RETURN(std::string source, Source(req->source()));
+    RETURN_IF_ERROR(api::RequireEnum(req->kind(), v1::ConsentKind_descriptor(), "kind"));
+    RETURN_IF_ERROR(api::Text(req->evidence(), "evidence", {.max_chars = kMaxEvidenceChars}));
     absl::Time now = clock_.Now();
     std::optional<absl::Time> expires;
     if (req->has_expire_time()) {
-      expires = FromProto(req->expire_time());
+      ASSIGN_OR_RETURN(expires, api::Time(req->expire_time(), "expire_time"));
       if (*expires <= now) return Invalid("INVALID_TIME", "expire_time must be in the future");
     }
     v1::ConsentKind kind = req->kind();
     v1::ConsentAction action = v1::CONSENT_ACTION_CONSENT_RECORDED;
-    std::function<void(rules::ContactFacts&)> apply;
+    rules::ConsentKind applied = rules::ConsentKind::kCallRequest;
     switch (kind) {
-      case v1::CONSENT_KIND_CALL_REQUEST:
-        apply = [now](rules::ContactFacts& f) { Later(f.call_requested, now); };
-        break;
       case v1::CONSENT_KIND_AGENT_OFFER_ACCEPTED:
         action = v1::CONSENT_ACTION_OFFER_ACCEPTED;
-        apply = [now](rules::ContactFacts& f) { Later(f.offer_accepted, now); };
+        applied = rules::ConsentKind::kOfferAccepted;
         break;
       case v1::CONSENT_KIND_LONG_TERM:
-        apply = [now](rules::ContactFacts& f) { Later(f.long_term_consent, now); };
+        applied = rules::ConsentKind::kLongTerm;
         break;
       case v1::CONSENT_KIND_META_CALL_PERMISSION:
         action = v1::CONSENT_ACTION_PERMISSION_GRANTED;
-        apply = [expires](rules::ContactFacts& f) {
-          f.permission =
-              expires.has_value() ? rules::Permission::kTemporary : rules::Permission::kPermanent;
-          f.permission_expires = expires;
-          f.permission_revoked = false;
-          f.consecutive_unanswered = 0;
-        };
+        applied = rules::ConsentKind::kMetaPermission;
         break;
       default:
-        return Invalid("MISSING_CONSENT_KIND", "kind is required");
+        break;
     }
-    ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, {.apply = apply,
-                                                      .action = v1::ConsentAction_Name(action),
-                                                      .source = source,
-                                                      .actor = caller.subject,
-                                                      .detail = req->evidence().substr(0, 200),
-                                                      .request_id = req->request_id(),
-                                                      .at = now}));
-    (void)r;
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
+    RETURN_IF_ERROR(Change(t, {.apply =
+                                   [applied, now, expires](rules::ContactFacts& f) {
+                                     rules::ApplyConsent(f, applied, now, expires);
+                                   },
+                               .action = v1::ConsentAction_Name(action),
+                               .source = source,
+                               .actor = caller.subject,
+                               .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
+                               .request_id = req->request_id(),
+                               .at = now,
+                               .key = &key})
+                        .status());
     v1::ConsentAuditEntry* e = resp->mutable_entry();
     FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
               now, e);
@@ -837,13 +777,16 @@ grpc::Status Service::RecordCallOffer(grpc::ServerContext* ctx,
     absl::Time now = clock_.Now();
     ASSIGN_OR_RETURN(absl::Time at,
                      RequestTime(req->offer_time(), req->has_offer_time(), now, "offer_time"));
-    RETURN_IF_ERROR(Change(t, {.apply = [at](rules::ContactFacts& f) { Later(f.offer_made, at); },
-                               .action = "CONSENT_ACTION_CALL_OFFERED",
-                               .source = "AGENT",
-                               .actor = caller.subject,
-                               .request_id = req->request_id(),
-                               .at = at})
-                        .status());
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
+    RETURN_IF_ERROR(
+        Change(t, {.apply = [at](rules::ContactFacts& f) { rules::ApplyCallOffer(f, at); },
+                   .action = "CONSENT_ACTION_CALL_OFFERED",
+                   .source = "AGENT",
+                   .actor = caller.subject,
+                   .request_id = req->request_id(),
+                   .at = at,
+                   .key = &key})
+            .status());
     ToProto(at + PolicyFor(caller.tenant_id).agent_offer_consent, resp->mutable_expire_time());
     return absl::OkStatus();
   });
@@ -853,22 +796,24 @@ grpc::Status Service::RecordCallOffer(grpc::ServerContext* ctx,
 template <typename Request, typename Response>
 grpc::Status Service::RecordRefusal(grpc::ServerContext* ctx, const Request* req, Response* resp,
                                     v1::ConsentAction action,
-                                    std::optional<absl::Time> rules::ContactFacts::*field) {
+                                    void (*apply)(rules::ContactFacts&, absl::Time)) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     ASSIGN_OR_RETURN(std::string source, Source(req->source()));
+    RETURN_IF_ERROR(api::Text(req->evidence(), "evidence", {.max_chars = kMaxEvidenceChars}));
     absl::Time now = clock_.Now();
-    RETURN_IF_ERROR(
-        Change(t, {.apply = [now, field](rules::ContactFacts& f) { Later(f.*field, now); },
-                   .action = v1::ConsentAction_Name(action),
-                   .source = source,
-                   .actor = caller.subject,
-                   .detail = req->evidence().substr(0, 200),
-                   .request_id = req->request_id(),
-                   .at = now})
-            .status());
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
+    RETURN_IF_ERROR(Change(t, {.apply = [now, apply](rules::ContactFacts& f) { apply(f, now); },
+                               .action = v1::ConsentAction_Name(action),
+                               .source = source,
+                               .actor = caller.subject,
+                               .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
+                               .request_id = req->request_id(),
+                               .at = now,
+                               .key = &key})
+                        .status());
     FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
               now, resp->mutable_entry());
     return absl::OkStatus();
@@ -877,13 +822,12 @@ grpc::Status Service::RecordRefusal(grpc::ServerContext* ctx, const Request* req
 
 grpc::Status Service::RecordOptOut(grpc::ServerContext* ctx, const v1::RecordOptOutRequest* req,
                                    v1::RecordOptOutResponse* resp) {
-  return RecordRefusal(ctx, req, resp, v1::CONSENT_ACTION_OPTED_OUT,
-                       &rules::ContactFacts::opted_out);
+  return RecordRefusal(ctx, req, resp, v1::CONSENT_ACTION_OPTED_OUT, &rules::ApplyOptOut);
 }
 
 grpc::Status Service::RecordDecline(grpc::ServerContext* ctx, const v1::RecordDeclineRequest* req,
                                     v1::RecordDeclineResponse* resp) {
-  return RecordRefusal(ctx, req, resp, v1::CONSENT_ACTION_DECLINED, &rules::ContactFacts::declined);
+  return RecordRefusal(ctx, req, resp, v1::CONSENT_ACTION_DECLINED, &rules::ApplyDecline);
 }
 
 grpc::Status Service::SetAutomationState(grpc::ServerContext* ctx,
@@ -893,17 +837,18 @@ grpc::Status Service::SetAutomationState(grpc::ServerContext* ctx,
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
-    if (req->automation_state().size() > 64) {
-      return Invalid("INVALID_AUTOMATION_STATE", "automation_state is at most 64 characters");
-    }
+    RETURN_IF_ERROR(api::Text(req->automation_state(), "automation_state",
+                              {.max_chars = 64, .single_line = true}));
     std::string state = req->automation_state();
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
     return Change(t, {.apply = [state](rules::ContactFacts& f) { f.automation_state = state; },
                       .action = "AUTOMATION_STATE",
                       .source = "API",
                       .actor = caller.subject,
                       .detail = state,
                       .at = clock_.Now(),
-                      .audit = false})
+                      .audit = false,
+                      .key = &key})
         .status();
   });
 }
@@ -912,6 +857,10 @@ grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
                                        const v1::SetQualityRatingRequest* req,
                                        v1::SetQualityRatingResponse*) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    RETURN_IF_ERROR(api::RequireId(req->business_phone_number_id(), "business_phone_number_id"));
+    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    RETURN_IF_ERROR(
+        api::RequireEnum(req->quality_rating(), v1::QualityRating_descriptor(), "quality_rating"));
     ASSIGN_OR_RETURN(store::NumberKeys keys,
                      store::NumberKeys::For(caller.tenant_id, req->business_phone_number_id()));
     rules::Quality q;
@@ -926,11 +875,14 @@ grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
         q = rules::Quality::kRed;
         break;
       default:
-        return Invalid("MISSING_QUALITY_RATING", "quality_rating is required");
+        return api::Missing("quality_rating");
     }
-    absl::Status set = hot_.SetQuality(keys, q);
-    Wrote();
-    return set;
+    // Remembered with the request id, so a reused id with another rating is refused.
+    return durable_.Once(pg::KeyOf(caller.tenant_id, *req), [&]() -> absl::Status {
+      absl::Status set = hot_.SetQuality(keys, q);
+      Wrote();
+      return set;
+    });
   });
 }
 
@@ -965,8 +917,8 @@ grpc::Status Service::UpdateTenantPolicy(grpc::ServerContext* ctx,
     }
     ASSIGN_OR_RETURN(v1::TenantPolicy updated, Patch(stored, req->policy(), req->update_mask()));
     RETURN_IF_ERROR(Effective(updated).status());  // e.g. tenant phrases that do not compile
-    RETURN_IF_ERROR(
-        durable_.SavePolicy(caller.tenant_id, updated.SerializeAsString(), caller.subject));
+    RETURN_IF_ERROR(durable_.SavePolicy(caller.tenant_id, updated.SerializeAsString(),
+                                        caller.subject, pg::KeyOf(caller.tenant_id, *req)));
     {
       absl::MutexLock lock(&policy_mu_);
       policies_.erase(caller.tenant_id);
@@ -990,19 +942,18 @@ grpc::Status Service::ListConsentAudit(grpc::ServerContext* ctx,
       }
       filter = absl::StripAsciiWhitespace(filter);
       if (!absl::ConsumePrefix(&filter, "\"") || !absl::ConsumeSuffix(&filter, "\"") ||
-          !store::IsSafeId(filter)) {
+          !api::IsId(filter)) {
         return Invalid("INVALID_FILTER", "supported filter: contact = \"<wa_id>\"");
       }
       contact_key = std::string(filter);
     }
-    if (req->page_size() < 0) return Invalid("INVALID_PAGE_SIZE", "page_size must be >= 0");
-    int size = req->page_size() == 0 ? 50 : std::min(req->page_size(), kMaxPageSize);
-    if (!req->page_token().empty() && !core::IsUuid(req->page_token())) {
-      return Invalid("INVALID_PAGE_TOKEN", "page_token is not one this API returned");
-    }
-    ASSIGN_OR_RETURN(
-        std::vector<store::AuditEntry> entries,
-        durable_.ListAudit(caller.tenant_id, contact_key, size + 1, req->page_token()));
+    ASSIGN_OR_RETURN(int size, api::PageSize(req->page_size(), kAuditPages));
+    const std::string binding = api::Binding("eligibility.ListConsentAudit", contact_key);
+    ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
+                     api::DecodePageToken(req->page_token(), binding));
+    ASSIGN_OR_RETURN(std::vector<store::AuditEntry> entries,
+                     durable_.ListAudit(caller.tenant_id, contact_key, size + 1,
+                                        after.has_value() ? after->id : ""));
     bool more = static_cast<int>(entries.size()) > size;
     if (more) entries.pop_back();
     for (const auto& e : entries) {
@@ -1020,7 +971,9 @@ grpc::Status Service::ListConsentAudit(grpc::ServerContext* ctx,
       out->set_evidence(e.detail);
       ToProto(e.occurred_at, out->mutable_record_time());
     }
-    if (more && !entries.empty()) resp->set_next_page_token(entries.back().id);
+    if (more && !entries.empty()) {
+      resp->set_next_page_token(api::EncodePageToken({.id = entries.back().id}, binding));
+    }
     return absl::OkStatus();
   });
 }

@@ -20,7 +20,11 @@
 #include "services/eligibility/rules/text_signals.h"
 #include "services/eligibility/store/durable.h"
 #include "services/eligibility/store/hot_state.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "switchboard/routing/v1/routing_events.pb.h"
+#include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 
 namespace prometheus {
 class Registry;
@@ -82,13 +86,16 @@ class Service final : public ServiceBase {
 
   // Kafka consumers. Both are idempotent: a redelivered event changes nothing twice.
   // whatsapp.events.v1: inbound messages, call-permission replies, quality updates.
-  absl::Status OnWhatsAppEvent(const kafka::Message& message);
+  absl::Status OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& event,
+                               const kafka::Message& message);
   // calls.state.v1: missed outbound calls (suspension, Meta's unanswered-call revoke).
-  absl::Status OnCallStateChanged(const kafka::Message& message);
+  absl::Status OnCallStateChanged(const calls::v1::CallStateChanged& changed,
+                                  const kafka::Message& message);
   // billing.usage.v1: the tenant's monthly minutes (UsageUpdated).
-  absl::Status OnUsage(const kafka::Message& message);
+  absl::Status OnUsage(const billing::v1::UsageUpdated& usage, const kafka::Message& message);
   // routing.availability.v1: whether each agent can call (AgentAvailabilityChanged).
-  absl::Status OnAgentAvailability(const kafka::Message& message);
+  absl::Status OnAgentAvailability(const routing::v1::AgentAvailabilityChanged& availability,
+                                   const kafka::Message& message);
 
  private:
   struct Metrics;
@@ -128,7 +135,8 @@ class Service final : public ServiceBase {
   absl::StatusOr<v1::MessageSignal> ApplyMessage(const Target& target, absl::string_view text,
                                                  absl::Time at, std::string request_id,
                                                  absl::string_view language,
-                                                 absl::string_view actor);
+                                                 absl::string_view actor,
+                                                 const pg::RequestKey* key = nullptr);
   // The tenant's effective settings, from a short-lived cache. If PostgreSQL cannot be read,
   // the last known settings (or the defaults) serve, and the failure is logged.
   std::shared_ptr<const TenantSettings> SettingsFor(absl::string_view tenant);
@@ -139,7 +147,7 @@ class Service final : public ServiceBase {
   template <typename Request, typename Response>
   grpc::Status RecordRefusal(grpc::ServerContext* ctx, const Request* req, Response* resp,
                              v1::ConsentAction action,
-                             std::optional<absl::Time> rules::ContactFacts::*field);
+                             void (*apply)(rules::ContactFacts&, absl::Time));
   void CountDecision(const char* method, const rules::Decision& d);
 
   store::HotState& hot_;

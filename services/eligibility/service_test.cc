@@ -21,6 +21,7 @@
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
+#include "tests/support/suite.h"
 
 namespace sb = switchboard;
 namespace v1 = switchboard::eligibility::v1;
@@ -39,28 +40,14 @@ std::set<std::string> Codes(const google::protobuf::RepeatedPtrField<v1::Reason>
 }
 
 struct Suite {
-  Suite() : dir(testing::TempDir("switchboard-elig")) {
-    sb::runtime::RegisterInfrastructure(registry);
-    sb::eligibility::Register(registry);
-    sb::runtime::Config config;
-    config.targets = {"eligibility"};
-    config.listen_host = "127.0.0.1";
-    config.grpc_port = 0;
-    config.metrics_port = 0;
-    config.auth_secret = kSecret;
-    config.redis_url = redis.url();
-    config.postgres_url = testing::PostgresServer::Shared().CreateDatabase();
-    config.kafka_bootstrap_file = dir + "/kafka.bootstrap";
-    config.drain_timeout = absl::Seconds(2);
-    app = std::make_unique<sb::runtime::App>(registry, config);
-    REQUIRE(app->Start().ok());
-    stub = v1::EligibilityService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", app->grpc_port()), grpc::InsecureChannelCredentials()));
+  Suite()
+      : suite({.services = {sb::eligibility::Register},
+               .numbers = {},
+               .configure = [](sb::runtime::Config& config) { config.auth_secret = kSecret; }}),
+        redis(suite.redis()),
+        app(&suite.app()) {
+    stub = v1::EligibilityService::NewStub(suite.channel());
     producer = std::move(sb::kafka::Producer::Create({.brokers = app->kafka_bootstrap()}).value());
-  }
-  ~Suite() {
-    app->RequestStop();
-    app->WaitAndDrain();
   }
 
   static std::string Token(const std::string& tenant, const std::string& role = "agent") {
@@ -130,10 +117,9 @@ struct Suite {
     REQUIRE(producer->PublishAndWait(topic, e, absl::Seconds(10)).ok());
   }
 
-  testing::RedisServer redis;
-  std::string dir;
-  sb::runtime::Registry registry;
-  std::unique_ptr<sb::runtime::App> app;
+  testing::Suite suite;
+  testing::RedisServer& redis;
+  sb::runtime::App* app;
   std::unique_ptr<v1::EligibilityService::Stub> stub;
   std::unique_ptr<sb::kafka::Producer> producer;
 };

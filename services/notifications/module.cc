@@ -1,13 +1,15 @@
 #include "services/notifications/module.h"
 
 #include "libs/core/status_macros.h"
-#include "libs/runtime/app.h"
-#include "switchboard/notifications/v1/notifications_service.grpc.pb.h"
+#include "libs/runtime/service_module.h"
+#include "services/notifications/service.h"
 
 namespace switchboard::notifications {
 namespace {
 
-class Module final : public runtime::Module {
+// On the service kit (libs/runtime/service_module.h): its schema, consumers (Consume), periodic
+// tasks (Every) and peers (PeerOf) are wired here when the service's issue lands.
+class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
     ctx.AddService(&service_, v1::NotificationsService::service_full_name());
@@ -15,9 +17,7 @@ class Module final : public runtime::Module {
   }
 
  private:
-  // The API as generated: until this service's issue lands, every method answers
-  // UNIMPLEMENTED (after authentication, like every call).
-  v1::NotificationsService::Service service_;
+  Service service_;
 };
 
 }  // namespace

@@ -1,13 +1,14 @@
 #include "services/routing/module.h"
 
 #include "libs/core/status_macros.h"
-#include "libs/runtime/app.h"
 #include "libs/runtime/service_module.h"
-#include "switchboard/routing/v1/routing_service.grpc.pb.h"
+#include "services/routing/service.h"
 
 namespace switchboard::routing {
 namespace {
 
+// On the service kit (libs/runtime/service_module.h): its schema, consumers (Consume), periodic
+// tasks (Every) and peers (PeerOf) are wired here when the service's issue lands.
 class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
@@ -17,9 +18,7 @@ class Module final : public runtime::ServiceModule {
   }
 
  private:
-  // The API as generated: until this service's issue lands, every method answers
-  // UNIMPLEMENTED (after authentication, like every call).
-  v1::RoutingService::Service service_;
+  Service service_;
 };
 
 }  // namespace

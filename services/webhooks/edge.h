@@ -25,8 +25,8 @@
 #include "libs/kafka/kafka.h"
 #include "libs/redis/redis.h"
 #include "libs/whatsapp/credentials.h"
-#include "services/webhooks/parse.h"
-#include "services/webhooks/registry.h"
+#include "services/webhooks/rules/parse.h"
+#include "services/webhooks/store/registry.h"
 
 namespace prometheus {
 class Registry;

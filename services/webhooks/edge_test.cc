@@ -20,6 +20,7 @@
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
+#include "tests/support/suite.h"
 #include "tools/meta-sim/sim.h"
 
 namespace sb = switchboard;
@@ -44,34 +45,27 @@ struct Received {
 };
 
 struct Suite {
-  Suite() : dir(testing::TempDir("switchboard-webhooks")) {
-    cluster = std::move(sb::kafka::EmbeddedCluster::Start().value());
-    REQUIRE(cluster->CreateTopics(sb::kafka::SuiteTopics()).ok());
-    std::ofstream(dir + "/meta.json") << R"({"apps":[{"id":"other","app_secret":")" << kOtherSecret
-                                      << R"(","verify_token":"other-token"}]})";
-    sb::runtime::RegisterInfrastructure(registry);
-    sb::webhooks::Register(registry);
-    sb::runtime::Config config;
-    config.targets = {"webhooks"};
-    config.listen_host = "127.0.0.1";
-    config.grpc_port = 0;
-    config.metrics_port = 0;
-    config.webhooks_port = 0;
-    config.auth_secret = kAuthSecret;
-    config.meta_app_secret = kAppSecret;
-    config.meta_verify_token = kVerifyToken;
-    config.meta_credentials_file = dir + "/meta.json";
-    config.meta_graph_url = "http://127.0.0.1:9";  // nothing listens: Meta is unreachable
-    config.meta_access_token = "test-access-token";
-    config.redis_url = redis.url();
-    config.postgres_url = testing::PostgresServer::Shared().CreateDatabase();
-    config.kafka_brokers = cluster->bootstrap();
-    config.drain_timeout = absl::Seconds(2);
-    app = std::make_unique<sb::runtime::App>(registry, config);
-    REQUIRE(app->Start().ok());
+  Suite()
+      : dir(testing::TempDir("switchboard-webhooks")),
+        suite({.services = {sb::webhooks::Register},
+               .numbers = {},
+               .configure =
+                   [this](sb::runtime::Config& config) {
+                     std::ofstream(dir + "/meta.json")
+                         << R"({"apps":[{"id":"other","app_secret":")" << kOtherSecret
+                         << R"(","verify_token":"other-token"}]})";
+                     config.auth_secret = kAuthSecret;
+                     config.flags["meta-app-secret"] = kAppSecret;
+                     config.flags["meta-verify-token"] = kVerifyToken;
+                     config.flags["meta-credentials-file"] = dir + "/meta.json";
+                     config.flags["meta-access-token"] = "test-access-token";
+                     config.flags["webhooks-port"] = "0";
+                   }}),
+        redis(suite.redis()),
+        cluster(&suite.kafka()),
+        app(&suite.app()) {
     base = "http://" + app->addresses().at("webhooks");
-    stub = v1::WebhooksService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", app->grpc_port()), grpc::InsecureChannelCredentials()));
+    stub = v1::WebhooksService::NewStub(suite.channel());
     consumer =
         std::move(sb::kafka::Consumer::Create(
                       {.brokers = cluster->bootstrap(),
@@ -89,11 +83,7 @@ struct Suite {
     consumer->Start();
     REQUIRE(RegisterNumber("acme", kNumber, kWaba, "+1 631-555-3601").ok());
   }
-  ~Suite() {
-    consumer->Stop();
-    app->RequestStop();
-    app->WaitAndDrain();
-  }
+  ~Suite() { consumer->Stop(); }
 
   static std::string Token(const std::string& tenant, const std::string& role = "admin") {
     absl::Time now = absl::Now();
@@ -178,11 +168,11 @@ struct Suite {
     return testing::MetricSample(r->body, name, labels).value_or(0);
   }
 
-  testing::RedisServer redis;
   std::string dir;
-  std::unique_ptr<sb::kafka::EmbeddedCluster> cluster;
-  sb::runtime::Registry registry;
-  std::unique_ptr<sb::runtime::App> app;
+  testing::Suite suite;
+  testing::RedisServer& redis;
+  sb::kafka::EmbeddedCluster* cluster;
+  sb::runtime::App* app;
   std::string base;
   std::unique_ptr<v1::WebhooksService::Stub> stub;
   sb::http::Client http;
@@ -544,7 +534,7 @@ TEST_CASE("calling settings are validated, and not recorded when Meta cannot be 
     h->set_open_time(open);
     h->set_close_time(close);
   };
-  CHECK(ReasonOf(update([](v1::CallingSettings*) {}, {})) == "EMPTY_UPDATE_MASK");
+  CHECK(ReasonOf(update([](v1::CallingSettings*) {}, {})) == "MISSING_UPDATE_MASK");
   CHECK(ReasonOf(update([](v1::CallingSettings*) {}, {"bogus"})) == "INVALID_UPDATE_MASK");
   CHECK(ReasonOf(update(
             [&](v1::CallingSettings* c) {

@@ -2,102 +2,40 @@
 
 #include <google/protobuf/util/field_mask_util.h>
 
-#include <algorithm>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/civil_time.h"
-#include "absl/time/time.h"
+#include "libs/api/page.h"
+#include "libs/api/reasons.h"
+#include "libs/api/validate.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
+#include "libs/pg/idempotency.h"
 #include "libs/runtime/grpc.h"
-#include "libs/whatsapp/credentials.h"
+#include "services/webhooks/rules/numbers.h"
 
 namespace switchboard::webhooks {
 namespace {
 
 using google::protobuf::util::FieldMaskUtil;
 
-absl::Status Invalid(absl::string_view reason, absl::string_view message) {
-  return core::InvalidArgument(reason, message);
-}
+constexpr api::PageSizes kNumberPages = {.default_size = 100, .max = 500};
 
-absl::Status RequireAdmin(const auth::Principal& caller) {
-  if (caller.HasRole("admin")) return absl::OkStatus();
-  return core::Error(absl::StatusCode::kPermissionDenied, "ADMIN_ROLE_REQUIRED",
-                     "managing phone numbers needs the admin role");
+absl::Status NumberNotFound(absl::string_view id) {
+  return core::Error(absl::StatusCode::kNotFound, api::kPhoneNumberNotFound,
+                     "no such phone number in this tenant", {{"phone_number_id", std::string(id)}});
 }
-
-absl::Status ValidateRequestId(absl::string_view id) {
-  if (id.size() > 64) return Invalid("INVALID_REQUEST_ID", "request_id is at most 64 characters");
-  for (char c : id) {
-    if (!(absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.')) {
-      return Invalid("INVALID_REQUEST_ID", "request_id must be [A-Za-z0-9._-]");
-    }
-  }
-  return absl::OkStatus();
-}
-
-// "HHMM" → minutes since midnight, or -1.
-int Minutes(absl::string_view hhmm) {
-  int v;
-  if (hhmm.size() != 4 || !absl::SimpleAtoi(hhmm, &v)) return -1;
-  int h = v / 100, m = v % 100;
-  if (h > 23 || m > 59) return -1;
-  return h * 60 + m;
-}
-
-absl::Status BadHours(absl::string_view why) { return Invalid("INVALID_CALL_HOURS", why); }
 
 }  // namespace
 
-absl::Status ValidateCallingSettings(const v1::CallingSettings& settings) {
-  const v1::CallHours& hours = settings.call_hours();
-  if (!hours.enabled()) return absl::OkStatus();
-  absl::TimeZone tz;
-  if (hours.timezone_id().empty() || !absl::LoadTimeZone(hours.timezone_id(), &tz)) {
-    return BadHours("call_hours.timezone_id must be an IANA zone such as Europe/Berlin");
-  }
-  std::map<int, std::vector<std::pair<int, int>>> by_day;
-  for (const v1::OperatingHours& h : hours.weekly_operating_hours()) {
-    if (h.day_of_week() == v1::DAY_OF_WEEK_UNSPECIFIED) {
-      return BadHours("weekly_operating_hours[].day_of_week is required");
-    }
-    int open = Minutes(h.open_time()), close = Minutes(h.close_time());
-    if (open < 0 || close < 0 || open >= close) {
-      return BadHours("open_time and close_time are HHMM with open before close");
-    }
-    by_day[h.day_of_week()].emplace_back(open, close);
-  }
-  for (auto& [day, ranges] : by_day) {
-    if (ranges.size() > 2) return BadHours("at most 2 ranges per weekday");
-    std::sort(ranges.begin(), ranges.end());
-    if (ranges.size() == 2 && ranges[1].first < ranges[0].second) {
-      return BadHours("a weekday's ranges overlap");
-    }
-  }
-  if (hours.holiday_schedule_size() > 20) return BadHours("at most 20 holidays");
-  for (const v1::Holiday& h : hours.holiday_schedule()) {
-    absl::CivilDay day;
-    if (!absl::ParseCivilTime(h.date(), &day)) return BadHours("holiday date must be YYYY-MM-DD");
-    int start = Minutes(h.start_time()), end = Minutes(h.end_time());
-    if (start < 0 || end < 0 || start > end) {
-      return BadHours("holiday start_time and end_time are HHMM with start not after end");
-    }
-  }
-  return absl::OkStatus();
-}
-
-Service::Service(Registry& registry, const whatsapp::Credentials& credentials, PushSettings push)
-    : registry_(registry), credentials_(credentials), push_(std::move(push)) {}
+Service::Service(Registry& registry, const whatsapp::Credentials& credentials,
+                 whatsapp::Graph& graph, const core::Clock& clock)
+    : registry_(registry), credentials_(credentials), graph_(graph), clock_(clock) {}
 
 grpc::Status Service::RegisterPhoneNumber(grpc::ServerContext* ctx,
                                           const v1::RegisterPhoneNumberRequest* req,
                                           v1::RegisterPhoneNumberResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    RETURN_IF_ERROR(api::RequireRole(caller, "admin", "managing phone numbers"));
+    RETURN_IF_ERROR(rules::ValidateRegistration(*req));
     if (credentials_.App(req->app_id()) == nullptr) {
       return core::InvalidArgument("UNKNOWN_APP",
                                    req->app_id().empty()
@@ -105,7 +43,24 @@ grpc::Status Service::RegisterPhoneNumber(grpc::ServerContext* ctx,
                                        : "no Meta app with this id is configured",
                                    {{"app_id", req->app_id()}});
     }
-    ASSIGN_OR_RETURN(*resp->mutable_phone_number(), registry_.Register(caller.tenant_id, *req));
+    const std::string& tenant = caller.tenant_id;
+    RETURN_IF_ERROR(pg::Once(registry_.pool(), tenant, *req, resp, [&](pg::Conn& tx) {
+      ASSIGN_OR_RETURN(bool elsewhere, Registry::WabaHeldByAnother(tx, req->waba_id(), tenant));
+      if (elsewhere) {
+        return core::Error(absl::StatusCode::kAlreadyExists, "WABA_REGISTERED_ELSEWHERE",
+                           "this WhatsApp Business Account belongs to another tenant");
+      }
+      ASSIGN_OR_RETURN(std::optional<v1::PhoneNumber> number,
+                       Registry::Upsert(tx, tenant, *req, clock_.Now()));
+      if (!number.has_value()) {
+        // Not for another tenant's eyes: which tenant it is stays unsaid.
+        return core::Error(absl::StatusCode::kAlreadyExists, "PHONE_NUMBER_REGISTERED_ELSEWHERE",
+                           "this phone number is registered to another tenant");
+      }
+      *resp->mutable_phone_number() = *std::move(number);
+      return absl::OkStatus();
+    }));
+    registry_.Forget(req->phone_number_id());
     return absl::OkStatus();
   });
 }
@@ -114,21 +69,35 @@ grpc::Status Service::ListPhoneNumbers(grpc::ServerContext* ctx,
                                        const v1::ListPhoneNumbersRequest* req,
                                        v1::ListPhoneNumbersResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Page page,
-                     registry_.List(caller.tenant_id, req->page_size(), req->page_token()));
-    for (auto& n : page.numbers) *resp->add_phone_numbers() = std::move(n);
-    resp->set_next_page_token(page.next_page_token);
+    ASSIGN_OR_RETURN(int size, api::PageSize(req->page_size(), kNumberPages));
+    const std::string binding = api::Binding("webhooks.ListPhoneNumbers");
+    ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
+                     api::DecodePageToken(req->page_token(), binding));
+    ASSIGN_OR_RETURN(std::vector<v1::PhoneNumber> numbers,
+                     registry_.List(caller.tenant_id, after ? after->id : "", size + 1));
+    const bool more = static_cast<int>(numbers.size()) > size;
+    if (more) numbers.pop_back();
+    for (auto& n : numbers) *resp->add_phone_numbers() = std::move(n);
+    if (more) {
+      resp->set_next_page_token(api::EncodePageToken(
+          {.id = resp->phone_numbers(resp->phone_numbers_size() - 1).phone_number_id()}, binding));
+    }
     return absl::OkStatus();
   });
 }
 
 grpc::Status Service::DeletePhoneNumber(grpc::ServerContext* ctx,
                                         const v1::DeletePhoneNumberRequest* req,
-                                        v1::DeletePhoneNumberResponse*) {
+                                        v1::DeletePhoneNumberResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
-    return registry_.Delete(caller.tenant_id, req->phone_number_id(), req->request_id());
+    RETURN_IF_ERROR(api::RequireRole(caller, "admin", "managing phone numbers"));
+    RETURN_IF_ERROR(rules::ValidatePhoneNumberId(req->phone_number_id(), "phone_number_id"));
+    RETURN_IF_ERROR(api::OptionalId(req->request_id(), "request_id"));
+    RETURN_IF_ERROR(pg::Once(registry_.pool(), caller.tenant_id, *req, resp, [&](pg::Conn& tx) {
+      return Registry::Delete(tx, caller.tenant_id, req->phone_number_id());
+    }));
+    registry_.Forget(req->phone_number_id());
+    return absl::OkStatus();
   });
 }
 
@@ -136,37 +105,48 @@ grpc::Status Service::UpdateCallingSettings(grpc::ServerContext* ctx,
                                             const v1::UpdateCallingSettingsRequest* req,
                                             v1::UpdateCallingSettingsResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    RETURN_IF_ERROR(RequireAdmin(caller));
-    RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
+    RETURN_IF_ERROR(api::RequireRole(caller, "admin", "changing calling settings"));
+    RETURN_IF_ERROR(rules::ValidatePhoneNumberId(req->phone_number_id(), "phone_number_id"));
+    RETURN_IF_ERROR(api::OptionalId(req->request_id(), "request_id"));
     if (req->update_mask().paths_size() == 0) {
-      return Invalid("EMPTY_UPDATE_MASK", "update_mask names the settings to change");
+      return api::Missing("update_mask", "update_mask names the settings to change");
     }
     for (const std::string& path : req->update_mask().paths()) {
       if (!FieldMaskUtil::GetFieldDescriptors(v1::CallingSettings::descriptor(), path, nullptr)) {
-        return core::InvalidArgument("INVALID_UPDATE_MASK", "unknown field in update_mask",
+        return core::InvalidArgument(api::kInvalidUpdateMask, "unknown field in update_mask",
                                      {{"path", path}});
       }
     }
-    ASSIGN_OR_RETURN(std::optional<v1::PhoneNumber> earlier,
-                     registry_.EarlierSettings(caller.tenant_id, req->request_id()));
-    if (earlier.has_value()) {  // a repeat: the first answer, and Meta is not told again
-      *resp->mutable_phone_number() = std::move(*earlier);
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(v1::PhoneNumber current,
-                     registry_.Get(caller.tenant_id, req->phone_number_id()));
-    v1::CallingSettings merged = current.calling_settings();
+    const std::string& tenant = caller.tenant_id;
+    ASSIGN_OR_RETURN(std::optional<v1::PhoneNumber> current,
+                     registry_.Get(tenant, req->phone_number_id()));
+    if (!current.has_value()) return NumberNotFound(req->phone_number_id());
+    v1::CallingSettings merged = current->calling_settings();
     FieldMaskUtil::MergeOptions options;
     options.set_replace_message_fields(true);
     options.set_replace_repeated_fields(true);
     FieldMaskUtil::MergeMessageTo(req->calling_settings(), req->update_mask(), options, &merged);
-    RETURN_IF_ERROR(ValidateCallingSettings(merged));
-    // Meta first: settings we could not push are not recorded as in force.
-    if (push_) RETURN_IF_ERROR(push_(req->phone_number_id(), merged));
-    ASSIGN_OR_RETURN(*resp->mutable_phone_number(),
-                     registry_.SaveSettings(caller.tenant_id, req->phone_number_id(), merged,
-                                            req->request_id()));
-    return absl::OkStatus();
+    RETURN_IF_ERROR(rules::ValidateCallingSettings(merged));
+
+    // Meta first: settings we could not push are not recorded as in force. A repeat gets the
+    // first answer, and Meta is not told again.
+    const pg::RequestKey key = pg::KeyOf(tenant, *req);
+    ASSIGN_OR_RETURN(std::optional<std::string> earlier,
+                     pg::Idempotency::Claim(registry_.pool(), key));
+    if (earlier.has_value()) return pg::Restore(*earlier, resp);
+    absl::Status pushed = graph_.UpdateSettings(req->phone_number_id(), rules::ToGraph(merged));
+    if (!pushed.ok()) {
+      pg::Idempotency::Release(registry_.pool(), key);
+      return pushed;
+    }
+    return registry_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(
+          std::optional<v1::PhoneNumber> saved,
+          Registry::SaveSettings(tx, tenant, req->phone_number_id(), merged, clock_.Now()));
+      if (!saved.has_value()) return NumberNotFound(req->phone_number_id());
+      *resp->mutable_phone_number() = *std::move(saved);
+      return pg::Idempotency::Finish(tx, key, resp->SerializeAsString());
+    });
   });
 }
 

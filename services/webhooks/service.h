@@ -1,30 +1,19 @@
 // switchboard.webhooks.v1.WebhooksService: the tenant's registry of business numbers and their
-// calling settings (pushed to Meta). The tenant is always the caller's.
+// calling settings (pushed to Meta). The tenant is always the caller's; changes need the admin
+// role. Handlers validate (rules/numbers.h), then read or write the registry (store/).
 #pragma once
 
-#include <functional>
-
-#include "services/webhooks/registry.h"
+#include "libs/whatsapp/credentials.h"
+#include "libs/whatsapp/graph_client.h"
+#include "services/webhooks/store/registry.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
-
-namespace switchboard::whatsapp {
-class Credentials;
-}
 
 namespace switchboard::webhooks {
 
-// Sends a number's calling settings to Meta (POST /<id>/settings).
-using PushSettings =
-    std::function<absl::Status(const std::string& phone_number_id, const v1::CallingSettings&)>;
-
-// INVALID_ARGUMENT INVALID_CALL_HOURS unless Meta would take them: a valid IANA zone when
-// enabled, HHMM times with open < close, at most 2 non-overlapping ranges per weekday, at most
-// 20 holidays with valid dates.
-absl::Status ValidateCallingSettings(const v1::CallingSettings& settings);
-
 class Service final : public v1::WebhooksService::Service {
  public:
-  Service(Registry& registry, const whatsapp::Credentials& credentials, PushSettings push);
+  Service(Registry& registry, const whatsapp::Credentials& credentials, whatsapp::Graph& graph,
+          const core::Clock& clock);
 
   grpc::Status RegisterPhoneNumber(grpc::ServerContext* ctx,
                                    const v1::RegisterPhoneNumberRequest* req,
@@ -40,7 +29,8 @@ class Service final : public v1::WebhooksService::Service {
  private:
   Registry& registry_;
   const whatsapp::Credentials& credentials_;
-  PushSettings push_;
+  whatsapp::Graph& graph_;
+  const core::Clock& clock_;
 };
 
 }  // namespace switchboard::webhooks

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "libs/whatsapp/signature.h"
-#include "services/webhooks/parse.h"
+#include "services/webhooks/rules/parse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view body(reinterpret_cast<const char*>(data), size);

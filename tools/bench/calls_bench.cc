@@ -36,7 +36,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
-#include "services/calls/store.h"
+#include "services/calls/store/store.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"

@@ -79,6 +79,14 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
                                           "business_number = $2 AND contact_key = $3 FOR UPDATE"),
                              {c.tenant, c.business_number, c.contact_key}));
     result.facts = FromRow(row, 0);
+    if (change.key != nullptr) {
+      ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Find(tx, *change.key));
+      if (earlier.has_value()) {
+        result.duplicate = true;
+        return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(pg::Idempotency::Remember(tx, *change.key, ""));
+    }
     if (!change.request_id.empty()) {
       ASSIGN_OR_RETURN(pg::Result seen,
                        tx.Exec("SELECT 1 FROM consent_audit WHERE tenant_id = $1 AND "
@@ -120,6 +128,15 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
   return result;
 }
 
+absl::Status Durable::Once(const pg::RequestKey& key, const std::function<absl::Status()>& change) {
+  return pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Find(tx, key));
+    if (earlier.has_value()) return absl::OkStatus();
+    RETURN_IF_ERROR(change());
+    return pg::Idempotency::Remember(tx, key, "");
+  });
+}
+
 absl::Status Durable::Enqueue(absl::string_view topic, const kafka::Event& event) {
   absl::Status s =
       pool_.InTransaction([&](pg::Conn& tx) { return pg::Outbox::Enqueue(tx, topic, event); });
@@ -135,15 +152,18 @@ absl::StatusOr<std::string> Durable::LoadPolicy(absl::string_view tenant) {
 }
 
 absl::Status Durable::SavePolicy(absl::string_view tenant, const std::string& policy,
-                                 absl::string_view actor) {
-  return pool_
-      .Exec(
-          "INSERT INTO tenant_policies (tenant_id, policy, updated_at, updated_by) "
-          "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET "
-          "policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at, "
-          "updated_by = EXCLUDED.updated_by",
-          {tenant, pg::Param::Bytes(policy), clock_.Now(), actor})
-      .status();
+                                 absl::string_view actor, const pg::RequestKey& key) {
+  return pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Find(tx, key));
+    if (earlier.has_value()) return absl::OkStatus();
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO tenant_policies (tenant_id, policy, updated_at, "
+                            "updated_by) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO "
+                            "UPDATE SET policy = EXCLUDED.policy, updated_at = "
+                            "EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by",
+                            {tenant, pg::Param::Bytes(policy), clock_.Now(), actor})
+                        .status());
+    return pg::Idempotency::Remember(tx, key, "");
+  });
 }
 
 absl::StatusOr<std::vector<AuditEntry>> Durable::ListAudit(absl::string_view tenant,

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/kafka.h"
+#include "libs/pg/idempotency.h"
 #include "libs/pg/pg.h"
 #include "services/eligibility/rules/eligibility.h"
 
@@ -34,6 +35,9 @@ struct Change {
   std::string request_id;  // idempotency key; empty: none
   absl::Time at;
   bool audit = true;  // false for bookkeeping that is not a consent change (last message time)
+  // The API request this change answers: a repeat of it changes nothing (duplicate), the same
+  // request_id with another body is REQUEST_ID_REUSED (libs/pg/idempotency.h).
+  const pg::RequestKey* key = nullptr;
 };
 
 struct AuditEntry {
@@ -61,8 +65,14 @@ class Durable {
   // Newest first; `contact_key` empty lists the whole tenant. `page_token` is the last id seen.
   // The tenant's stored policy (a serialized TenantPolicy), or "" when it never set one.
   absl::StatusOr<std::string> LoadPolicy(absl::string_view tenant);
+  // Saves the policy once per request (`key`: a repeat changes nothing, a reused request_id
+  // with another body is REQUEST_ID_REUSED).
   absl::Status SavePolicy(absl::string_view tenant, const std::string& policy,
-                          absl::string_view actor);
+                          absl::string_view actor, const pg::RequestKey& key);
+
+  // Runs `change` (a write elsewhere, e.g. Redis) once per request: a repeat of the request runs
+  // nothing, a reused request_id with another body is REQUEST_ID_REUSED.
+  absl::Status Once(const pg::RequestKey& key, const std::function<absl::Status()>& change);
 
   // Queues an event in the schema's outbox (published by the relay). An event whose id is
   // already queued is not queued again.

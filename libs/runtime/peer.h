@@ -1,0 +1,77 @@
+// A client of another target's gRPC API, the same whether the target runs in this process or in
+// another Deployment. In this process the calls go through an in-process channel to the
+// server's own interceptor (auth, metrics: exactly what a remote caller gets); elsewhere to
+// --<target>-address. The channel exists from the module's Start to its Stop; outside that a
+// call is UNAVAILABLE <TARGET>_UNAVAILABLE.
+//
+//   ASSIGN_OR_RETURN(eligibility_, PeerOf<eligibility::v1::EligibilityService>(ctx,
+//   "eligibility"));
+//   ...
+//   grpc::ClientContext client;
+//   runtime::Forward(*incoming, &client);       // the caller's token, deadline, correlation
+//   ASSIGN_OR_RETURN(auto stub, eligibility_->Stub());
+//   grpc::Status s = stub->ReserveCall(&client, req, &resp);
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/core/error.h"
+
+namespace switchboard::runtime {
+
+// Where a peer is: this process's own server, or a host:port.
+struct PeerAddress {
+  bool local = false;
+  std::string address;
+};
+
+class PeerBase {
+ public:
+  explicit PeerBase(std::string target) : target_(std::move(target)) {}
+  virtual ~PeerBase() = default;
+  // Called by ServiceModule: a channel at Start, nullptr at Stop.
+  virtual void Connect(std::shared_ptr<grpc::Channel> channel) = 0;
+  const std::string& target() const { return target_; }
+
+ protected:
+  absl::Status Unavailable() const {
+    return core::Unavailable(absl::StrCat(absl::AsciiStrToUpper(target_), "_UNAVAILABLE"),
+                             absl::StrCat(target_, " is not connected"));
+  }
+
+ private:
+  std::string target_;
+};
+
+template <typename Service>
+class Peer final : public PeerBase {
+ public:
+  using Stub = typename Service::Stub;
+  explicit Peer(std::string target) : PeerBase(std::move(target)) {}
+
+  void Connect(std::shared_ptr<grpc::Channel> channel) override {
+    std::shared_ptr<Stub> stub =
+        channel ? std::shared_ptr<Stub>(Service::NewStub(channel)) : nullptr;
+    absl::MutexLock lock(&mu_);
+    stub_ = std::move(stub);
+  }
+
+  // The stub while connected (kept alive by the caller for the duration of its call).
+  absl::StatusOr<std::shared_ptr<Stub>> GetStub() const {
+    absl::MutexLock lock(&mu_);
+    if (!stub_) return Unavailable();
+    return stub_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<Stub> stub_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace switchboard::runtime

@@ -1,0 +1,40 @@
+// The Calls page: one call, the history with filters, search and keyset pages, the summary
+// cards, analytics and the CSV export. Reads only; the questions are parsed by rules/query.h,
+// the rows read by the store.
+//
+//   History history(store, clock);
+//   RETURN_IF_ERROR(history.List(caller.tenant_id, *req, resp));
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "libs/core/clock.h"
+#include "services/calls/store/store.h"
+#include "switchboard/calls/v1/calls_service.pb.h"
+
+namespace switchboard::calls {
+
+class History {
+ public:
+  History(Store& store, const core::Clock& clock);
+
+  absl::StatusOr<v1::Call> Get(absl::string_view tenant, absl::string_view call_id);
+  absl::Status List(absl::string_view tenant, const v1::ListCallsRequest& req,
+                    v1::ListCallsResponse* resp);
+  // This month in the tenant's time zone unless the request gives a range.
+  absl::Status Stats(absl::string_view tenant, const v1::GetCallStatsRequest& req,
+                     v1::GetCallStatsResponse* resp);
+  absl::Status Analytics(absl::string_view tenant, const v1::GetCallAnalyticsRequest& req,
+                         v1::GetCallAnalyticsResponse* resp);
+  // The CSV in chunks of at most ~60 KiB, handed to `write` (which fails when the client went).
+  absl::Status Export(absl::string_view tenant, const v1::ExportCallsRequest& req,
+                      const std::function<absl::Status(const std::string& chunk)>& write);
+
+ private:
+  Store& store_;
+  const core::Clock& clock_;
+};
+
+}  // namespace switchboard::calls

@@ -1,0 +1,53 @@
+// Which durable timer a live call carries, and what it does when it fires: the whole answer
+// to "why did this call go MISSED without anyone touching it?". Pure: the journal keeps the
+// timer row in step with the call (TimerFor after every change), the timer loop applies
+// Fire's event when one falls due.
+//
+//   std::optional<Timer> t = rules::TimerFor(call, timing, now);   // after a save
+//   ASSIGN_OR_RETURN(Event e, rules::Fire(call, timer_kind, due));   // when it is due
+#pragma once
+
+#include <optional>
+
+#include "absl/time/time.h"
+#include "services/calls/rules/lifecycle.h"
+#include "switchboard/calls/v1/calls_service.pb.h"
+
+namespace switchboard::calls {
+
+// The durable timer a live call carries (call_timers.kind; the numbers are stored).
+enum class TimerKind {
+  kNone = 0,
+  kRing = 1,         // inbound, waiting for an agent: MISSED RING_TIMEOUT
+  kUnconfirmed = 2,  // outbound, no answer nor terminate from Meta: MISSED RING_TIMEOUT
+  kHangupGrace = 3,  // EndCall sent on an answered call: ENDED by the agent without Meta
+};
+
+struct Timing {
+  absl::Duration ring_timeout = absl::Seconds(30);
+  // Meta ends an unanswered business-initiated call itself within about a minute; this only
+  // closes calls whose terminate never came (or whose connect was lost in transit).
+  absl::Duration unconfirmed_timeout = absl::Seconds(120);
+  absl::Duration hangup_grace = absl::Seconds(15);
+};
+
+struct Timer {
+  TimerKind kind = TimerKind::kNone;
+  absl::Time due;
+};
+
+// The timer `call` should carry after a change made at `now`; nullopt: none (it ended, or is
+// answered and nobody hung up). A call waiting for an answer has the ring (inbound) or the
+// unconfirmed (outbound) timer from when it started waiting: ringing does not extend it (the
+// store keeps the due time of a timer of the same kind).
+std::optional<Timer> TimerFor(const v1::Call& call, const Timing& timing, absl::Time now);
+
+// The lifecycle event a due timer applies to `call`: the ring and unconfirmed timers time the
+// call out at `due`; the hang-up grace ends it as the agent's hang-up, at the time they asked.
+Event Fire(const v1::Call& call, TimerKind kind, absl::Time due);
+
+// A ring timer that falls due while an agent's answer claim holds (Graph accept in flight)
+// waits until the claim ends: the answer decides. `claimed_until`: when the claim lapses.
+inline absl::Time RingDeferredUntil(absl::Time claimed_until) { return claimed_until; }
+
+}  // namespace switchboard::calls

@@ -1,0 +1,70 @@
+#include "services/calls/rules/timers.h"
+
+#include <catch2/catch.hpp>
+
+#include "libs/core/proto_time.h"
+
+namespace switchboard::calls {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1796000000);
+
+v1::Call CallIn(v1::CallState state, v1::CallDirection direction) {
+  v1::Call c;
+  c.set_state(state);
+  c.set_direction(direction);
+  return c;
+}
+
+TEST_CASE("a waiting call carries the ring or the unconfirmed timer") {
+  Timing timing{.ring_timeout = absl::Seconds(30), .unconfirmed_timeout = absl::Seconds(120)};
+  for (v1::CallState waiting : {v1::CALL_STATE_OFFERED, v1::CALL_STATE_RINGING}) {
+    auto inbound = TimerFor(CallIn(waiting, v1::CALL_DIRECTION_INBOUND), timing, kNow);
+    REQUIRE(inbound.has_value());
+    CHECK(inbound->kind == TimerKind::kRing);
+    CHECK(inbound->due == kNow + absl::Seconds(30));
+    auto outbound = TimerFor(CallIn(waiting, v1::CALL_DIRECTION_OUTBOUND), timing, kNow);
+    REQUIRE(outbound.has_value());
+    CHECK(outbound->kind == TimerKind::kUnconfirmed);
+    CHECK(outbound->due == kNow + absl::Seconds(120));
+  }
+}
+
+TEST_CASE("an answered call has a timer only once the agent hung up; a finished one none") {
+  Timing timing{.hangup_grace = absl::Seconds(15)};
+  v1::Call answered = CallIn(v1::CALL_STATE_ANSWERED, v1::CALL_DIRECTION_INBOUND);
+  CHECK_FALSE(TimerFor(answered, timing, kNow).has_value());
+  *answered.mutable_hangup_requested_time() = core::ToProto(kNow - absl::Seconds(5));
+  auto grace = TimerFor(answered, timing, kNow);
+  REQUIRE(grace.has_value());
+  CHECK(grace->kind == TimerKind::kHangupGrace);
+  CHECK(grace->due == kNow + absl::Seconds(10));  // from the hang-up, not from now
+  for (v1::CallState done : {v1::CALL_STATE_ENDED, v1::CALL_STATE_MISSED, v1::CALL_STATE_REJECTED,
+                             v1::CALL_STATE_FAILED}) {
+    CHECK_FALSE(TimerFor(CallIn(done, v1::CALL_DIRECTION_INBOUND), timing, kNow).has_value());
+  }
+}
+
+TEST_CASE("a fired timer times the call out, or ends it as the agent's hang-up") {
+  v1::Call ringing = CallIn(v1::CALL_STATE_RINGING, v1::CALL_DIRECTION_INBOUND);
+  Event ring = Fire(ringing, TimerKind::kRing, kNow);
+  CHECK(ring.kind == EventKind::kRingTimeout);
+  CHECK(ring.at == kNow);
+  REQUIRE(Apply(ringing, ring).ok());
+  CHECK(ringing.state() == v1::CALL_STATE_MISSED);
+  CHECK(ringing.end_reason() == "RING_TIMEOUT");
+
+  v1::Call answered = CallIn(v1::CALL_STATE_ANSWERED, v1::CALL_DIRECTION_INBOUND);
+  answered.set_answered_by_agent_id("agent-1");
+  *answered.mutable_answered_time() = core::ToProto(kNow - absl::Minutes(2));
+  *answered.mutable_hangup_requested_time() = core::ToProto(kNow - absl::Seconds(15));
+  Event grace = Fire(answered, TimerKind::kHangupGrace, kNow);
+  CHECK(grace.kind == EventKind::kAgentEnded);
+  CHECK(grace.at == kNow - absl::Seconds(15));  // when the agent hung up
+  CHECK(grace.agent_id == "agent-1");
+  REQUIRE(Apply(answered, grace).ok());
+  CHECK(answered.state() == v1::CALL_STATE_ENDED);
+}
+
+}  // namespace
+}  // namespace switchboard::calls
