@@ -1,0 +1,75 @@
+// `switchboardctl numbers ...`: the webhooks service's number registry
+// (switchboard.webhooks.v1.WebhooksService): which Meta business numbers belong to the tenant.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
+#include "tools/switchboardctl/cli.h"
+#include "tools/switchboardctl/commands.h"
+
+namespace switchboard::cli {
+namespace {
+
+namespace wv = webhooks::v1;
+using NumbersClient = Client<wv::WebhooksService>;
+using Stub = wv::WebhooksService::Stub;
+
+constexpr char kUsage[] =
+    R"(  numbers register --phone-number-id=ID --waba-id=W --display=P [--app=A]
+                                                            map a Meta number to the tenant
+  numbers list                                              the tenant's registered numbers
+  numbers delete --phone-number-id=ID
+)";
+
+void PrintNumber(const Args& args, const wv::PhoneNumber& n) {
+  absl::FPrintF(args.out, "  %-18s waba %-18s %-18s app %s\n", n.phone_number_id(), n.waba_id(),
+                n.display_phone_number(), n.app_id().empty() ? "(default)" : n.app_id());
+}
+
+absl::Status Register(const Args& args, const NumbersClient& client) {
+  wv::RegisterPhoneNumberRequest req;
+  req.set_phone_number_id(args.Flag("phone-number-id"));
+  req.set_waba_id(args.Flag("waba-id"));
+  req.set_display_phone_number(args.Flag("display"));
+  req.set_app_id(args.Flag("app"));
+  wv::RegisterPhoneNumberResponse resp;
+  RETURN_IF_ERROR(client.Call(&Stub::RegisterPhoneNumber, req, &resp));
+  if (args.json()) return PrintJson(args, resp);
+  PrintNumber(args, resp.phone_number());
+  return absl::OkStatus();
+}
+
+absl::Status List(const Args& args, const NumbersClient& client) {
+  wv::ListPhoneNumbersResponse resp;
+  RETURN_IF_ERROR(client.Call(&Stub::ListPhoneNumbers, {}, &resp));
+  if (args.json()) return PrintJson(args, resp);
+  for (const auto& n : resp.phone_numbers()) PrintNumber(args, n);
+  return absl::OkStatus();
+}
+
+absl::Status Delete(const Args& args, const NumbersClient& client) {
+  wv::DeletePhoneNumberRequest req;
+  req.set_phone_number_id(args.Flag("phone-number-id"));
+  wv::DeletePhoneNumberResponse resp;
+  RETURN_IF_ERROR(client.Call(&Stub::DeletePhoneNumber, req, &resp));
+  if (args.json()) return PrintJson(args, resp);
+  return absl::OkStatus();
+}
+
+int RunNumbers(const Args& args) {
+  static const std::vector<Verb<wv::WebhooksService>> kVerbs = {
+      {"register",
+       {.required = {"phone-number-id", "waba-id", "display"}, .optional = {"app"}},
+       Register},
+      {"list", {}, List},
+      {"delete", {.required = {"phone-number-id"}}, Delete},
+  };
+  return RunVerbs(args, kVerbs);
+}
+
+}  // namespace
+
+const Command kNumbersCommand = {"numbers", kUsage, RunNumbers};
+
+}  // namespace switchboard::cli
