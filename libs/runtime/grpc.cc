@@ -7,9 +7,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "libs/api/reasons.h"
+#include "libs/api/validate.h"
 #include "libs/core/error.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -47,6 +49,13 @@ class CallPrincipals {
     }
     it->second.handled = true;
     return it->second.principal;
+  }
+  // Refuses the call before its handler runs (the handler gets `why` instead of the caller).
+  void Refuse(const grpc::ServerContextBase* ctx, absl::Status why) {
+    Shard& s = ShardOf(ctx);
+    absl::MutexLock lock(&s.mu);
+    auto it = s.calls.find(ctx);
+    if (it != s.calls.end() && it->second.principal.ok()) it->second.principal = std::move(why);
   }
   // Whether a handler asked for the caller: a call that ends without one never had its
   // request decoded.
@@ -151,6 +160,42 @@ class RedMetrics {
 
 using grpc::experimental::InterceptionHookPoints;
 
+// The path of the first string field of `m` (searched depth-first, repeated and map fields
+// included) that is not UTF-8, or "". proto3 requires strings to be UTF-8; the C++ parser only
+// logs when they are not.
+std::string FirstInvalidUtf8(const google::protobuf::Message& m, int depth = 0) {
+  using google::protobuf::FieldDescriptor;
+  if (depth > 32) return "";
+  const auto* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) {
+          if (!api::IsValidUtf8(r->GetRepeatedStringReference(m, f, i, nullptr))) {
+            return absl::StrCat(f->name(), "[", i, "]");
+          }
+        }
+      } else {
+        std::string scratch;
+        if (!api::IsValidUtf8(r->GetStringReference(m, f, &scratch))) return f->name();
+      }
+    } else if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) {
+          std::string inner = FirstInvalidUtf8(r->GetRepeatedMessage(m, f, i), depth + 1);
+          if (!inner.empty()) return absl::StrCat(f->name(), "[", i, "].", inner);
+        }
+      } else {
+        std::string inner = FirstInvalidUtf8(r->GetMessage(m, f), depth + 1);
+        if (!inner.empty()) return absl::StrCat(f->name(), ".", inner);
+      }
+    }
+  }
+  return "";
+}
+
 class Interceptor final : public grpc::experimental::Interceptor {
  public:
   Interceptor(grpc::experimental::ServerRpcInfo* info, const auth::TokenVerifier& verifier,
@@ -172,16 +217,33 @@ class Interceptor final : public grpc::experimental::Interceptor {
       start_ = absl::Now();
       if (!exempt_) Authenticate(*methods->GetRecvInitialMetadata());
     }
+    if (!exempt_ && auth_.ok() &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      if (const auto* request =
+              static_cast<const google::protobuf::Message*>(methods->GetRecvMessage())) {
+        decoded_ = true;
+        std::string field = FirstInvalidUtf8(*request);
+        if (!field.empty()) {
+          CallPrincipals::Get().Refuse(
+              ctx_,
+              core::InvalidArgument(api::kUndecodableRequest, absl::StrCat(field, " is not UTF-8"),
+                                    {{"field", field}}));
+        }
+      }
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
       // Whatever the handler did, an unauthenticated call gets nothing but this answer.
       if (!auth_.ok()) {
         status = ToGrpcStatus(auth_);
         methods->ModifySendStatus(status);
-      } else if (!exempt_ && status.error_code() == grpc::StatusCode::INTERNAL &&
-                 !CallPrincipals::Get().Handled(ctx_)) {
-        // gRPC could not decode the request (truncated, or a string field that is not UTF-8),
-        // so no handler ran: the caller's fault, said the way every handler says it.
+      } else if (!exempt_ && !decoded_ &&
+                 (status.error_code() == grpc::StatusCode::INTERNAL ||
+                  status.error_code() == grpc::StatusCode::UNIMPLEMENTED) &&
+                 !CallPrincipals::Get().Handled(ctx_) && metric_method_ != "/unknown/unknown") {
+        // gRPC could not decode the request (truncated, or not the method's message), so no
+        // handler ran (the synchronous API says INTERNAL, the callback API UNIMPLEMENTED): the
+        // caller's fault, said the way every handler says it.
         status = ToGrpcStatus(core::InvalidArgument(
             api::kUndecodableRequest,
             "the request does not decode as the method's message (is every string UTF-8?)"));
@@ -213,6 +275,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
   const auth::TokenVerifier& verifier_;
   RedMetrics& metrics_;
   bool exempt_ = false;
+  bool decoded_ = false;  // the request message arrived and parsed
   absl::Time start_ = absl::Now();
   absl::Status auth_;
 };

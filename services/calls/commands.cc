@@ -228,11 +228,11 @@ absl::StatusOr<v1::Call> Commands::Reject(const Caller& caller, const v1::Reject
   RETURN_IF_ERROR(api::RequireId(req.call_id(), "call_id"));
   RETURN_IF_ERROR(api::OptionalId(req.request_id(), "request_id"));
   RETURN_IF_ERROR(api::Text(req.reason(), "reason", {.max_chars = kMaxReasonChars}));
-  ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
-  if (!call.has_value()) return api::NotFound("call");
   const pg::RequestKey key = pg::KeyOf(tenant, req);
   ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Repeat(key));
   if (earlier.has_value()) return *std::move(earlier);
+  ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
+  if (!call.has_value()) return api::NotFound("call");
   const Event event{
       .kind = EventKind::kAgentRejected, .at = clock_.Now(), .agent_id = caller.principal.subject};
   v1::Call probe = *call;  // may it be rejected now? (nothing is saved yet)
@@ -249,6 +249,9 @@ absl::StatusOr<v1::Call> Commands::End(const Caller& caller, const v1::EndCallRe
   const std::string& tenant = caller.principal.tenant_id;
   RETURN_IF_ERROR(api::RequireId(req.call_id(), "call_id"));
   RETURN_IF_ERROR(api::OptionalId(req.request_id(), "request_id"));
+  const pg::RequestKey key = pg::KeyOf(tenant, req);
+  ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Repeat(key));
+  if (earlier.has_value()) return *std::move(earlier);
   ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
   if (!call.has_value()) return api::NotFound("call");
   if (IsTerminal(call->state())) return *std::move(call);  // over already: nothing to do
@@ -258,7 +261,6 @@ absl::StatusOr<v1::Call> Commands::End(const Caller& caller, const v1::EndCallRe
     return core::Error(absl::StatusCode::kPermissionDenied, "NOT_CALL_AGENT",
                        "only the agent on the call, or a supervisor, can end it");
   }
-  const pg::RequestKey key = pg::KeyOf(tenant, req);
   const bool inbound = call->direction() == v1::CALL_DIRECTION_INBOUND;
   const absl::Time now = clock_.Now();
   const Cause cause{.at = now, .correlation_id = caller.correlation_id};

@@ -450,7 +450,8 @@ absl::StatusOr<v1::MessageSignal> Service::ApplyMessage(const Target& t, absl::s
                                                         absl::Time at, std::string request_id,
                                                         absl::string_view language,
                                                         absl::string_view actor,
-                                                        const pg::RequestKey* key) {
+                                                        const pg::RequestKey* key,
+                                                        v1::RecordInboundMessageResponse* resp) {
   std::shared_ptr<const TenantSettings> settings = SettingsFor(t.contact.tenant);
   std::vector<std::string> languages = settings->languages;
   if (!language.empty()) languages = {std::string(language)};
@@ -490,7 +491,17 @@ absl::StatusOr<v1::MessageSignal> Service::ApplyMessage(const Target& t, absl::s
     change.request_id = api::IsId(request_id) ? std::move(request_id) : "";
     change.detail = absl::StrCat("language=", c.language, " phrase=", c.matched_phrase);
   }
+  if (resp != nullptr) {
+    change.respond = [resp, &applied_signal, signal] {
+      resp->set_signal(applied_signal ? signal : v1::MESSAGE_SIGNAL_NONE);
+      return resp->SerializeAsString();
+    };
+  }
   ASSIGN_OR_RETURN(store::ApplyResult r, Change(t, std::move(change)));
+  if (r.earlier.has_value() && resp != nullptr) {
+    RETURN_IF_ERROR(pg::Restore(*r.earlier, resp));
+    return resp->signal();
+  }
   if (r.duplicate || !applied_signal) return v1::MESSAGE_SIGNAL_NONE;
   return signal;
 }
@@ -514,12 +525,13 @@ grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
                                  ? absl::StrCat("msg.", req->meta_message_id())
                                  : "";
     const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
-    ASSIGN_OR_RETURN(v1::MessageSignal signal,
-                     ApplyMessage(t, req->text(), at, std::move(request_id), req->language_code(),
-                                  caller.subject, &key));
-    resp->set_signal(signal);
+    // The answer is built before the change, so the first one is what a repeat gets back.
     ToProto(at + PolicyFor(caller.tenant_id).service_window,
             resp->mutable_service_window_end_time());
+    ASSIGN_OR_RETURN(v1::MessageSignal signal,
+                     ApplyMessage(t, req->text(), at, std::move(request_id), req->language_code(),
+                                  caller.subject, &key, resp));
+    resp->set_signal(signal);
     return absl::OkStatus();
   });
 }
@@ -745,25 +757,26 @@ grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordCo
       default:
         break;
     }
-    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
-    RETURN_IF_ERROR(Change(t, {.apply =
-                                   [applied, now, expires](rules::ContactFacts& f) {
-                                     rules::ApplyConsent(f, applied, now, expires);
-                                   },
-                               .action = v1::ConsentAction_Name(action),
-                               .source = source,
-                               .actor = caller.subject,
-                               .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
-                               .request_id = req->request_id(),
-                               .at = now,
-                               .key = &key})
-                        .status());
     v1::ConsentAuditEntry* e = resp->mutable_entry();
     FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
               now, e);
     e->set_kind(kind);
     if (expires.has_value()) ToProto(*expires, e->mutable_expire_time());
-    return absl::OkStatus();
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
+    ASSIGN_OR_RETURN(store::ApplyResult r,
+                     Change(t, {.apply =
+                                    [applied, now, expires](rules::ContactFacts& f) {
+                                      rules::ApplyConsent(f, applied, now, expires);
+                                    },
+                                .action = v1::ConsentAction_Name(action),
+                                .source = source,
+                                .actor = caller.subject,
+                                .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
+                                .request_id = req->request_id(),
+                                .at = now,
+                                .key = &key,
+                                .respond = [resp] { return resp->SerializeAsString(); }}));
+    return r.earlier.has_value() ? pg::Restore(*r.earlier, resp) : absl::OkStatus();
   });
 }
 
@@ -777,18 +790,19 @@ grpc::Status Service::RecordCallOffer(grpc::ServerContext* ctx,
     absl::Time now = clock_.Now();
     ASSIGN_OR_RETURN(absl::Time at,
                      RequestTime(req->offer_time(), req->has_offer_time(), now, "offer_time"));
+    ToProto(at + PolicyFor(caller.tenant_id).agent_offer_consent, resp->mutable_expire_time());
     const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
-    RETURN_IF_ERROR(
+    ASSIGN_OR_RETURN(
+        store::ApplyResult r,
         Change(t, {.apply = [at](rules::ContactFacts& f) { rules::ApplyCallOffer(f, at); },
                    .action = "CONSENT_ACTION_CALL_OFFERED",
                    .source = "AGENT",
                    .actor = caller.subject,
                    .request_id = req->request_id(),
                    .at = at,
-                   .key = &key})
-            .status());
-    ToProto(at + PolicyFor(caller.tenant_id).agent_offer_consent, resp->mutable_expire_time());
-    return absl::OkStatus();
+                   .key = &key,
+                   .respond = [resp] { return resp->SerializeAsString(); }}));
+    return r.earlier.has_value() ? pg::Restore(*r.earlier, resp) : absl::OkStatus();
   });
 }
 
@@ -804,19 +818,20 @@ grpc::Status Service::RecordRefusal(grpc::ServerContext* ctx, const Request* req
     ASSIGN_OR_RETURN(std::string source, Source(req->source()));
     RETURN_IF_ERROR(api::Text(req->evidence(), "evidence", {.max_chars = kMaxEvidenceChars}));
     absl::Time now = clock_.Now();
-    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
-    RETURN_IF_ERROR(Change(t, {.apply = [now, apply](rules::ContactFacts& f) { apply(f, now); },
-                               .action = v1::ConsentAction_Name(action),
-                               .source = source,
-                               .actor = caller.subject,
-                               .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
-                               .request_id = req->request_id(),
-                               .at = now,
-                               .key = &key})
-                        .status());
     FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
               now, resp->mutable_entry());
-    return absl::OkStatus();
+    const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
+    ASSIGN_OR_RETURN(store::ApplyResult r,
+                     Change(t, {.apply = [now, apply](rules::ContactFacts& f) { apply(f, now); },
+                                .action = v1::ConsentAction_Name(action),
+                                .source = source,
+                                .actor = caller.subject,
+                                .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
+                                .request_id = req->request_id(),
+                                .at = now,
+                                .key = &key,
+                                .respond = [resp] { return resp->SerializeAsString(); }}));
+    return r.earlier.has_value() ? pg::Restore(*r.earlier, resp) : absl::OkStatus();
   });
 }
 

@@ -136,7 +136,8 @@ class Service final : public ServiceBase {
                                                  absl::Time at, std::string request_id,
                                                  absl::string_view language,
                                                  absl::string_view actor,
-                                                 const pg::RequestKey* key = nullptr);
+                                                 const pg::RequestKey* key = nullptr,
+                                                 v1::RecordInboundMessageResponse* resp = nullptr);
   // The tenant's effective settings, from a short-lived cache. If PostgreSQL cannot be read,
   // the last known settings (or the defaults) serve, and the failure is logged.
   std::shared_ptr<const TenantSettings> SettingsFor(absl::string_view tenant);

@@ -80,12 +80,11 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
                              {c.tenant, c.business_number, c.contact_key}));
     result.facts = FromRow(row, 0);
     if (change.key != nullptr) {
-      ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Find(tx, *change.key));
-      if (earlier.has_value()) {
+      ASSIGN_OR_RETURN(result.earlier, pg::Idempotency::Find(tx, *change.key));
+      if (result.earlier.has_value()) {
         result.duplicate = true;
         return absl::OkStatus();
       }
-      RETURN_IF_ERROR(pg::Idempotency::Remember(tx, *change.key, ""));
     }
     if (!change.request_id.empty()) {
       ASSIGN_OR_RETURN(pg::Result seen,
@@ -122,6 +121,10 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
                    change.request_id.empty() ? pg::Param(std::nullopt)
                                              : pg::Param(change.request_id)})
               .status());
+    }
+    if (change.key != nullptr) {
+      RETURN_IF_ERROR(
+          pg::Idempotency::Remember(tx, *change.key, change.respond ? change.respond() : ""));
     }
     return absl::OkStatus();
   }));

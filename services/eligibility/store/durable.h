@@ -35,9 +35,11 @@ struct Change {
   std::string request_id;  // idempotency key; empty: none
   absl::Time at;
   bool audit = true;  // false for bookkeeping that is not a consent change (last message time)
-  // The API request this change answers: a repeat of it changes nothing (duplicate), the same
-  // request_id with another body is REQUEST_ID_REUSED (libs/pg/idempotency.h).
+  // The API request this change answers: a repeat of it changes nothing and gets the first
+  // answer (ApplyResult::earlier), the same request_id with another body is REQUEST_ID_REUSED
+  // (libs/pg/idempotency.h). `respond` gives the answer to remember, after `apply` ran.
   const pg::RequestKey* key = nullptr;
+  std::function<std::string()> respond;
 };
 
 struct AuditEntry {
@@ -52,7 +54,8 @@ struct AuditEntry {
 
 struct ApplyResult {
   rules::ContactFacts facts;
-  bool duplicate = false;  // the request id was applied before: nothing changed now
+  bool duplicate = false;              // the request id was applied before: nothing changed now
+  std::optional<std::string> earlier;  // the first answer to the same request (Change::key)
 };
 
 class Durable {
