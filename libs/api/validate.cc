@@ -136,10 +136,6 @@ absl::Status Text(absl::string_view value, absl::string_view field, TextRule rul
 
 // ---- contacts and numbers ---------------------------------------------------------------------
 
-std::string ContactKey(const events::v1::ContactRef& c) {
-  return c.wa_id().empty() ? c.user_id() : c.wa_id();
-}
-
 absl::Status Contact(const events::v1::ContactRef& contact, absl::string_view field) {
   if (contact.wa_id().empty() && contact.user_id().empty()) {
     return Invalid(MissingReason(field),

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "libs/api/contact.h"
 #include "libs/auth/token.h"
 #include "switchboard/events/v1/envelope.pb.h"
 
@@ -64,9 +65,6 @@ absl::Status Text(absl::string_view value, absl::string_view field, TextRule rul
 // E.164 number; display_name at most 256 characters of UTF-8. MISSING_CONTACT, INVALID_CONTACT,
 // INVALID_PHONE_NUMBER, TEXT_TOO_LONG; metadata field ("contact", "contact.phone_e164", ...).
 absl::Status Contact(const events::v1::ContactRef& contact, absl::string_view field);
-// The key a contact is stored under: wa_id, else user_id (Meta may omit the phone number of a
-// user with a username).
-std::string ContactKey(const events::v1::ContactRef& contact);
 
 // A valid number in E.164 ("+5511966881746"), checked with libphonenumber.
 bool IsE164(absl::string_view phone);

@@ -5,10 +5,15 @@
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <set>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/core/error.h"
 #include "nlohmann/json.hpp"
@@ -20,6 +25,45 @@ constexpr char kIssuer[] = "switchboard";
 
 absl::Status Unauthenticated(absl::string_view reason, absl::string_view message) {
   return core::Error(absl::StatusCode::kUnauthenticated, reason, message);
+}
+
+// A JSON object with no key given twice at any depth (RFC 7519 §4: a token with duplicate claim
+// names must be rejected, since parsers disagree on which one wins). nullopt otherwise.
+std::optional<nlohmann::json> StrictObject(absl::string_view text) {
+  std::vector<std::set<std::string>> keys;
+  bool duplicate = false;
+  nlohmann::json::parser_callback_t cb = [&](int, nlohmann::json::parse_event_t event,
+                                             nlohmann::json& parsed) {
+    switch (event) {
+      case nlohmann::json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case nlohmann::json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case nlohmann::json::parse_event_t::key:
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second) {
+          duplicate = true;
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  nlohmann::json j =
+      nlohmann::json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
+  if (duplicate || j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// The JSON of a token's header or payload part (base64url, no padding).
+std::optional<nlohmann::json> Part(absl::string_view token, int index) {
+  std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  if (parts.size() != 3) return std::nullopt;
+  std::string json;
+  if (!absl::WebSafeBase64Unescape(parts[index], &json)) return std::nullopt;
+  return StrictObject(json);
 }
 
 struct JwtDeleter {
@@ -89,9 +133,36 @@ absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
                            "does not verify");
   }
   JwtPtr jwt(raw);
-  // Only HS256: a token must never pick a weaker algorithm (or "none") for itself.
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) {
+  // The signature verified; now the parts are read as the standard says, strictly (libjwt is
+  // lenient: it takes "hs256" for HS256, a string where a number belongs, the last of two
+  // claims with one name).
+  std::optional<nlohmann::json> header = Part(token, 0);
+  std::optional<nlohmann::json> claims = Part(token, 1);
+  if (!header.has_value() || !claims.has_value()) {
+    return Unauthenticated("TOKEN_INVALID",
+                           "the bearer token's header and claims must be JSON objects without "
+                           "duplicate names");
+  }
+  // Only HS256, spelled exactly: a token must never pick a weaker algorithm (or "none").
+  auto alg = header->find("alg");
+  if (alg == header->end() || !alg->is_string() || *alg != "HS256" ||
+      jwt_get_alg(jwt.get()) != JWT_ALG_HS256) {
     return Unauthenticated("TOKEN_INVALID", "the bearer token must be signed with HS256");
+  }
+  for (const char* time_claim : {"exp", "nbf", "iat"}) {
+    auto it = claims->find(time_claim);
+    if (it != claims->end() && !it->is_number_integer()) {
+      return Unauthenticated("TOKEN_INVALID", absl::StrCat("the bearer token's ", time_claim,
+                                                           " must be a number of seconds"));
+    }
+  }
+  if (claims->find("exp") == claims->end()) {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token has no expiry");
+  }
+  if (auto nbf = claims->find("nbf"); nbf != claims->end()) {
+    if (clock_.Now() < absl::FromUnixSeconds(nbf->get<int64_t>())) {
+      return Unauthenticated("TOKEN_NOT_YET_VALID", "the bearer token is not valid yet (nbf)");
+    }
   }
   Principal p;
   const char* tenant = jwt_get_grant(jwt.get(), "tenant");

@@ -31,7 +31,9 @@ class TokenVerifier {
   ~TokenVerifier();
 
   // UNAUTHENTICATED with reason TOKEN_MISSING (empty), TOKEN_INVALID (malformed, bad
-  // signature, other algorithm, missing claims) or TOKEN_EXPIRED.
+  // signature, an alg other than exactly "HS256", missing claims, exp/nbf/iat that are not
+  // numbers, a name given twice in the header or claims), TOKEN_NOT_YET_VALID (before nbf) or
+  // TOKEN_EXPIRED.
   // Tokens that verified are remembered (bounded, by the token's exact text) until they expire,
   // so the hot path does not decode and re-sign the same token on every call. Expiry is still
   // checked against the clock on every call.

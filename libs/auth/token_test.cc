@@ -5,6 +5,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
 #include "libs/core/error.h"
+#include "openssl/evp.h"
+#include "openssl/hmac.h"
 
 using switchboard::auth::Principal;
 using switchboard::auth::SignToken;
@@ -96,4 +98,50 @@ TEST_CASE("tokens without a tenant, subject or expiry are refused") {
   CHECK_FALSE(SignToken(kSecret, {.tenant_id = "t", .subject = ""}, clock.Now()).ok());
   CHECK(switchboard::auth::IsValidTenantId("tenant_01-a"));
   CHECK_FALSE(switchboard::auth::IsValidTenantId(std::string(65, 'a')));
+}
+
+namespace {
+
+// A token signed with kSecret whose header and claims are exactly these texts.
+std::string Raw(const std::string& header, const std::string& claims) {
+  std::string signing = absl::WebSafeBase64Escape(header) + "." + absl::WebSafeBase64Escape(claims);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
+       reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &length);
+  return signing + "." +
+         absl::WebSafeBase64Escape(std::string(reinterpret_cast<const char*>(mac), length));
+}
+
+}  // namespace
+
+TEST_CASE("tokens are read strictly: exact alg, numeric times, nbf, no duplicate claims") {
+  FakeClock clock(absl::FromUnixSeconds(1796000000));
+  TokenVerifier verifier(kSecret, clock);
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+  const std::string claims =
+      R"({"sub":"agent-7","tenant":"acme","roles":["agent"],"exp":1796003600)";
+  // The well-formed token verifies, so each refusal below is about what was changed.
+  REQUIRE(verifier.Verify(Raw(header, claims + "}")).ok());
+
+  CHECK(ReasonOf(verifier.Verify(Raw(R"({"alg":"hs256","typ":"JWT"})", claims + "}")).status()) ==
+        "TOKEN_INVALID");
+  CHECK(ReasonOf(verifier.Verify(Raw(R"({"alg":"HS256","alg":"none"})", claims + "}")).status()) ==
+        "TOKEN_INVALID");
+  CHECK(ReasonOf(verifier.Verify(Raw(header, R"({"sub":"agent-7","tenant":"acme","exp":"soon"})"))
+                     .status()) == "TOKEN_INVALID");
+  CHECK(ReasonOf(verifier.Verify(Raw(header, R"({"sub":"agent-7","tenant":"acme"})")).status()) ==
+        "TOKEN_INVALID");
+  // The same claim twice (which one wins is parser-dependent): refused.
+  CHECK(ReasonOf(verifier.Verify(Raw(header, claims + R"(,"tenant":"globex"})")).status()) ==
+        "TOKEN_INVALID");
+  CHECK(ReasonOf(verifier.Verify(Raw(header, claims + R"(,"nbf":"later"})")).status()) ==
+        "TOKEN_INVALID");
+  // Not before: refused until then, accepted from then on (the clock is the injected one).
+  std::string later = Raw(header, claims + R"(,"nbf":1796000600})");
+  absl::Status early = verifier.Verify(later).status();
+  CHECK(early.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(ReasonOf(early) == "TOKEN_NOT_YET_VALID");
+  clock.Advance(absl::Minutes(10));
+  CHECK(verifier.Verify(later).ok());
 }

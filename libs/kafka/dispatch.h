@@ -7,7 +7,7 @@
 //   kafka::Dispatch handlers;
 //   handlers.On<calls::v1::CallStateChanged>(
 //       [&](const calls::v1::CallStateChanged& e, const kafka::Message& m) { return Apply(e); });
-//   ASSIGN_OR_RETURN(auto consumer, kafka::Consumer::Create(options, handlers.Handler()));
+//   ASSIGN_OR_RETURN(auto consumer, kafka::Consumer::Create(options, handlers.AsHandler()));
 #pragma once
 
 #include <functional>

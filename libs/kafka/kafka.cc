@@ -368,7 +368,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
                              .Name("switchboard_kafka_consumer_messages_total")
                              .Help(
                                  "Consumed messages by group, topic and handler outcome "
-                                 "(ok, retry, poison).")
+                                 "(ok, retry, poison, skipped).")
                              .Register(*options.metrics);
     metrics->lag = &prometheus::BuildGauge()
                         .Name("switchboard_kafka_consumer_lag_messages")

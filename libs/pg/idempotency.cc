@@ -152,4 +152,12 @@ void Idempotency::Release(Pool& pool, const RequestKey& key) {
       {key.tenant, key.request_id});
 }
 
+absl::StatusOr<int64_t> Idempotency::Prune(Pool& pool, absl::Time now, int limit) {
+  ASSIGN_OR_RETURN(Result r,
+                   pool.Exec("DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM "
+                             "idempotency_keys WHERE create_time < $1 LIMIT $2)",
+                             {now - kRetention, limit}));
+  return r.affected();
+}
+
 }  // namespace switchboard::pg

@@ -77,6 +77,12 @@ class Idempotency {
   static absl::Status Finish(Conn& tx, const RequestKey& key, std::string response);
   // Gives a claim up (the work failed and changed nothing); best effort, the lease ends it too.
   static void Release(Pool& pool, const RequestKey& key);
+
+  // How long a request's answer is kept: a repeat within it gets the first answer (the APIs
+  // promise 24 h); older keys are deleted by Prune.
+  static constexpr absl::Duration kRetention = absl::Hours(24);
+  // Deletes keys older than kRetention (at most `limit` per call); returns how many.
+  static absl::StatusOr<int64_t> Prune(Pool& pool, absl::Time now, int limit = 10000);
 };
 
 // The whole dance for a change made in one transaction: a repeat of `req` gets the stored

@@ -4,6 +4,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
@@ -16,6 +18,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "switchboard/api/v1/annotations.pb.h"
 
 namespace switchboard::runtime {
 namespace {
@@ -196,17 +199,45 @@ std::string FirstInvalidUtf8(const google::protobuf::Message& m, int depth = 0) 
   return "";
 }
 
+// The roles each served method admits, from its (switchboard.api.v1.roles) options.
+using RoleMatrix = absl::flat_hash_map<std::string, std::vector<std::string>>;
+
+RoleMatrix RolesOf(const std::set<std::string>& served) {
+  RoleMatrix matrix;
+  for (const std::string& path : served) matrix[path] = MethodRoles(path);
+  return matrix;
+}
+
+// PERMISSION_DENIED unless `caller` holds one of `roles`; the reason names the first
+// (<ROLE>_ROLE_REQUIRED, as a handler's api::RequireRole says it), metadata lists them all.
+absl::Status Admit(const auth::Principal& caller, const std::vector<std::string>* roles) {
+  if (roles == nullptr || roles->empty()) {
+    return core::Error(absl::StatusCode::kPermissionDenied, "METHOD_ROLES_UNDECLARED",
+                       "this method names no role that may call it, so none may");
+  }
+  for (const std::string& role : *roles) {
+    if (caller.HasRole(role)) return absl::OkStatus();
+  }
+  const std::string& first = roles->front();
+  return core::Error(absl::StatusCode::kPermissionDenied,
+                     absl::StrCat(absl::AsciiStrToUpper(first), api::kRoleRequiredSuffix),
+                     absl::StrCat("this needs one of the roles ", absl::StrJoin(*roles, ", ")),
+                     {{"role", first}, {"roles", absl::StrJoin(*roles, ",")}});
+}
+
 class Interceptor final : public grpc::experimental::Interceptor {
  public:
   Interceptor(grpc::experimental::ServerRpcInfo* info, const auth::TokenVerifier& verifier,
-              RedMetrics& metrics, const std::set<std::string>& served)
+              RedMetrics& metrics, const RoleMatrix& roles)
       : ctx_(info->server_context()),
         method_(info->method()),
         verifier_(verifier),
         metrics_(metrics) {
     exempt_ = absl::StartsWith(method_, "/grpc.health.v1.Health/") ||
               absl::StartsWith(method_, "/grpc.reflection.");
-    metric_method_ = exempt_ || served.count(method_) > 0 ? method_ : "/unknown/unknown";
+    auto it = roles.find(method_);
+    if (it != roles.end()) roles_ = &it->second;
+    metric_method_ = exempt_ || it != roles.end() ? method_ : "/unknown/unknown";
   }
   ~Interceptor() override {
     if (!exempt_) CallPrincipals::Get().Erase(ctx_);
@@ -265,6 +296,12 @@ class Interceptor final : public grpc::experimental::Interceptor {
       }
     }
     absl::StatusOr<auth::Principal> principal = verifier_.Verify(token);
+    // An unknown path has no handler (gRPC answers UNIMPLEMENTED); a known one admits only
+    // the roles its proto names, before the request is even read.
+    if (principal.ok() && metric_method_ != "/unknown/unknown") {
+      absl::Status admitted = Admit(*principal, roles_);
+      if (!admitted.ok()) principal = std::move(admitted);
+    }
     auth_ = principal.status();
     CallPrincipals::Get().Put(ctx_, std::move(principal));
   }
@@ -274,6 +311,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
   std::string metric_method_;
   const auth::TokenVerifier& verifier_;
   RedMetrics& metrics_;
+  const std::vector<std::string>* roles_ = nullptr;
   bool exempt_ = false;
   bool decoded_ = false;  // the request message arrived and parsed
   absl::Time start_ = absl::Now();
@@ -284,16 +322,16 @@ class InterceptorFactory final : public grpc::experimental::ServerInterceptorFac
  public:
   InterceptorFactory(const auth::TokenVerifier& verifier, prometheus::Registry& registry,
                      std::set<std::string> served)
-      : verifier_(verifier), metrics_(registry), served_(std::move(served)) {}
+      : verifier_(verifier), metrics_(registry), roles_(RolesOf(served)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new Interceptor(info, verifier_, metrics_, served_);
+    return new Interceptor(info, verifier_, metrics_, roles_);
   }
 
  private:
   const auth::TokenVerifier& verifier_;
   RedMetrics metrics_;
-  const std::set<std::string> served_;
+  const RoleMatrix roles_;
 };
 
 }  // namespace
@@ -360,6 +398,22 @@ std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInter
     const auth::TokenVerifier& verifier, prometheus::Registry& metrics,
     std::set<std::string> served_methods) {
   return std::make_unique<InterceptorFactory>(verifier, metrics, std::move(served_methods));
+}
+
+std::vector<std::string> MethodRoles(absl::string_view path) {
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  if (parts.size() != 3 || !parts[0].empty()) return {};
+  const auto* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(std::string(parts[1]));
+  if (service == nullptr) return {};
+  const auto* method = service->FindMethodByName(std::string(parts[2]));
+  if (method == nullptr) return {};
+  const google::protobuf::MethodOptions& options = method->options();
+  std::vector<std::string> roles;
+  for (int i = 0; i < options.ExtensionSize(api::v1::roles); ++i) {
+    roles.push_back(options.GetExtension(api::v1::roles, i));
+  }
+  return roles;
 }
 
 std::set<std::string> MethodPaths(const std::vector<std::string>& service_names) {

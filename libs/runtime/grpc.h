@@ -46,13 +46,19 @@ grpc::Status Handle(const grpc::ServerContextBase* ctx,
 void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* client,
              absl::Duration max = absl::Seconds(5));
 
-// Verifies bearer tokens and records RED metrics for every call. Health checks and server
-// reflection need no token; every other method does. `served_methods` ("/pkg.Service/Method")
+// Verifies bearer tokens, admits only the roles each method's proto names (refusing the others
+// with PERMISSION_DENIED <ROLE>_ROLE_REQUIRED before the request is read) and records RED
+// metrics for every call. Health checks and server reflection need no token; every other
+// method does. `served_methods` ("/pkg.Service/Method")
 // get their own metric labels; any other path a client sends is counted as "unknown", so
 // callers cannot create metric series at will.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
     const auth::TokenVerifier& verifier, prometheus::Registry& metrics,
     std::set<std::string> served_methods);
+
+// The roles "/pkg.Service/Method" admits: its (switchboard.api.v1.roles) options, empty for a
+// method that names none (which then admits nobody) or a path that is no method.
+std::vector<std::string> MethodRoles(absl::string_view path);
 
 // "/pkg.Service/Method" for every method of the named services (from the generated
 // descriptors linked into the binary).

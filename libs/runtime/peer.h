@@ -9,7 +9,7 @@
 //   ...
 //   grpc::ClientContext client;
 //   runtime::Forward(*incoming, &client);       // the caller's token, deadline, correlation
-//   ASSIGN_OR_RETURN(auto stub, eligibility_->Stub());
+//   ASSIGN_OR_RETURN(auto stub, eligibility_->GetStub());
 //   grpc::Status s = stub->ReserveCall(&client, req, &resp);
 #pragma once
 

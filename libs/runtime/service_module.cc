@@ -5,6 +5,7 @@
 #include "libs/core/error.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/pg/idempotency.h"
 
 namespace switchboard::runtime {
 
@@ -17,6 +18,10 @@ absl::Status ServiceModule::InitStore(Context& ctx, const std::string& schema,
   relay_ = std::make_unique<pg::OutboxRelay>(*pool_, ctx.producer(),
                                              pg::RelayOptions{.metrics = &ctx.metrics()});
   pool_->SetOutboxListener([relay = relay_.get()] { relay->Notify(); });
+  const core::Clock* clock = &ctx.clock();
+  Every("idempotency keys", absl::Minutes(10), [pool = pool_.get(), clock]() {
+    return pg::Idempotency::Prune(*pool, clock->Now()).status();
+  });
   return absl::OkStatus();
 }
 

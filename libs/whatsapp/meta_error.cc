@@ -130,6 +130,7 @@ absl::Status MetaErrorStatus(int http_status, absl::string_view body) {
   if (e->subcode) metadata["meta_subcode"] = absl::StrCat(*e->subcode);
   if (!e->fbtrace_id.empty()) metadata["fbtrace_id"] = e->fbtrace_id;
   if (!e->details.empty()) metadata["details"] = e->details;
+  if (!e->message.empty()) metadata["meta_message"] = e->message;
   std::string message = absl::StrCat("Meta error ", e->code, ": ", e->message);
   if (!e->details.empty()) absl::StrAppend(&message, " (", e->details, ")");
   return core::Error(MetaStatusCode(e->code, http_status), absl::StrCat("META_", e->code), message,

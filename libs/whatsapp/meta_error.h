@@ -58,7 +58,8 @@ int MetaHttpStatus(int meta_code);
 bool MetaIsTransient(int http_status, std::optional<int> meta_code);
 
 // A status for a non-2xx Graph API answer: reason META_<code> with metadata meta_code,
-// meta_subcode (when present), fbtrace_id, details, http_status. A body that is not a Meta
+// meta_message (Meta's own words), meta_subcode (when present), fbtrace_id, details,
+// http_status. A body that is not a Meta
 // error gives UNAVAILABLE/META_UNAVAILABLE for 5xx, RESOURCE_EXHAUSTED/META_RATE_LIMITED for
 // 429 and META_UNEXPECTED_RESPONSE otherwise.
 absl::Status MetaErrorStatus(int http_status, absl::string_view body);

@@ -21,9 +21,10 @@ constexpr absl::Duration kMaxAhead = absl::Hours(24 * 90);
 
 }  // namespace
 
-Callbacks::Callbacks(Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
+Callbacks::Callbacks(Store& store, runtime::Numbers& numbers, const core::Clock& clock)
+    : store_(store), numbers_(numbers), clock_(clock) {}
 
-absl::Status Callbacks::Schedule(const auth::Principal& caller,
+absl::Status Callbacks::Schedule(const grpc::ServerContextBase* ctx, const auth::Principal& caller,
                                  const v1::ScheduleCallbackRequest& req,
                                  v1::ScheduleCallbackResponse* resp) {
   const std::string& tenant = caller.tenant_id;
@@ -41,6 +42,7 @@ absl::Status Callbacks::Schedule(const auth::Principal& caller,
                                  "due_time must be in the future, at most 90 days ahead",
                                  {{"field", "due_time"}});
   }
+  RETURN_IF_ERROR(numbers_.Check(ctx, tenant, req.business_phone_number_id()));
   return pg::Once(store_.pool(), tenant, req, resp, [&](pg::Conn& tx) -> absl::Status {
     if (!req.source_call_id().empty()) {
       ASSIGN_OR_RETURN(std::optional<v1::Call> source,
@@ -68,7 +70,7 @@ absl::Status Callbacks::List(const auth::Principal& caller, const v1::ListCallba
                              v1::ListCallbacksResponse* resp) {
   ASSIGN_OR_RETURN(int size, api::PageSize(req.page_size(), kCallbackPages));
   ASSIGN_OR_RETURN(query::CallbackFilter filter, query::ParseCallbackFilter(req.filter()));
-  const std::string binding = api::Binding("calls.ListCallbacks", req.filter());
+  const std::string binding = api::Binding("calls.ListCallbacks", filter.Canonical());
   ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
                    api::DecodePageToken(req.page_token(), binding));
   ASSIGN_OR_RETURN(CallbackPage page, store_.ListCallbacks(caller.tenant_id, filter, after, size));

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
+#include "libs/runtime/numbers.h"
 #include "services/calls/store/store.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
 
@@ -16,10 +17,11 @@ namespace switchboard::calls {
 
 class Callbacks {
  public:
-  Callbacks(Store& store, const core::Clock& clock);
+  // `numbers`: only the caller's tenant's business numbers may be named.
+  Callbacks(Store& store, runtime::Numbers& numbers, const core::Clock& clock);
 
-  absl::Status Schedule(const auth::Principal& caller, const v1::ScheduleCallbackRequest& req,
-                        v1::ScheduleCallbackResponse* resp);
+  absl::Status Schedule(const grpc::ServerContextBase* ctx, const auth::Principal& caller,
+                        const v1::ScheduleCallbackRequest& req, v1::ScheduleCallbackResponse* resp);
   absl::Status List(const auth::Principal& caller, const v1::ListCallbacksRequest& req,
                     v1::ListCallbacksResponse* resp);
   // Closing a callback the same way again returns it as it is; closing it the other way is
@@ -35,6 +37,7 @@ class Callbacks {
                      v1::CallbackState to, const std::function<void(v1::Callback&)>& fill);
 
   Store& store_;
+  runtime::Numbers& numbers_;
   const core::Clock& clock_;
 };
 

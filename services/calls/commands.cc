@@ -59,8 +59,13 @@ absl::Status NotEligible(const eligibility::v1::ReserveCallResponse& reserved) {
 }  // namespace
 
 Commands::Commands(CallRecords& records, whatsapp::Graph& graph, Reserver& eligibility,
-                   const core::Clock& clock, Probe* probe)
-    : records_(records), graph_(graph), eligibility_(eligibility), clock_(clock), probe_(probe) {}
+                   runtime::Numbers& numbers, const core::Clock& clock, Probe* probe)
+    : records_(records),
+      graph_(graph),
+      eligibility_(eligibility),
+      numbers_(numbers),
+      clock_(clock),
+      probe_(probe) {}
 
 absl::Status Commands::GraphRaw(absl::string_view action,
                                 const std::function<absl::Status()>& request) {
@@ -94,6 +99,8 @@ absl::StatusOr<v1::Call> Commands::Start(const Caller& caller, const v1::StartCa
   RETURN_IF_ERROR(api::RequireId(req.request_id(), "request_id"));
   RETURN_IF_ERROR(
       api::RequireEnum(req.call_kind(), eligibility::v1::CallKind_descriptor(), "call_kind"));
+  RETURN_IF_ERROR(
+      numbers_.Check(caller.context, caller.principal.tenant_id, req.business_phone_number_id()));
 
   // A retry gets the call it placed, as it stands now.
   const pg::RequestKey key = pg::KeyOf(caller.principal.tenant_id, req);
@@ -166,7 +173,9 @@ absl::StatusOr<v1::Call> Commands::Place(const Caller& caller, const v1::StartCa
           records_.Record(tenant, call_id,
                           {.kind = EventKind::kConnectRefused,
                            .at = clock_.Now(),
-                           .meta_error_code = rules::MetaCode(connected)},
+                           .meta_error_code = rules::MetaCode(connected),
+                           .meta_error_message = core::MetadataOf(connected)["meta_message"],
+                           .meta_error_details = core::MetadataOf(connected)["details"]},
                           cause, {});
       if (!failed.ok()) {
         log::Error("refused call not recorded as failed",
@@ -196,31 +205,37 @@ absl::StatusOr<v1::Call> Commands::Answer(const Caller& caller, const v1::Answer
   ASSIGN_OR_RETURN(std::string agent,
                    api::ActingAgent(caller.principal, req.agent_id(), "agent_id", {"gateway"}));
   const pg::RequestKey key = pg::KeyOf(tenant, req);
-
-  // Claim it: the first agent to claim a waiting call answers it.
-  ASSIGN_OR_RETURN(Claimed claimed, records_.ClaimAnswer(tenant, req.call_id(), agent, key,
-                                                         clock_.Now(), kClaimLease));
-  if (claimed.repeat.has_value()) return *std::move(claimed.repeat);
-  const v1::Call& call = claimed.call;
-  absl::Status accepted = Graph("pre_accept", [&] {
-    return graph_.PreAccept(call.business_phone_number_id(), call.meta_call_id(), req.sdp_answer());
-  });
-  if (accepted.ok()) {
-    accepted = Graph("accept", [&] {
-      return graph_.Accept(call.business_phone_number_id(), call.meta_call_id(), req.sdp_answer());
+  ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Begin(key));
+  if (earlier.has_value()) return *std::move(earlier);
+  absl::StatusOr<v1::Call> answered = [&]() -> absl::StatusOr<v1::Call> {
+    // Claim it: the first agent to claim a waiting call answers it.
+    ASSIGN_OR_RETURN(v1::Call call,
+                     records_.ClaimAnswer(tenant, req.call_id(), agent, clock_.Now(), kClaimLease));
+    absl::Status accepted = Graph("pre_accept", [&] {
+      return graph_.PreAccept(call.business_phone_number_id(), call.meta_call_id(),
+                              req.sdp_answer());
     });
-  }
-  if (!accepted.ok()) {
-    absl::Status released = records_.ReleaseAnswer(tenant, req.call_id(), agent);
-    if (!released.ok()) {
-      log::Warning("answer claim not released; it expires by itself",
-                   {{"call_id", req.call_id()}, {"error", released.ToString()}});
+    if (accepted.ok()) {
+      accepted = Graph("accept", [&] {
+        return graph_.Accept(call.business_phone_number_id(), call.meta_call_id(),
+                             req.sdp_answer());
+      });
     }
-    return accepted;
-  }
-  return records_.Record(tenant, req.call_id(),
-                         {.kind = EventKind::kAgentAnswered, .at = clock_.Now(), .agent_id = agent},
-                         {.at = clock_.Now(), .correlation_id = caller.correlation_id}, key);
+    if (!accepted.ok()) {
+      absl::Status released = records_.ReleaseAnswer(tenant, req.call_id(), agent);
+      if (!released.ok()) {
+        log::Warning("answer claim not released; it expires by itself",
+                     {{"call_id", req.call_id()}, {"error", released.ToString()}});
+      }
+      return accepted;
+    }
+    return records_.Record(
+        tenant, req.call_id(),
+        {.kind = EventKind::kAgentAnswered, .at = clock_.Now(), .agent_id = agent},
+        {.at = clock_.Now(), .correlation_id = caller.correlation_id}, key);
+  }();
+  if (!answered.ok()) records_.Abandon(key);
+  return answered;
 }
 
 absl::StatusOr<v1::Call> Commands::Reject(const Caller& caller, const v1::RejectCallRequest& req) {
@@ -229,20 +244,25 @@ absl::StatusOr<v1::Call> Commands::Reject(const Caller& caller, const v1::Reject
   RETURN_IF_ERROR(api::OptionalId(req.request_id(), "request_id"));
   RETURN_IF_ERROR(api::Text(req.reason(), "reason", {.max_chars = kMaxReasonChars}));
   const pg::RequestKey key = pg::KeyOf(tenant, req);
-  ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Repeat(key));
+  ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Begin(key));
   if (earlier.has_value()) return *std::move(earlier);
-  ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
-  if (!call.has_value()) return api::NotFound("call");
-  const Event event{
-      .kind = EventKind::kAgentRejected, .at = clock_.Now(), .agent_id = caller.principal.subject};
-  v1::Call probe = *call;  // may it be rejected now? (nothing is saved yet)
-  RETURN_IF_ERROR(Apply(probe, event).status());
-  RETURN_IF_ERROR(Graph("reject", [&] {
-    return graph_.Reject(call->business_phone_number_id(), call->meta_call_id());
-  }));
-  return records_.Record(tenant, req.call_id(), event,
-                         {.at = event.at, .correlation_id = caller.correlation_id}, key,
-                         req.reason());
+  absl::StatusOr<v1::Call> rejected = [&]() -> absl::StatusOr<v1::Call> {
+    ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
+    if (!call.has_value()) return api::NotFound("call");
+    const Event event{.kind = EventKind::kAgentRejected,
+                      .at = clock_.Now(),
+                      .agent_id = caller.principal.subject};
+    v1::Call probe = *call;  // may it be rejected now? (nothing is saved yet)
+    RETURN_IF_ERROR(Apply(probe, event).status());
+    RETURN_IF_ERROR(Graph("reject", [&] {
+      return graph_.Reject(call->business_phone_number_id(), call->meta_call_id());
+    }));
+    return records_.Record(tenant, req.call_id(), event,
+                           {.at = event.at, .correlation_id = caller.correlation_id}, key,
+                           req.reason());
+  }();
+  if (!rejected.ok()) records_.Abandon(key);
+  return rejected;
 }
 
 absl::StatusOr<v1::Call> Commands::End(const Caller& caller, const v1::EndCallRequest& req) {
@@ -250,11 +270,22 @@ absl::StatusOr<v1::Call> Commands::End(const Caller& caller, const v1::EndCallRe
   RETURN_IF_ERROR(api::RequireId(req.call_id(), "call_id"));
   RETURN_IF_ERROR(api::OptionalId(req.request_id(), "request_id"));
   const pg::RequestKey key = pg::KeyOf(tenant, req);
-  ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Repeat(key));
+  ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Begin(key));
   if (earlier.has_value()) return *std::move(earlier);
+  absl::StatusOr<v1::Call> ended = EndNow(caller, req, key);
+  if (!ended.ok()) records_.Abandon(key);
+  return ended;
+}
+
+absl::StatusOr<v1::Call> Commands::EndNow(const Caller& caller, const v1::EndCallRequest& req,
+                                          const pg::RequestKey& key) {
+  const std::string& tenant = caller.principal.tenant_id;
   ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
   if (!call.has_value()) return api::NotFound("call");
-  if (IsTerminal(call->state())) return *std::move(call);  // over already: nothing to do
+  if (IsTerminal(call->state())) {  // over already: nothing to do, nothing to refuse
+    records_.Abandon(key);
+    return *std::move(call);
+  }
   if (!call->answered_by_agent_id().empty() &&
       call->answered_by_agent_id() != caller.principal.subject &&
       !ActsForOthers(caller.principal)) {

@@ -16,6 +16,7 @@
 #include "grpcpp/grpcpp.h"
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
+#include "libs/runtime/numbers.h"
 #include "libs/whatsapp/graph_client.h"
 #include "services/calls/journal.h"
 #include "services/calls/probe.h"
@@ -48,8 +49,9 @@ struct Fired {
 
 class Commands {
  public:
+  // `numbers`: only the caller's tenant's business numbers may place calls.
   Commands(CallRecords& records, whatsapp::Graph& graph, Reserver& eligibility,
-           const core::Clock& clock, Probe* probe = nullptr);
+           runtime::Numbers& numbers, const core::Clock& clock, Probe* probe = nullptr);
 
   // Places a call: eligibility reserves it, the call is recorded OFFERED, then Graph `connect`
   // (biz_opaque_callback_data = our id). A repeat of the request gets the call as it stands.
@@ -77,10 +79,13 @@ class Commands {
   absl::Status Graph(absl::string_view action, const std::function<absl::Status()>& request);
   absl::StatusOr<v1::Call> Place(const Caller& caller, const v1::StartCallRequest& req,
                                  const std::string& agent, const pg::RequestKey& key);
+  absl::StatusOr<v1::Call> EndNow(const Caller& caller, const v1::EndCallRequest& req,
+                                  const pg::RequestKey& key);
 
   CallRecords& records_;
   whatsapp::Graph& graph_;
   Reserver& eligibility_;
+  runtime::Numbers& numbers_;
   const core::Clock& clock_;
   Probe* probe_;
 };

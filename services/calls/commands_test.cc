@@ -7,6 +7,7 @@
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
 #include "libs/core/proto_time.h"
+#include "libs/runtime/testing/fake_numbers.h"
 #include "libs/whatsapp/testing/fake_graph.h"
 #include "services/calls/testing/fake_records.h"
 
@@ -45,7 +46,8 @@ struct Env {
   testing::FakeRecords records;
   whatsapp::testing::FakeGraph graph;
   FakeReserver eligibility;
-  Commands commands{records, graph, eligibility, clock};
+  runtime::testing::FakeNumbers numbers{{{"acme", kNumber}}};
+  Commands commands{records, graph, eligibility, numbers, clock};
 
   static Caller As(const std::string& subject, std::vector<std::string> roles = {"agent"}) {
     return {.principal = {.tenant_id = "acme", .subject = subject, .roles = std::move(roles)},
@@ -201,6 +203,18 @@ TEST_CASE("bad StartCall requests are refused with the field's reason, before an
   CHECK(env.eligibility.reservations == 1);  // only the supervisor's
 }
 
+TEST_CASE("a call through another tenant's number is refused before anything happens") {
+  Env env;
+  Caller globex = Env::As("agent-1");
+  globex.principal.tenant_id = "globex";
+  absl::Status s = env.commands.Start(globex, Env::StartRequest()).status();
+  CHECK(s.code() == absl::StatusCode::kNotFound);
+  CHECK(ReasonOf(s) == "PHONE_NUMBER_NOT_FOUND");
+  CHECK(env.eligibility.reservations == 0);
+  CHECK(env.graph.requests().empty());
+  CHECK(env.records.size() == 0);
+}
+
 TEST_CASE("the first agent to claim a call answers it; Meta is asked once") {
   Env env;
   v1::Call ringing = env.Ringing();
@@ -215,6 +229,14 @@ TEST_CASE("the first agent to claim a call answers it; Meta is asked once") {
   absl::StatusOr<v1::Call> late =
       env.commands.Answer(Env::As("agent-2"), Env::AnswerRequest(ringing.call_id(), "ans-2"));
   CHECK(late.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(env.graph.Requests("accept") == 1);
+
+  // While an identical request is in progress, a duplicate is told to retry, not sent to Meta.
+  pg::RequestKey busy = pg::KeyOf("acme", Env::AnswerRequest(ringing.call_id(), "ans-3"));
+  REQUIRE_FALSE(env.records.Begin(busy)->has_value());
+  CHECK(ReasonOf(
+            env.commands.Answer(Env::As("agent-1"), Env::AnswerRequest(ringing.call_id(), "ans-3"))
+                .status()) == "REQUEST_IN_PROGRESS");
   CHECK(env.graph.Requests("accept") == 1);
 
   // The winner's retry gets its answer back, and Meta is not asked again.

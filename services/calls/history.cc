@@ -27,6 +27,7 @@ void FillTotals(const Totals& t, v1::CallBucket* b) {
   b->set_missed_calls(t.missed);
   b->set_rejected_calls(t.rejected);
   b->set_failed_calls(t.failed);
+  b->set_waiting_calls(t.waiting);
   b->set_inbound_calls(t.inbound);
   b->set_outbound_calls(t.outbound);
   b->mutable_total_duration()->set_seconds(t.duration_seconds);
@@ -44,6 +45,7 @@ void Add(Totals& sum, const Totals& t) {
   sum.missed += t.missed;
   sum.rejected += t.rejected;
   sum.failed += t.failed;
+  sum.waiting += t.waiting;
   sum.inbound += t.inbound;
   sum.outbound += t.outbound;
   sum.duration_seconds += t.duration_seconds;
@@ -110,6 +112,7 @@ absl::Status History::Stats(absl::string_view tenant, const v1::GetCallStatsRequ
   resp->set_missed_calls(t.missed);
   resp->set_rejected_calls(t.rejected);
   resp->set_failed_calls(t.failed);
+  resp->set_waiting_calls(t.waiting);
   resp->set_inbound_calls(t.inbound);
   resp->set_outbound_calls(t.outbound);
   resp->set_success_rate_bps(SuccessRateBps(t));

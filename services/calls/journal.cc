@@ -103,18 +103,15 @@ absl::Status Journal::Create(v1::Call& call, const Cause& cause, const pg::Reque
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<v1::Call>> Journal::Repeat(const pg::RequestKey& key) {
-  std::optional<v1::Call> out;
-  if (key.request_id.empty()) return out;
-  RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
-    out.reset();
-    ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Find(tx, key));
-    if (!earlier.has_value()) return absl::OkStatus();
-    out.emplace();
-    return pg::Restore(*earlier, &*out);
-  }));
-  return out;
+absl::StatusOr<std::optional<v1::Call>> Journal::Begin(const pg::RequestKey& key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Claim(store_.pool(), key));
+  if (!earlier.has_value()) return std::optional<v1::Call>();
+  v1::Call call;
+  RETURN_IF_ERROR(pg::Restore(*earlier, &call));
+  return std::optional<v1::Call>(std::move(call));
 }
+
+void Journal::Abandon(const pg::RequestKey& key) { pg::Idempotency::Release(store_.pool(), key); }
 
 absl::StatusOr<v1::Call> Journal::Record(absl::string_view tenant, absl::string_view call_id,
                                          const Event& event, const Cause& cause,
@@ -154,17 +151,11 @@ absl::StatusOr<v1::Call> Journal::AttachMetaId(absl::string_view tenant, absl::s
   return out;
 }
 
-absl::StatusOr<Claimed> Journal::ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                             absl::string_view agent, const pg::RequestKey& key,
-                                             absl::Time now, absl::Duration lease) {
-  Claimed out;
+absl::StatusOr<v1::Call> Journal::ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
+                                              absl::string_view agent, absl::Time now,
+                                              absl::Duration lease) {
+  v1::Call out;
   RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
-    out = Claimed();
-    ASSIGN_OR_RETURN(std::optional<std::string> earlier, pg::Idempotency::Find(tx, key));
-    if (earlier.has_value()) {
-      out.repeat.emplace();
-      return pg::Restore(*earlier, &*out.repeat);
-    }
     ASSIGN_OR_RETURN(std::optional<v1::Call> found,
                      Store::Lock(tx, tenant, CallKey::Id(std::string(call_id))));
     if (!found.has_value()) return api::NotFound("call");
@@ -177,7 +168,7 @@ absl::StatusOr<Claimed> Journal::ClaimAnswer(absl::string_view tenant, absl::str
       return core::Error(absl::StatusCode::kFailedPrecondition, "CALL_CLAIMED_BY_OTHER",
                          "another agent is answering this call", {{"agent_id", holder}});
     }
-    out.call = *std::move(found);
+    out = *std::move(found);
     return absl::OkStatus();
   }));
   return out;

@@ -28,13 +28,6 @@
 
 namespace switchboard::calls {
 
-// AnswerCall's claim: the call the agent now holds, or the answer an identical earlier
-// AnswerCall got.
-struct Claimed {
-  v1::Call call;
-  std::optional<v1::Call> repeat;
-};
-
 // What the agents' commands ask of the call records.
 class CallRecords {
  public:
@@ -48,8 +41,12 @@ class CallRecords {
   // Records `call` (outbound, OFFERED) with its first events, as `key`'s answer. ALREADY_EXISTS
   // when an identical request placed a call first (Placed finds it).
   virtual absl::Status Create(v1::Call& call, const Cause& cause, const pg::RequestKey& key) = 0;
-  // The call an identical earlier command answered with (an empty request_id finds nothing).
-  virtual absl::StatusOr<std::optional<v1::Call>> Repeat(const pg::RequestKey& key) = 0;
+  // Before a command that asks Meta: the call an identical earlier command answered with, or
+  // nullopt having claimed the request (a concurrent duplicate is ABORTED REQUEST_IN_PROGRESS
+  // until Record answers it or Abandon gives it up). An empty request_id claims nothing.
+  virtual absl::StatusOr<std::optional<v1::Call>> Begin(const pg::RequestKey& key) = 0;
+  // Gives up a claimed request whose command failed and changed nothing.
+  virtual void Abandon(const pg::RequestKey& key) = 0;
   // Applies `event` to the call and saves what changed, remembering the call as `key`'s answer.
   // NOT_FOUND CALL_NOT_FOUND; the lifecycle's refusals as they are. `reject_reason` is kept
   // with a rejection.
@@ -65,9 +62,9 @@ class CallRecords {
   // The first agent to claim a waiting call may answer it; the claim holds for `lease` (or
   // until released). FAILED_PRECONDITION CALL_CLAIMED_BY_OTHER (metadata agent_id), and the
   // lifecycle's refusals of an answer.
-  virtual absl::StatusOr<Claimed> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                              absl::string_view agent, const pg::RequestKey& key,
-                                              absl::Time now, absl::Duration lease) = 0;
+  virtual absl::StatusOr<v1::Call> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
+                                               absl::string_view agent, absl::Time now,
+                                               absl::Duration lease) = 0;
   virtual absl::Status ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
                                      absl::string_view agent) = 0;
 };
@@ -98,16 +95,17 @@ class Journal final : public CallRecords {
                                               absl::string_view call_id) override;
   absl::StatusOr<std::optional<v1::Call>> Placed(const pg::RequestKey& key) override;
   absl::Status Create(v1::Call& call, const Cause& cause, const pg::RequestKey& key) override;
-  absl::StatusOr<std::optional<v1::Call>> Repeat(const pg::RequestKey& key) override;
+  absl::StatusOr<std::optional<v1::Call>> Begin(const pg::RequestKey& key) override;
+  void Abandon(const pg::RequestKey& key) override;
   absl::StatusOr<v1::Call> Record(absl::string_view tenant, absl::string_view call_id,
                                   const Event& event, const Cause& cause, const pg::RequestKey& key,
                                   absl::string_view reject_reason = "") override;
   absl::StatusOr<v1::Call> AttachMetaId(absl::string_view tenant, absl::string_view call_id,
                                         absl::string_view meta_call_id,
                                         const Cause& cause) override;
-  absl::StatusOr<Claimed> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                      absl::string_view agent, const pg::RequestKey& key,
-                                      absl::Time now, absl::Duration lease) override;
+  absl::StatusOr<v1::Call> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
+                                       absl::string_view agent, absl::Time now,
+                                       absl::Duration lease) override;
   absl::Status ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
                              absl::string_view agent) override;
 

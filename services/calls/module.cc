@@ -49,17 +49,20 @@ class Module final : public runtime::ServiceModule {
     ASSIGN_OR_RETURN(auto eligibility,
                      PeerOf<eligibility::v1::EligibilityService>(ctx, "eligibility"));
     eligibility_ = std::make_unique<EligibilityPeer>(std::move(eligibility));
+    ASSIGN_OR_RETURN(auto registry, PeerOf<webhooks::v1::WebhooksService>(ctx, "webhooks"));
+    numbers_ = std::make_unique<runtime::RegistryNumbers>(std::move(registry), ctx.clock());
     RETURN_IF_ERROR(InitStore(ctx, "calls", Migrations()));
+    clock_ = &ctx.clock();
     probe_ = std::make_unique<calls::Probe>(&ctx.metrics());
     store_ = std::make_unique<Store>(pool(), ctx.clock());
     journal_ = std::make_unique<Journal>(*store_, ctx.clock(),
                                          Timing{.ring_timeout = ctx.DurationFlag("ring-timeout")},
                                          probe_.get());
-    commands_ = std::make_unique<Commands>(*journal_, ctx.graph(), *eligibility_, ctx.clock(),
-                                           probe_.get());
+    commands_ = std::make_unique<Commands>(*journal_, ctx.graph(), *eligibility_, *numbers_,
+                                           ctx.clock(), probe_.get());
     history_ = std::make_unique<History>(*store_, ctx.clock());
     notes_ = std::make_unique<Notes>(*store_, ctx.clock());
-    callbacks_ = std::make_unique<Callbacks>(*store_, ctx.clock());
+    callbacks_ = std::make_unique<Callbacks>(*store_, *numbers_, ctx.clock());
     ingest_ = std::make_unique<Ingest>(*journal_, ctx.clock(), Commands::kClaimLease);
     service_ = std::make_unique<Service>(Features{.commands = commands_.get(),
                                                   .history = history_.get(),
@@ -67,6 +70,7 @@ class Module final : public runtime::ServiceModule {
                                                   .callbacks = callbacks_.get(),
                                                   .store = store_.get(),
                                                   .graph = &ctx.graph(),
+                                                  .numbers = numbers_.get(),
                                                   .clock = &ctx.clock(),
                                                   .probe = probe_.get()});
     ctx.AddService(service_.get(), v1::CallsService::service_full_name());
@@ -88,7 +92,7 @@ class Module final : public runtime::ServiceModule {
       return ingest_->FireCallbacks().status();
     });
     Every("parked webhooks", absl::Minutes(10), [this]() -> absl::Status {
-      ASSIGN_OR_RETURN(int64_t expired, store_->ExpireParked(absl::Now() - kParkedRetention));
+      ASSIGN_OR_RETURN(int64_t expired, store_->ExpireParked(clock_->Now() - kParkedRetention));
       if (expired > 0) {
         log::Info("parked webhooks of unknown outbound calls expired", {{"count", expired}});
       }
@@ -98,7 +102,9 @@ class Module final : public runtime::ServiceModule {
   }
 
  private:
+  const core::Clock* clock_ = nullptr;
   std::unique_ptr<Reserver> eligibility_;
+  std::unique_ptr<runtime::Numbers> numbers_;
   std::unique_ptr<calls::Probe> probe_;  // qualified: Module has a Probe() of its own
   std::unique_ptr<Store> store_;
   std::unique_ptr<Journal> journal_;
@@ -123,7 +129,7 @@ void Register(runtime::Registry& registry) {
            "inbound calls nobody answers are missed after this (Meta ends unanswered calls "
            "after 30-60 s); timers are durable across restarts",
            absl::Seconds(30), absl::Seconds(1), absl::Seconds(60))},
-       .peers = {"eligibility"}});
+       .peers = {"eligibility", "webhooks"}});
 }
 
 }  // namespace switchboard::calls

@@ -2,7 +2,7 @@
 // delete. Only a note's author, or a supervisor, may change it.
 //
 //   Notes notes(store, clock);
-//   ASSIGN_OR_RETURN(v1::CallNote note, notes.Add(caller, req));
+//   RETURN_IF_ERROR(notes.Add(caller, *req, resp));
 #pragma once
 
 #include "absl/status/statusor.h"

@@ -154,7 +154,7 @@ grpc::Status Service::ScheduleCallback(grpc::ServerContext* ctx,
                                        const v1::ScheduleCallbackRequest* req,
                                        v1::ScheduleCallbackResponse* resp) {
   return runtime::Handle(
-      ctx, [&](const auth::Principal& c) { return f_.callbacks->Schedule(c, *req, resp); });
+      ctx, [&](const auth::Principal& c) { return f_.callbacks->Schedule(ctx, c, *req, resp); });
 }
 
 grpc::Status Service::ListCallbacks(grpc::ServerContext* ctx, const v1::ListCallbacksRequest* req,
@@ -188,6 +188,7 @@ grpc::Status Service::RequestCallPermission(grpc::ServerContext* ctx,
     RETURN_IF_ERROR(api::Text(req->body_text(), "body_text",
                               {.max_chars = kMaxPermissionBodyChars, .required = true}));
     RETURN_IF_ERROR(api::OptionalId(req->request_id(), "request_id"));
+    RETURN_IF_ERROR(f_.numbers->Check(ctx, caller.tenant_id, req->business_phone_number_id()));
     // Meta is asked once per request: a repeat gets the first answer.
     pg::Pool& pool = f_.store->pool();
     const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);

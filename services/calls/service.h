@@ -23,8 +23,9 @@ struct Features {
   History* history;
   Notes* notes;
   Callbacks* callbacks;
-  Store* store;            // settings, permission requests' idempotency
-  whatsapp::Graph* graph;  // permission requests
+  Store* store;               // settings, permission requests' idempotency
+  whatsapp::Graph* graph;     // permission requests
+  runtime::Numbers* numbers;  // only the tenant's own numbers may be named
   const core::Clock* clock;
   Probe* probe = nullptr;
 };

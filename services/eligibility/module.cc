@@ -22,7 +22,9 @@ class Module final : public runtime::ServiceModule {
     redis_ = std::make_unique<redis::Pool>(options, ctx.clock());
     hot_ = std::make_unique<store::HotState>(*redis_);
     durable_ = std::make_unique<store::Durable>(pool(), ctx.clock());
-    service_ = std::make_unique<Service>(*hot_, *durable_, ctx.clock(), &ctx.metrics());
+    ASSIGN_OR_RETURN(auto registry, PeerOf<webhooks::v1::WebhooksService>(ctx, "webhooks"));
+    numbers_ = std::make_unique<runtime::RegistryNumbers>(std::move(registry), ctx.clock());
+    service_ = std::make_unique<Service>(*hot_, *durable_, *numbers_, ctx.clock(), &ctx.metrics());
     ctx.AddService(service_.get(), v1::EligibilityService::service_full_name());
 
     Service* s = service_.get();
@@ -48,6 +50,7 @@ class Module final : public runtime::ServiceModule {
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<store::HotState> hot_;
   std::unique_ptr<store::Durable> durable_;
+  std::unique_ptr<runtime::Numbers> numbers_;
   std::unique_ptr<Service> service_;
 };
 
@@ -57,7 +60,8 @@ void Register(runtime::Registry& registry) {
   registry.Add({.name = "eligibility",
                 .deps = {"redis", "postgres", "kafka"},
                 .target = true,
-                .factory = [] { return std::make_unique<Module>(); }});
+                .factory = [] { return std::make_unique<Module>(); },
+                .peers = {"webhooks"}});
 }
 
 }  // namespace switchboard::eligibility

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/api/validate.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
 
@@ -161,7 +162,7 @@ absl::StatusOr<v1::TenantPolicy> Patch(const v1::TenantPolicy& stored,
                                        const v1::TenantPolicy& patch,
                                        const google::protobuf::FieldMask& mask) {
   if (mask.paths_size() == 0) {
-    return core::InvalidArgument("MISSING_UPDATE_MASK", "update_mask names the fields to change");
+    return api::Missing("update_mask", "update_mask names the fields to change");
   }
   for (const auto& path : mask.paths()) {
     if (!FieldMaskUtil::GetFieldDescriptors(v1::TenantPolicy::descriptor(), path, nullptr)) {

@@ -55,10 +55,9 @@ absl::StatusOr<absl::Time> RequestTime(const google::protobuf::Timestamp& t, boo
 
 absl::Status ValidateRequestId(absl::string_view id) { return api::OptionalId(id, "request_id"); }
 
-// The evidence a consent change keeps: up to 1 000 characters are accepted, the first 200 are
-// audited, cut at a character boundary.
-constexpr int64_t kMaxEvidenceChars = 1000;
-constexpr int64_t kAuditedEvidenceChars = 200;
+// The evidence a consent change keeps: its first 1 000 characters, cut at a character boundary.
+// Longer evidence is cut, never refused: an opt-out must be recorded whatever came with it.
+constexpr int64_t kEvidenceChars = 1000;
 
 absl::StatusOr<rules::CallKind> Kind(v1::CallKind k) {
   RETURN_IF_ERROR(api::RequireEnum(k, v1::CallKind_descriptor(), "call_kind"));
@@ -146,9 +145,13 @@ struct Service::Metrics {
   }
 };
 
-Service::Service(store::HotState& hot, store::Durable& durable, const core::Clock& clock,
-                 prometheus::Registry* registry)
-    : hot_(hot), durable_(durable), clock_(clock), metrics_(std::make_unique<Metrics>()) {
+Service::Service(store::HotState& hot, store::Durable& durable, runtime::Numbers& numbers,
+                 const core::Clock& clock, prometheus::Registry* registry)
+    : hot_(hot),
+      durable_(durable),
+      numbers_(numbers),
+      clock_(clock),
+      metrics_(std::make_unique<Metrics>()) {
   if (registry != nullptr) {
     metrics_->decisions = &prometheus::BuildCounter()
                                .Name("switchboard_eligibility_decisions_total")
@@ -238,6 +241,15 @@ absl::StatusOr<Service::Target> Service::Resolve(absl::string_view tenant,
   ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, business_number));
   return Target{std::move(keys),
                 {std::string(tenant), std::string(business_number), std::move(key)}};
+}
+
+absl::StatusOr<Service::Target> Service::ResolveOwned(const grpc::ServerContextBase* ctx,
+                                                      absl::string_view tenant,
+                                                      const events::v1::ContactRef& contact,
+                                                      absl::string_view business_number) {
+  ASSIGN_OR_RETURN(Target t, Resolve(tenant, contact, business_number));
+  RETURN_IF_ERROR(numbers_.Check(ctx, tenant, business_number));
+  return t;
 }
 
 absl::StatusOr<rules::Facts> Service::Gather(const Target& t, absl::string_view agent_id,
@@ -355,6 +367,17 @@ grpc::Status Service::Check(grpc::ServerContextBase* ctx, const v1::CheckEligibi
     ASSIGN_OR_RETURN(Target t,
                      Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
     RETURN_IF_ERROR(api::OptionalId(req->agent_id(), "agent_id"));
+    // Only the tenant's own numbers: from memory when known, else asked where it may block.
+    std::optional<absl::Status> owned =
+        numbers_.Known(caller.tenant_id, req->business_phone_number_id());
+    if (!owned.has_value()) {
+      if (!may_block) {
+        *blocks = true;
+        return absl::OkStatus();  // not answered: the caller runs it again where it may block
+      }
+      owned = numbers_.Check(ctx, caller.tenant_id, req->business_phone_number_id());
+    }
+    RETURN_IF_ERROR(*owned);
     absl::Time now = clock_.Now();
     // The cached settings are immutable: use them in place, no copy per call.
     std::shared_ptr<const TenantSettings> settings =
@@ -381,8 +404,8 @@ grpc::Status Service::Reserve(grpc::ServerContextBase* ctx, const v1::ReserveCal
                               v1::ReserveCallResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
     ASSIGN_OR_RETURN(rules::CallKind kind, Kind(req->call_kind()));
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    ASSIGN_OR_RETURN(Target t, ResolveOwned(ctx, caller.tenant_id, req->contact(),
+                                            req->business_phone_number_id()));
     if (req->request_id().empty()) {
       return api::Missing("request_id",
                           "request_id is required: a retry must not take a second "
@@ -510,8 +533,8 @@ grpc::Status Service::RecordInboundMessage(grpc::ServerContext* ctx,
                                            const v1::RecordInboundMessageRequest* req,
                                            v1::RecordInboundMessageResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    ASSIGN_OR_RETURN(Target t, ResolveOwned(ctx, caller.tenant_id, req->contact(),
+                                            req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     if (req->meta_message_id().size() > 256) {
       return Invalid("INVALID_MESSAGE_ID", "meta_message_id is too long");
@@ -588,7 +611,9 @@ absl::Status Service::OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& e,
           return absl::OkStatus();
       }
       ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, e.phone_number_id()));
-      absl::Status set = hot_.SetQuality(keys, q);
+      // Ordered by Meta's time: an older update delivered late changes nothing.
+      absl::Time at = e.has_meta_event_time() ? FromProto(e.meta_event_time()) : m.event.time;
+      absl::Status set = hot_.SetQuality(keys, q, at).status();
       Wrote();
       return set;
     }
@@ -727,12 +752,12 @@ absl::Status Service::OnCallStateChanged(const calls::v1::CallStateChanged& chan
 grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordConsentRequest* req,
                                     v1::RecordConsentResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    ASSIGN_OR_RETURN(Target t, ResolveOwned(ctx, caller.tenant_id, req->contact(),
+                                            req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     ASSIGN_OR_RETURN(std::string source, Source(req->source()));
     RETURN_IF_ERROR(api::RequireEnum(req->kind(), v1::ConsentKind_descriptor(), "kind"));
-    RETURN_IF_ERROR(api::Text(req->evidence(), "evidence", {.max_chars = kMaxEvidenceChars}));
+    const std::string evidence = api::CutUtf8(req->evidence(), kEvidenceChars);
     absl::Time now = clock_.Now();
     std::optional<absl::Time> expires;
     if (req->has_expire_time()) {
@@ -758,8 +783,7 @@ grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordCo
         break;
     }
     v1::ConsentAuditEntry* e = resp->mutable_entry();
-    FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
-              now, e);
+    FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, evidence, now, e);
     e->set_kind(kind);
     if (expires.has_value()) ToProto(*expires, e->mutable_expire_time());
     const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
@@ -771,7 +795,7 @@ grpc::Status Service::RecordConsent(grpc::ServerContext* ctx, const v1::RecordCo
                                 .action = v1::ConsentAction_Name(action),
                                 .source = source,
                                 .actor = caller.subject,
-                                .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
+                                .detail = evidence,
                                 .request_id = req->request_id(),
                                 .at = now,
                                 .key = &key,
@@ -784,8 +808,8 @@ grpc::Status Service::RecordCallOffer(grpc::ServerContext* ctx,
                                       const v1::RecordCallOfferRequest* req,
                                       v1::RecordCallOfferResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    ASSIGN_OR_RETURN(Target t, ResolveOwned(ctx, caller.tenant_id, req->contact(),
+                                            req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     absl::Time now = clock_.Now();
     ASSIGN_OR_RETURN(absl::Time at,
@@ -812,21 +836,21 @@ grpc::Status Service::RecordRefusal(grpc::ServerContext* ctx, const Request* req
                                     v1::ConsentAction action,
                                     void (*apply)(rules::ContactFacts&, absl::Time)) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    ASSIGN_OR_RETURN(Target t, ResolveOwned(ctx, caller.tenant_id, req->contact(),
+                                            req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     ASSIGN_OR_RETURN(std::string source, Source(req->source()));
-    RETURN_IF_ERROR(api::Text(req->evidence(), "evidence", {.max_chars = kMaxEvidenceChars}));
+    const std::string evidence = api::CutUtf8(req->evidence(), kEvidenceChars);
     absl::Time now = clock_.Now();
-    FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, req->evidence(),
-              now, resp->mutable_entry());
+    FillEntry(t.contact, req->contact(), action, req->source(), caller.subject, evidence, now,
+              resp->mutable_entry());
     const pg::RequestKey key = pg::KeyOf(caller.tenant_id, *req);
     ASSIGN_OR_RETURN(store::ApplyResult r,
                      Change(t, {.apply = [now, apply](rules::ContactFacts& f) { apply(f, now); },
                                 .action = v1::ConsentAction_Name(action),
                                 .source = source,
                                 .actor = caller.subject,
-                                .detail = api::CutUtf8(req->evidence(), kAuditedEvidenceChars),
+                                .detail = evidence,
                                 .request_id = req->request_id(),
                                 .at = now,
                                 .key = &key,
@@ -849,8 +873,8 @@ grpc::Status Service::SetAutomationState(grpc::ServerContext* ctx,
                                          const v1::SetAutomationStateRequest* req,
                                          v1::SetAutomationStateResponse*) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(Target t,
-                     Resolve(caller.tenant_id, req->contact(), req->business_phone_number_id()));
+    ASSIGN_OR_RETURN(Target t, ResolveOwned(ctx, caller.tenant_id, req->contact(),
+                                            req->business_phone_number_id()));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     RETURN_IF_ERROR(api::Text(req->automation_state(), "automation_state",
                               {.max_chars = 64, .single_line = true}));
@@ -876,6 +900,7 @@ grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     RETURN_IF_ERROR(
         api::RequireEnum(req->quality_rating(), v1::QualityRating_descriptor(), "quality_rating"));
+    RETURN_IF_ERROR(numbers_.Check(ctx, caller.tenant_id, req->business_phone_number_id()));
     ASSIGN_OR_RETURN(store::NumberKeys keys,
                      store::NumberKeys::For(caller.tenant_id, req->business_phone_number_id()));
     rules::Quality q;
@@ -894,7 +919,7 @@ grpc::Status Service::SetQualityRating(grpc::ServerContext* ctx,
     }
     // Remembered with the request id, so a reused id with another rating is refused.
     return durable_.Once(pg::KeyOf(caller.tenant_id, *req), [&]() -> absl::Status {
-      absl::Status set = hot_.SetQuality(keys, q);
+      absl::Status set = hot_.SetQuality(keys, q, clock_.Now()).status();
       Wrote();
       return set;
     });
@@ -919,10 +944,7 @@ grpc::Status Service::UpdateTenantPolicy(grpc::ServerContext* ctx,
                                          const v1::UpdateTenantPolicyRequest* req,
                                          v1::UpdateTenantPolicyResponse* resp) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    if (!caller.HasRole("admin")) {
-      return core::Error(absl::StatusCode::kPermissionDenied, "ADMIN_ROLE_REQUIRED",
-                         "changing the tenant's policy needs the admin role");
-    }
+    RETURN_IF_ERROR(api::RequireRole(caller, "admin", "changing the tenant's policy"));
     RETURN_IF_ERROR(ValidateRequestId(req->request_id()));
     ASSIGN_OR_RETURN(std::string bytes, durable_.LoadPolicy(caller.tenant_id));
     v1::TenantPolicy stored;

@@ -15,6 +15,7 @@
 #include "libs/core/clock.h"
 #include "libs/core/work_queue.h"
 #include "libs/kafka/kafka.h"
+#include "libs/runtime/numbers.h"
 #include "services/eligibility/policy.h"
 #include "services/eligibility/rules/eligibility.h"
 #include "services/eligibility/rules/text_signals.h"
@@ -41,8 +42,10 @@ using ServiceBase = v1::EligibilityService::WithCallbackMethod_CheckEligibility<
 
 class Service final : public ServiceBase {
  public:
-  Service(store::HotState& hot, store::Durable& durable, const core::Clock& clock,
-          prometheus::Registry* metrics);
+  // `numbers`: whether a number a request names is the caller's tenant's (the registry's
+  // fact); requests naming another are NOT_FOUND PHONE_NUMBER_NOT_FOUND and change nothing.
+  Service(store::HotState& hot, store::Durable& durable, runtime::Numbers& numbers,
+          const core::Clock& clock, prometheus::Registry* metrics);
   ~Service() override;
 
   grpc::ServerUnaryReactor* CheckEligibility(grpc::CallbackServerContext* ctx,
@@ -111,6 +114,10 @@ class Service final : public ServiceBase {
   };
   absl::StatusOr<Target> Resolve(absl::string_view tenant, const events::v1::ContactRef& contact,
                                  absl::string_view business_number) const;
+  // Resolve, for a request: the number must be the caller's tenant's.
+  absl::StatusOr<Target> ResolveOwned(const grpc::ServerContextBase* ctx, absl::string_view tenant,
+                                      const events::v1::ContactRef& contact,
+                                      absl::string_view business_number);
   // The facts the rules need, from Redis (PostgreSQL for a contact Redis does not hold). With
   // `request_id`, also the grant an earlier ReserveCall with that id got, in the same round trip.
   absl::StatusOr<rules::Facts> Gather(const Target& target, absl::string_view agent_id,
@@ -153,6 +160,7 @@ class Service final : public ServiceBase {
 
   store::HotState& hot_;
   store::Durable& durable_;
+  runtime::Numbers& numbers_;
   const core::Clock& clock_;
   std::unique_ptr<Metrics> metrics_;
   struct CachedSettings {

@@ -15,6 +15,7 @@
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
 #include "services/eligibility/module.h"
+#include "services/webhooks/module.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
@@ -30,8 +31,10 @@ using sb::core::ReasonOf;
 
 namespace {
 
-const std::string kSecret = "eligibility-test-secret-0123456789";
+const std::string kSecret = testing::Suite::kAuthSecret;
 const std::string kNumber = "1065550001";
+// Another tenant's own number: a tenant may only name its own.
+const std::string kGlobexNumber = "1065550002";
 
 std::set<std::string> Codes(const google::protobuf::RepeatedPtrField<v1::Reason>& reasons) {
   std::set<std::string> out;
@@ -41,9 +44,14 @@ std::set<std::string> Codes(const google::protobuf::RepeatedPtrField<v1::Reason>
 
 struct Suite {
   Suite()
-      : suite({.services = {sb::eligibility::Register},
-               .numbers = {},
-               .configure = [](sb::runtime::Config& config) { config.auth_secret = kSecret; }}),
+      : suite({.services = {sb::webhooks::Register, sb::eligibility::Register},
+               .numbers = {{.phone_number_id = kNumber,
+                            .waba_id = "1020000001",
+                            .display_phone_number = "+1 631-555-0001"},
+                           {.phone_number_id = kGlobexNumber,
+                            .waba_id = "1020000002",
+                            .display_phone_number = "+1 631-555-0002",
+                            .tenant = "globex"}}}),
         redis(suite.redis()),
         app(&suite.app()) {
     stub = v1::EligibilityService::NewStub(suite.channel());
@@ -71,7 +79,7 @@ struct Suite {
                                      v1::CallKind kind = v1::CALL_KIND_USER_REQUESTED) {
     v1::CheckEligibilityRequest req;
     req.mutable_contact()->set_wa_id(contact);
-    req.set_business_phone_number_id(kNumber);
+    req.set_business_phone_number_id(tenant == "globex" ? kGlobexNumber : kNumber);
     req.set_call_kind(kind);
     v1::CheckEligibilityResponse resp;
     absl::Status s = Call(&v1::EligibilityService::Stub::CheckEligibility, req, &resp, tenant);
@@ -550,4 +558,35 @@ TEST_CASE("a suspension is announced on eligibility.state.v1 once, and again whe
   int counts = 0;
   for (const auto& [id, e] : seen) counts += e.missed_call_count();
   CHECK(counts == 5 + 6);
+}
+
+TEST_CASE("an opt-out is recorded whatever its evidence: cut at a character, never refused") {
+  Suite s;
+  // 68 Devanagari characters: cut at byte 200 they would end inside a character, and the
+  // opt-out used to be refused by PostgreSQL (invalid UTF-8) and lost.
+  std::string hindi;
+  for (int i = 0; i < 68; ++i) hindi += "न";
+  v1::RecordOptOutRequest opt_out;
+  opt_out.mutable_contact()->set_wa_id("5511999990009");
+  opt_out.set_business_phone_number_id(kNumber);
+  opt_out.set_source(v1::CONSENT_SOURCE_AGENT);
+  opt_out.set_evidence(hindi);
+  v1::RecordOptOutResponse opted;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::RecordOptOut, opt_out, &opted).ok());
+  CHECK(opted.entry().evidence() == hindi);
+  CHECK(Codes(s.Check("5511999990009").blocking_reasons()).count("OPTED_OUT"));
+
+  // Over the 1 000-character cap: recorded, the evidence cut to its first 1 000 characters.
+  std::string long_evidence;
+  for (int i = 0; i < 1500; ++i) long_evidence += "ç";
+  opt_out.mutable_contact()->set_wa_id("5511999990010");
+  opt_out.set_evidence(long_evidence);
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::RecordOptOut, opt_out, &opted).ok());
+  CHECK(Codes(s.Check("5511999990010").blocking_reasons()).count("OPTED_OUT"));
+  v1::ListConsentAuditRequest list;
+  list.set_filter("contact = \"5511999990010\"");
+  v1::ListConsentAuditResponse audit;
+  REQUIRE(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit).ok());
+  REQUIRE(audit.entries_size() == 1);
+  CHECK(audit.entries(0).evidence() == long_evidence.substr(0, 2000));  // 1000 two-byte chars
 }

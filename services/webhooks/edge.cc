@@ -84,6 +84,7 @@ struct Edge::Metrics {
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Counter>& skipped;
+  prometheus::Family<prometheus::Counter>& clamped;
   prometheus::Counter& dedup_unavailable;
   prometheus::Histogram& seconds;
 
@@ -95,12 +96,17 @@ struct Edge::Metrics {
         events(prometheus::BuildCounter()
                    .Name("switchboard_webhook_events_total")
                    .Help("Webhook items by kind and outcome (published, duplicate, "
-                         "unknown_number, app_mismatch, failed)")
+                         "unknown_number, app_mismatch, failed, dead_lettered)")
                    .Register(r)),
         skipped(prometheus::BuildCounter()
                     .Name("switchboard_webhook_skipped_total")
                     .Help("Parts of webhooks tolerated and skipped (unknown fields and kinds, "
                           "message statuses, items without ids)")
+                    .Register(r)),
+        clamped(prometheus::BuildCounter()
+                    .Name("switchboard_webhook_clamped_times_total")
+                    .Help("Webhook items dated after they were received, whose times were set "
+                          "to the receive time")
                     .Register(r)),
         dedup_unavailable(prometheus::BuildCounter()
                               .Name("switchboard_webhook_dedup_unavailable_total")
@@ -269,6 +275,7 @@ http::Response Edge::Receive(const whatsapp::MetaApp& app, const http::Request& 
     metrics_->skipped.Add({{"kind", kind}}).Increment(n);
 
   std::vector<Target> targets;
+  const absl::Time received = clock_.Now();
   for (Item& item : parsed->items) {
     const v1::WhatsAppEvent& e = item.event;
     absl::StatusOr<std::optional<NumberOwner>> owner =
@@ -296,6 +303,17 @@ http::Response Edge::Receive(const whatsapp::MetaApp& app, const http::Request& 
       // A WABA-level change resolved to one number: it is that number's event.
       item.event.set_phone_number_id((*owner)->phone_number_id);
       item.event.mutable_header()->set_entity_id((*owner)->phone_number_id);
+    }
+    if (item.event.phone_number_id().empty() && IsCallEvent(item.event)) {
+      // A call must have its business number (Graph requests go to it): without one the item
+      // is as unroutable as one for an unknown number.
+      metrics_->Event(KindName(e), "unknown_number");
+      log::Warning("call webhook whose business number cannot be resolved dropped",
+                   {{"waba_id", e.waba_id()}});
+      continue;
+    }
+    if (ClampTimes(item.event, received)) {
+      metrics_->clamped.Add({{"kind", KindName(e)}}).Increment();
     }
     targets.push_back(Target{.item = &item, .owner = **owner});
   }
@@ -355,10 +373,46 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     }
   }
 
+  // Stamp the items; one too large to be a Kafka record never will be: it is kept for an
+  // operator (dead letter) and acknowledged, rather than refused to Meta for a week.
+  std::vector<std::string> payloads(targets.size());
+  std::vector<std::string> done_keys;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    Target& t = targets[i];
+    if (!t.publish) continue;
+    v1::WhatsAppEvent& e = t.item->event;
+    auto* h = e.mutable_header();
+    h->set_tenant_id(t.owner.tenant_id);
+    h->set_sequence(t.sequence);
+    *h->mutable_occurred_time() = core::ToProto(now);
+    h->set_correlation_id(correlation_id);
+    payloads[i] = e.SerializeAsString();
+    if (payloads[i].size() <= options_.max_event_bytes) continue;
+    absl::Status kept = registry_.DeadLetter(t.owner.tenant_id, t.item->event_id, KindName(e),
+                                             "TOO_LARGE_FOR_KAFKA", payloads[i], now);
+    if (!kept.ok()) {
+      log::Warning("oversized webhook item not kept; Meta will retry",
+                   {{"error", kept.ToString()}});
+      if (t.claimed) Finish(t.seen_key, token, false);
+      busy = true;
+    } else {
+      metrics_->Event(KindName(e), "dead_lettered");
+      log::Error("webhook item too large to publish; kept as a dead letter",
+                 {{"event_id", t.item->event_id},
+                  {"tenant", t.owner.tenant_id},
+                  {"bytes", absl::StrCat(payloads[i].size())}});
+      if (t.claimed) done_keys.push_back(t.seen_key);
+    }
+    t.publish = false;
+  }
+
   auto batch = std::make_shared<Batch>();
   std::vector<Target*> out;
-  for (Target& t : targets) {
-    if (t.publish) out.push_back(&t);
+  std::vector<std::string*> out_payloads;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!targets[i].publish) continue;
+    out.push_back(&targets[i]);
+    out_payloads.push_back(&payloads[i]);
   }
   {
     absl::MutexLock lock(&batch->mu);
@@ -367,18 +421,12 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
   }
   for (size_t i = 0; i < out.size(); ++i) {
     Target* t = out[i];
-    v1::WhatsAppEvent& e = t->item->event;
-    auto* h = e.mutable_header();
-    h->set_tenant_id(t->owner.tenant_id);
-    h->set_sequence(t->sequence);
-    *h->mutable_occurred_time() = core::ToProto(now);
-    h->set_correlation_id(correlation_id);
     kafka::Event event{.id = t->item->event_id,
                        .type = v1::WhatsAppEvent::descriptor()->full_name(),
                        .source = "//switchboard/webhooks",
                        .time = now,
-                       .key = h->entity_id(),
-                       .payload = e.SerializeAsString()};
+                       .key = t->item->event.header().entity_id(),
+                       .payload = std::move(*out_payloads[i])};
     std::string seen_key = t->claimed ? t->seen_key : "";
     producer_.Publish(kafka::kWhatsAppEvents, event,
                       [this, batch, i, seen_key, token](absl::Status s) {
@@ -403,7 +451,6 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     delivered = batch->delivered;
   }
   // Finish what was reported; the rest finish in their delivery callbacks.
-  std::vector<std::string> done_keys;
   for (size_t i = 0; i < out.size(); ++i) {
     Target* t = out[i];
     const char* kind = KindName(t->item->event);

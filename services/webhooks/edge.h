@@ -43,6 +43,9 @@ struct EdgeOptions {
   absl::Duration claim_lease = absl::Seconds(60);
   // Meta retries for up to 7 days.
   absl::Duration dedup_ttl = absl::Hours(24 * 7);
+  // An item whose event is larger than this cannot be a Kafka record (message.max.bytes is
+  // 1 MB): it is kept as a dead letter instead.
+  size_t max_event_bytes = 900 * 1024;
 };
 
 class Edge {

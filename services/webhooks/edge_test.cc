@@ -10,9 +10,11 @@
 #include "libs/auth/token.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
+#include "libs/core/proto_time.h"
 #include "libs/http/client.h"
 #include "libs/kafka/embedded.h"
 #include "libs/kafka/kafka.h"
+#include "libs/pg/pg.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
 #include "libs/whatsapp/signature.h"
@@ -637,4 +639,69 @@ TEST_CASE("the simulator's duplicates, reordering and batches yield one event pe
     CHECK(connects == 1);
     CHECK(terminates == 1);
   }
+}
+
+TEST_CASE("an item too large for Kafka is acknowledged and kept as a dead letter, once") {
+  Suite s;
+  std::string big = "wamid." + sb::core::NewId();
+  std::string body = Envelope("messages", "{" + Metadata() + R"(,
+      "contacts":[{"profile":{"name":"Ana Souza"},"wa_id":"13175551399"}],
+      "messages":[{"from":"13175551399","id":")" +
+                                              big +
+                                              R"(","timestamp":"1749197000","type":"text",
+                   "text":{"body":")" + std::string(1200 * 1024, 'a') +
+                                              R"("}}]})");
+  // Before this was kept, Kafka refused the record and Meta got 503 for a week.
+  CHECK(s.Post(body).status == 200);
+  CHECK(s.PostUntilAccepted(body) == 200);  // Meta's redelivery: acknowledged again
+  std::string sentinel = "wamid." + sb::core::NewId();
+  CHECK(s.Post(TextMessage(sentinel)).status == 200);
+  s.Arrived(sentinel);
+  CHECK(s.Count(big) == 0);
+  CHECK(s.Metric("switchboard_webhook_events_total",
+                 {{"kind", "inbound_message"}, {"outcome", "dead_lettered"}}) == 1);
+  sb::pg::Pool pool({.url = s.suite.postgres_url(), .schema = "webhooks", .pool_size = 1});
+  auto kept = pool.Exec(
+      "SELECT count(*), min(tenant_id), min(reason), min(bytes) FROM dead_letters "
+      "WHERE event_id LIKE '%' || $1 || '%'",
+      {big});
+  REQUIRE(kept.ok());
+  CHECK(kept->GetInt(0, 0) == 1);
+  CHECK(kept->Get(0, 1) == "acme");
+  CHECK(kept->Get(0, 2) == "TOO_LARGE_FOR_KAFKA");
+  CHECK(kept->GetInt(0, 3) > 1200 * 1024);
+}
+
+TEST_CASE("times dated after their arrival are clamped to it; a call without its number dropped") {
+  Suite s;
+  // A message dated 30 days ahead must not open the service window until then.
+  const int64_t ahead = absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 30));
+  std::string future = "wamid." + sb::core::NewId();
+  std::string body = TextMessage(future);
+  body.replace(body.find("1749197000"), 10, std::to_string(ahead));
+  const absl::Time before = absl::Now();
+  CHECK(s.Post(body).status == 200);
+  s.Arrived(future);
+  Received r = s.Find(future);
+  const absl::Time at = sb::core::FromProto(r.event.inbound_message().message_time());
+  CHECK(at >= before - absl::Seconds(1));
+  CHECK(at <= absl::Now() + absl::Seconds(1));
+  CHECK(sb::core::FromProto(r.event.meta_event_time()) == at);
+  CHECK(s.Metric("switchboard_webhook_clamped_times_total", {{"kind", "inbound_message"}}) == 1);
+
+  // A connect whose business number cannot be resolved (no phone_number_id, and a display
+  // number the WABA does not have) would become a call Graph cannot be asked about: dropped.
+  std::string call = "wacid." + sb::core::NewId();
+  std::string orphan = Connect(call);
+  orphan.replace(orphan.find(R"(,"phone_number_id":")" + kNumber + "\""),
+                 std::string(R"(,"phone_number_id":")" + kNumber + "\"").size(), "");
+  orphan.replace(orphan.find("16315553601"), 11, "19995550000");
+  CHECK(s.Post(orphan).status == 200);
+  std::string sentinel = "wamid." + sb::core::NewId();
+  CHECK(s.Post(TextMessage(sentinel)).status == 200);
+  s.Arrived(sentinel);
+  CHECK(s.Metric("switchboard_webhook_events_total",
+                 {{"kind", "call_connected"}, {"outcome", "unknown_number"}}) == 1);
+  absl::MutexLock lock(&s.mu);
+  for (const auto& e : s.received) CHECK(e.event.call_connected().meta_call_id() != call);
 }

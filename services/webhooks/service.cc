@@ -86,6 +86,18 @@ grpc::Status Service::ListPhoneNumbers(grpc::ServerContext* ctx,
   });
 }
 
+grpc::Status Service::GetPhoneNumber(grpc::ServerContext* ctx, const v1::GetPhoneNumberRequest* req,
+                                     v1::GetPhoneNumberResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    RETURN_IF_ERROR(rules::ValidatePhoneNumberId(req->phone_number_id(), "phone_number_id"));
+    ASSIGN_OR_RETURN(std::optional<v1::PhoneNumber> number,
+                     registry_.Get(caller.tenant_id, req->phone_number_id()));
+    if (!number.has_value()) return NumberNotFound(req->phone_number_id());
+    *resp->mutable_phone_number() = *std::move(number);
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status Service::DeletePhoneNumber(grpc::ServerContext* ctx,
                                         const v1::DeletePhoneNumberRequest* req,
                                         v1::DeletePhoneNumberResponse* resp) {

@@ -157,18 +157,15 @@ class Switchboard {
   }
 
   std::vector<std::string> Args(const std::string& target) const {
-    return {absl::StrCat("--target=", target),
-            "--listen-host=127.0.0.1",
-            "--grpc-port=0",
-            "--metrics-port=0",
-            absl::StrCat("--webhooks-port=", webhooks_port),
+    return {absl::StrCat("--target=", target), "--listen-host=127.0.0.1", "--grpc-port=0",
+            "--metrics-port=0", absl::StrCat("--webhooks-port=", webhooks_port),
+            // Where a target run without webhooks would ask about business numbers (nothing
+            // here names one).
+            "--webhooks-address=127.0.0.1:9",
             absl::StrCat("--redis-url=", redis_url.empty() ? redis.url() : redis_url),
-            absl::StrCat("--postgres-url=", postgres_url_),
-            absl::StrCat("--auth-secret=", kSecret),
-            "--kafka-brokers=",
-            absl::StrCat("--kafka-bootstrap-file=", bootstrap_path()),
-            absl::StrCat("--ready-file=", ready_path()),
-            "--drain-timeout=2s"};
+            absl::StrCat("--postgres-url=", postgres_url_), absl::StrCat("--auth-secret=", kSecret),
+            "--kafka-brokers=", absl::StrCat("--kafka-bootstrap-file=", bootstrap_path()),
+            absl::StrCat("--ready-file=", ready_path()), "--drain-timeout=2s"};
   }
 
   void Spawn(const std::string& target) {

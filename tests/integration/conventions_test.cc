@@ -16,6 +16,8 @@
 #include <memory>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/descriptor.h"
@@ -400,6 +402,72 @@ bool Has(const Descriptor* d, const char* field) { return d->FindFieldByName(fie
 
 }  // namespace
 
+TEST_CASE("no RPC acts through another tenant's business number") {
+  Conventions t;
+  t.Prepare();
+  std::map<std::string, Valid> table = t.Table();
+  // Those that name a number without taking a request_id.
+  table["/switchboard.eligibility.v1.EligibilityService/CheckEligibility"] =
+      Make<ev1::CheckEligibilityRequest>(
+          [](auto& r) {
+            SetContact(r.mutable_contact());
+            r.set_business_phone_number_id(kNumber);
+            r.set_call_kind(ev1::CALL_KIND_USER_REQUESTED);
+          },
+          nullptr);
+  table["/switchboard.webhooks.v1.WebhooksService/GetPhoneNumber"] =
+      Make<wv1::GetPhoneNumberRequest>([](auto& r) { r.set_phone_number_id(kNumber); }, nullptr);
+  // Registering another tenant's number is ALREADY_EXISTS PHONE_NUMBER_REGISTERED_ELSEWHERE, and
+  // deleting an unknown number succeeds (its contract): neither acts through the number.
+  const std::set<std::string> elsewhere = {
+      "/switchboard.webhooks.v1.WebhooksService/RegisterPhoneNumber",
+      "/switchboard.webhooks.v1.WebhooksService/DeletePhoneNumber"};
+  const testing::Who globex_agent{.subject = "mallory", .roles = {"agent"}, .tenant = "globex"};
+  const testing::Who globex_admin{.subject = "mallory", .roles = {"admin"}, .tenant = "globex"};
+  auto graph_requests = [&] {
+    int64_t n = 0;
+    for (const auto& [action, count] : t.suite().sim()->Stats().graph_requests) n += count;
+    return n;
+  };
+  const int64_t graph_before = graph_requests();
+  int refused = 0;
+  for (const Method& m : Methods()) {
+    if (kSkeletons.count(m.service) > 0 || elsewhere.count(m.path) > 0) continue;
+    const Descriptor* input = m.descriptor->input_type();
+    if (!Has(input, "business_phone_number_id") && !Has(input, "phone_number_id")) continue;
+    INFO(m.path);
+    auto it = table.find(m.path);
+    REQUIRE(it != table.end());
+    std::unique_ptr<Message> req = it->second.make();
+    if (const FieldDescriptor* id = input->FindFieldByName("request_id")) {
+      req->GetReflection()->SetString(req.get(), id, "xt-" + sb::core::NewId());
+    }
+    const testing::Who& who = it->second.who.roles == kAdmin.roles ? globex_admin : globex_agent;
+    absl::Status s = t.Send(m.path, *req, who);
+    CHECK(s.code() == absl::StatusCode::kNotFound);
+    CHECK(ReasonOf(s) == "PHONE_NUMBER_NOT_FOUND");
+    ++refused;
+  }
+  CHECK(refused == 14);
+  // Nothing was asked of Meta, and the other tenant has nothing to show for it.
+  CHECK(graph_requests() == graph_before);
+  cv1::ListCallsResponse calls;
+  REQUIRE(t.Send("/switchboard.calls.v1.CallsService/ListCalls", cv1::ListCallsRequest(),
+                 globex_agent, &calls)
+              .ok());
+  CHECK(calls.calls().empty());
+  cv1::ListCallbacksResponse callbacks;
+  REQUIRE(t.Send("/switchboard.calls.v1.CallsService/ListCallbacks", cv1::ListCallbacksRequest(),
+                 globex_agent, &callbacks)
+              .ok());
+  CHECK(callbacks.callbacks().empty());
+  ev1::ListConsentAuditResponse audit;
+  REQUIRE(t.Send("/switchboard.eligibility.v1.EligibilityService/ListConsentAudit",
+                 ev1::ListConsentAuditRequest(), globex_agent, &audit)
+              .ok());
+  CHECK(audit.entries().empty());
+}
+
 TEST_CASE("the same fault gets the same code and reason from every RPC of every service") {
   Conventions t;
   t.Prepare();
@@ -508,4 +576,58 @@ TEST_CASE("the same fault gets the same code and reason from every RPC of every 
   absl::Status exported = sb::runtime::FromGrpcStatus(reader->Finish());
   CHECK(exported.code() == absl::StatusCode::kInvalidArgument);
   CHECK(ReasonOf(exported) == "UNDECODABLE_REQUEST");
+}
+
+TEST_CASE("every RPC names the roles that may call it, and only those get past the runtime") {
+  Conventions t;
+  const std::set<std::string> known = {"agent", "supervisor", "admin", "gateway"};
+  const testing::Who nobody{.subject = "intruder", .roles = {}};
+  const testing::Who stranger{.subject = "intruder", .roles = {"auditor"}};
+  int checked = 0;
+  for (const Method& m : Methods()) {
+    INFO(m.path);
+    std::vector<std::string> roles = sb::runtime::MethodRoles(m.path);
+    REQUIRE_FALSE(roles.empty());
+    for (const std::string& role : roles) CHECK(known.count(role) == 1);
+    const std::string expected = absl::AsciiStrToUpper(roles.front()) + "_ROLE_REQUIRED";
+
+    // No role, or one no method names: refused before the request is read (an empty body
+    // would otherwise be INVALID_ARGUMENT, so the refusal is the runtime's).
+    for (const testing::Who* who : {&nobody, &stranger}) {
+      absl::Status s = t.SendBytes(m.path, "", *who);
+      CHECK(s.code() == absl::StatusCode::kPermissionDenied);
+      CHECK(ReasonOf(s) == expected);
+    }
+    // Each role it names gets to the handler, which may still refuse (for a missing field, or
+    // acting for someone else), but never for want of a role.
+    for (const std::string& role : roles) {
+      INFO(role);
+      absl::Status s = t.SendBytes(m.path, "", {.subject = "agent-1", .roles = {role}});
+      CHECK_FALSE(absl::EndsWith(ReasonOf(s), "_ROLE_REQUIRED"));
+    }
+    // Every role it does not name is refused.
+    for (const std::string& role : known) {
+      if (std::find(roles.begin(), roles.end(), role) != roles.end()) continue;
+      INFO(role);
+      absl::Status s = t.SendBytes(m.path, "", {.subject = "agent-1", .roles = {role}});
+      CHECK(s.code() == absl::StatusCode::kPermissionDenied);
+      CHECK(ReasonOf(s) == expected);
+    }
+    ++checked;
+  }
+  CHECK(checked > 45);
+
+  // The configuration is the admin's: an agent changes none of it, and nothing changed.
+  ev1::UpdateTenantPolicyRequest policy;
+  policy.mutable_policy()->set_calls_per_minute(1);
+  policy.mutable_update_mask()->add_paths("calls_per_minute");
+  absl::Status denied =
+      t.Send("/switchboard.eligibility.v1.EligibilityService/UpdateTenantPolicy", policy, kAgent);
+  CHECK(denied.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(ReasonOf(denied) == "ADMIN_ROLE_REQUIRED");
+  ev1::GetTenantPolicyResponse now;
+  REQUIRE(t.Send("/switchboard.eligibility.v1.EligibilityService/GetTenantPolicy",
+                 ev1::GetTenantPolicyRequest(), kAgent, &now)
+              .ok());
+  CHECK(now.policy().calls_per_minute() != 1);
 }

@@ -27,16 +27,21 @@ std::string CallHeader(absl::TimeZone zone) {
 }
 
 std::string CallRow(const cv::Call& c, absl::TimeZone zone) {
-  return absl::StrFormat(kCallColumns, c.call_id(), TimeWidth("TIME", zone),
-                         c.has_offered_time() ? LocalTime(c.offered_time(), zone) : "-",
-                         c.direction() == cv::CALL_DIRECTION_INBOUND    ? "in"
-                         : c.direction() == cv::CALL_DIRECTION_OUTBOUND ? "out"
-                                                                        : "?",
-                         Cell(Or(c.contact().display_name(), "-"), 20),
-                         Cell(Phone(c.contact()), 16),
-                         Short(cv::CallState_Name(c.state()), "CALL_STATE_"),
-                         c.state() == cv::CALL_STATE_ENDED ? TalkTime(c.duration()) : "-",
-                         c.has_cost() ? Amount(c.cost()) : "-", Or(c.answered_by_agent_id(), "-"));
+  // A call known only from Meta's terminate has no offer time yet: it shows when it ended.
+  const bool timed = c.has_offered_time() || c.has_ended_time();
+  return absl::StrFormat(
+      kCallColumns, c.call_id(), TimeWidth("TIME", zone),
+      timed ? LocalTime(c.has_offered_time() ? c.offered_time() : c.ended_time(), zone) : "-",
+      c.direction() == cv::CALL_DIRECTION_INBOUND    ? "in"
+      : c.direction() == cv::CALL_DIRECTION_OUTBOUND ? "out"
+                                                     : "?",
+      Cell(Or(c.contact().display_name(), "-"), 20), Cell(Phone(c.contact()), 16),
+      Short(cv::CallState_Name(c.state()), "CALL_STATE_"),
+      // Talk time once the call is over: ENDED, and FAILED after an answer.
+      c.state() == cv::CALL_STATE_ENDED || (c.state() == cv::CALL_STATE_FAILED && c.has_duration())
+          ? TalkTime(c.duration())
+          : "-",
+      c.has_cost() ? Amount(c.cost()) : "-", Or(c.answered_by_agent_id(), "-"));
 }
 
 std::string CallDetails(const cv::Call& c, absl::TimeZone zone) {
@@ -79,6 +84,16 @@ std::string CallDetails(const cv::Call& c, absl::TimeZone zone) {
   if (c.has_duration()) line("duration", TalkTime(c.duration()));
   line("end reason", c.end_reason());
   if (c.meta_error_code() != 0) line("meta error code", absl::StrCat(c.meta_error_code()));
+  // Meta's own words for it: "Media timeout: the call could not connect (...)".
+  if (!c.meta_error_title().empty() || !c.meta_error_message().empty()) {
+    std::string words = c.meta_error_title();
+    if (!c.meta_error_message().empty()) {
+      words = words.empty() ? c.meta_error_message()
+                            : absl::StrCat(words, ": ", c.meta_error_message());
+    }
+    if (!c.meta_error_details().empty()) absl::StrAppend(&words, " (", c.meta_error_details(), ")");
+    line("meta error", words);
+  }
   if (c.disconnected_by() != cv::DISCONNECTOR_UNSPECIFIED) {
     line("disconnected by", Short(cv::Disconnector_Name(c.disconnected_by()), "DISCONNECTOR_"));
   }

@@ -135,7 +135,7 @@ class Machine {
         break;
       case EventKind::kConnectRefused:
         if (Live() && Before(v1::CALL_STATE_ANSWERED)) {
-          call_.set_meta_error_code(e_.meta_error_code);
+          KeepMetaError();
           Finish(v1::CALL_STATE_FAILED, "GRAPH_API_ERROR", v1::DISCONNECTOR_META, e_.at);
         }
         break;
@@ -198,32 +198,44 @@ class Machine {
                        *e_.end_time));
       }
       if (State() == v1::CALL_STATE_ENDED) return;  // a repeat: times settled, nothing else
-      if (!e_.completed && e_.meta_error_code != 0) {
-        call_.set_meta_error_code(e_.meta_error_code);
-        Finish(v1::CALL_STATE_FAILED,
-               IsMediaError(e_.meta_error_code) ? "MEDIA_TIMEOUT" : "META_ERROR",
-               v1::DISCONNECTOR_META, ended);
+      KeepMetaError();                              // errors[] add detail; Meta's status decides
+      if (e_.failed || (!e_.completed && e_.meta_error_code != 0)) {
+        Fail(ended);
         return;
       }
-      // Meta's terminate confirms an agent's hang-up, or else the contact (or the network,
-      // without an error) ended the call.
+      // Meta's terminate confirms an agent's hang-up, or else the contact ended the call.
       Finish(v1::CALL_STATE_ENDED, "COMPLETED",
              call_.has_hangup_requested_time() ? v1::DISCONNECTOR_AGENT : v1::DISCONNECTOR_CONTACT,
              ended);
       return;
     }
     if (!Live()) return;  // rejected, missed or failed already: Meta's terminate confirms it
-    // Never picked up.
+    // Never picked up: Meta says FAILED for every unanswered call, so only an error in
+    // errors[] makes it a failure rather than a missed call.
+    KeepMetaError();
     if (!e_.completed && e_.meta_error_code != 0) {
-      call_.set_meta_error_code(e_.meta_error_code);
-      Finish(v1::CALL_STATE_FAILED,
-             IsMediaError(e_.meta_error_code) ? "MEDIA_TIMEOUT" : "META_ERROR",
-             v1::DISCONNECTOR_META, e_.end_time.value_or(e_.at));
+      Fail(e_.end_time.value_or(e_.at));
       return;
     }
     bool inbound = call_.direction() == v1::CALL_DIRECTION_INBOUND;
     Finish(v1::CALL_STATE_MISSED, inbound ? "CALLER_HUNG_UP" : "CONTACT_UNANSWERED",
            v1::DISCONNECTOR_CONTACT, e_.end_time.value_or(e_.at));
+  }
+
+  // Meta failed the call: a media timeout when its error says so, else Meta's error (which may
+  // come without errors[], then the call carries no code).
+  void Fail(absl::Time at) {
+    Finish(v1::CALL_STATE_FAILED, IsMediaError(e_.meta_error_code) ? "MEDIA_TIMEOUT" : "META_ERROR",
+           v1::DISCONNECTOR_META, at);
+  }
+
+  // Meta's error, with its words, on the call (nothing when the event carries none).
+  void KeepMetaError() {
+    if (e_.meta_error_code == 0) return;
+    call_.set_meta_error_code(e_.meta_error_code);
+    call_.set_meta_error_title(e_.meta_error_title);
+    call_.set_meta_error_message(e_.meta_error_message);
+    call_.set_meta_error_details(e_.meta_error_details);
   }
 
   v1::Call& call_;

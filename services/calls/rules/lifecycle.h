@@ -46,13 +46,21 @@ struct Event {
   EventKind kind;
   // When it happened: Meta's timestamp for webhooks, the service's clock for the rest.
   absl::Time at;
-  // kTerminate: status COMPLETED (else FAILED), and the times Meta gives when picked up.
+  // kTerminate: Meta's status (COMPLETED, FAILED, or neither when absent), and the times Meta
+  // gives when the call was picked up. A picked-up call Meta says FAILED failed, with or
+  // without errors[]; one never picked up is Missed unless errors[] name a fault, since Meta
+  // reports every unanswered call as FAILED. errors[] otherwise only add detail.
   bool completed = false;
+  bool failed = false;
   std::optional<absl::Time> start_time;
   std::optional<absl::Time> end_time;
   std::optional<absl::Duration> duration;
-  // kTerminate (first of errors[]) or kConnectRefused; 0 when none.
+  // kTerminate (first of errors[]) or kConnectRefused; 0 when none. With Meta's title, message
+  // and details of it, kept on the call.
   int meta_error_code = 0;
+  std::string meta_error_title;
+  std::string meta_error_message;
+  std::string meta_error_details;
   std::vector<std::string> agent_ids;  // kRoutingRang
   std::string agent_id;                // agent commands
 };

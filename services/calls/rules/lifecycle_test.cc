@@ -37,7 +37,7 @@ Event Meta(EventKind kind, int at) { return {.kind = kind, .at = T(at)}; }
 Event Terminate(int at, bool completed, std::optional<int> start = std::nullopt,
                 std::optional<int> end = std::nullopt, std::optional<int> duration = std::nullopt,
                 int error = 0) {
-  Event e{.kind = EventKind::kTerminate, .at = T(at), .completed = completed};
+  Event e{.kind = EventKind::kTerminate, .at = T(at), .completed = completed, .failed = !completed};
   if (start) e.start_time = T(*start);
   if (end) e.end_time = T(*end);
   if (duration) e.duration = absl::Seconds(*duration);
@@ -239,6 +239,46 @@ TEST_CASE("terminal outcomes and their reasons") {
     CHECK(answered.end_reason() == "META_ERROR");
     CHECK(answered.duration().seconds() == 35);
     CHECK(answered.meta_error_code() == 131000);
+  }
+}
+
+TEST_CASE("Meta's terminate status decides; its errors only add detail") {
+  SECTION("picked up, FAILED without errors: failed, with its duration") {
+    v1::Call c = In(v1::CALL_DIRECTION_INBOUND, v1::CALL_STATE_ANSWERED);
+    CHECK(MustApply(c, Terminate(40, false, 5, 40, 35)).to == v1::CALL_STATE_FAILED);
+    CHECK(c.end_reason() == "META_ERROR");
+    CHECK(c.disconnected_by() == v1::DISCONNECTOR_META);
+    CHECK(c.duration().seconds() == 35);
+    CHECK(c.meta_error_code() == 0);
+  }
+  SECTION("picked up, FAILED, Meta's answer before ours: failed all the same") {
+    v1::Call c = In(v1::CALL_DIRECTION_INBOUND, v1::CALL_STATE_RINGING);
+    CHECK(MustApply(c, Terminate(40, false, 5, 40, 35)).to == v1::CALL_STATE_FAILED);
+  }
+  SECTION("COMPLETED with errors: ended, the error kept with its words") {
+    v1::Call c = In(v1::CALL_DIRECTION_OUTBOUND, v1::CALL_STATE_ANSWERED);
+    Event e = Terminate(70, true, 5, 70, 65, 138022);
+    e.meta_error_title = "Media timeout";
+    e.meta_error_message = "No media for 20 seconds";
+    e.meta_error_details = "relay 3";
+    CHECK(MustApply(c, e).to == v1::CALL_STATE_ENDED);
+    CHECK(c.end_reason() == "COMPLETED");
+    CHECK(c.meta_error_code() == 138022);
+    CHECK(c.meta_error_title() == "Media timeout");
+    CHECK(c.meta_error_message() == "No media for 20 seconds");
+    CHECK(c.meta_error_details() == "relay 3");
+  }
+  SECTION("FAILED with an error, never picked up: failed, with Meta's words") {
+    v1::Call c = In(v1::CALL_DIRECTION_OUTBOUND, v1::CALL_STATE_RINGING);
+    Event e = Terminate(9, false, std::nullopt, std::nullopt, std::nullopt, 138020);
+    e.meta_error_title = "Relay timeout";
+    CHECK(MustApply(c, e).to == v1::CALL_STATE_FAILED);
+    CHECK(c.meta_error_title() == "Relay timeout");
+  }
+  SECTION("FAILED without errors, never picked up: missed, as Meta reports every unanswered call") {
+    v1::Call c = In(v1::CALL_DIRECTION_OUTBOUND, v1::CALL_STATE_RINGING);
+    CHECK(MustApply(c, Terminate(45, false)).to == v1::CALL_STATE_MISSED);
+    CHECK(c.end_reason() == "CONTACT_UNANSWERED");
   }
 }
 

@@ -400,6 +400,17 @@ std::string Filter::Canonical() const {
   return out;
 }
 
+std::string CallbackFilter::Canonical() const {
+  std::string out;
+  AppendEnums("state", states, &v1::CallbackState_Name<v1::CallbackState>, &out);
+  AppendEnums("state!", not_states, &v1::CallbackState_Name<v1::CallbackState>, &out);
+  if (!assigned_agent_id.empty()) AppendStrings("assigned_agent_id", {assigned_agent_id}, &out);
+  if (!contact_wa_id.empty()) AppendStrings("contact.wa_id", {contact_wa_id}, &out);
+  if (due_after) absl::StrAppend(&out, "due>=", FirstAdmitted(*due_after), ";");
+  if (due_before) absl::StrAppend(&out, "due<", FirstExcluded(*due_before), ";");
+  return out;
+}
+
 absl::StatusOr<Filter> ParseFilter(absl::string_view text, TimeTerms time_terms) {
   if (absl::StripAsciiWhitespace(text).empty()) return Filter{};
   return Parser(text, time_terms).Run();

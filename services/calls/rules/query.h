@@ -61,8 +61,8 @@ struct Filter {
   std::vector<std::string> contact_wa_ids;
 
   // A stable text form, equal for filters that select the same calls however they were written
-  // (values sorted, duplicates dropped, times as Unix microseconds). Page tokens carry a hash
-  // of it.
+  // (values sorted, duplicates dropped, times as Unix microseconds). Page tokens are bound to
+  // it (libs/api/page.h).
   std::string Canonical() const;
 };
 
@@ -87,6 +87,9 @@ struct CallbackFilter {
   std::string contact_wa_id;
   std::optional<TimeBound> due_after;
   std::optional<TimeBound> due_before;
+
+  // A stable text form, equal for filters that select the same callbacks (as Filter's).
+  std::string Canonical() const;
 };
 
 absl::StatusOr<CallbackFilter> ParseCallbackFilter(absl::string_view text);

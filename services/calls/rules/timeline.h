@@ -1,6 +1,7 @@
 // The system message a finished call leaves in the contact's conversation ("Missed call from
-// Ana Souza", "Outgoing call, 5:30"), in the tenant's language. Pure: the store adds the event
-// header and publishes it on conversations.timeline.v1 with the call's final state.
+// Ana Souza", "Outgoing call, 5:30"), in the tenant's language. Pure: rules/events.h adds the
+// event header, and the journal publishes it on conversations.timeline.v1 with the call's final
+// state.
 //
 //   if (auto entry = timeline::EntryFor(call, settings.language)) Enqueue(*entry);
 #pragma once

@@ -3,8 +3,8 @@
 // timer row in step with the call (TimerFor after every change), the timer loop applies
 // Fire's event when one falls due.
 //
-//   std::optional<Timer> t = rules::TimerFor(call, timing, now);   // after a save
-//   ASSIGN_OR_RETURN(Event e, rules::Fire(call, timer_kind, due));   // when it is due
+//   std::optional<Timer> t = TimerFor(call, timing, now);   // after a save
+//   Event e = Fire(call, timer_kind, due);                   // when it is due
 #pragma once
 
 #include <optional>

@@ -38,10 +38,16 @@ std::optional<WebhookEvent> FromWebhook(const wa::WhatsAppEvent& e, absl::Time r
       const auto& t = e.call_terminated();
       m.event.kind = EventKind::kTerminate;
       m.event.completed = t.status() == wa::TERMINATE_STATUS_COMPLETED;
+      m.event.failed = t.status() == wa::TERMINATE_STATUS_FAILED;
       if (t.has_start_time()) m.event.start_time = core::FromProto(t.start_time());
       if (t.has_end_time()) m.event.end_time = core::FromProto(t.end_time());
       if (t.has_duration()) m.event.duration = absl::Seconds(t.duration().seconds());
-      if (t.errors_size() > 0) m.event.meta_error_code = t.errors(0).code();
+      if (t.errors_size() > 0) {
+        m.event.meta_error_code = t.errors(0).code();
+        m.event.meta_error_title = t.errors(0).title();
+        m.event.meta_error_message = t.errors(0).message();
+        m.event.meta_error_details = t.errors(0).details();
+      }
       m.meta_call_id = t.meta_call_id();
       m.callback_data = t.biz_opaque_callback_data();
       m.direction = Direction(t.direction());

@@ -146,12 +146,12 @@ inline void Where(Sql& sql, const query::Filter& f, absl::string_view needle) {
 }
 
 inline constexpr char kTotalsColumns[] =
-    "count(*), count(*) FILTER (WHERE answered_time IS NOT NULL), "
+    "count(*), count(*) FILTER (WHERE state IN (3, 4)), "
     "count(*) FILTER (WHERE state = 5), count(*) FILTER (WHERE state = 6), "
     "count(*) FILTER (WHERE state = 7), count(*) FILTER (WHERE direction = 1), "
     "count(*) FILTER (WHERE direction = 2), coalesce(sum(duration_seconds), 0), "
     "coalesce(sum(billed_minutes), 0), coalesce(sum(cost_micros), 0), "
-    "coalesce(max(cost_currency), '')";
+    "coalesce(max(cost_currency), ''), count(*) FILTER (WHERE state IN (1, 2))";
 
 inline Totals ReadTotals(const pg::Result& r, int row, int first) {
   Totals t;
@@ -166,6 +166,7 @@ inline Totals ReadTotals(const pg::Result& r, int row, int first) {
   t.billed_minutes = r.GetInt(row, first + 8);
   t.cost_micros = r.GetInt(row, first + 9);
   t.currency = std::string(r.Get(row, first + 10));
+  t.waiting = r.GetInt(row, first + 11);
   return t;
 }
 

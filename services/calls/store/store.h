@@ -69,6 +69,7 @@ struct Totals {
   int64_t missed = 0;
   int64_t rejected = 0;
   int64_t failed = 0;
+  int64_t waiting = 0;  // OFFERED or RINGING
   int64_t inbound = 0;
   int64_t outbound = 0;
   int64_t duration_seconds = 0;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -61,13 +62,22 @@ class FakeRecords final : public CallRecords {
     Remember(key, call.call_id());
     return absl::OkStatus();
   }
-  absl::StatusOr<std::optional<v1::Call>> Repeat(const pg::RequestKey& key) override {
+  absl::StatusOr<std::optional<v1::Call>> Begin(const pg::RequestKey& key) override {
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(std::optional<std::string> bytes, Earlier(key));
-    if (!bytes.has_value()) return std::optional<v1::Call>();
-    v1::Call call;
-    call.ParseFromString(*bytes);
-    return std::optional<v1::Call>(call);
+    if (bytes.has_value()) {
+      v1::Call call;
+      call.ParseFromString(*bytes);
+      return std::optional<v1::Call>(call);
+    }
+    if (!key.request_id.empty() && !claimed_.insert(Key(key.tenant, key.request_id)).second) {
+      return core::Error(absl::StatusCode::kAborted, api::kRequestInProgress, "in progress");
+    }
+    return std::optional<v1::Call>();
+  }
+  void Abandon(const pg::RequestKey& key) override {
+    absl::MutexLock lock(&mu_);
+    claimed_.erase(Key(key.tenant, key.request_id));
   }
   absl::StatusOr<v1::Call> Record(absl::string_view tenant, absl::string_view call_id,
                                   const Event& event, const Cause&, const pg::RequestKey& key,
@@ -91,17 +101,10 @@ class FakeRecords final : public CallRecords {
     if (it->second.meta_call_id().empty()) it->second.set_meta_call_id(std::string(meta_call_id));
     return it->second;
   }
-  absl::StatusOr<Claimed> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                      absl::string_view agent, const pg::RequestKey& key,
-                                      absl::Time now, absl::Duration) override {
+  absl::StatusOr<v1::Call> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
+                                       absl::string_view agent, absl::Time now,
+                                       absl::Duration) override {
     absl::MutexLock lock(&mu_);
-    Claimed out;
-    ASSIGN_OR_RETURN(std::optional<std::string> earlier, Earlier(key));
-    if (earlier.has_value()) {
-      out.repeat.emplace();
-      out.repeat->ParseFromString(*earlier);
-      return out;
-    }
     auto it = calls_.find(Key(tenant, call_id));
     if (it == calls_.end()) return api::NotFound("call");
     v1::Call probe = it->second;
@@ -114,8 +117,7 @@ class FakeRecords final : public CallRecords {
       return core::Error(absl::StatusCode::kFailedPrecondition, "CALL_CLAIMED_BY_OTHER",
                          "another agent is answering this call", {{"agent_id", holder}});
     }
-    out.call = it->second;
-    return out;
+    return it->second;
   }
   absl::Status ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
                              absl::string_view agent) override {
@@ -147,6 +149,7 @@ class FakeRecords final : public CallRecords {
   void Remember(const pg::RequestKey& key, std::string response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (key.request_id.empty()) return;
+    claimed_.erase(Key(key.tenant, key.request_id));
     keys_.try_emplace(Key(key.tenant, key.request_id),
                       Remembered{key.method, key.fingerprint, std::move(response)});
   }
@@ -156,6 +159,7 @@ class FakeRecords final : public CallRecords {
   std::map<std::string, Remembered> keys_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> reasons_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> claimed_ ABSL_GUARDED_BY(mu_);  // requests in progress
 };
 
 }  // namespace switchboard::calls::testing

@@ -54,8 +54,11 @@ struct ContactFacts {
   Permission permission = Permission::kNone;     // Meta call permission
   std::optional<absl::Time> permission_expires;  // temporary permissions
   bool permission_revoked = false;               // Meta's automatic revoke
-  int consecutive_unanswered = 0;                // outbound calls in a row not answered
-  int connected_calls_24h = 0;                   // connected business-initiated calls, last 24 h
+  // When the permission facts above last changed, by Meta's clock: an older reply (Meta
+  // delivers out of order) does not overwrite a newer one.
+  std::optional<absl::Time> permission_changed;
+  int consecutive_unanswered = 0;  // outbound calls in a row not answered
+  int connected_calls_24h = 0;     // connected business-initiated calls, last 24 h
   std::string automation_state;
 };
 

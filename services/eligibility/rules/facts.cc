@@ -30,8 +30,21 @@ bool ApplyInboundMessage(ContactFacts& f, Signal signal, absl::Time at) {
   return false;
 }
 
+namespace {
+
+// Whether a permission fact at `at` is newer than the last one applied (and records it).
+bool NewerPermission(ContactFacts& f, absl::Time at) {
+  if (f.permission_changed.has_value() && at < *f.permission_changed) return false;
+  f.permission_changed = at;
+  return true;
+}
+
+}  // namespace
+
 void ApplyPermissionReply(ContactFacts& f, const PermissionReply& reply) {
-  Later(f.last_inbound_message, reply.at);  // a reply opens the service window too
+  const bool revoke = !reply.accept && reply.automatic;
+  if (!revoke) Later(f.last_inbound_message, reply.at);  // the user's reply opens the window
+  if (!NewerPermission(f, reply.at)) return;
   if (reply.accept) {
     f.permission = reply.expires.has_value() ? Permission::kTemporary : Permission::kPermanent;
     f.permission_expires = reply.expires;
@@ -59,6 +72,7 @@ void ApplyConsent(ContactFacts& f, ConsentKind kind, absl::Time at,
       Later(f.long_term_consent, at);
       break;
     case ConsentKind::kMetaPermission:
+      if (!NewerPermission(f, at)) break;
       f.permission = expires.has_value() ? Permission::kTemporary : Permission::kPermanent;
       f.permission_expires = expires;
       f.permission_revoked = false;

@@ -29,7 +29,9 @@ bool ApplyInboundMessage(ContactFacts& f, Signal signal, absl::Time at);
 
 // Meta's call_permission_reply: an accept grants (temporary until `expires`, else permanent)
 // and clears a revoke; an automatic reject is Meta revoking the permission (after unanswered
-// calls); a reject by the user is a decline. A user's reply also opens the service window.
+// calls); a reject by the user is a decline. Replies are ordered by Meta's time: one older than
+// the last permission fact applied changes nothing. A reply opens the service window unless it
+// is Meta's automatic revoke (not a message from the user).
 struct PermissionReply {
   bool accept = false;
   bool automatic = false;
@@ -38,7 +40,8 @@ struct PermissionReply {
 };
 void ApplyPermissionReply(ContactFacts& f, const PermissionReply& reply);
 
-// A consent recorded through the API (an agent, the inbox).
+// A consent recorded through the API (an agent, the inbox). A Meta permission recorded this way
+// is ordered with the replies.
 enum class ConsentKind { kCallRequest, kOfferAccepted, kLongTerm, kMetaPermission };
 void ApplyConsent(ContactFacts& f, ConsentKind kind, absl::Time at,
                   std::optional<absl::Time> expires);

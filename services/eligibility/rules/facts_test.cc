@@ -50,6 +50,28 @@ TEST_CASE("Meta's permission replies: grant, automatic revoke, user decline") {
   CHECK(f.declined == kT0 + absl::Hours(3));
 }
 
+TEST_CASE("permission replies are ordered by Meta's time; a revoke opens no window") {
+  ContactFacts f;
+  // The automatic revoke (newer) arrives first, then the older permanent grant.
+  ApplyPermissionReply(f, {.accept = false, .automatic = true, .at = kT0 + absl::Hours(2)});
+  CHECK(f.permission_revoked);
+  CHECK_FALSE(f.last_inbound_message.has_value());  // Meta's revoke is not the user writing
+  ApplyPermissionReply(f, {.accept = true, .at = kT0});
+  CHECK(f.permission_revoked);  // the older grant does not undo the newer revoke
+  CHECK(f.permission == Permission::kNone);
+  CHECK(f.last_inbound_message == kT0);  // but the user did write then
+  // A newer grant does.
+  ApplyPermissionReply(f, {.accept = true, .at = kT0 + absl::Hours(3)});
+  CHECK_FALSE(f.permission_revoked);
+  CHECK(f.permission == Permission::kPermanent);
+  // An older decline does not take it back either.
+  ApplyPermissionReply(f, {.accept = false, .at = kT0 + absl::Hours(1)});
+  CHECK(f.permission == Permission::kPermanent);
+  // Nor does an older permission recorded through the API.
+  ApplyConsent(f, ConsentKind::kMetaPermission, kT0, kT0 + absl::Hours(24));
+  CHECK(f.permission == Permission::kPermanent);
+}
+
 TEST_CASE("consents, opt-outs and outbound outcomes") {
   ContactFacts f;
   ApplyConsent(f, ConsentKind::kLongTerm, kT0, std::nullopt);

@@ -10,7 +10,7 @@ namespace {
 constexpr char kColumns[] =
     "last_inbound_at, opted_out_at, declined_at, call_requested_at, offer_made_at, "
     "offer_accepted_at, long_term_consent_at, permission, permission_expires_at, "
-    "permission_revoked, consecutive_unanswered, automation_state";
+    "permission_revoked, consecutive_unanswered, automation_state, permission_changed_at";
 
 std::optional<absl::Time> OptTime(const pg::Result& r, int row, int col) {
   if (r.IsNull(row, col)) return std::nullopt;
@@ -38,6 +38,7 @@ rules::ContactFacts FromRow(const pg::Result& r, int row) {
   c.permission_revoked = r.GetBool(row, 9);
   c.consecutive_unanswered = static_cast<int>(r.GetInt(row, 10));
   c.automation_state = std::string(r.Get(row, 11));
+  c.permission_changed = OptTime(r, row, 12);
   return c;
 }
 
@@ -103,13 +104,13 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
                 "call_requested_at = $7, offer_made_at = $8, offer_accepted_at = $9, "
                 "long_term_consent_at = $10, permission = $11, permission_expires_at = $12, "
                 "permission_revoked = $13, consecutive_unanswered = $14, automation_state = $15, "
-                "updated_at = $16 WHERE tenant_id = $1 AND business_number = $2 AND "
-                "contact_key = $3",
+                "updated_at = $16, permission_changed_at = $17 WHERE tenant_id = $1 AND "
+                "business_number = $2 AND contact_key = $3",
                 {c.tenant, c.business_number, c.contact_key, P(f.last_inbound_message),
                  P(f.opted_out), P(f.declined), P(f.call_requested), P(f.offer_made),
                  P(f.offer_accepted), P(f.long_term_consent), PermissionText(f.permission),
                  P(f.permission_expires), f.permission_revoked, f.consecutive_unanswered,
-                 f.automation_state, clock_.Now()})
+                 f.automation_state, clock_.Now(), P(f.permission_changed)})
             .status());
     if (change.audit || !change.request_id.empty()) {
       RETURN_IF_ERROR(

@@ -44,6 +44,14 @@ redis.call('HSET', KEYS[1], 'version', ARGV[1], unpack(ARGV, 2))
 return 1
 )lua");
 
+// The number's quality, only when `at` (ARGV[1], ms) is not older than the stored one's.
+const redis::Script kSetQualityIfNewer(R"lua(
+local current = tonumber(redis.call('HGET', KEYS[1], 'quality_at') or '-1')
+if tonumber(ARGV[1]) < current then return 0 end
+redis.call('HSET', KEYS[1], 'quality', ARGV[2], 'quality_at', ARGV[1])
+return 1
+)lua");
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
 std::string OptMs(const std::optional<absl::Time>& t) {
@@ -162,6 +170,8 @@ rules::ContactFacts ParseContact(const redis::Reply& hash) {
       c.consecutive_unanswered = ParseInt(v);
     else if (f == "automation")
       c.automation_state = v;
+    else if (f == "perm_at")
+      c.permission_changed = ParseOptMs(v);
   }
   return c;
 }
@@ -291,7 +301,8 @@ absl::Status HotState::CacheContact(const NumberKeys& keys, absl::string_view co
                   "perm_exp",   OptMs(c.permission_expires),
                   "perm_rev",   c.permission_revoked ? "1" : "0",
                   "unanswered", absl::StrCat(c.consecutive_unanswered),
-                  "automation", c.automation_state},
+                  "automation", c.automation_state,
+                  "perm_at",    OptMs(c.permission_changed)},
                  {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(kContactTtl))}})
       .status();
 }
@@ -300,8 +311,12 @@ absl::Status HotState::InvalidateContact(const NumberKeys& keys, absl::string_vi
   return redis_.Command({"DEL", keys.Contact(contact_key)}).status();
 }
 
-absl::Status HotState::SetQuality(const NumberKeys& keys, rules::Quality quality) {
-  return redis_.Command({"HSET", keys.number, "quality", QualityName(quality)}).status();
+absl::StatusOr<bool> HotState::SetQuality(const NumberKeys& keys, rules::Quality quality,
+                                          absl::Time at) {
+  ASSIGN_OR_RETURN(
+      redis::Reply r,
+      kSetQualityIfNewer.Run(redis_, {keys.number}, {absl::StrCat(Ms(at)), QualityName(quality)}));
+  return r.integer == 1;
 }
 
 absl::StatusOr<bool> HotState::SetUsage(absl::string_view tenant, const rules::Usage& usage,

@@ -69,7 +69,9 @@ class HotState {
   absl::Status CacheContact(const NumberKeys& keys, absl::string_view contact_key,
                             const rules::ContactFacts& facts);
   absl::Status InvalidateContact(const NumberKeys& keys, absl::string_view contact_key);
-  absl::Status SetQuality(const NumberKeys& keys, rules::Quality quality);
+  // Sets the number's quality rating as of `at` (Meta's time), unless a later one is stored:
+  // Meta's quality updates arrive out of order. Returns whether it was written.
+  absl::StatusOr<bool> SetQuality(const NumberKeys& keys, rules::Quality quality, absl::Time at);
   // Usage and agent state arrive as events, possibly out of order: each write carries a version
   // (the event's sequence or time) and is ignored unless it is newer than the stored one.
   // Returns whether it was applied.

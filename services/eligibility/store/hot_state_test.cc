@@ -101,7 +101,9 @@ TEST_CASE("one read returns every fact the rules need") {
   c.consecutive_unanswered = 2;
   c.automation_state = "bot_active";
   REQUIRE(f.hot.CacheContact(f.keys, "5511999", c).ok());
-  REQUIRE(f.hot.SetQuality(f.keys, rules::Quality::kYellow).ok());
+  REQUIRE(*f.hot.SetQuality(f.keys, rules::Quality::kYellow, kT0 - absl::Minutes(5)));
+  // An older update delivered late does not overwrite it (Meta's order, not arrival order).
+  REQUIRE_FALSE(*f.hot.SetQuality(f.keys, rules::Quality::kRed, kT0 - absl::Minutes(6)));
   REQUIRE(*f.hot.SetUsage(
       "acme",
       {.known = true, .minutes_used = 81, .minutes_limit = 100, .resets = kT0 + absl::Hours(100)},

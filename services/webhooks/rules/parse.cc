@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/api/contact.h"
 #include "libs/core/error.h"
 
 namespace switchboard::webhooks {
@@ -341,7 +342,7 @@ void ParseMessage(const Change& c, const json& message, Parsed& out) {
     }
     e->set_context_meta_message_id(Str(Object(message, "context"), "id"));
   }
-  std::string key = ContactKey(contact);
+  std::string key = api::ContactKey(contact);
   item.event.mutable_header()->set_entity_id(key);
   item.event_id = id;
   out.items.push_back(std::move(item));
@@ -429,10 +430,6 @@ void ParseQualityUpdate(const Change& c, const json& value, Parsed& out) {
 
 }  // namespace
 
-std::string ContactKey(const events::v1::ContactRef& contact) {
-  return contact.wa_id().empty() ? contact.user_id() : contact.wa_id();
-}
-
 absl::StatusOr<Parsed> ParseWebhook(absl::string_view body) {
   json root = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
@@ -479,6 +476,58 @@ absl::StatusOr<Parsed> ParseWebhook(absl::string_view body) {
     }
   }
   return out;
+}
+
+namespace {
+
+// Pulls a time Meta put after `received` back to it. Takes the field's has/mutable pair so an
+// absent time stays absent (calling mutable_* would create it).
+template <typename Message>
+bool Clamp(Message& m, bool (Message::*has)() const, google::protobuf::Timestamp* (Message::*mut)(),
+           absl::Time received) {
+  if (!(m.*has)()) return false;
+  google::protobuf::Timestamp* t = (m.*mut)();
+  const int64_t now = absl::ToUnixSeconds(received);
+  if (t->seconds() < now || (t->seconds() == now && t->nanos() == 0)) return false;
+  t->set_seconds(now);
+  t->set_nanos(0);
+  return true;
+}
+
+}  // namespace
+
+bool ClampTimes(v1::WhatsAppEvent& e, absl::Time received) {
+  bool clamped = Clamp(e, &v1::WhatsAppEvent::has_meta_event_time,
+                       &v1::WhatsAppEvent::mutable_meta_event_time, received);
+  switch (e.event_case()) {
+    case v1::WhatsAppEvent::kInboundMessage: {
+      auto* m = e.mutable_inbound_message();
+      clamped |= Clamp(*m, &v1::InboundMessage::has_message_time,
+                       &v1::InboundMessage::mutable_message_time, received);
+      break;
+    }
+    case v1::WhatsAppEvent::kCallPermissionReply: {
+      auto* r = e.mutable_call_permission_reply();
+      clamped |= Clamp(*r, &v1::CallPermissionReply::has_message_time,
+                       &v1::CallPermissionReply::mutable_message_time, received);
+      break;
+    }
+    case v1::WhatsAppEvent::kCallTerminated: {
+      auto* t = e.mutable_call_terminated();
+      clamped |= Clamp(*t, &v1::CallTerminated::has_start_time,
+                       &v1::CallTerminated::mutable_start_time, received);
+      clamped |= Clamp(*t, &v1::CallTerminated::has_end_time, &v1::CallTerminated::mutable_end_time,
+                       received);
+      break;
+    }
+    default:
+      break;
+  }
+  return clamped;
+}
+
+bool IsCallEvent(const v1::WhatsAppEvent& e) {
+  return e.has_call_connected() || e.has_call_terminated() || e.has_call_status_updated();
 }
 
 }  // namespace switchboard::webhooks

@@ -37,7 +37,12 @@ struct Parsed {
 // no items with skipped {"unknown_object", 1}.
 absl::StatusOr<Parsed> ParseWebhook(absl::string_view body);
 
-// The contact key used for keys and ids: wa_id, else the business-scoped user id.
-std::string ContactKey(const events::v1::ContactRef& contact);
+// Event times later than `received` (Meta's clock, or a forged body, dated ahead) become
+// `received`: a message dated 30 days ahead must not open the service window until then.
+// Expiration times (permission grants) are left alone. Returns whether anything changed.
+bool ClampTimes(v1::WhatsAppEvent& event, absl::Time received);
+
+// Whether the event is about a call (connect, terminate, status), which must name its number.
+bool IsCallEvent(const v1::WhatsAppEvent& event);
 
 }  // namespace switchboard::webhooks

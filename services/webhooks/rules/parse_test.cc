@@ -292,6 +292,27 @@ TEST_CASE("wrong types and absurd times never throw: they are absent") {
   CHECK(p.skipped.at("invalid_time") == 2);
 }
 
+TEST_CASE("times dated after arrival are pulled back to it; absent times stay absent") {
+  Parsed p = MustParse(Envelope("calls", std::string("{") + kMetadata + R"(,
+      "calls":[{"id":"wacid.F","event":"terminate","timestamp":"1671645000","status":"COMPLETED",
+                "start_time":"1671644900","end_time":"1971645000","duration":30},
+               {"id":"wacid.G","event":"terminate","timestamp":"1671645000","status":"FAILED"}]})"));
+  REQUIRE(p.items.size() == 2);
+  const absl::Time received = absl::FromUnixSeconds(1671645010);
+
+  v1::WhatsAppEvent dated_ahead = p.items[0].event;
+  CHECK(ClampTimes(dated_ahead, received));
+  const auto& t = dated_ahead.call_terminated();
+  CHECK(t.start_time().seconds() == 1671644900);  // before arrival: kept
+  CHECK(t.end_time().seconds() == 1671645010);    // ten years ahead: arrival
+  CHECK(dated_ahead.meta_event_time().seconds() == 1671645000);
+
+  v1::WhatsAppEvent never_answered = p.items[1].event;
+  CHECK_FALSE(ClampTimes(never_answered, received));
+  CHECK_FALSE(never_answered.call_terminated().has_start_time());
+  CHECK_FALSE(never_answered.call_terminated().has_end_time());
+}
+
 TEST_CASE("bodies that are not a webhook are refused with a reason") {
   for (const char* body : {"", "{", "nope", "[1,2]", "{\"object\":\"whatsapp_business_account\"}",
                            "{\"object\":1,\"entry\":{}}", "{\"entry\":[]}"}) {

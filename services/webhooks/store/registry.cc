@@ -182,6 +182,18 @@ absl::Status Registry::Delete(pg::Conn& tx, absl::string_view tenant,
       .status();
 }
 
+absl::Status Registry::DeadLetter(absl::string_view tenant, absl::string_view event_id,
+                                  absl::string_view kind, absl::string_view reason,
+                                  const std::string& payload, absl::Time now) {
+  return pool_
+      .Exec(
+          "INSERT INTO dead_letters (event_id, tenant_id, kind, reason, bytes, payload, "
+          "receive_time) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",
+          {event_id, tenant, kind, reason, static_cast<int64_t>(payload.size()),
+           pg::Param::Bytes(payload), now})
+      .status();
+}
+
 absl::StatusOr<std::optional<v1::PhoneNumber>> Registry::SaveSettings(
     pg::Conn& tx, absl::string_view tenant, absl::string_view phone_number_id,
     const v1::CallingSettings& settings, absl::Time now) {

@@ -63,6 +63,11 @@ class Registry {
                                                      absl::string_view phone_number_id);
   static absl::Status Delete(pg::Conn& tx, absl::string_view tenant,
                              absl::string_view phone_number_id);
+  // Keeps an item that can never be published (once per event id).
+  absl::Status DeadLetter(absl::string_view tenant, absl::string_view event_id,
+                          absl::string_view kind, absl::string_view reason,
+                          const std::string& payload, absl::Time now);
+
   // nullopt when the tenant has no such number.
   static absl::StatusOr<std::optional<v1::PhoneNumber>> SaveSettings(
       pg::Conn& tx, absl::string_view tenant, absl::string_view phone_number_id,

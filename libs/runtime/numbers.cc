@@ -1,0 +1,68 @@
+#include "libs/runtime/numbers.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/api/reasons.h"
+#include "libs/core/error.h"
+#include "libs/core/status_macros.h"
+#include "libs/runtime/grpc.h"
+
+namespace switchboard::runtime {
+namespace {
+
+constexpr size_t kMaxEntries = 100000;
+
+std::string Key(absl::string_view tenant, absl::string_view number) {
+  return absl::StrCat(tenant, "|", number);
+}
+
+}  // namespace
+
+absl::Status NumberNotFound(absl::string_view number) {
+  return core::Error(absl::StatusCode::kNotFound, api::kPhoneNumberNotFound,
+                     "no such phone number in this tenant",
+                     {{"phone_number_id", std::string(number)}});
+}
+
+RegistryNumbers::RegistryNumbers(std::shared_ptr<Peer<webhooks::v1::WebhooksService>> registry,
+                                 const core::Clock& clock)
+    : registry_(std::move(registry)), clock_(clock) {}
+
+std::optional<absl::Status> RegistryNumbers::Known(absl::string_view tenant,
+                                                   absl::string_view number) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(Key(tenant, number));
+  if (it == entries_.end() || it->second.expires <= clock_.Now()) return std::nullopt;
+  return it->second.owned ? absl::OkStatus() : NumberNotFound(number);
+}
+
+absl::Status RegistryNumbers::Check(const grpc::ServerContextBase* incoming,
+                                    absl::string_view tenant, absl::string_view number) {
+  if (std::optional<absl::Status> known = Known(tenant, number)) return *known;
+  absl::Status asked = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto stub, registry_->GetStub());
+    grpc::ClientContext client;
+    if (incoming != nullptr) Forward(*incoming, &client, absl::Seconds(2));
+    webhooks::v1::GetPhoneNumberRequest req;
+    req.set_phone_number_id(std::string(number));
+    webhooks::v1::GetPhoneNumberResponse resp;
+    return FromGrpcStatus(stub->GetPhoneNumber(&client, req, &resp));
+  }();
+  const bool owned = asked.ok();
+  const bool not_owned = asked.code() == absl::StatusCode::kNotFound ||
+                         asked.code() == absl::StatusCode::kInvalidArgument;
+  const std::string key = Key(tenant, number);
+  absl::MutexLock lock(&mu_);
+  if (!owned && !not_owned) {
+    // The registry could not say: a known answer, however old, beats refusing everyone.
+    auto it = entries_.find(key);
+    if (it != entries_.end()) return it->second.owned ? absl::OkStatus() : NumberNotFound(number);
+    return core::Unavailable(
+        "PHONE_NUMBER_REGISTRY_UNAVAILABLE",
+        absl::StrCat("the number registry could not be asked: ", asked.message()));
+  }
+  if (entries_.size() >= kMaxEntries) entries_.clear();  // made-up numbers; start over
+  entries_[key] = {owned, clock_.Now() + (owned ? kOwnedTtl : kNotOwnedTtl)};
+  return owned ? absl::OkStatus() : NumberNotFound(number);
+}
+
+}  // namespace switchboard::runtime
