@@ -14,7 +14,7 @@ packages=(
   librdkafka-dev libhiredis-dev libpq-dev
   # observability, http, crypto, json, phone numbers
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
-  libphonenumber-dev libjwt-dev
+  libphonenumber-dev libjwt-dev libboost1.74-dev
   # tests and tools
   catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
   clang-format curl python3-yaml python3-jsonschema

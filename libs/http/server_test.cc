@@ -2,12 +2,22 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cerrno>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "libs/http/client.h"
 #include "tests/support/servers.h"
 
@@ -33,6 +43,135 @@ std::unique_ptr<Server> Echo(ServerOptions options = {}) {
 std::string Url(const Server& s, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(s.port()) + path;
 }
+
+// A blocking loopback connection, or -1.
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& bytes) {
+  return send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// The server has neither closed nor answered `fd`.
+bool IsOpen(int fd) {
+  char c;
+  return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// The server closed `fd` (end of stream or reset).
+bool IsClosed(int fd) {
+  char c;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+// Reads until `needle` has arrived, the server closes, or 10 s pass.
+std::string ReadUntil(int fd, const std::string& needle) {
+  timeval guard{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  std::string out;
+  char buf[1024];
+  while (!absl::StrContains(out, needle)) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Raises the soft limit on open files to the hard limit; returns the soft limit now in force.
+int64_t RaiseFileLimit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? 1 << 20 : limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return static_cast<int64_t>(limit.rlim_cur);
+}
+
+// Connections that hold a server's attention without ever finishing a request: `idle` ones
+// connect and send nothing; `trickling` ones send a request's headers and then one body byte
+// a second (the slow-client attack that held civetweb's threads).
+class SlowClients {
+ public:
+  SlowClients(int port, int idle, int trickling) {
+    for (int i = 0; i < idle; ++i) idle_.push_back(Connect(port));
+    for (int i = 0; i < trickling; ++i) {
+      int fd = Connect(port);
+      if (fd >= 0 &&
+          !SendAll(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nx")) {
+        close(fd);
+        fd = -1;
+      }
+      trickling_.push_back(fd);
+    }
+    last_started_ = absl::Now();
+    trickler_ = std::thread([this] { Trickle(); });
+  }
+  ~SlowClients() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    trickler_.join();
+    for (int fd : idle_) close(fd);
+    for (int fd : trickling_) close(fd);
+  }
+
+  bool connected() const {
+    for (const auto* fds : {&idle_, &trickling_}) {
+      for (int fd : *fds) {
+        if (fd < 0) return false;
+      }
+    }
+    return true;
+  }
+  // When the last trickling request began.
+  absl::Time last_started() const { return last_started_; }
+  // Rounds of one byte to every trickling connection so far.
+  int rounds() const { return rounds_.load(); }
+  int OpenIdle() const { return Count(idle_, IsOpen); }
+  int OpenTrickling() const { return Count(trickling_, IsOpen); }
+  int ClosedTrickling() const { return Count(trickling_, IsClosed); }
+
+ private:
+  static int Count(const std::vector<int>& fds, bool (*test)(int)) {
+    int n = 0;
+    for (int fd : fds) n += test(fd) ? 1 : 0;
+    return n;
+  }
+
+  void Trickle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+      for (int fd : trickling_) send(fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      rounds_++;
+    }
+  }
+
+  std::vector<int> idle_;
+  std::vector<int> trickling_;
+  absl::Time last_started_;
+  std::atomic<int> rounds_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread trickler_;
+};
 
 TEST_CASE("handlers get method, decoded path, query, headers and the exact body") {
   auto server = Echo();
@@ -116,6 +255,266 @@ TEST_CASE("a client that stalls is disconnected after the request timeout") {
   close(fd);
   CHECK(absl::Now() - began < absl::Seconds(9));
   CHECK((out.empty() || out.rfind("HTTP/1.1 400", 0) == 0));
+}
+
+TEST_CASE("a Request built by hand answers Header and QueryParam") {
+  Request r("GET", "/p", "a=1&b=x%20y+z&flag&a=2&c%2Ed=e", "", "10.0.0.1", {{"X-Thing", "t"}});
+  CHECK(r.Header("x-thing") == "t");
+  CHECK_FALSE(r.Header("x-other"));
+  CHECK(r.QueryParam("a") == "1");
+  CHECK(r.QueryParam("b") == "x y z");
+  CHECK(r.QueryParam("c.d") == "e");
+  CHECK_FALSE(r.QueryParam("flag"));
+  CHECK_FALSE(r.QueryParam("z"));
+  CHECK(r.remote_addr() == "10.0.0.1");
+}
+
+TEST_CASE("paths are decoded and normalised before routing; routes match whole segments") {
+  auto server = Echo();
+  std::string reply = testing::SendRaw(
+      server->port(), "GET /nothing/../echo/%2e%2e/echo/a%2Fb+c HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(absl::StrContains(reply, "GET /echo/a/b+c "));
+  std::string other = testing::SendRaw(server->port(), "GET /echoes HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(other.rfind("HTTP/1.1 404", 0) == 0);
+}
+
+TEST_CASE("pipelined requests are answered in order") {
+  auto server = Echo();
+  std::string reply =
+      testing::SendRaw(server->port(),
+                       "POST /echo/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na"
+                       "POST /echo/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nb");
+  size_t first = reply.find("POST /echo/1 a");
+  size_t second = reply.find("POST /echo/2 b");
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(first < second);
+}
+
+TEST_CASE("Expect: 100-continue is answered before the body is sent") {
+  auto server = Echo();
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd,
+                  "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  "Content-Length: 4\r\n\r\n"));
+  CHECK(ReadUntil(fd, "\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
+  REQUIRE(SendAll(fd, "body"));
+  std::string reply = ReadUntil(fd, "POST /echo body");
+  close(fd);
+  CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("headers over the limit (16 KiB by default) are answered 431") {
+  std::atomic<int> statuses{0};
+  auto server = Echo({.on_refusal = [&](int status) { statuses += status; }});
+  Client client;
+  auto fits = client.Send({.method = "POST",
+                           .url = Url(*server, "/echo"),
+                           .headers = {{"X-Thing", std::string(12000, 'a')}},
+                           .body = "b"});
+  REQUIRE(fits.ok());
+  CHECK(fits->status == 200);
+  std::string reply = testing::SendRaw(
+      server->port(),
+      "GET /echo HTTP/1.1\r\nHost: x\r\nX-Thing: " + std::string(20000, 'a') + "\r\n\r\n");
+  CHECK(reply.rfind("HTTP/1.1 431", 0) == 0);
+  CHECK(server->refusals().header_too_large == 1);
+  CHECK(statuses == 431);
+}
+
+TEST_CASE("an idle connection is closed after the keep-alive timeout, without a refusal") {
+  auto server = Echo({.keep_alive_timeout = absl::Milliseconds(200)});
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  absl::Time began = absl::Now();
+  CHECK(ReadUntil(fd, "never").empty());
+  close(fd);
+  CHECK(absl::Now() - began >= absl::Milliseconds(150));
+  CHECK(absl::Now() - began < absl::Seconds(9));
+  CHECK(server->refusals().timed_out == 0);
+}
+
+TEST_CASE("connections beyond max_connections are closed at once") {
+  auto server = Echo({.max_connections = 2});
+  int a = Connect(server->port());
+  int b = Connect(server->port());
+  REQUIRE(testing::Eventually([&] { return server->connections() == 2; }));
+  int c = Connect(server->port());
+  REQUIRE(c >= 0);
+  absl::Time began = absl::Now();
+  CHECK(ReadUntil(c, "never").empty());
+  CHECK(absl::Now() - began < absl::Seconds(9));
+  CHECK(server->refusals().over_capacity == 1);
+  close(a);
+  REQUIRE(testing::Eventually([&] { return server->connections() == 1; }));
+  Client client;
+  auto r = client.Send({.method = "POST", .url = Url(*server, "/echo"), .body = "b"});
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  close(b);
+  close(c);
+}
+
+TEST_CASE("handlers that block hold workers, not the reading of other connections") {
+  std::counting_semaphore<8> permits(0);
+  std::atomic<int> blocked{0};
+  auto started =
+      Server::Start({.host = "127.0.0.1", .threads = 4, .max_body_bytes = 1024},
+                    {{"/block",
+                      [&](const Request&) {
+                        blocked++;
+                        bool released = permits.try_acquire_for(std::chrono::seconds(10));
+                        return Response::Text(200, released ? "released" : "not released");
+                      }},
+                     {"/echo", [](const Request& r) { return Response::Text(200, r.body()); }}});
+  REQUIRE(started.ok());
+  Server& server = **started;
+  std::atomic<int> answered{0};
+  std::vector<std::thread> blockers;
+  for (int i = 0; i < 4; ++i) {
+    blockers.emplace_back([&] {
+      Client client;
+      auto r = client.Send({.method = "POST", .url = Url(server, "/block"), .body = "b"});
+      if (r.ok() && r->status == 200 && r->body == "released") answered++;
+    });
+  }
+  REQUIRE(testing::Eventually([&] { return blocked == 4; }));
+
+  // Every worker is taken, yet new connections are still read: refusals and unrouted paths
+  // need no worker.
+  CHECK(testing::SendRaw(server.port(), "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+            .rfind("HTTP/1.1 404", 0) == 0);
+  CHECK(testing::SendRaw(server.port(),
+                         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n")
+            .rfind("HTTP/1.1 413", 0) == 0);
+  // A fifth request is read now and waits for a worker, holding none.
+  auto fifth = std::async(std::launch::async, [&] {
+    Client client;
+    return client.Send({.method = "POST", .url = Url(server, "/echo"), .body = "fifth"});
+  });
+  CHECK(fifth.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready);
+  permits.release(1);
+  REQUIRE(fifth.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  auto r = fifth.get();
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(r->body == "fifth");
+  permits.release(3);
+  for (std::thread& t : blockers) t.join();
+  CHECK(answered == 4);
+}
+
+TEST_CASE("Stop lets a running handler answer, closes idle connections and is idempotent") {
+  absl::Notification release;
+  std::atomic<bool> entered{false};
+  auto started = Server::Start({.host = "127.0.0.1", .threads = 2},
+                               {{"/slow", [&](const Request&) {
+                                   entered = true;
+                                   release.WaitForNotificationWithTimeout(absl::Seconds(10));
+                                   return Response::Text(200, "done");
+                                 }}});
+  REQUIRE(started.ok());
+  Server& server = **started;
+  int port = server.port();
+  int idle = Connect(port);
+  REQUIRE(idle >= 0);
+  REQUIRE(testing::Eventually([&] { return server.connections() == 1; }));
+  auto answer = std::async(std::launch::async, [&] {
+    Client client;
+    return client.Send({.method = "POST", .url = Url(server, "/slow"), .body = "b"});
+  });
+  REQUIRE(testing::Eventually([&] { return entered.load(); }));
+
+  auto stopped = std::async(std::launch::async, [&] { server.Stop(); });
+  // It stops accepting at once, but waits for the handler.
+  CHECK(testing::Eventually([&] {
+    int fd = Connect(port);
+    if (fd < 0) return true;
+    close(fd);
+    return false;
+  }));
+  CHECK(stopped.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready);
+  release.Notify();
+  REQUIRE(stopped.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  auto r = answer.get();
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(r->body == "done");
+  CHECK(r->Header("connection") == "close");
+  CHECK(IsClosed(idle));
+  close(idle);
+  absl::Time again = absl::Now();
+  server.Stop();
+  CHECK(absl::Now() - again < absl::Milliseconds(100));
+  CHECK(server.connections() == 0);
+}
+
+TEST_CASE("a thousand slow connections do not keep ordinary requests waiting") {
+  int64_t files = RaiseFileLimit();
+  // Each connection costs two descriptors here (client and server end).
+  int per_kind = static_cast<int>(std::min<int64_t>(500, (files - 200) / 4));
+  if (per_kind < 500) WARN("RLIMIT_NOFILE " << files << ": " << per_kind << " of each kind");
+  REQUIRE(per_kind > 0);
+  auto started = Server::Start({.host = "127.0.0.1"}, {{"/echo", [](const Request& r) {
+                                                          return Response::Text(
+                                                              200, std::to_string(r.body().size()));
+                                                        }}});
+  REQUIRE(started.ok());
+  Server& server = **started;
+  REQUIRE(server.refusals().timed_out == 0);
+
+  SlowClients slow(server.port(), per_kind, per_kind);
+  REQUIRE(slow.connected());
+  REQUIRE(testing::Eventually([&] { return server.connections() == 2 * per_kind; }));
+  // The trickling requests are under way: at least one byte of body each after the first.
+  REQUIRE(testing::Eventually([&] { return slow.rounds() >= 1; }));
+
+  Client client;
+  for (int i = 0; i < 50; ++i) {
+    auto r = client.Send({.method = "POST",
+                          .url = Url(server, "/echo"),
+                          .body = std::string(1024, 'b'),
+                          .timeout = absl::Seconds(2)});
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    CHECK(r->body == "1024");
+  }
+  // All of them were open throughout: nothing is cut before request_timeout (10 s).
+  REQUIRE(absl::Now() - slow.last_started() < absl::Seconds(9));
+  CHECK(server.connections() >= 2 * per_kind);
+  CHECK(slow.OpenIdle() == per_kind);
+  CHECK(slow.OpenTrickling() == per_kind);
+  CHECK(server.refusals().timed_out == 0);
+}
+
+TEST_CASE("trickling requests are cut after request_timeout; idle connections stay") {
+  int64_t files = RaiseFileLimit();
+  int per_kind = static_cast<int>(std::min<int64_t>(500, (files - 200) / 4));
+  REQUIRE(per_kind > 0);
+  std::atomic<int> timeouts{0};
+  auto started = Server::Start({.host = "127.0.0.1",
+                                .request_timeout = absl::Seconds(2),
+                                .on_refusal =
+                                    [&](int status) {
+                                      if (status == 408) timeouts++;
+                                    }},
+                               {{"/echo", [](const Request&) { return Response::Text(200, ""); }}});
+  REQUIRE(started.ok());
+  Server& server = **started;
+
+  SlowClients slow(server.port(), per_kind, per_kind);
+  REQUIRE(slow.connected());
+  REQUIRE(testing::Eventually([&] { return slow.ClosedTrickling() == per_kind; }));
+  // Not before the deadline: the last one began at most this long ago.
+  CHECK(absl::Now() - slow.last_started() >= absl::Milliseconds(1900));
+  CHECK(absl::Now() - slow.last_started() < absl::Seconds(8));
+  CHECK(server.refusals().timed_out == per_kind);
+  CHECK(timeouts == per_kind);
+  // Connections with no request under way wait for keep_alive_timeout (30 s).
+  CHECK(slow.OpenIdle() == per_kind);
+  CHECK(server.connections() == per_kind);
 }
 
 TEST_CASE("a port in use is a clear error") {

@@ -196,8 +196,23 @@ void Edge::MarkLoop() {
 }
 
 void Edge::CountRefusal(int status) {
-  if (status == 413) metrics_->Request("too_large");
-  if (status == 400) metrics_->Request("truncated");
+  switch (status) {
+    case 413:
+      metrics_->Request("too_large");
+      break;
+    case 400:
+      metrics_->Request("truncated");
+      break;
+    case 431:
+      metrics_->Request("headers_too_large");
+      break;
+    case 408:
+      metrics_->Request("too_slow");
+      break;
+    default:
+      metrics_->Request("refused");
+      break;
+  }
 }
 
 http::Response Edge::Handle(const http::Request& request) {
