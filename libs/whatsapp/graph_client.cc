@@ -112,7 +112,9 @@ absl::string_view PermissionStatusName(PermissionStatus status) {
 absl::string_view DayOfWeekName(DayOfWeek day) {
   static constexpr absl::string_view kNames[] = {"MONDAY", "TUESDAY",  "WEDNESDAY", "THURSDAY",
                                                  "FRIDAY", "SATURDAY", "SUNDAY"};
-  return kNames[static_cast<int>(day)];
+  const int i = static_cast<int>(day);
+  // Callers validate days first; anything else must not read past the table.
+  return i >= 0 && i < 7 ? kNames[i] : absl::string_view();
 }
 
 const PermissionAction* CallPermissions::Action(absl::string_view name) const {

@@ -211,6 +211,7 @@ class GraphClient final : public Graph {
 };
 
 absl::string_view PermissionStatusName(PermissionStatus status);
+// "MONDAY" ... "SUNDAY"; empty for a value outside the enum.
 absl::string_view DayOfWeekName(DayOfWeek day);
 
 }  // namespace switchboard::whatsapp

@@ -265,6 +265,7 @@ absl::StatusOr<rules::Facts> Service::Gather(const Target& t, absl::string_view 
     contact = hot->contact;
     facts.counters = std::move(hot->counters);
     facts.quality = hot->quality;
+    facts.restriction = hot->restriction;
     facts.usage = hot->usage;
     facts.agent = hot->agent;
   } else {
@@ -614,6 +615,25 @@ absl::Status Service::OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& e,
       // Ordered by Meta's time: an older update delivered late changes nothing.
       absl::Time at = e.has_meta_event_time() ? FromProto(e.meta_event_time()) : m.event.time;
       absl::Status set = hot_.SetQuality(keys, q, at).status();
+      Wrote();
+      return set;
+    }
+    case webhooks::v1::WhatsAppEvent::kAccountUpdate: {
+      // ACCOUNT_RESTRICTION lists the restrictions in force: a calling one is set, its absence
+      // lifts an earlier one. Other account events say nothing about calling.
+      const auto& update = e.account_update();
+      if (update.event() != "ACCOUNT_RESTRICTION" || e.phone_number_id().empty()) {
+        return absl::OkStatus();
+      }
+      std::optional<rules::CallingRestriction> restriction;
+      for (const auto& info : update.restriction_info()) {
+        if (!absl::StrContains(info.restriction_type(), "CALLING")) continue;
+        restriction = rules::CallingRestriction{.type = info.restriction_type()};
+        if (info.has_expiration_time()) restriction->until = FromProto(info.expiration_time());
+      }
+      ASSIGN_OR_RETURN(store::NumberKeys keys, store::NumberKeys::For(tenant, e.phone_number_id()));
+      absl::Time at = e.has_meta_event_time() ? FromProto(e.meta_event_time()) : m.event.time;
+      absl::Status set = hot_.SetRestriction(keys, restriction, at).status();
       Wrote();
       return set;
     }

@@ -77,10 +77,18 @@ struct Usage {
   std::optional<absl::Time> resets;  // start of the next period, when known
 };
 
+// Meta restricted business-initiated calls from the number (an account_update), until
+// `until` (for good when unset).
+struct CallingRestriction {
+  std::string type;  // Meta's restriction_type, e.g. RESTRICTED_BIZ_INITIATED_CALLING
+  std::optional<absl::Time> until;
+};
+
 struct Facts {
   ContactFacts contact;
   NumberCounters counters;
   Quality quality = Quality::kUnknown;
+  std::optional<CallingRestriction> restriction;
   Usage usage;
   AgentState agent = AgentState::kUnknown;
 };

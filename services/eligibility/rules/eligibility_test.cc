@@ -4,6 +4,7 @@
 
 namespace rules = switchboard::eligibility::rules;
 using rules::AgentState;
+using rules::CallingRestriction;
 using rules::CallKind;
 using rules::Decision;
 using rules::Evaluate;
@@ -11,6 +12,7 @@ using rules::Facts;
 using rules::Permission;
 using rules::Policy;
 using rules::Quality;
+using rules::Reason;
 using rules::Request;
 
 namespace {
@@ -187,6 +189,21 @@ TEST_CASE("quality RED blocks, YELLOW warns") {
   CHECK(d.Warns("QUALITY_YELLOW"));
   f.quality = Quality::kRed;
   CHECK(Check(f).Blocks("QUALITY_RED"));
+}
+
+TEST_CASE("a calling restriction from Meta blocks until it lifts") {
+  Facts f = Green();
+  f.restriction = CallingRestriction{.type = "RESTRICTED_BIZ_INITIATED_CALLING",
+                                     .until = kNow + absl::Hours(24 * 7)};
+  Decision d = Check(f);
+  REQUIRE(d.Blocks("CALLING_RESTRICTED"));
+  const Reason& r = d.blocking.front();
+  CHECK(r.clears == kNow + absl::Hours(24 * 7));
+  CHECK(r.metadata.at("restriction_type") == "RESTRICTED_BIZ_INITIATED_CALLING");
+  CHECK(Check(f, CallKind::kUserRequested, {}, kNow + absl::Hours(24 * 7)).eligible());
+  f.restriction->until.reset();  // for good
+  CHECK(Check(f, CallKind::kUserRequested, {}, kNow + absl::Hours(24 * 365))
+            .Blocks("CALLING_RESTRICTED"));
 }
 
 TEST_CASE("automation states block only when the tenant says so") {

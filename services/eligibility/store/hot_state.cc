@@ -44,6 +44,16 @@ redis.call('HSET', KEYS[1], 'version', ARGV[1], unpack(ARGV, 2))
 return 1
 )lua");
 
+// The number's calling restriction (ARGV[2] type, "" for none; ARGV[3] until in ms, "" for
+// good), only when `at` (ARGV[1], ms) is not older than the stored one's.
+const redis::Script kSetRestrictionIfNewer(R"lua(
+local current = tonumber(redis.call('HGET', KEYS[1], 'restriction_at') or '-1')
+if tonumber(ARGV[1]) < current then return 0 end
+redis.call('HSET', KEYS[1], 'restriction_type', ARGV[2], 'restricted_until', ARGV[3],
+           'restriction_at', ARGV[1])
+return 1
+)lua");
+
 // The number's quality, only when `at` (ARGV[1], ms) is not older than the stored one's.
 const redis::Script kSetQualityIfNewer(R"lua(
 local current = tonumber(redis.call('HGET', KEYS[1], 'quality_at') or '-1')
@@ -192,7 +202,7 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
        absl::StrCat(std::max(1, std::max(policy.calls_per_minute, policy.calls_per_hour)))},
       {"ZRANGEBYSCORE", keys.missed, absl::StrCat("(", Ms(now - missed_horizon)), "+inf",
        "WITHSCORES"},
-      {"HGET", keys.number, "quality"},
+      {"HMGET", keys.number, "quality", "restriction_type", "restricted_until"},
       {"HMGET", UsageKey(tenant), "used", "limit", "resets"},
   };
   cmds.push_back({"ZCOUNT", keys.Connected(contact_key),
@@ -211,7 +221,14 @@ absl::StatusOr<HotRead> HotState::Read(const NumberKeys& keys, absl::string_view
   if (!r[0].elements.empty()) out.contact = ParseContact(r[0]);
   out.counters.recent_calls = Times(r[1]);
   out.counters.missed_calls = Times(r[2]);
-  out.quality = ParseQuality(r[3].str);
+  const auto& number = r[3].elements;
+  if (number.size() == 3) {
+    out.quality = ParseQuality(number[0].str);
+    if (!number[1].is_nil() && !number[1].str.empty()) {
+      out.restriction =
+          rules::CallingRestriction{.type = number[1].str, .until = ParseOptMs(number[2].str)};
+    }
+  }
   const auto& usage = r[4].elements;
   if (usage.size() == 3 && !usage[0].is_nil() && !usage[1].is_nil()) {
     out.usage.known = true;
@@ -316,6 +333,16 @@ absl::StatusOr<bool> HotState::SetQuality(const NumberKeys& keys, rules::Quality
   ASSIGN_OR_RETURN(
       redis::Reply r,
       kSetQualityIfNewer.Run(redis_, {keys.number}, {absl::StrCat(Ms(at)), QualityName(quality)}));
+  return r.integer == 1;
+}
+
+absl::StatusOr<bool> HotState::SetRestriction(
+    const NumberKeys& keys, const std::optional<rules::CallingRestriction>& restriction,
+    absl::Time at) {
+  ASSIGN_OR_RETURN(redis::Reply r, kSetRestrictionIfNewer.Run(
+                                       redis_, {keys.number},
+                                       {absl::StrCat(Ms(at)), restriction ? restriction->type : "",
+                                        restriction ? OptMs(restriction->until) : ""}));
   return r.integer == 1;
 }
 

@@ -23,6 +23,7 @@ struct HotRead {
   std::optional<rules::ContactFacts> contact;
   rules::NumberCounters counters;
   rules::Quality quality = rules::Quality::kUnknown;
+  std::optional<rules::CallingRestriction> restriction;
   rules::Usage usage;
   rules::AgentState agent = rules::AgentState::kUnknown;
   int connected_calls_24h = 0;  // also set in `contact` when it is cached
@@ -72,6 +73,11 @@ class HotState {
   // Sets the number's quality rating as of `at` (Meta's time), unless a later one is stored:
   // Meta's quality updates arrive out of order. Returns whether it was written.
   absl::StatusOr<bool> SetQuality(const NumberKeys& keys, rules::Quality quality, absl::Time at);
+  // Sets (or, with nullopt, lifts) Meta's calling restriction on the number as of `at`, unless
+  // a later one is stored. Returns whether it was written.
+  absl::StatusOr<bool> SetRestriction(const NumberKeys& keys,
+                                      const std::optional<rules::CallingRestriction>& restriction,
+                                      absl::Time at);
   // Usage and agent state arrive as events, possibly out of order: each write carries a version
   // (the event's sequence or time) and is ignored unless it is newer than the stored one.
   // Returns whether it was applied.

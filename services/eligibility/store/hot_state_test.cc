@@ -145,6 +145,29 @@ TEST_CASE("one read returns every fact the rules need") {
   CHECK_FALSE(f.hot.Read(f.keys, "acme", "5511999", "", kT0, {})->contact.has_value());
 }
 
+TEST_CASE("Meta's calling restriction on a number: set, lifted, in Meta's order") {
+  Fixture f;
+  CHECK_FALSE(f.hot.Read(f.keys, "acme", "5511999", "", kT0, {})->restriction.has_value());
+  const rules::CallingRestriction week{.type = "RESTRICTED_BIZ_INITIATED_CALLING",
+                                       .until = kT0 + absl::Hours(24 * 7)};
+  REQUIRE(*f.hot.SetRestriction(f.keys, week, kT0 - absl::Minutes(5)));
+  auto read = f.hot.Read(f.keys, "acme", "5511999", "", kT0, {});
+  REQUIRE(read->restriction.has_value());
+  CHECK(read->restriction->type == "RESTRICTED_BIZ_INITIATED_CALLING");
+  CHECK(read->restriction->until == kT0 + absl::Hours(24 * 7));
+  // An older lift delivered late changes nothing; a newer one lifts it.
+  REQUIRE_FALSE(*f.hot.SetRestriction(f.keys, std::nullopt, kT0 - absl::Minutes(6)));
+  CHECK(f.hot.Read(f.keys, "acme", "5511999", "", kT0, {})->restriction.has_value());
+  REQUIRE(*f.hot.SetRestriction(f.keys, std::nullopt, kT0 - absl::Minutes(1)));
+  CHECK_FALSE(f.hot.Read(f.keys, "acme", "5511999", "", kT0, {})->restriction.has_value());
+  // One for good: no end.
+  REQUIRE(
+      *f.hot.SetRestriction(f.keys, rules::CallingRestriction{.type = "RESTRICTED_CALLING"}, kT0));
+  read = f.hot.Read(f.keys, "acme", "5511999", "", kT0, {});
+  REQUIRE(read->restriction.has_value());
+  CHECK_FALSE(read->restriction->until.has_value());
+}
+
 TEST_CASE("missed calls older than any suspension could need are trimmed") {
   Fixture f;
   for (int i = 0; i < 3; ++i) {

@@ -146,6 +146,9 @@ struct Change {
   std::string waba_id;
   std::string phone_number_id;
   std::string display_phone_number;
+  // entry.time: when Meta made the change, for the account-level fields that carry no time of
+  // their own (quality and account updates); unset when absent.
+  google::protobuf::Timestamp entry_time;
   const json* value;
 };
 
@@ -154,6 +157,7 @@ v1::WhatsAppEvent Base(const Change& c) {
   e.set_phone_number_id(c.phone_number_id);
   e.set_display_phone_number(c.display_phone_number);
   e.set_waba_id(c.waba_id);
+  if (c.entry_time.seconds() != 0) *e.mutable_meta_event_time() = c.entry_time;
   return e;
 }
 
@@ -348,10 +352,13 @@ void ParseMessage(const Change& c, const json& message, Parsed& out) {
   out.items.push_back(std::move(item));
 }
 
-std::string HashId(absl::string_view prefix, const std::string& waba_id, absl::string_view field,
+// An id for an item Meta gives no id of its own: its WABA, field, value and, when Meta says it,
+// when the change was made (the same rating can come back later, and is then a new change).
+std::string HashId(absl::string_view prefix, const Change& c, absl::string_view field,
                    const json& value) {
   // nlohmann's objects keep keys sorted, so dump() is canonical for equal values.
-  std::string canonical = absl::StrCat(waba_id, "\n", field, "\n", value.dump());
+  std::string canonical =
+      absl::StrCat(c.waba_id, "\n", field, "\n", value.dump(), "\n", c.entry_time.seconds());
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), digest);
   return absl::StrCat(prefix, "/",
@@ -388,7 +395,7 @@ void ParseAccountUpdate(const Change& c, const json& value, Parsed& out) {
   const std::string& entity =
       item.event.phone_number_id().empty() ? c.waba_id : item.event.phone_number_id();
   item.event.mutable_header()->set_entity_id(entity);
-  item.event_id = HashId("account_update", c.waba_id, "account_update", value);
+  item.event_id = HashId("account_update", c, "account_update", value);
   out.items.push_back(std::move(item));
 }
 
@@ -424,7 +431,7 @@ void ParseQualityUpdate(const Change& c, const json& value, Parsed& out) {
   const std::string& entity =
       item.event.phone_number_id().empty() ? c.waba_id : item.event.phone_number_id();
   item.event.mutable_header()->set_entity_id(entity);
-  item.event_id = HashId("quality_update", c.waba_id, "phone_number_quality_update", value);
+  item.event_id = HashId("quality_update", c, "phone_number_quality_update", value);
   out.items.push_back(std::move(item));
 }
 
@@ -447,6 +454,7 @@ absl::StatusOr<Parsed> ParseWebhook(absl::string_view body) {
   for (const json& entry : root["entry"]) {
     Change c;
     c.waba_id = Str(entry, "id");
+    SetTime(entry, "time", &c.entry_time, out.skipped);
     for (const json& change : Array(entry, "changes")) {
       std::string field = Str(change, "field");
       const json* value = Get(change, "value");
