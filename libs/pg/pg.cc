@@ -178,6 +178,10 @@ absl::StatusOr<std::unique_ptr<Conn>> Pool::Connect() {
       absl::StrCat("-c statement_timeout=", absl::ToInt64Milliseconds(options_.statement_timeout),
                    " -c TimeZone=UTC -c client_min_messages=warning");
   if (!options_.schema.empty()) absl::StrAppend(&pg_options, " -c search_path=", options_.schema);
+  if (options_.idle_in_transaction_timeout > absl::ZeroDuration()) {
+    absl::StrAppend(&pg_options, " -c idle_in_transaction_session_timeout=",
+                    absl::ToInt64Milliseconds(options_.idle_in_transaction_timeout));
+  }
   std::string timeout =
       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
   const char* keys[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};

@@ -33,6 +33,9 @@ struct Options {
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration statement_timeout = absl::Seconds(5);
   absl::Duration acquire_timeout = absl::Seconds(2);
+  // When set, PostgreSQL ends a session left idle inside a transaction this long (a backstop
+  // for work that holds a transaction open while it waits on a client, like an export).
+  absl::Duration idle_in_transaction_timeout = absl::ZeroDuration();
   std::string application_name = "switchboard";
 };
 

@@ -263,15 +263,19 @@ redis::Pool& Context::redis() {
 }
 
 std::unique_ptr<pg::Pool> Context::Postgres(const std::string& schema, int pool_size) {
+  return Postgres(pg::Options{.schema = schema, .pool_size = pool_size});
+}
+
+std::unique_ptr<pg::Pool> Context::Postgres(pg::Options options) {
   if (!infra_.postgres) {
     log::Error("module uses postgres without depending on it", {{"module", module_}});
     std::abort();
   }
-  return std::make_unique<pg::Pool>(
-      pg::Options{.url = config_.postgres_url,
-                  .schema = schema,
-                  .pool_size = pool_size,
-                  .application_name = absl::StrCat("switchboard-", schema)});
+  options.url = config_.postgres_url;
+  if (options.application_name == pg::Options().application_name) {
+    options.application_name = absl::StrCat("switchboard-", options.schema);
+  }
+  return std::make_unique<pg::Pool>(std::move(options));
 }
 
 void RegisterInfrastructure(Registry& registry) {
@@ -398,7 +402,8 @@ absl::Status App::Start() {
   for (auto& r : running_) {
     for (const auto& name : r->health_names) service_names.push_back(name);
   }
-  factories.push_back(MakeInterceptorFactory(*verifier_, *metrics_, MethodPaths(service_names)));
+  factories.push_back(MakeInterceptorFactory(*verifier_, *metrics_, MethodPaths(service_names),
+                                             config_.max_call_time, config_.max_stream_time));
   builder.experimental().SetInterceptorCreators(std::move(factories));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {

@@ -90,6 +90,9 @@ class Context {
   redis::Pool& redis();
   // A pool scoped to the module's own schema.
   std::unique_ptr<pg::Pool> Postgres(const std::string& schema, int pool_size = 8);
+  // The same with more say: `options.url` is filled in (and `application_name`, when left at
+  // its default, becomes switchboard-<schema>).
+  std::unique_ptr<pg::Pool> Postgres(pg::Options options);
   const whatsapp::Credentials& meta_credentials();
   whatsapp::Graph& graph();
 

@@ -99,6 +99,24 @@ const std::vector<Flag>& Flags() {
          c.drain_timeout = d;
          return absl::OkStatus();
        }},
+      {"max-call-time", "the longest a unary gRPC call may run, whatever its deadline, e.g. 30s",
+       [](Config& c, const std::string& v) -> absl::Status {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d < absl::Seconds(1) || d > absl::Minutes(10)) {
+           return Bad("max-call-time", v, "must be a duration between 1s and 10m, e.g. 30s");
+         }
+         c.max_call_time = d;
+         return absl::OkStatus();
+       }},
+      {"max-stream-time", "the longest a streaming gRPC call may run, e.g. 30m",
+       [](Config& c, const std::string& v) -> absl::Status {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d < absl::Seconds(1) || d > absl::Hours(24)) {
+           return Bad("max-stream-time", v, "must be a duration between 1s and 24h, e.g. 30m");
+         }
+         c.max_stream_time = d;
+         return absl::OkStatus();
+       }},
       {"log-level", "debug, info, warning or error",
        [](Config& c, const std::string& v) -> absl::Status {
          if (!log::ParseLevel(v, &c.log_level)) {

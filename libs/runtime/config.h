@@ -50,6 +50,10 @@ struct Config {
   std::string postgres_url = "postgresql://switchboard@127.0.0.1:5432/switchboard";
   std::string auth_secret;
   absl::Duration drain_timeout = absl::Seconds(10);
+  // The longest any unary call, and any stream, may run, whatever the client's deadline
+  // (call_limits.h).
+  absl::Duration max_call_time = absl::Seconds(30);
+  absl::Duration max_stream_time = absl::Minutes(30);
   log::Level log_level = log::Level::kInfo;
   std::string ready_file;  // written (JSON with the bound addresses) once everything started
   bool help = false;

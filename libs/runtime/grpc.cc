@@ -15,6 +15,7 @@
 #include "libs/api/reasons.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
+#include "libs/runtime/call_limits.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
@@ -199,53 +200,73 @@ std::string FirstInvalidUtf8(const google::protobuf::Message& m, int depth = 0) 
   return "";
 }
 
-// The roles each served method admits, from its (switchboard.api.v1.roles) options.
-using RoleMatrix = absl::flat_hash_map<std::string, std::vector<std::string>>;
+// What the edge knows of each served method: the roles it admits (its
+// (switchboard.api.v1.roles) options) and the longest it may run.
+struct MethodLimits {
+  std::vector<std::string> roles;
+  absl::Duration max;
+};
+using MethodTable = absl::flat_hash_map<std::string, MethodLimits>;
 
-RoleMatrix RolesOf(const std::set<std::string>& served) {
-  RoleMatrix matrix;
-  for (const std::string& path : served) matrix[path] = MethodRoles(path);
-  return matrix;
+MethodTable MethodsOf(const std::set<std::string>& served, absl::Duration max_call,
+                      absl::Duration max_stream) {
+  MethodTable table;
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const std::string& path : served) {
+    MethodLimits& m = table[path];
+    m.roles = MethodRoles(path);
+    m.max = max_call;
+    std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+    const auto* service =
+        parts.size() == 3 ? pool->FindServiceByName(std::string(parts[1])) : nullptr;
+    const auto* method = service ? service->FindMethodByName(std::string(parts[2])) : nullptr;
+    if (method != nullptr && (method->server_streaming() || method->client_streaming())) {
+      m.max = max_stream;
+    }
+  }
+  return table;
 }
 
 // PERMISSION_DENIED unless `caller` holds one of `roles`; the reason names the first
 // (<ROLE>_ROLE_REQUIRED, as a handler's api::RequireRole says it), metadata lists them all.
-absl::Status Admit(const auth::Principal& caller, const std::vector<std::string>* roles) {
-  if (roles == nullptr || roles->empty()) {
+absl::Status Admit(const auth::Principal& caller, const std::vector<std::string>& roles) {
+  if (roles.empty()) {
     return core::Error(absl::StatusCode::kPermissionDenied, "METHOD_ROLES_UNDECLARED",
                        "this method names no role that may call it, so none may");
   }
-  for (const std::string& role : *roles) {
+  for (const std::string& role : roles) {
     if (caller.HasRole(role)) return absl::OkStatus();
   }
-  const std::string& first = roles->front();
+  const std::string& first = roles.front();
   return core::Error(absl::StatusCode::kPermissionDenied,
                      absl::StrCat(absl::AsciiStrToUpper(first), api::kRoleRequiredSuffix),
-                     absl::StrCat("this needs one of the roles ", absl::StrJoin(*roles, ", ")),
-                     {{"role", first}, {"roles", absl::StrJoin(*roles, ",")}});
+                     absl::StrCat("this needs one of the roles ", absl::StrJoin(roles, ", ")),
+                     {{"role", first}, {"roles", absl::StrJoin(roles, ",")}});
 }
 
 class Interceptor final : public grpc::experimental::Interceptor {
  public:
   Interceptor(grpc::experimental::ServerRpcInfo* info, const auth::TokenVerifier& verifier,
-              RedMetrics& metrics, const RoleMatrix& roles)
+              RedMetrics& metrics, const MethodTable& methods)
       : ctx_(info->server_context()),
         method_(info->method()),
         verifier_(verifier),
         metrics_(metrics) {
     exempt_ = absl::StartsWith(method_, "/grpc.health.v1.Health/") ||
               absl::StartsWith(method_, "/grpc.reflection.");
-    auto it = roles.find(method_);
-    if (it != roles.end()) roles_ = &it->second;
-    metric_method_ = exempt_ || it != roles.end() ? method_ : "/unknown/unknown";
+    auto it = methods.find(method_);
+    if (it != methods.end()) limits_ = &it->second;
+    metric_method_ = exempt_ || limits_ != nullptr ? method_ : "/unknown/unknown";
   }
   ~Interceptor() override {
+    if (limits_ != nullptr) CallLimits::Get().End(ctx_);
     if (!exempt_) CallPrincipals::Get().Erase(ctx_);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       start_ = absl::Now();
+      if (limits_ != nullptr) CallLimits::Get().Begin(ctx_, limits_->max, method_);
       if (!exempt_) Authenticate(*methods->GetRecvInitialMetadata());
     }
     if (!exempt_ && auth_.ok() &&
@@ -264,8 +285,15 @@ class Interceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
+      std::optional<std::string> cut;
+      if (limits_ != nullptr) cut = CallLimits::Get().End(ctx_);
       // Whatever the handler did, an unauthenticated call gets nothing but this answer.
-      if (!auth_.ok()) {
+      if (cut.has_value()) {
+        // Cut by the server's limits (the client sees the cancellation; this is for the metrics).
+        status = ToGrpcStatus(core::Error(absl::StatusCode::kDeadlineExceeded, *cut,
+                                          "the call ran past the server's limit"));
+        methods->ModifySendStatus(status);
+      } else if (!auth_.ok()) {
         status = ToGrpcStatus(auth_);
         methods->ModifySendStatus(status);
       } else if (!exempt_ && !decoded_ &&
@@ -298,8 +326,8 @@ class Interceptor final : public grpc::experimental::Interceptor {
     absl::StatusOr<auth::Principal> principal = verifier_.Verify(token);
     // An unknown path has no handler (gRPC answers UNIMPLEMENTED); a known one admits only
     // the roles its proto names, before the request is even read.
-    if (principal.ok() && metric_method_ != "/unknown/unknown") {
-      absl::Status admitted = Admit(*principal, roles_);
+    if (principal.ok() && limits_ != nullptr) {
+      absl::Status admitted = Admit(*principal, limits_->roles);
       if (!admitted.ok()) principal = std::move(admitted);
     }
     auth_ = principal.status();
@@ -311,7 +339,7 @@ class Interceptor final : public grpc::experimental::Interceptor {
   std::string metric_method_;
   const auth::TokenVerifier& verifier_;
   RedMetrics& metrics_;
-  const std::vector<std::string>* roles_ = nullptr;
+  const MethodLimits* limits_ = nullptr;  // null for exempt and unknown paths
   bool exempt_ = false;
   bool decoded_ = false;  // the request message arrived and parsed
   absl::Time start_ = absl::Now();
@@ -321,17 +349,20 @@ class Interceptor final : public grpc::experimental::Interceptor {
 class InterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   InterceptorFactory(const auth::TokenVerifier& verifier, prometheus::Registry& registry,
-                     std::set<std::string> served)
-      : verifier_(verifier), metrics_(registry), roles_(RolesOf(served)) {}
+                     const std::set<std::string>& served, absl::Duration max_call,
+                     absl::Duration max_stream)
+      : verifier_(verifier),
+        metrics_(registry),
+        methods_(MethodsOf(served, max_call, max_stream)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new Interceptor(info, verifier_, metrics_, roles_);
+    return new Interceptor(info, verifier_, metrics_, methods_);
   }
 
  private:
   const auth::TokenVerifier& verifier_;
   RedMetrics metrics_;
-  const RoleMatrix roles_;
+  const MethodTable methods_;
 };
 
 }  // namespace
@@ -396,8 +427,9 @@ void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* clien
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
     const auth::TokenVerifier& verifier, prometheus::Registry& metrics,
-    std::set<std::string> served_methods) {
-  return std::make_unique<InterceptorFactory>(verifier, metrics, std::move(served_methods));
+    std::set<std::string> served_methods, absl::Duration max_call, absl::Duration max_stream) {
+  return std::make_unique<InterceptorFactory>(verifier, metrics, served_methods, max_call,
+                                              max_stream);
 }
 
 std::vector<std::string> MethodRoles(absl::string_view path) {

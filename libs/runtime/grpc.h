@@ -52,9 +52,11 @@ void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* clien
 // method does. `served_methods` ("/pkg.Service/Method")
 // get their own metric labels; any other path a client sends is counted as "unknown", so
 // callers cannot create metric series at will.
+// Every call is also bounded (call_limits.h): unary ones by `max_call`, streams by `max_stream`.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(
     const auth::TokenVerifier& verifier, prometheus::Registry& metrics,
-    std::set<std::string> served_methods);
+    std::set<std::string> served_methods, absl::Duration max_call = absl::Seconds(30),
+    absl::Duration max_stream = absl::Minutes(30));
 
 // The roles "/pkg.Service/Method" admits: its (switchboard.api.v1.roles) options, empty for a
 // method that names none (which then admits nobody) or a path that is no method.

@@ -13,6 +13,7 @@ ServiceModule::~ServiceModule() { ServiceModule::Stop(); }
 
 absl::Status ServiceModule::InitStore(Context& ctx, const std::string& schema,
                                       const std::vector<pg::Migration>& migrations, int pool_size) {
+  schema_ = schema;
   pool_ = ctx.Postgres(schema, pool_size);
   RETURN_IF_ERROR(pg::Migrate(*pool_, migrations));
   relay_ = std::make_unique<pg::OutboxRelay>(*pool_, ctx.producer(),
@@ -23,6 +24,16 @@ absl::Status ServiceModule::InitStore(Context& ctx, const std::string& schema,
     return pg::Idempotency::Prune(*pool, clock->Now()).status();
   });
   return absl::OkStatus();
+}
+
+pg::Pool& ServiceModule::SeparatePool(Context& ctx, absl::string_view work, int size,
+                                      absl::Duration idle_in_transaction) {
+  separate_pools_.push_back(ctx.Postgres(
+      pg::Options{.schema = schema_,
+                  .pool_size = size,
+                  .idle_in_transaction_timeout = idle_in_transaction,
+                  .application_name = absl::StrCat("switchboard-", schema_, "-", work)}));
+  return *separate_pools_.back();
 }
 
 absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::string_view topic,

@@ -48,6 +48,12 @@ class ServiceModule : public Module {
                          const std::vector<pg::Migration>& migrations, int pool_size = 8);
   pg::Pool& pool() { return *pool_; }
   pg::OutboxRelay& relay() { return *relay_; }
+  // Another pool on the schema, `size` connections for one kind of work that must never take
+  // the connections ingest, timers and the relay need (history reads, exports). `work` names it
+  // in pg_stat_activity (application_name switchboard-<schema>-<work>); a transaction left idle
+  // longer than `idle_in_transaction` is ended by PostgreSQL (zero: never). After InitStore.
+  pg::Pool& SeparatePool(Context& ctx, absl::string_view work, int size,
+                         absl::Duration idle_in_transaction = absl::ZeroDuration());
 
   // Consumes `topic` in the consumer group "<module>.<what>", handing each record to the handler
   // of its ce_type (types not handled are skipped and counted). Started by Start().
@@ -81,7 +87,9 @@ class ServiceModule : public Module {
   };
   absl::StatusOr<PeerAddress> ResolvePeer(Context& ctx, absl::string_view target);
 
+  std::string schema_;
   std::unique_ptr<pg::Pool> pool_;
+  std::vector<std::unique_ptr<pg::Pool>> separate_pools_;
   std::unique_ptr<pg::OutboxRelay> relay_;
   std::vector<std::unique_ptr<kafka::Consumer>> consumers_;
   std::vector<std::unique_ptr<Task>> tasks_;

@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "absl/cleanup/cleanup.h"
 #include "libs/api/page.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
@@ -189,6 +190,21 @@ absl::Status History::Export(absl::string_view tenant, const v1::ExportCallsRequ
   if (!req.time_zone().empty()) {
     ASSIGN_OR_RETURN(zone, api::TimeZone(req.time_zone(), "time_zone"));
   }
+  {
+    absl::MutexLock lock(&mu_);
+    int& running = exporting_[tenant];
+    if (running >= kExportsPerTenant) {
+      return core::Error(absl::StatusCode::kResourceExhausted, "EXPORT_LIMIT_REACHED",
+                         absl::StrCat("at most ", kExportsPerTenant,
+                                      " exports run at once for a tenant; wait for one to end"),
+                         {{"max", absl::StrCat(kExportsPerTenant)}});
+    }
+    ++running;
+  }
+  absl::Cleanup done = [&] {
+    absl::MutexLock lock(&mu_);
+    if (--exporting_[tenant] == 0) exporting_.erase(tenant);
+  };
   std::string buffer;
   buffer.reserve(kExportChunkBytes + 4096);
   format::AppendCsvHeader(&buffer);

@@ -9,7 +9,9 @@
 #include <functional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/core/clock.h"
 #include "services/calls/store/store.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
@@ -29,12 +31,17 @@ class History {
   absl::Status Analytics(absl::string_view tenant, const v1::GetCallAnalyticsRequest& req,
                          v1::GetCallAnalyticsResponse* resp);
   // The CSV in chunks of at most ~60 KiB, handed to `write` (which fails when the client went).
+  // At most kExportsPerTenant run at once for a tenant: another is RESOURCE_EXHAUSTED
+  // EXPORT_LIMIT_REACHED (metadata max), so one tenant cannot take every export connection.
+  static constexpr int kExportsPerTenant = 2;
   absl::Status Export(absl::string_view tenant, const v1::ExportCallsRequest& req,
                       const std::function<absl::Status(const std::string& chunk)>& write);
 
  private:
   Store& store_;
   const core::Clock& clock_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int> exporting_ ABSL_GUARDED_BY(mu_);  // by tenant
 };
 
 }  // namespace switchboard::calls

@@ -21,6 +21,10 @@ namespace {
 constexpr absl::Duration kTimerInterval = absl::Milliseconds(250);
 // Webhooks parked for an outbound call nobody claims (a call placed outside Switchboard).
 constexpr absl::Duration kParkedRetention = absl::Hours(24);
+// Connections per process beside the main pool's 8: the Calls page's lists and aggregates,
+// and the CSV exports (History::kExportsPerTenant of them per tenant).
+constexpr int kHistoryConnections = 4;
+constexpr int kExportConnections = 3;
 
 // Eligibility's ReserveCall over its gRPC API (runtime::Peer), with the agent's token.
 class EligibilityPeer final : public Reserver {
@@ -54,7 +58,13 @@ class Module final : public runtime::ServiceModule {
     RETURN_IF_ERROR(InitStore(ctx, "calls", Migrations()));
     clock_ = &ctx.clock();
     probe_ = std::make_unique<calls::Probe>(&ctx.metrics());
-    store_ = std::make_unique<Store>(pool(), ctx.clock());
+    // The Calls page and the exports get connections of their own (ADR 0014): however many
+    // exports stall, webhooks, commands, timers and the relay keep theirs.
+    const absl::Duration export_idle = ctx.DurationFlag("export-idle-timeout");
+    pg::Pool& history = SeparatePool(ctx, "history", kHistoryConnections);
+    pg::Pool& exports =
+        SeparatePool(ctx, "exports", kExportConnections, export_idle + absl::Seconds(30));
+    store_ = std::make_unique<Store>(pool(), history, exports, ctx.clock());
     journal_ = std::make_unique<Journal>(*store_, ctx.clock(),
                                          Timing{.ring_timeout = ctx.DurationFlag("ring-timeout")},
                                          probe_.get());
@@ -72,7 +82,8 @@ class Module final : public runtime::ServiceModule {
                                                   .graph = &ctx.graph(),
                                                   .numbers = numbers_.get(),
                                                   .clock = &ctx.clock(),
-                                                  .probe = probe_.get()});
+                                                  .probe = probe_.get(),
+                                                  .export_idle_timeout = export_idle});
     ctx.AddService(service_.get(), v1::CallsService::service_full_name());
 
     Ingest* ingest = ingest_.get();
@@ -125,10 +136,15 @@ void Register(runtime::Registry& registry) {
        .target = true,
        .factory = [] { return std::make_unique<Module>(); },
        .flags = {runtime::DurationFlag(
-           "ring-timeout",
-           "inbound calls nobody answers are missed after this (Meta ends unanswered calls "
-           "after 30-60 s); timers are durable across restarts",
-           absl::Seconds(30), absl::Seconds(1), absl::Seconds(60))},
+                     "ring-timeout",
+                     "inbound calls nobody answers are missed after this (Meta ends unanswered "
+                     "calls after 30-60 s); timers are durable across restarts",
+                     absl::Seconds(30), absl::Seconds(1), absl::Seconds(60)),
+                 runtime::DurationFlag(
+                     "export-idle-timeout",
+                     "a CSV export whose client reads nothing for this long is cut, and its "
+                     "database connection freed",
+                     absl::Seconds(30), absl::Seconds(1), absl::Minutes(10))},
        .peers = {"eligibility", "webhooks"}});
 }
 

@@ -8,6 +8,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/idempotency.h"
+#include "libs/runtime/call_limits.h"
 #include "libs/runtime/grpc.h"
 #include "services/calls/rules/graph_errors.h"
 
@@ -113,12 +114,16 @@ grpc::Status Service::ExportCalls(grpc::ServerContext* ctx, const v1::ExportCall
                                   grpc::ServerWriter<v1::ExportCallsResponse>* writer) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) {
     v1::ExportCallsResponse chunk;
+    // A client that stops reading is cut after the idle limit: its Write returns false and
+    // the export's connection goes back.
+    runtime::ExpectProgress(ctx, f_.export_idle_timeout);
     return f_.history->Export(caller.tenant_id, *req, [&](const std::string& data) {
       chunk.set_data(data);
       if (ctx->IsCancelled() || !writer->Write(chunk)) {
         return core::Error(absl::StatusCode::kCancelled, "EXPORT_CANCELLED",
                            "the client stopped reading the export");
       }
+      runtime::Progress(ctx);
       return absl::OkStatus();
     });
   });

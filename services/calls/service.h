@@ -28,6 +28,8 @@ struct Features {
   runtime::Numbers* numbers;  // only the tenant's own numbers may be named
   const core::Clock* clock;
   Probe* probe = nullptr;
+  // An export whose client reads nothing for this long is cut (--export-idle-timeout).
+  absl::Duration export_idle_timeout = absl::Seconds(30);
 };
 
 class Service final : public v1::CallsService::Service {

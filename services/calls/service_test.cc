@@ -232,7 +232,7 @@ struct Suite {
   // Seeds a call straight through the calls store (history tests need many calls fast).
   void Seed(v1::Call call) {
     sb::pg::Pool pool({.url = postgres_url, .schema = "calls", .pool_size = 1});
-    sb::calls::Store store(pool, sb::core::Clock::Real());
+    sb::calls::Store store(pool, pool, pool, sb::core::Clock::Real());
     sb::calls::Journal journal(store, sb::core::Clock::Real(), sb::calls::Timing());
     REQUIRE(pool.InTransaction([&](sb::pg::Conn& tx) -> absl::Status {
                   return journal.Save(tx, call, {.to = call.state(), .changed = true},

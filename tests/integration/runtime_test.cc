@@ -111,7 +111,8 @@ std::string Code(const grpc::Status& s) {
 class Fixture {
  public:
   explicit Fixture(absl::Duration drain_timeout = absl::Seconds(5),
-                   const core::Clock& clock = core::Clock::Real()) {
+                   const core::Clock& clock = core::Clock::Real(),
+                   absl::Duration max_call_time = absl::Seconds(30)) {
     registry_.Add({.name = kModule, .deps = {}, .target = true, .factory = [this] {
                      return std::make_unique<EchoModule>(gate);
                    }});
@@ -122,6 +123,7 @@ class Fixture {
     config.metrics_port = 0;
     config.auth_secret = kSecret;
     config.drain_timeout = drain_timeout;
+    config.max_call_time = max_call_time;
     config.kafka_bootstrap_file = "";
     app = std::make_unique<runtime::App>(registry_, config, clock);
     absl::Status started = app->Start();
@@ -380,6 +382,29 @@ TEST_CASE("a drain cancels calls still running at the drain timeout") {
 // WaitAndDrain bounds its own wait instead (drain timeout + 1 s grace).
 TEST_CASE("a drain does not wait for a handler that ignores cancellation") {
   DrainPastTimeout("slow", /*expect_cooperation=*/false);
+}
+
+TEST_CASE("a call running past --max-call-time is cut, whatever the client's deadline") {
+  Fixture f(absl::Seconds(5), core::Clock::Real(), /*max_call_time=*/absl::Seconds(1));
+  std::string token = Fixture::Token("acme", absl::Now());
+  // The client allows 15 s; the server allows 1 s. The handler holds the call for up to 5 s
+  // unless it is cancelled.
+  absl::Time began = absl::Now();
+  grpc::Status slow = f.Check(token, "slow-cooperative");
+  absl::Duration took = absl::Now() - began;
+  INFO(Code(slow) << " " << slow.error_message() << " after " << absl::FormatDuration(took));
+  CHECK(slow.error_code() == grpc::StatusCode::CANCELLED);
+  // The handler learns it and lets go (a moment after the client hears).
+  CHECK(testing::Eventually([&] { return f.gate.saw_cancel.load() == 1; }, absl::Seconds(3)));
+  CHECK(took < absl::Seconds(5));        // it did not run to its own bound
+  // The cut is counted as the server's deadline, not as a client cancellation.
+  REQUIRE(testing::Eventually([&] {
+    return testing::MetricSample(
+               f.Metrics(), "switchboard_grpc_server_handled_total",
+               {{"grpc_method", "CheckEligibility"}, {"grpc_code", "DeadlineExceeded"}}) == 1.0;
+  }));
+  // Calls within the limit are untouched.
+  CHECK(f.Check(token, "fast").ok());
 }
 
 TEST_CASE("RED metrics count calls by method and code") {

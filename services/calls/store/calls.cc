@@ -15,7 +15,8 @@ namespace switchboard::calls {
 using core::FromProto;
 using namespace store_sql;  // NOLINT: the store's own helpers
 
-Store::Store(pg::Pool& pool, const core::Clock& clock) : pool_(pool), clock_(clock) {}
+Store::Store(pg::Pool& pool, pg::Pool& history, pg::Pool& exports, const core::Clock& clock)
+    : pool_(pool), history_(history), exports_(exports), clock_(clock) {}
 
 // ---- calls ----------------------------------------------------------------------------------
 

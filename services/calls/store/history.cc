@@ -28,7 +28,7 @@ absl::StatusOr<CallPage> Store::List(absl::string_view tenant, const query::Filt
   }
   sql.Append(absl::StrCat(" ORDER BY offered_time DESC, call_id DESC LIMIT ",
                           sql.Arg(static_cast<int64_t>(limit) + 1)));
-  ASSIGN_OR_RETURN(pg::Result r, pool_.Exec(sql.text(), sql.params()));
+  ASSIGN_OR_RETURN(pg::Result r, history_.Exec(sql.text(), sql.params()));
   CallPage page;
   int n = std::min(r.rows(), limit);
   for (int i = 0; i < n; ++i) {
@@ -44,7 +44,7 @@ absl::StatusOr<CallPage> Store::List(absl::string_view tenant, const query::Filt
 absl::Status Store::Export(absl::string_view tenant, const query::Filter& filter,
                            absl::string_view needle,
                            const std::function<absl::Status(const v1::Call&)>& row) {
-  ASSIGN_OR_RETURN(pg::Pool::Lease conn, pool_.Acquire());
+  ASSIGN_OR_RETURN(pg::Pool::Lease conn, exports_.Acquire());
   Sql sql("DECLARE calls_export NO SCROLL CURSOR FOR SELECT record FROM calls WHERE tenant_id = ");
   sql.Append(sql.Arg(tenant));
   Where(sql, filter, needle);
@@ -79,7 +79,7 @@ absl::StatusOr<Totals> Store::Stats(absl::string_view tenant, const query::Filte
   sql.And(absl::StrCat("offered_time >= ", sql.Arg(start)));
   sql.And(absl::StrCat("offered_time < ", sql.Arg(end)));
   Where(sql, filter, "");
-  ASSIGN_OR_RETURN(pg::Result r, pool_.Exec(sql.text(), sql.params()));
+  ASSIGN_OR_RETURN(pg::Result r, history_.Exec(sql.text(), sql.params()));
   return ReadTotals(r, 0, 0);
 }
 
@@ -94,7 +94,7 @@ absl::StatusOr<std::vector<Totals>> Store::Buckets(absl::string_view tenant,
   sql.And(absl::StrCat("offered_time < ", sql.Arg(period.end)));
   Where(sql, filter, "");
   sql.Append(" GROUP BY 1");
-  ASSIGN_OR_RETURN(pg::Result r, pool_.Exec(sql.text(), sql.params()));
+  ASSIGN_OR_RETURN(pg::Result r, history_.Exec(sql.text(), sql.params()));
   std::vector<Totals> out(period.bucket_starts.size());
   for (int i = 0; i < r.rows(); ++i) {
     int64_t bucket = r.GetInt(i, 0) - 1;  // width_bucket counts from 1
@@ -117,7 +117,7 @@ absl::StatusOr<std::vector<TopContact>> Store::TopContacts(absl::string_view ten
   Where(sql, filter, "");
   sql.Append(absl::StrCat(" GROUP BY contact_key ORDER BY count(*) DESC, contact_key LIMIT ",
                           sql.Arg(static_cast<int64_t>(limit))));
-  ASSIGN_OR_RETURN(pg::Result r, pool_.Exec(sql.text(), sql.params()));
+  ASSIGN_OR_RETURN(pg::Result r, history_.Exec(sql.text(), sql.params()));
   std::vector<TopContact> out;
   std::vector<std::string> keys;
   for (int i = 0; i < r.rows(); ++i) {
@@ -127,7 +127,7 @@ absl::StatusOr<std::vector<TopContact>> Store::TopContacts(absl::string_view ten
   if (keys.empty()) return out;
   // Each contact as their latest call knows them.
   ASSIGN_OR_RETURN(pg::Result latest,
-                   pool_.Exec("SELECT DISTINCT ON (contact_key) contact_key, record FROM calls "
+                   history_.Exec("SELECT DISTINCT ON (contact_key) contact_key, record FROM calls "
                               "WHERE tenant_id = $1 AND contact_key = ANY($2::text[]) "
                               "ORDER BY contact_key, offered_time DESC",
                               {tenant, TextArray(keys)}));

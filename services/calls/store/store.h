@@ -103,7 +103,11 @@ struct StoredCallback {
 
 class Store {
  public:
-  Store(pg::Pool& pool, const core::Clock& clock);
+  // `pool` serves what keeps calls moving (webhooks, commands, timers, the relay, notes,
+  // callbacks); `history` the Calls page's lists and aggregates; `exports` the CSV exports,
+  // which hold a connection for as long as their client reads. Separate pools, so a slow or
+  // stalled reader of one can never take the connections of another.
+  Store(pg::Pool& pool, pg::Pool& history, pg::Pool& exports, const core::Clock& clock);
 
   pg::Pool& pool() { return pool_; }
 
@@ -238,6 +242,8 @@ class Store {
   static absl::StatusOr<v1::CallsSettings> LoadSettings(pg::Conn& conn, absl::string_view tenant);
 
   pg::Pool& pool_;
+  pg::Pool& history_;
+  pg::Pool& exports_;
   const core::Clock& clock_;
   struct CachedSettings {
     v1::CallsSettings settings;
