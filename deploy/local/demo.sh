@@ -59,6 +59,12 @@ suffix=$(date +%s | tail -c 6)
 number=10655$suffix
 ana="--contact=551199999$suffix --number=$number"
 
+scene "A tenant acts only through its own WhatsApp numbers"
+printf '  number %s, not registered yet: ' "$number"
+"$ctl" eligibility check --contact=551199999$suffix --number="$number" 2>&1 | sed 's/^error: //' || true
+"$ctl" numbers register --phone-number-id="$number" --waba-id="$SWITCHBOARD_DEMO_WABA" \
+  --display="+1 631-55$suffix" | sed 's/^/  /'
+
 scene "Eligibility: may an agent call Ana on number $number? Every reason, for the tooltip"
 "$ctl" eligibility check $ana
 echo '  Ana writes: "Olá! Pode me ligar amanhã?"'

@@ -32,7 +32,7 @@ std::optional<absl::Status> RegistryNumbers::Known(absl::string_view tenant,
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(Key(tenant, number));
   if (it == entries_.end() || it->second.expires <= clock_.Now()) return std::nullopt;
-  return it->second.owned ? absl::OkStatus() : NumberNotFound(number);
+  return absl::OkStatus();
 }
 
 absl::Status RegistryNumbers::Check(const grpc::ServerContextBase* incoming,
@@ -47,22 +47,24 @@ absl::Status RegistryNumbers::Check(const grpc::ServerContextBase* incoming,
     webhooks::v1::GetPhoneNumberResponse resp;
     return FromGrpcStatus(stub->GetPhoneNumber(&client, req, &resp));
   }();
-  const bool owned = asked.ok();
-  const bool not_owned = asked.code() == absl::StatusCode::kNotFound ||
-                         asked.code() == absl::StatusCode::kInvalidArgument;
   const std::string key = Key(tenant, number);
+  if (asked.code() == absl::StatusCode::kNotFound ||
+      asked.code() == absl::StatusCode::kInvalidArgument) {
+    absl::MutexLock lock(&mu_);
+    entries_.erase(key);  // deleted since
+    return NumberNotFound(number);
+  }
   absl::MutexLock lock(&mu_);
-  if (!owned && !not_owned) {
-    // The registry could not say: a known answer, however old, beats refusing everyone.
-    auto it = entries_.find(key);
-    if (it != entries_.end()) return it->second.owned ? absl::OkStatus() : NumberNotFound(number);
+  if (!asked.ok()) {
+    // The registry could not say: a yes, however old, beats refusing everyone.
+    if (entries_.contains(key)) return absl::OkStatus();
     return core::Unavailable(
         "PHONE_NUMBER_REGISTRY_UNAVAILABLE",
         absl::StrCat("the number registry could not be asked: ", asked.message()));
   }
-  if (entries_.size() >= kMaxEntries) entries_.clear();  // made-up numbers; start over
-  entries_[key] = {owned, clock_.Now() + (owned ? kOwnedTtl : kNotOwnedTtl)};
-  return owned ? absl::OkStatus() : NumberNotFound(number);
+  if (entries_.size() >= kMaxEntries) entries_.clear();  // bounded; start over
+  entries_[key] = {clock_.Now() + kOwnedTtl};
+  return absl::OkStatus();
 }
 
 }  // namespace switchboard::runtime

@@ -1,9 +1,10 @@
 // Whether a business number a request names is registered to the caller's tenant. The webhooks
 // registry owns that fact; every other service asks it through its API
 // (WebhooksService.GetPhoneNumber, with the caller's token, so the answer is the caller's
-// tenant's) and keeps the answer a short while: 30 s when the number is the tenant's, 5 s when
-// not. While the registry cannot be reached a known answer is served; with none, UNAVAILABLE.
-// So a number registered is usable at once, and one deleted stops working within 30 s.
+// tenant's) and remembers a yes for 30 s; a no is never remembered, so a number registered is
+// usable at once (the registry answers from PostgreSQL), and one deleted stops working within
+// 30 s. While the registry cannot be reached a remembered yes is served, however old; without
+// one, UNAVAILABLE.
 //
 //   RETURN_IF_ERROR(numbers.Check(ctx, caller.tenant_id, req.business_phone_number_id()));
 #pragma once
@@ -32,7 +33,7 @@ class Numbers {
   // request whose token is passed on.
   virtual absl::Status Check(const grpc::ServerContextBase* incoming, absl::string_view tenant,
                              absl::string_view number) = 0;
-  // The same from memory only; nullopt when the answer is not known here.
+  // The same from memory only: OK when a yes is remembered, else nullopt.
   virtual std::optional<absl::Status> Known(absl::string_view tenant, absl::string_view number) = 0;
 };
 
@@ -46,12 +47,10 @@ class RegistryNumbers final : public Numbers {
   std::optional<absl::Status> Known(absl::string_view tenant, absl::string_view number) override;
 
   static constexpr absl::Duration kOwnedTtl = absl::Seconds(30);
-  static constexpr absl::Duration kNotOwnedTtl = absl::Seconds(5);
 
  private:
   struct Entry {
-    bool owned = false;
-    absl::Time expires;
+    absl::Time expires;  // of the yes; kept past it for when the registry is unreachable
   };
   std::shared_ptr<Peer<webhooks::v1::WebhooksService>> registry_;
   const core::Clock& clock_;

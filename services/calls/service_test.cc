@@ -472,6 +472,12 @@ TEST_CASE("history: filters, search, stable pages, stats, analytics and export")
                                 : "Cliente " + std::to_string(i);
     seeded.push_back(Seeded("acme", i, dir, state, t0 + absl::Minutes(i), name,
                             absl::StrCat("55119000000", 10 + i), 90 + i));
+    if (i % 6 == 5) {
+      // Picked up, then failed (Meta's start_time on a FAILED terminate): failed, not answered.
+      v1::Call& c = seeded.back();
+      *c.mutable_answered_time() = sb::core::ToProto(t0 + absl::Minutes(i) + absl::Seconds(5));
+      c.mutable_duration()->set_seconds(12);
+    }
     s.Seed(seeded.back());
   }
   // Another tenant's calls, with a name that would match.
@@ -568,6 +574,11 @@ TEST_CASE("history: filters, search, stable pages, stats, analytics and export")
     CHECK(stats.answered_calls() == 10);
     CHECK(stats.missed_calls() == 10);
     CHECK(stats.failed_calls() == 10);
+    CHECK(stats.waiting_calls() == 0);
+    // The categories partition the total.
+    CHECK(stats.answered_calls() + stats.missed_calls() + stats.rejected_calls() +
+              stats.failed_calls() + stats.waiting_calls() ==
+          stats.total_calls());
     CHECK(stats.inbound_calls() == 15);
     CHECK(stats.success_rate_bps() == 3333);
     int64_t talk = 0;

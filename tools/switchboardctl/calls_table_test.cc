@@ -135,6 +135,35 @@ TEST_CASE("A call row shows '-' for what is not known yet, times in the tenant's
   CHECK(absl::StrContains(CallRow(c, sao_paulo), absl::StrCat("  -", Spaces(23), "  ?    -")));
 }
 
+TEST_CASE("A call known only from Meta's terminate shows when it ended; FAILED shows its talk") {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  cv::Call c = EndedCall();
+  c.clear_offered_time();
+  c.clear_cost();
+  c.set_state(cv::CALL_STATE_MISSED);
+  CHECK(absl::StrContains(CallRow(c, utc), "  2026-11-30 14:10:50  in   "));
+  // Picked up, then failed: the talk time is real, and shown.
+  c.set_state(cv::CALL_STATE_FAILED);
+  CHECK(absl::StrContains(CallRow(c, utc), "  FAILED    05:30     -  "));
+  // Failed before an answer: no talk time.
+  c.clear_duration();
+  CHECK(absl::StrContains(CallRow(c, utc), "  FAILED    -         -  "));
+}
+
+TEST_CASE("calls get: Meta's error in its own words, with its code") {
+  cv::Call c = EndedCall();
+  c.set_state(cv::CALL_STATE_FAILED);
+  c.set_end_reason("MEDIA_TIMEOUT");
+  c.set_meta_error_code(138021);
+  c.set_meta_error_title("Media timeout");
+  c.set_meta_error_message("No media received");
+  c.set_meta_error_details("relay 3");
+  const std::string details = CallDetails(c, absl::UTCTimeZone());
+  CHECK(absl::StrContains(details, "  meta error code    138021\n"));
+  CHECK(absl::StrContains(details,
+                          "  meta error         Media timeout: No media received (relay 3)\n"));
+}
+
 TEST_CASE("calls get: one line per field the call has, times with their offset") {
   CHECK(CallDetails(EndedCall(), Zone("America/Sao_Paulo")) ==
         "  call               0b8e2a9c-5d1f-4e37-9a64-2c7f1e0d3b58\n"

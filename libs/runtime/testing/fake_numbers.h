@@ -18,11 +18,11 @@ class FakeNumbers final : public Numbers {
 
   absl::Status Check(const grpc::ServerContextBase*, absl::string_view tenant,
                      absl::string_view number) override {
-    return *Known(tenant, number);
+    return Known(tenant, number).value_or(NumberNotFound(number));
   }
   std::optional<absl::Status> Known(absl::string_view tenant, absl::string_view number) override {
     if (owned_.count({std::string(tenant), std::string(number)}) > 0) return absl::OkStatus();
-    return NumberNotFound(number);
+    return std::nullopt;
   }
 
  private:

@@ -149,7 +149,8 @@ inline constexpr char kTotalsColumns[] =
     "count(*), count(*) FILTER (WHERE state IN (3, 4)), "
     "count(*) FILTER (WHERE state = 5), count(*) FILTER (WHERE state = 6), "
     "count(*) FILTER (WHERE state = 7), count(*) FILTER (WHERE direction = 1), "
-    "count(*) FILTER (WHERE direction = 2), coalesce(sum(duration_seconds), 0), "
+    "count(*) FILTER (WHERE direction = 2), "
+    "coalesce(sum(duration_seconds) FILTER (WHERE state IN (3, 4)), 0), "
     "coalesce(sum(billed_minutes), 0), coalesce(sum(cost_micros), 0), "
     "coalesce(max(cost_currency), ''), count(*) FILTER (WHERE state IN (1, 2))";
 
