@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/auth/token.h"
@@ -670,6 +671,25 @@ TEST_CASE("an item too large for Kafka is acknowledged and kept as a dead letter
   CHECK(kept->Get(0, 1) == "acme");
   CHECK(kept->Get(0, 2) == "TOO_LARGE_FOR_KAFKA");
   CHECK(kept->GetInt(0, 3) > 1200 * 1024);
+
+  // An operator sees it through the API (an admin of its tenant only).
+  v1::ListDeadLettersResponse letters;
+  REQUIRE(s.Call(&v1::WebhooksService::Stub::ListDeadLetters, v1::ListDeadLettersRequest(),
+                 &letters, "acme")
+              .ok());
+  REQUIRE(letters.dead_letters_size() == 1);
+  CHECK(absl::StrContains(letters.dead_letters(0).event_id(), big));
+  CHECK(letters.dead_letters(0).kind() == "inbound_message");
+  CHECK(letters.dead_letters(0).reason() == "TOO_LARGE_FOR_KAFKA");
+  CHECK(letters.dead_letters(0).bytes() > 1200 * 1024);
+  CHECK(letters.next_page_token().empty());
+  v1::ListDeadLettersResponse theirs;
+  REQUIRE(s.Call(&v1::WebhooksService::Stub::ListDeadLetters, v1::ListDeadLettersRequest(), &theirs,
+                 "globex")
+              .ok());
+  CHECK(theirs.dead_letters().empty());
+  CHECK(ReasonOf(s.Call(&v1::WebhooksService::Stub::ListDeadLetters, v1::ListDeadLettersRequest(),
+                        &theirs, "acme", "agent")) == "ADMIN_ROLE_REQUIRED");
 }
 
 TEST_CASE("times dated after their arrival are clamped to it; a call without its number dropped") {

@@ -7,6 +7,7 @@
 #include "libs/api/reasons.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
+#include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/idempotency.h"
 #include "libs/runtime/grpc.h"
@@ -18,6 +19,7 @@ namespace {
 using google::protobuf::util::FieldMaskUtil;
 
 constexpr api::PageSizes kNumberPages = {.default_size = 100, .max = 500};
+constexpr api::PageSizes kDeadLetterPages = {.default_size = 50, .max = 500};
 
 absl::Status NumberNotFound(absl::string_view id) {
   return core::Error(absl::StatusCode::kNotFound, api::kPhoneNumberNotFound,
@@ -81,6 +83,28 @@ grpc::Status Service::ListPhoneNumbers(grpc::ServerContext* ctx,
     if (more) {
       resp->set_next_page_token(api::EncodePageToken(
           {.id = resp->phone_numbers(resp->phone_numbers_size() - 1).phone_number_id()}, binding));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::ListDeadLetters(grpc::ServerContext* ctx,
+                                      const v1::ListDeadLettersRequest* req,
+                                      v1::ListDeadLettersResponse* resp) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(int size, api::PageSize(req->page_size(), kDeadLetterPages));
+    const std::string binding = api::Binding("webhooks.ListDeadLetters");
+    ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
+                     api::DecodePageToken(req->page_token(), binding));
+    ASSIGN_OR_RETURN(std::vector<v1::DeadLetter> letters,
+                     registry_.ListDeadLetters(caller.tenant_id, after, size + 1));
+    const bool more = static_cast<int>(letters.size()) > size;
+    if (more) letters.pop_back();
+    for (auto& d : letters) *resp->add_dead_letters() = std::move(d);
+    if (more) {
+      const v1::DeadLetter& last = resp->dead_letters(resp->dead_letters_size() - 1);
+      resp->set_next_page_token(api::EncodePageToken(
+          {.time = core::FromProto(last.receive_time()), .id = last.event_id()}, binding));
     }
     return absl::OkStatus();
   });

@@ -20,6 +20,8 @@ class Service final : public v1::WebhooksService::Service {
                                    v1::RegisterPhoneNumberResponse* resp) override;
   grpc::Status ListPhoneNumbers(grpc::ServerContext* ctx, const v1::ListPhoneNumbersRequest* req,
                                 v1::ListPhoneNumbersResponse* resp) override;
+  grpc::Status ListDeadLetters(grpc::ServerContext* ctx, const v1::ListDeadLettersRequest* req,
+                               v1::ListDeadLettersResponse* resp) override;
   grpc::Status GetPhoneNumber(grpc::ServerContext* ctx, const v1::GetPhoneNumberRequest* req,
                               v1::GetPhoneNumberResponse* resp) override;
   grpc::Status DeletePhoneNumber(grpc::ServerContext* ctx, const v1::DeletePhoneNumberRequest* req,

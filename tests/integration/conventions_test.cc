@@ -200,6 +200,7 @@ class Conventions {
         },
         [](auto& r) { r.mutable_calling_settings()->set_calling_enabled(false); }, kAdmin);
     t[w + "ListPhoneNumbers"] = Make<wv1::ListPhoneNumbersRequest>([](auto&) {}, nullptr, kAdmin);
+    t[w + "ListDeadLetters"] = Make<wv1::ListDeadLettersRequest>([](auto&) {}, nullptr, kAdmin);
 
     const std::string e = "/switchboard.eligibility.v1.EligibilityService/";
     t[e + "ReserveCall"] = Make<ev1::ReserveCallRequest>(
@@ -559,7 +560,7 @@ TEST_CASE("the same fault gets the same code and reason from every RPC of every 
   }
   // Everything the table lists was met (a renamed method would silently drop out otherwise).
   CHECK(reused == 23);
-  CHECK(pages == 5);
+  CHECK(pages == 6);
   CHECK(bad_ids == reused);
   CHECK(undecodable > 40);
 

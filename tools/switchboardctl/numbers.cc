@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "libs/core/proto_time.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "tools/switchboardctl/cli.h"
 #include "tools/switchboardctl/commands.h"
@@ -20,6 +22,7 @@ constexpr char kUsage[] =
                                                             map a Meta number to the tenant
   numbers list                                              the tenant's registered numbers
   numbers delete --phone-number-id=ID
+  numbers dead-letters [--page-size=N]                      webhook items kept, not published
 )";
 
 void PrintNumber(const Args& args, const wv::PhoneNumber& n) {
@@ -57,6 +60,28 @@ absl::Status Delete(const Args& args, const NumbersClient& client) {
   return absl::OkStatus();
 }
 
+absl::Status DeadLetters(const Args& args, const NumbersClient& client) {
+  wv::ListDeadLettersRequest req;
+  ASSIGN_OR_RETURN(int32_t page_size, CountFlag(args, "page-size"));
+  req.set_page_size(page_size);
+  wv::ListDeadLettersResponse resp;
+  RETURN_IF_ERROR(client.Call(&Stub::ListDeadLetters, req, &resp));
+  if (args.json()) return PrintJson(args, resp);
+  if (resp.dead_letters().empty()) {
+    absl::FPrintF(args.out, "  no dead letters\n");
+    return absl::OkStatus();
+  }
+  absl::FPrintF(args.out, "  %-20s  %-22s  %-20s  %9s  %s\n", "RECEIVED (UTC)", "KIND", "REASON",
+                "BYTES", "EVENT");
+  for (const auto& d : resp.dead_letters()) {
+    absl::FPrintF(args.out, "  %-20s  %-22s  %-20s  %9d  %s\n",
+                  absl::FormatTime("%Y-%m-%d %H:%M:%S", core::FromProto(d.receive_time()),
+                                   absl::UTCTimeZone()),
+                  d.kind(), d.reason(), d.bytes(), d.event_id());
+  }
+  return absl::OkStatus();
+}
+
 int RunNumbers(const Args& args) {
   static const std::vector<Verb<wv::WebhooksService>> kVerbs = {
       {"register",
@@ -64,6 +89,7 @@ int RunNumbers(const Args& args) {
        Register},
       {"list", {}, List},
       {"delete", {.required = {"phone-number-id"}}, Delete},
+      {"dead-letters", {.optional = {"page-size"}}, DeadLetters},
   };
   return RunVerbs(args, kVerbs);
 }

@@ -194,6 +194,32 @@ absl::Status Registry::DeadLetter(absl::string_view tenant, absl::string_view ev
       .status();
 }
 
+absl::StatusOr<std::vector<v1::DeadLetter>> Registry::ListDeadLetters(
+    absl::string_view tenant, const std::optional<api::Cursor>& after, int limit) {
+  const std::string columns =
+      "SELECT event_id, kind, reason, bytes, receive_time FROM dead_letters WHERE tenant_id = $1";
+  const std::string order = " ORDER BY receive_time DESC, event_id DESC LIMIT ";
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      after.has_value()
+          ? pool_.Exec(
+                absl::StrCat(columns, " AND (receive_time, event_id) < ($2, $3)", order, limit),
+                {tenant, after->time, after->id})
+          : pool_.Exec(absl::StrCat(columns, order, limit), {tenant}));
+  std::vector<v1::DeadLetter> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    v1::DeadLetter d;
+    d.set_event_id(std::string(r.Get(i, 0)));
+    d.set_kind(std::string(r.Get(i, 1)));
+    d.set_reason(std::string(r.Get(i, 2)));
+    d.set_bytes(r.GetInt(i, 3));
+    *d.mutable_receive_time() = core::ToProto(r.GetTime(i, 4));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 absl::StatusOr<std::optional<v1::PhoneNumber>> Registry::SaveSettings(
     pg::Conn& tx, absl::string_view tenant, absl::string_view phone_number_id,
     const v1::CallingSettings& settings, absl::Time now) {

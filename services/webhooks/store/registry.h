@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/api/page.h"
 #include "libs/core/clock.h"
 #include "libs/pg/pg.h"
 #include "switchboard/webhooks/v1/webhooks_service.pb.h"
@@ -67,6 +68,9 @@ class Registry {
   absl::Status DeadLetter(absl::string_view tenant, absl::string_view event_id,
                           absl::string_view kind, absl::string_view reason,
                           const std::string& payload, absl::Time now);
+  // The tenant's dead letters, newest first, after `after` (nullopt: from the newest).
+  absl::StatusOr<std::vector<v1::DeadLetter>> ListDeadLetters(
+      absl::string_view tenant, const std::optional<api::Cursor>& after, int limit);
 
   // nullopt when the tenant has no such number.
   static absl::StatusOr<std::optional<v1::PhoneNumber>> SaveSettings(
