@@ -9,7 +9,7 @@ export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_f
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo stop status clean
+.PHONY: all deps configure build binaries test demo stop status clean
 
 all: build
 
@@ -27,7 +27,11 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-demo: build
+# What the local stack runs, without the tests and the sanitized tree `build` adds.
+binaries: configure
+	@ninja -C $(BUILD_DIR) -j $(JOBS) switchboard switchboardctl meta-sim
+
+demo: binaries
 	@deploy/local/demo.sh
 
 stop:

@@ -1,7 +1,9 @@
-// absl::Time ↔ google.protobuf.Timestamp, at microsecond precision (what PostgreSQL keeps).
+// absl::Time ↔ google.protobuf.Timestamp, at microsecond precision (what PostgreSQL keeps), and
+// absl::Duration ↔ google.protobuf.Duration.
 // Header-only: code that has Timestamps already links Protobuf.
 #pragma once
 
+#include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 
 #include "absl/time/time.h"
@@ -24,6 +26,18 @@ inline google::protobuf::Timestamp ToProto(absl::Time t) {
 
 inline absl::Time FromProto(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+inline google::protobuf::Duration ToProto(absl::Duration d) {
+  google::protobuf::Duration out;
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);  // saturates past ±292 years
+  out.set_seconds(nanos / 1000000000);
+  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));  // same sign as seconds
+  return out;
+}
+
+inline absl::Duration FromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
 }  // namespace switchboard::core

@@ -27,6 +27,10 @@ bool IsSafeIdentifier(absl::string_view name) {
 
 Param::Param(int64_t v) : value_(absl::StrCat(v)) {}
 
+Param::Param(const std::optional<absl::Time>& t) {
+  if (t.has_value()) *this = Param(*t);
+}
+
 Param::Param(absl::Time t) {
   if (t == absl::InfinitePast())
     value_ = "-infinity";
@@ -72,6 +76,11 @@ int64_t Result::GetInt(int row, int col) const {
   return n;
 }
 bool Result::GetBool(int row, int col) const { return Get(row, col) == "t"; }
+
+std::optional<absl::Time> Result::GetOptionalTime(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return GetTime(row, col);
+}
 
 absl::Time Result::GetTime(int row, int col) const {
   // Connections run with TimeZone=UTC, so values read "2026-11-23 21:54:13.123456+00".

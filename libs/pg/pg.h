@@ -50,6 +50,7 @@ class Param {
   Param(int v) : Param(static_cast<int64_t>(v)) {}        // NOLINT
   Param(bool v) : value_(v ? "true" : "false") {}         // NOLINT
   Param(absl::Time t);                                    // NOLINT: as timestamptz
+  Param(const std::optional<absl::Time>& t);              // NOLINT: nullopt is NULL
   static Param Bytes(std::string bytes);
 
   bool is_null() const { return !value_.has_value(); }
@@ -74,7 +75,8 @@ class Result {
   absl::string_view Get(int row, int col) const;
   int64_t GetInt(int row, int col) const;
   bool GetBool(int row, int col) const;
-  absl::Time GetTime(int row, int col) const;    // timestamptz
+  absl::Time GetTime(int row, int col) const;                         // timestamptz
+  std::optional<absl::Time> GetOptionalTime(int row, int col) const;  // NULL is nullopt
   std::string GetBytes(int row, int col) const;  // bytea, in either result format
 
  private:

@@ -3,24 +3,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
-#include "google/protobuf/util/time_util.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
+#include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 
 namespace switchboard::eligibility {
 namespace {
 
 using google::protobuf::util::FieldMaskUtil;
-using google::protobuf::util::TimeUtil;
-
-absl::Duration ToDuration(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  *out = TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(d));
-}
 
 absl::Status Bad(absl::string_view field, absl::string_view why) {
   return core::InvalidArgument("INVALID_POLICY", absl::StrCat(field, ": ", why),
@@ -34,7 +25,7 @@ absl::Status CheckCount(absl::string_view field, int64_t v, int64_t max) {
 
 absl::Status CheckDuration(absl::string_view field, const google::protobuf::Duration& d, bool set) {
   if (!set) return absl::OkStatus();
-  absl::Duration v = ToDuration(d);
+  absl::Duration v = core::FromProto(d);
   if (v <= absl::ZeroDuration() || v > absl::Hours(24 * 400)) {
     return Bad(field, "must be more than 0 and at most 400 days");
   }
@@ -95,19 +86,19 @@ v1::TenantPolicy WithDefaults(const v1::TenantPolicy& stored) {
   if (p.calls_per_hour() == 0) p.set_calls_per_hour(d.calls_per_hour);
   if (p.missed_call_threshold() == 0) p.set_missed_call_threshold(d.missed_call_threshold);
   if (!p.has_missed_call_window())
-    SetDuration(d.missed_call_window, p.mutable_missed_call_window());
+    *p.mutable_missed_call_window() = core::ToProto(d.missed_call_window);
   if (!p.has_suspension_duration()) {
-    SetDuration(d.suspension_duration, p.mutable_suspension_duration());
+    *p.mutable_suspension_duration() = core::ToProto(d.suspension_duration);
   }
-  if (!p.has_service_window()) SetDuration(d.service_window, p.mutable_service_window());
+  if (!p.has_service_window()) *p.mutable_service_window() = core::ToProto(d.service_window);
   if (!p.has_call_request_validity()) {
-    SetDuration(d.call_request_validity, p.mutable_call_request_validity());
+    *p.mutable_call_request_validity() = core::ToProto(d.call_request_validity);
   }
   if (!p.has_agent_offer_consent_duration()) {
-    SetDuration(d.agent_offer_consent, p.mutable_agent_offer_consent_duration());
+    *p.mutable_agent_offer_consent_duration() = core::ToProto(d.agent_offer_consent);
   }
   if (!p.has_long_term_consent_duration()) {
-    SetDuration(d.long_term_consent, p.mutable_long_term_consent_duration());
+    *p.mutable_long_term_consent_duration() = core::ToProto(d.long_term_consent);
   }
   if (p.check_fail_policy() == v1::FAIL_POLICY_UNSPECIFIED) {
     p.set_check_fail_policy(v1::FAIL_POLICY_FAIL_OPEN);
@@ -128,12 +119,12 @@ absl::StatusOr<TenantSettings> Effective(const v1::TenantPolicy& stored) {
   r.calls_per_minute = p.calls_per_minute();
   r.calls_per_hour = p.calls_per_hour();
   r.missed_call_threshold = p.missed_call_threshold();
-  r.missed_call_window = ToDuration(p.missed_call_window());
-  r.suspension_duration = ToDuration(p.suspension_duration());
-  r.service_window = ToDuration(p.service_window());
-  r.call_request_validity = ToDuration(p.call_request_validity());
-  r.agent_offer_consent = ToDuration(p.agent_offer_consent_duration());
-  r.long_term_consent = ToDuration(p.long_term_consent_duration());
+  r.missed_call_window = core::FromProto(p.missed_call_window());
+  r.suspension_duration = core::FromProto(p.suspension_duration());
+  r.service_window = core::FromProto(p.service_window());
+  r.call_request_validity = core::FromProto(p.call_request_validity());
+  r.agent_offer_consent = core::FromProto(p.agent_offer_consent_duration());
+  r.long_term_consent = core::FromProto(p.long_term_consent_duration());
   r.check_fail_policy = Fail(p.check_fail_policy(), rules::FailPolicy::kFailOpen);
   r.reserve_fail_policy = Fail(p.reserve_fail_policy(), rules::FailPolicy::kFailClosed);
   r.daily_connected_calls_per_contact = p.daily_connected_calls_per_contact();

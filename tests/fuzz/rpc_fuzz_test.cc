@@ -24,7 +24,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/descriptor.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "libs/core/error.h"
 #include "libs/pg/pg.h"
@@ -93,7 +92,6 @@ class Fuzzer {
              .sim_options = [](sb::metasim::SimOptions& o) { o.ring_timeout = absl::Minutes(5); },
              .numbers = {{.phone_number_id = kNumber}},
              .flags = {{"ring-timeout", "60s"}}}),
-        generic_(suite_.channel()),
         gen_(seed) {
     const auto* pool = google::protobuf::DescriptorPool::generated_pool();
     for (const std::string& name : kServices) {
@@ -109,32 +107,20 @@ class Fuzzer {
 
   Outcome Send(const MethodDescriptor* m, const Message& req, const testing::Who& who) {
     const std::string path = absl::StrCat("/", m->service()->full_name(), "/", m->name());
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + testing::Suite::Token(who));
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (m->server_streaming()) return Stream(m, req, &ctx);
-    std::string bytes = req.SerializeAsString();
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    grpc::Status status;
-    absl::Notification done;
-    generic_.UnaryCall(&ctx, path, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
-      status = std::move(s);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    Outcome out{.status = sb::runtime::FromGrpcStatus(status)};
-    if (status.ok()) {
-      std::vector<grpc::Slice> slices;
-      std::string got;
-      if (response.Dump(&slices).ok()) {
-        for (const auto& s : slices) got.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
+    if (m->server_streaming()) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + testing::Suite::Token(who));
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      return Stream(m, req, &ctx);
+    }
+    absl::StatusOr<std::string> got =
+        suite_.CallBytes(path, req.SerializeAsString(), who, absl::Seconds(30));
+    Outcome out{.status = got.status()};
+    if (got.ok()) {
       out.response.reset(google::protobuf::MessageFactory::generated_factory()
                              ->GetPrototype(m->output_type())
                              ->New());
-      if (!out.response->ParseFromString(got)) out.response.reset();
+      if (!out.response->ParseFromString(*got)) out.response.reset();
     }
     return out;
   }
@@ -206,7 +192,6 @@ class Fuzzer {
   }
 
   testing::Suite suite_;
-  grpc::GenericStub generic_;
   sb::fuzzing::RandomRequests gen_;
   std::vector<const MethodDescriptor*> methods_;
   std::vector<std::string> findings_;

@@ -22,7 +22,6 @@
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
@@ -96,35 +95,17 @@ class Conventions {
                           sb::notifications::Register},
              .meta_sim = true,
              .sim_options = [](sb::metasim::SimOptions& o) { o.ring_timeout = absl::Minutes(5); },
-             .numbers = {{.phone_number_id = kNumber}}}),
-        generic_(suite_.channel()) {}
+             .numbers = {{.phone_number_id = kNumber}}}) {}
 
   testing::Suite& suite() { return suite_; }
 
   // Sends `bytes` to `method` ("/pkg.Service/Method") as `who`; the response lands in `resp`.
   absl::Status SendBytes(const std::string& method, const std::string& bytes,
                          const testing::Who& who, Message* resp = nullptr) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + testing::Suite::Token(who));
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    grpc::Status status;
-    absl::Notification done;
-    generic_.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
-      status = std::move(s);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    if (status.ok() && resp != nullptr) {
-      std::vector<grpc::Slice> slices;
-      REQUIRE(response.Dump(&slices).ok());
-      std::string out;
-      for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      REQUIRE(resp->ParseFromString(out));
-    }
-    return sb::runtime::FromGrpcStatus(status);
+    absl::StatusOr<std::string> got = suite_.CallBytes(method, bytes, who);
+    if (!got.ok()) return got.status();
+    if (resp != nullptr) REQUIRE(resp->ParseFromString(*got));
+    return absl::OkStatus();
   }
   absl::Status Send(const std::string& method, const Message& req, const testing::Who& who,
                     Message* resp = nullptr) {
@@ -354,7 +335,6 @@ class Conventions {
   }
 
   testing::Suite suite_;
-  grpc::GenericStub generic_;
   std::map<std::string, std::string> calls_;
   std::string note_id_;
   std::vector<std::string> callbacks_;

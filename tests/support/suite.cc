@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "libs/auth/token.h"
 #include "libs/http/client.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
@@ -79,6 +80,7 @@ void Suite::StartApp() {
   REQUIRE(started.ok());
   channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", app_->grpc_port()),
                                  grpc::InsecureChannelCredentials());
+  generic_ = std::make_unique<grpc::GenericStub>(channel_);
 }
 
 void Suite::Stop() {
@@ -99,6 +101,29 @@ std::string Suite::Token(const Who& who, absl::Duration ttl) {
       kAuthSecret,
       {.tenant_id = who.tenant, .subject = who.subject, .roles = who.roles, .expires = now + ttl},
       now);
+}
+
+absl::StatusOr<std::string> Suite::CallBytes(const std::string& method, const std::string& request,
+                                             const Who& who, absl::Duration deadline) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + Token(who));
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1);
+  grpc::ByteBuffer out;
+  grpc::Status status;
+  absl::Notification done;
+  generic_->UnaryCall(&ctx, method, grpc::StubOptions(), &in, &out, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  if (!status.ok()) return runtime::FromGrpcStatus(status);
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (!out.Dump(&slices).ok()) return absl::DataLossError("unreadable response");
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
 }
 
 absl::Status Suite::RegisterNumber(const Number& number) {

@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/kafka/embedded.h"
 #include "libs/runtime/app.h"
@@ -92,6 +94,12 @@ class Suite {
     return runtime::FromGrpcStatus((stub->*method)(&ctx, req, resp));
   }
 
+  // One unary call of `method` ("/pkg.Service/Method") with `request` as serialized bytes,
+  // whatever they hold, as `who`: the response's bytes, or its status with the reason.
+  absl::StatusOr<std::string> CallBytes(const std::string& method, const std::string& request,
+                                        const Who& who,
+                                        absl::Duration deadline = absl::Seconds(20));
+
   // Registers a number with the webhooks target as an admin of its tenant.
   absl::Status RegisterNumber(const Number& number);
 
@@ -120,6 +128,7 @@ class Suite {
   runtime::Registry registry_;
   runtime::Config config_;
   std::unique_ptr<runtime::App> app_;
+  std::unique_ptr<grpc::GenericStub> generic_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

@@ -13,10 +13,6 @@ namespace {
 
 constexpr uint64_t kMicrosPerUnit = 1'000'000;
 
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
 // "UTC", "Etc/UTC", "Etc/GMT": a fixed zero offset. A zone that is merely at +00:00 for part of
 // the year (Europe/London in winter) keeps the explicit offset, so its column reads the same
 // way all year.
@@ -189,7 +185,7 @@ void AppendCsvRow(const v1::Call& call, const absl::TimeZone& zone, std::string*
   out->push_back(',');
   AppendTime(call.ended_time(), call.has_ended_time(), zone, utc, out);
   out->push_back(',');
-  const absl::Duration duration = FromProto(call.duration());
+  const absl::Duration duration = core::FromProto(call.duration());
   field(Duration(duration));
   // The numbers below are ours, never user text: written as they are, since the formula guard
   // would turn a credit ("-1.50") into text a spreadsheet cannot add up.

@@ -12,33 +12,24 @@ constexpr char kColumns[] =
     "offer_accepted_at, long_term_consent_at, permission, permission_expires_at, "
     "permission_revoked, consecutive_unanswered, automation_state, permission_changed_at";
 
-std::optional<absl::Time> OptTime(const pg::Result& r, int row, int col) {
-  if (r.IsNull(row, col)) return std::nullopt;
-  return r.GetTime(row, col);
-}
-
-pg::Param P(const std::optional<absl::Time>& t) {
-  return t.has_value() ? pg::Param(*t) : pg::Param(std::nullopt);
-}
-
 rules::ContactFacts FromRow(const pg::Result& r, int row) {
   rules::ContactFacts c;
-  c.last_inbound_message = OptTime(r, row, 0);
-  c.opted_out = OptTime(r, row, 1);
-  c.declined = OptTime(r, row, 2);
-  c.call_requested = OptTime(r, row, 3);
-  c.offer_made = OptTime(r, row, 4);
-  c.offer_accepted = OptTime(r, row, 5);
-  c.long_term_consent = OptTime(r, row, 6);
+  c.last_inbound_message = r.GetOptionalTime(row, 0);
+  c.opted_out = r.GetOptionalTime(row, 1);
+  c.declined = r.GetOptionalTime(row, 2);
+  c.call_requested = r.GetOptionalTime(row, 3);
+  c.offer_made = r.GetOptionalTime(row, 4);
+  c.offer_accepted = r.GetOptionalTime(row, 5);
+  c.long_term_consent = r.GetOptionalTime(row, 6);
   absl::string_view perm = r.Get(row, 7);
   c.permission = perm == "PERMANENT"   ? rules::Permission::kPermanent
                  : perm == "TEMPORARY" ? rules::Permission::kTemporary
                                        : rules::Permission::kNone;
-  c.permission_expires = OptTime(r, row, 8);
+  c.permission_expires = r.GetOptionalTime(row, 8);
   c.permission_revoked = r.GetBool(row, 9);
   c.consecutive_unanswered = static_cast<int>(r.GetInt(row, 10));
   c.automation_state = std::string(r.Get(row, 11));
-  c.permission_changed = OptTime(r, row, 12);
+  c.permission_changed = r.GetOptionalTime(row, 12);
   return c;
 }
 
@@ -106,11 +97,12 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
                 "permission_revoked = $13, consecutive_unanswered = $14, automation_state = $15, "
                 "updated_at = $16, permission_changed_at = $17 WHERE tenant_id = $1 AND "
                 "business_number = $2 AND contact_key = $3",
-                {c.tenant, c.business_number, c.contact_key, P(f.last_inbound_message),
-                 P(f.opted_out), P(f.declined), P(f.call_requested), P(f.offer_made),
-                 P(f.offer_accepted), P(f.long_term_consent), PermissionText(f.permission),
-                 P(f.permission_expires), f.permission_revoked, f.consecutive_unanswered,
-                 f.automation_state, clock_.Now(), P(f.permission_changed)})
+                {c.tenant, c.business_number, c.contact_key, pg::Param(f.last_inbound_message),
+                 pg::Param(f.opted_out), pg::Param(f.declined), pg::Param(f.call_requested),
+                 pg::Param(f.offer_made), pg::Param(f.offer_accepted),
+                 pg::Param(f.long_term_consent), PermissionText(f.permission),
+                 pg::Param(f.permission_expires), f.permission_revoked, f.consecutive_unanswered,
+                 f.automation_state, clock_.Now(), pg::Param(f.permission_changed)})
             .status());
     if (change.audit || !change.request_id.empty()) {
       RETURN_IF_ERROR(

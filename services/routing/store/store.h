@@ -1,0 +1,109 @@
+// Routing's PostgreSQL schema (migrations/): agents, teams and their numbers and members,
+// contact assignments, and the rings of inbound calls. SQL only: rules/ decides every value;
+// the feature classes hold the transactions. Functions taking a pg::Conn run inside the
+// caller's transaction; `Lock*` take row locks (FOR UPDATE) that serialize every change of an
+// agent or a ring across replicas, always in agent-id order so two transactions never wait on
+// each other in a cycle.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/api/page.h"
+#include "libs/pg/pg.h"
+#include "services/routing/rules/availability.h"
+#include "switchboard/events/v1/envelope.pb.h"
+#include "switchboard/routing/v1/routing_service.pb.h"
+
+namespace switchboard::routing::store {
+
+// An agent row: the rules' view plus its announcement sequence.
+struct AgentRow {
+  rules::Agent agent;
+  int64_t sequence = 0;
+};
+
+// A ring row (one inbound call).
+struct Ring {
+  enum class State { kRinging = 1, kClaimed = 2, kFinished = 3 };
+  std::string tenant;
+  std::string call_id;
+  State state = State::kRinging;
+  int round = 0;
+  std::string team_id;
+  v1::RoutingMode mode = v1::ROUTING_MODE_UNSPECIFIED;
+  std::vector<std::string> ringing;
+  std::vector<std::string> tried;
+  absl::Time round_start = absl::InfinitePast();
+  absl::Time round_deadline = absl::InfinitePast();
+  std::optional<absl::Time> due;  // the step's deadline while ringing
+  std::string winner;
+  v1::FallbackAction fallback_action = v1::FALLBACK_ACTION_UNSPECIFIED;
+  events::v1::ContactRef contact;
+  std::string business_phone_number_id;
+  std::string business_display_number;
+  int64_t sequence = 0;
+};
+
+// ---- agents -------------------------------------------------------------------------------------
+
+// The agents' rows, locked, in agent-id order; agents never seen are absent.
+absl::StatusOr<std::vector<AgentRow>> LockAgents(pg::Conn& tx, absl::string_view tenant,
+                                                 std::vector<std::string> agent_ids);
+absl::StatusOr<std::optional<AgentRow>> LockAgent(pg::Conn& tx, absl::string_view tenant,
+                                                  absl::string_view agent_id);
+absl::Status SaveAgent(pg::Conn& tx, absl::string_view tenant, const AgentRow& row,
+                       std::optional<absl::Time> due);
+absl::StatusOr<std::optional<AgentRow>> GetAgent(pg::Pool& pool, absl::string_view tenant,
+                                                 absl::string_view agent_id);
+// A page of the tenant's agents in agent-id order, after `after` (Cursor.id).
+absl::StatusOr<std::vector<AgentRow>> ListAgents(pg::Pool& pool, absl::string_view tenant,
+                                                 const std::optional<api::Cursor>& after,
+                                                 int limit);
+// Agents whose availability may have changed by itself at `now`, locked; others skip them.
+struct AgentKey {
+  std::string tenant;
+  std::string agent_id;
+};
+absl::StatusOr<std::vector<AgentKey>> DueAgents(pg::Conn& tx, absl::Time now, int limit);
+
+// ---- teams --------------------------------------------------------------------------------------
+
+// Serializes the tenant's team changes (numbers in one team, escalation loops) until commit.
+absl::Status LockTeams(pg::Conn& tx, absl::string_view tenant);
+absl::StatusOr<std::vector<v1::Team>> AllTeams(pg::Conn& tx, absl::string_view tenant);
+// The team already serving `number`, other than `team_id`.
+absl::StatusOr<std::optional<std::string>> NumberOwner(pg::Conn& tx, absl::string_view tenant,
+                                                       absl::string_view number,
+                                                       absl::string_view team_id);
+absl::Status SaveTeam(pg::Conn& tx, absl::string_view tenant, const v1::Team& team);
+absl::StatusOr<std::optional<v1::Team>> GetTeam(pg::Conn& tx, absl::string_view tenant,
+                                                absl::string_view team_id);
+absl::StatusOr<std::vector<v1::Team>> ListTeams(pg::Pool& pool, absl::string_view tenant,
+                                                const std::optional<api::Cursor>& after, int limit);
+absl::StatusOr<std::optional<v1::Team>> TeamOfNumber(pg::Conn& tx, absl::string_view tenant,
+                                                     absl::string_view number);
+// The teams `agent_id` is a member of, in team-id order.
+absl::StatusOr<std::vector<v1::Team>> TeamsOfAgent(pg::Conn& tx, absl::string_view tenant,
+                                                   absl::string_view agent_id);
+
+// ---- assignments --------------------------------------------------------------------------------
+
+// Empty `agent_id` clears it.
+absl::Status SetAssignment(pg::Conn& tx, absl::string_view tenant, absl::string_view wa_id,
+                           absl::string_view agent_id, absl::Time now);
+absl::StatusOr<std::string> Assignment(pg::Conn& tx, absl::string_view tenant,
+                                       absl::string_view wa_id);
+
+// ---- rings --------------------------------------------------------------------------------------
+
+absl::StatusOr<std::optional<Ring>> LockRing(pg::Conn& tx, absl::string_view tenant,
+                                             absl::string_view call_id);
+absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now);
+// Rings whose step deadline passed at `now`, locked; others skip them.
+absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int limit);
+
+}  // namespace switchboard::routing::store
