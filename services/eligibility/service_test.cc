@@ -75,17 +75,23 @@ struct Suite {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return sb::runtime::FromGrpcStatus((stub.get()->*method)(&ctx, req, resp));
   }
+  // The response of a call that must succeed.
+  template <typename Resp, typename Req, typename Method>
+  Resp Must(Method method, const Req& req, const std::string& tenant = "acme") {
+    Resp resp;
+    absl::Status s = Call(method, req, &resp, tenant);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return resp;
+  }
   v1::CheckEligibilityResponse Check(const std::string& contact, const std::string& tenant = "acme",
                                      v1::CallKind kind = v1::CALL_KIND_USER_REQUESTED) {
     v1::CheckEligibilityRequest req;
     req.mutable_contact()->set_wa_id(contact);
     req.set_business_phone_number_id(tenant == "globex" ? kGlobexNumber : kNumber);
     req.set_call_kind(kind);
-    v1::CheckEligibilityResponse resp;
-    absl::Status s = Call(&v1::EligibilityService::Stub::CheckEligibility, req, &resp, tenant);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    return resp;
+    return Must<v1::CheckEligibilityResponse>(&v1::EligibilityService::Stub::CheckEligibility, req,
+                                              tenant);
   }
   v1::ReserveCallResponse Reserve(const std::string& contact, const std::string& request_id) {
     v1::ReserveCallRequest req;
@@ -93,11 +99,7 @@ struct Suite {
     req.set_business_phone_number_id(kNumber);
     req.set_call_kind(v1::CALL_KIND_USER_REQUESTED);
     req.set_request_id(request_id);
-    v1::ReserveCallResponse resp;
-    absl::Status s = Call(&v1::EligibilityService::Stub::ReserveCall, req, &resp);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    return resp;
+    return Must<v1::ReserveCallResponse>(&v1::EligibilityService::Stub::ReserveCall, req);
   }
   v1::MessageSignal Message(const std::string& contact, const std::string& text) {
     v1::RecordInboundMessageRequest req;

@@ -42,24 +42,16 @@ Result Run(const std::vector<std::string>& args) {
   return r;
 }
 
-TEST_CASE("switchboardctl --version") {
-  Result r = Run({"--version"});
-  CHECK(r.code == 0);
-  CHECK(r.out == "switchboardctl 0.1.0\n");
-  CHECK(r.err.empty());
-}
-
-TEST_CASE("switchboardctl --help: every command, the output modes, the exit codes") {
-  Result r = Run({"--help"});
-  CHECK(r.code == 0);
-  CHECK(r.err.empty());
-  CHECK(absl::StartsWith(r.out, "usage: switchboardctl "));
-  for (const char* text :
-       {"calls list ", "calls export ", "eligibility check ", "numbers register ",
-        "dev missed-call ", "exit codes:", "  2  a bad", "--output=table|json"}) {
-    INFO(text);
-    CHECK(absl::StrContains(r.out, text));
-  }
+// The texts themselves are cli_test's; here the process: stdout, nothing on stderr, exit 0.
+TEST_CASE("switchboardctl --version and --help print on stdout and exit 0") {
+  const Result version = Run({"--version"});
+  CHECK(version.code == 0);
+  CHECK(version.err.empty());
+  CHECK(version.out == "switchboardctl 0.1.0\n");
+  const Result help = Run({"--help"});
+  CHECK(help.code == 0);
+  CHECK(help.err.empty());
+  CHECK(absl::StartsWith(help.out, "usage: switchboardctl "));
 }
 
 TEST_CASE("switchboardctl calls list --bogus=1: a usage error, exit code 2") {

@@ -20,29 +20,33 @@ Store::Store(pg::Pool& pool, pg::Pool& history, pg::Pool& exports, const core::C
 
 // ---- calls ----------------------------------------------------------------------------------
 
-absl::StatusOr<std::optional<v1::Call>> Store::Lock(pg::Conn& tx, absl::string_view tenant,
-                                                    const CallKey& key) {
+namespace {
+
+// The query that finds one call by `key`; $1 the tenant, $2 the key's value.
+std::string FindCall(const CallKey& key, absl::string_view suffix = "") {
   const char* column = key.by == CallKey::By::kCallId       ? "call_id"
                        : key.by == CallKey::By::kMetaCallId ? "meta_call_id"
                                                             : "request_id";
-  ASSIGN_OR_RETURN(pg::Result r,
-                   tx.Exec(absl::StrCat("SELECT record FROM calls WHERE tenant_id = $1 AND ",
-                                        column, " = $2 FOR UPDATE"),
-                           {tenant, key.value}));
+  return absl::StrCat("SELECT record FROM calls WHERE tenant_id = $1 AND ", column, " = $2",
+                      suffix);
+}
+
+absl::StatusOr<std::optional<v1::Call>> OneCall(const pg::Result& r) {
   if (r.rows() == 0) return std::nullopt;
   return Parse<v1::Call>(r, 0, 0, "call");
 }
 
+}  // namespace
+
+absl::StatusOr<std::optional<v1::Call>> Store::Lock(pg::Conn& tx, absl::string_view tenant,
+                                                    const CallKey& key) {
+  ASSIGN_OR_RETURN(pg::Result r, tx.Exec(FindCall(key, " FOR UPDATE"), {tenant, key.value}));
+  return OneCall(r);
+}
+
 absl::StatusOr<std::optional<v1::Call>> Store::Get(absl::string_view tenant, const CallKey& key) {
-  const char* column = key.by == CallKey::By::kCallId       ? "call_id"
-                       : key.by == CallKey::By::kMetaCallId ? "meta_call_id"
-                                                            : "request_id";
-  ASSIGN_OR_RETURN(pg::Result r,
-                   pool_.Exec(absl::StrCat("SELECT record FROM calls WHERE tenant_id = $1 AND ",
-                                           column, " = $2"),
-                              {tenant, key.value}));
-  if (r.rows() == 0) return std::nullopt;
-  return Parse<v1::Call>(r, 0, 0, "call");
+  ASSIGN_OR_RETURN(pg::Result r, pool_.Exec(FindCall(key), {tenant, key.value}));
+  return OneCall(r);
 }
 
 const char Store::kRowColumns[] =

@@ -66,6 +66,14 @@ Openness At(const v1::CallHours& h, absl::Time now) {
   return *o;
 }
 
+// `h` at `t`: open or not, and when that next changes.
+void Expect(const v1::CallHours& h, absl::Time t, bool open, absl::Time changes) {
+  INFO(absl::FormatTime(t));
+  const Openness o = At(h, t);
+  CHECK(o.open == open);
+  CHECK(o.changes == changes);
+}
+
 // The status of hours that must be refused, whatever the time.
 absl::Status Refused(const v1::CallHours& h) {
   absl::StatusOr<Openness> o = OpenAt(h, June(3, 10, 0));
@@ -80,22 +88,14 @@ absl::Status Refused(const v1::CallHours& h) {
 TEST_CASE("disabled hours are open around the clock, whatever they hold") {
   v1::CallHours h;  // enabled = false, no zone, no ranges
   AddRange(h, v1::DAY_OF_WEEK_UNSPECIFIED, "bad", "bad");
-  Openness o = At(h, June(6, 3, 0));
-  CHECK(o.open);
-  CHECK(o.changes == absl::InfiniteFuture());
+  Expect(h, June(6, 3, 0), true, absl::InfiniteFuture());
 }
 
 TEST_CASE("inside a range is open, outside it closed") {
   v1::CallHours h = Office();
-  Openness o = At(h, June(3, 10, 0));
-  CHECK(o.open);
-  CHECK(o.changes == June(3, 17, 0));
-  o = At(h, June(3, 8, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == June(3, 9, 0));
-  o = At(h, June(3, 20, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == June(4, 9, 0));
+  Expect(h, June(3, 10, 0), true, June(3, 17, 0));
+  Expect(h, June(3, 8, 0), false, June(3, 9, 0));
+  Expect(h, June(3, 20, 0), false, June(4, 9, 0));
 }
 
 TEST_CASE("the opening minute is open and the closing minute closed") {
@@ -104,72 +104,48 @@ TEST_CASE("the opening minute is open and the closing minute closed") {
   CHECK_FALSE(At(h, June(3, 8, 59, 59)).open);
   CHECK(At(h, June(3, 9, 0, 0)).open);
   CHECK(At(h, June(3, 17, 29, 59)).open);
-  Openness o = At(h, June(3, 17, 30, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == June(10, 9, 0));
+  Expect(h, June(3, 17, 30, 0), false, June(10, 9, 0));
 }
 
 TEST_CASE("two ranges a day leave a lunch gap") {
   v1::CallHours h = Hours();
   AddRange(h, v1::DAY_OF_WEEK_MONDAY, "1300", "1700");  // order does not matter
   AddRange(h, v1::DAY_OF_WEEK_MONDAY, "0900", "1200");
-  Openness o = At(h, June(1, 11, 59, 59));
-  CHECK(o.open);
-  CHECK(o.changes == June(1, 12, 0));
-  o = At(h, June(1, 12, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == June(1, 13, 0));
+  Expect(h, June(1, 11, 59, 59), true, June(1, 12, 0));
+  Expect(h, June(1, 12, 0), false, June(1, 13, 0));
   CHECK_FALSE(At(h, June(1, 12, 59, 59)).open);
-  o = At(h, June(1, 13, 0));
-  CHECK(o.open);
-  CHECK(o.changes == June(1, 17, 0));
+  Expect(h, June(1, 13, 0), true, June(1, 17, 0));
 }
 
 TEST_CASE("a weekday without ranges is closed all day") {
   v1::CallHours h = Office();
   for (absl::Time t : {June(6, 0, 0), June(6, 12, 0), June(6, 23, 59, 59), June(7, 9, 30)}) {
-    Openness o = At(h, t);
-    CHECK_FALSE(o.open);
-    CHECK(o.changes == June(8, 9, 0));
+    Expect(h, t, false, June(8, 9, 0));
   }
 }
 
 TEST_CASE("changes runs across the weekend: Friday 17:00 close to Monday 09:00 open") {
   v1::CallHours h = Office();
-  Openness o = At(h, June(5, 16, 59, 59));
-  CHECK(o.open);
-  CHECK(o.changes == Utc(2026, 6, 5, 15, 0));
-  o = At(h, June(5, 17, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == Utc(2026, 6, 8, 7, 0));
+  Expect(h, June(5, 16, 59, 59), true, Utc(2026, 6, 5, 15, 0));
+  Expect(h, June(5, 17, 0), false, Utc(2026, 6, 8, 7, 0));
 }
 
 TEST_CASE("a whole-day holiday closes a working day") {
   v1::CallHours h = Office();
   AddHoliday(h, "2026-06-03", "0000", "2359");
-  Openness o = At(h, June(2, 16, 0));
-  CHECK(o.open);
-  CHECK(o.changes == June(2, 17, 0));
+  Expect(h, June(2, 16, 0), true, June(2, 17, 0));
   for (absl::Time t : {June(2, 17, 0), June(3, 0, 0), June(3, 10, 0), June(3, 23, 59, 30)}) {
-    o = At(h, t);
-    CHECK_FALSE(o.open);
-    CHECK(o.changes == June(4, 9, 0));
+    Expect(h, t, false, June(4, 9, 0));
   }
 }
 
 TEST_CASE("a partial holiday closes part of a day") {
   v1::CallHours h = Office();
   AddHoliday(h, "2026-06-03", "1200", "1400");
-  Openness o = At(h, June(3, 11, 59, 59));
-  CHECK(o.open);
-  CHECK(o.changes == June(3, 12, 0));
-  o = At(h, June(3, 12, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == June(3, 14, 0));
+  Expect(h, June(3, 11, 59, 59), true, June(3, 12, 0));
+  Expect(h, June(3, 12, 0), false, June(3, 14, 0));
   CHECK_FALSE(At(h, June(3, 13, 59, 59)).open);
-  o = At(h, June(3, 14, 0));
-  CHECK(o.open);
-  CHECK(o.changes == June(3, 17, 0));
+  Expect(h, June(3, 14, 0), true, June(3, 17, 0));
   CHECK(At(h, June(4, 12, 30)).open);  // only that date
 }
 
@@ -179,28 +155,20 @@ TEST_CASE("a holiday overrides the opening hours, up to a week and past the week
     for (const char* date : {"2026-06-08", "2026-06-09", "2026-06-10", "2026-06-11"}) {
       AddHoliday(h, date, "0000", "2359");
     }
-    Openness o = At(h, June(5, 17, 0));
-    CHECK_FALSE(o.open);
-    CHECK(o.changes == June(12, 9, 0));
+    Expect(h, June(5, 17, 0), false, June(12, 9, 0));
     CHECK_FALSE(At(h, June(10, 10, 0)).open);
   }
   SECTION("an afternoon holiday ending 2359 closes through midnight") {
     AddHoliday(h, "2026-06-03", "1500", "2359");
-    Openness o = At(h, June(3, 14, 0));
-    CHECK(o.open);
-    CHECK(o.changes == June(3, 15, 0));
-    o = At(h, June(3, 15, 0));
-    CHECK_FALSE(o.open);
-    CHECK(o.changes == June(4, 9, 0));
+    Expect(h, June(3, 14, 0), true, June(3, 15, 0));
+    Expect(h, June(3, 15, 0), false, June(4, 9, 0));
   }
   SECTION("a closure past the 8-day search reads as never changing") {
     for (const char* date :
          {"2026-06-08", "2026-06-09", "2026-06-10", "2026-06-11", "2026-06-12"}) {
       AddHoliday(h, date, "0000", "2359");
     }
-    Openness o = At(h, June(5, 17, 0));
-    CHECK_FALSE(o.open);
-    CHECK(o.changes == absl::InfiniteFuture());  // reopens Monday 15th, 10 days on
+    Expect(h, June(5, 17, 0), false, absl::InfiniteFuture());  // reopens Monday 15th, 10 days on
   }
 }
 
@@ -221,9 +189,7 @@ TEST_CASE("Berlin spring forward: 0100-0400 is open two real hours") {
   CHECK(o.open);
   CHECK(o.changes == Utc(2026, 3, 29, 2, 0));  // 04:00 CEST
   CHECK(At(h, Utc(2026, 3, 29, 1, 59, 59)).open);
-  o = At(h, Utc(2026, 3, 29, 2, 0));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == Utc(2026, 4, 4, 23, 0));  // next Sunday 01:00 CEST
+  Expect(h, Utc(2026, 3, 29, 2, 0), false, Utc(2026, 4, 4, 23, 0));  // next Sunday 01:00 CEST
 }
 
 TEST_CASE("Berlin spring forward: a skipped local time opens at the jump") {
@@ -234,15 +200,11 @@ TEST_CASE("Berlin spring forward: a skipped local time opens at the jump") {
     CHECK_FALSE(o.open);
     CHECK(o.changes == Utc(2026, 3, 29, 1, 0));
     CHECK_FALSE(At(h, Utc(2026, 3, 29, 0, 59, 59)).open);
-    o = At(h, Utc(2026, 3, 29, 1, 0));
-    CHECK(o.open);
-    CHECK(o.changes == Utc(2026, 3, 29, 3, 0));  // 05:00 CEST
+    Expect(h, Utc(2026, 3, 29, 1, 0), true, Utc(2026, 3, 29, 3, 0));  // 05:00 CEST
   }
   SECTION("a range inside the gap is never open that day") {
     AddRange(h, v1::DAY_OF_WEEK_SUNDAY, "0215", "0245");
-    Openness o = At(h, Utc(2026, 3, 29, 0, 30));
-    CHECK_FALSE(o.open);
-    CHECK(o.changes == Utc(2026, 4, 5, 0, 15));  // next Sunday 02:15 CEST
+    Expect(h, Utc(2026, 3, 29, 0, 30), false, Utc(2026, 4, 5, 0, 15));  // next Sunday 02:15 CEST
   }
 }
 
@@ -275,12 +237,8 @@ TEST_CASE("Berlin fall back: a repeated local time means its first occurrence") 
 TEST_CASE("New York spring forward: 0100-0400 is open two real hours") {
   v1::CallHours h = Hours("America/New_York");
   AddRange(h, v1::DAY_OF_WEEK_SUNDAY, "0100", "0400");
-  Openness o = At(h, Utc(2026, 3, 8, 5, 59, 59));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == Utc(2026, 3, 8, 6, 0));  // 01:00 EST
-  o = At(h, Utc(2026, 3, 8, 6, 0));
-  CHECK(o.open);
-  CHECK(o.changes == Utc(2026, 3, 8, 8, 0));  // 04:00 EDT
+  Expect(h, Utc(2026, 3, 8, 5, 59, 59), false, Utc(2026, 3, 8, 6, 0));  // 01:00 EST
+  Expect(h, Utc(2026, 3, 8, 6, 0), true, Utc(2026, 3, 8, 8, 0));        // 04:00 EDT
   CHECK_FALSE(At(h, Utc(2026, 3, 8, 8, 0)).open);
 }
 
@@ -289,12 +247,8 @@ TEST_CASE("New York spring forward: 0100-0400 is open two real hours") {
 TEST_CASE("New York fall back: 0100-0400 is open four real hours") {
   v1::CallHours h = Hours("America/New_York");
   AddRange(h, v1::DAY_OF_WEEK_SUNDAY, "0100", "0400");
-  Openness o = At(h, Utc(2026, 11, 1, 4, 59, 59));
-  CHECK_FALSE(o.open);
-  CHECK(o.changes == Utc(2026, 11, 1, 5, 0));  // 01:00 EDT
-  o = At(h, Utc(2026, 11, 1, 5, 0));
-  CHECK(o.open);
-  CHECK(o.changes == Utc(2026, 11, 1, 9, 0));  // 04:00 EST
+  Expect(h, Utc(2026, 11, 1, 4, 59, 59), false, Utc(2026, 11, 1, 5, 0));  // 01:00 EDT
+  Expect(h, Utc(2026, 11, 1, 5, 0), true, Utc(2026, 11, 1, 9, 0));        // 04:00 EST
   CHECK(At(h, Utc(2026, 11, 1, 6, 30)).open);  // 01:30 EST, the second pass
   CHECK_FALSE(At(h, Utc(2026, 11, 1, 9, 0)).open);
 }
