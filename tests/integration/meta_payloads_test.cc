@@ -128,6 +128,22 @@ std::string UserTerminate(const Business& b, const std::string& call_id, const s
       R"({"id":"$0","to":"$1","from":"$2","event":"terminate","timestamp":"$3","direction":"USER_INITIATED","status":"$4"$5})",
       call_id, b.display, from, Epoch(at), status, more);
 }
+// The user picked up a call the business placed (connect with the user's SDP answer).
+// `call_id`: ours, echoed back in biz_opaque_callback_data.
+std::string BusinessConnect(const Business& b, const std::string& meta_call_id,
+                            const std::string& to, absl::Time at, const std::string& call_id) {
+  return absl::Substitute(
+      R"({"id":"$0","to":"$1","from":"$2","event":"connect","timestamp":"$3","direction":"BUSINESS_INITIATED","session":{"sdp_type":"answer","sdp":"$4"},"biz_opaque_callback_data":"$5"})",
+      meta_call_id, to, b.display, Epoch(at), kSdpJson, call_id);
+}
+// A call the business placed ended; `more` as in UserTerminate.
+std::string BusinessTerminate(const Business& b, const std::string& meta_call_id,
+                              const std::string& to, const std::string& status, absl::Time at,
+                              const std::string& call_id, const std::string& more = "") {
+  return absl::Substitute(
+      R"({"id":"$0","to":"$1","from":"$2","event":"terminate","timestamp":"$3","direction":"BUSINESS_INITIATED","biz_opaque_callback_data":"$4","status":"$5"$6})",
+      meta_call_id, to, b.display, Epoch(at), call_id, status, more);
+}
 // start_time, end_time (string epoch seconds) and duration (integer seconds) of a picked-up call.
 std::string PickedUp(absl::Time start, absl::Time end) {
   return absl::Substitute(R"(,"start_time":"$0","end_time":"$1","duration":$2)", Epoch(start),
@@ -320,6 +336,19 @@ class Payloads {
     return WaitForCall(meta_call_id, [state](const cv1::Call& c) { return c.state() == state; });
   }
 
+  // Makes `wa_id` callable (service window and a permanent permission) and places a call to it
+  // as agent-1; the call as StartCall returned it.
+  cv1::Call PlaceCall(const std::string& wa_id, const std::string& request_id, absl::Time now) {
+    MakeCallable(wa_id, kBiz, now - absl::Seconds(300));
+    REQUIRE(
+        suite_.sim()
+            ->SendPermissionReply(kBiz.phone_number_id, wa_id, {.accept = true, .permanent = true})
+            .ok());
+    absl::StatusOr<cv1::Call> placed = StartCall(wa_id, request_id);
+    INFO(placed.status().ToString());
+    REQUIRE(placed.ok());
+    return *placed;
+  }
   absl::StatusOr<cv1::Call> StartCall(const std::string& wa_id, const std::string& request_id) {
     cv1::StartCallRequest req;
     req.set_agent_id("agent-1");
@@ -607,31 +636,19 @@ TEST_CASE("business-initiated calls: StartCall, then Meta's statuses, connect an
   // 7. Answered and completed: RINGING, connect (the user's SDP answer), ACCEPTED, terminate.
   {
     const std::string user = "5511966881001";
-    meta.MakeCallable(user, kBiz, now - absl::Seconds(300));
-    REQUIRE(
-        meta.suite()
-            .sim()
-            ->SendPermissionReply(kBiz.phone_number_id, user, {.accept = true, .permanent = true})
-            .ok());
-    auto placed = meta.StartCall(user, "start-answered");
-    INFO(placed.status().ToString());
-    REQUIRE(placed.ok());
-    const std::string wacid = placed->meta_call_id();
-    const std::string call_id = placed->call_id();
+    const cv1::Call placed = meta.PlaceCall(user, "start-answered", now);
+    const std::string wacid = placed.meta_call_id();
+    const std::string call_id = placed.call_id();
     REQUIRE_FALSE(wacid.empty());
-    CHECK(placed->direction() == cv1::CALL_DIRECTION_OUTBOUND);
+    CHECK(placed.direction() == cv1::CALL_DIRECTION_OUTBOUND);
 
     const absl::Time t0 = absl::Now() - absl::Seconds(60);
     meta.PostApplied(OneChange(kBiz, StatusChange(kBiz, wacid, "RINGING", t0, user)));
     CHECK(meta.WaitForState(wacid, cv1::CALL_STATE_RINGING).call_id() == call_id);
 
     meta.PostApplied(OneChange(
-        kBiz,
-        CallsChange(
-            kBiz, Contact("Ana Souza", user),
-            absl::Substitute(
-                R"({"id":"$0","to":"$1","from":"$2","event":"connect","timestamp":"$3","direction":"BUSINESS_INITIATED","session":{"sdp_type":"answer","sdp":"$4"},"biz_opaque_callback_data":"$5"})",
-                wacid, user, kBiz.display, Epoch(t0 + absl::Seconds(6)), kSdpJson, call_id))));
+        kBiz, CallsChange(kBiz, Contact("Ana Souza", user),
+                          BusinessConnect(kBiz, wacid, user, t0 + absl::Seconds(6), call_id))));
     cv1::Call answered = meta.WaitForState(wacid, cv1::CALL_STATE_ANSWERED);
     CHECK(answered.call_id() == call_id);
     CHECK(EpochOf(answered.answered_time()) == absl::ToUnixSeconds(t0 + absl::Seconds(6)));
@@ -639,13 +656,10 @@ TEST_CASE("business-initiated calls: StartCall, then Meta's statuses, connect an
     meta.PostApplied(
         OneChange(kBiz, StatusChange(kBiz, wacid, "ACCEPTED", t0 + absl::Seconds(7), user)));
     const absl::Time start = t0 + absl::Seconds(6), end = start + absl::Seconds(41);
-    meta.PostApplied(OneChange(
-        kBiz,
-        CallsChange(
-            kBiz, Contact("Ana Souza", user),
-            absl::Substitute(
-                R"({"id":"$0","to":"$1","from":"$2","event":"terminate","timestamp":"$3","direction":"BUSINESS_INITIATED","biz_opaque_callback_data":"$4","status":"COMPLETED"$5})",
-                wacid, user, kBiz.display, Epoch(end), call_id, PickedUp(start, end)))));
+    meta.PostApplied(
+        OneChange(kBiz, CallsChange(kBiz, Contact("Ana Souza", user),
+                                    BusinessTerminate(kBiz, wacid, user, "COMPLETED", end, call_id,
+                                                      PickedUp(start, end)))));
     cv1::Call ended = meta.WaitForState(wacid, cv1::CALL_STATE_ENDED);
     CHECK(ended.call_id() == call_id);
     CHECK(ended.end_reason() == "COMPLETED");
@@ -658,29 +672,18 @@ TEST_CASE("business-initiated calls: StartCall, then Meta's statuses, connect an
   // 7. Rejected by the contact: RINGING, REJECTED, terminate FAILED.
   {
     const std::string user = "5511966881002";
-    meta.MakeCallable(user, kBiz, now - absl::Seconds(300));
-    REQUIRE(
-        meta.suite()
-            .sim()
-            ->SendPermissionReply(kBiz.phone_number_id, user, {.accept = true, .permanent = true})
-            .ok());
-    auto placed = meta.StartCall(user, "start-rejected");
-    INFO(placed.status().ToString());
-    REQUIRE(placed.ok());
-    const std::string wacid = placed->meta_call_id();
+    const cv1::Call placed = meta.PlaceCall(user, "start-rejected", now);
+    const std::string wacid = placed.meta_call_id();
     const absl::Time t0 = absl::Now() - absl::Seconds(30);
     meta.PostApplied(OneChange(kBiz, StatusChange(kBiz, wacid, "RINGING", t0, user)));
     meta.PostApplied(
         OneChange(kBiz, StatusChange(kBiz, wacid, "REJECTED", t0 + absl::Seconds(3), user)));
-    meta.PostApplied(OneChange(
-        kBiz,
-        CallsChange(
-            kBiz, Contact("Bia", user),
-            absl::Substitute(
-                R"({"id":"$0","to":"$1","from":"$2","event":"terminate","timestamp":"$3","direction":"BUSINESS_INITIATED","biz_opaque_callback_data":"$4","status":"FAILED"})",
-                wacid, user, kBiz.display, Epoch(t0 + absl::Seconds(4)), placed->call_id()))));
+    meta.PostApplied(
+        OneChange(kBiz, CallsChange(kBiz, Contact("Bia", user),
+                                    BusinessTerminate(kBiz, wacid, user, "FAILED",
+                                                      t0 + absl::Seconds(4), placed.call_id()))));
     cv1::Call rejected = meta.WaitForState(wacid, cv1::CALL_STATE_REJECTED);
-    CHECK(rejected.call_id() == placed->call_id());
+    CHECK(rejected.call_id() == placed.call_id());
     CHECK(rejected.end_reason() == "CONTACT_REJECTED");
     CHECK(rejected.disconnected_by() == cv1::DISCONNECTOR_CONTACT);
   }
@@ -688,41 +691,26 @@ TEST_CASE("business-initiated calls: StartCall, then Meta's statuses, connect an
   // 8. Out of order and repeated: ACCEPTED, terminate, RINGING, connect, RINGING again.
   {
     const std::string user = "5511966881003";
-    meta.MakeCallable(user, kBiz, now - absl::Seconds(300));
-    REQUIRE(
-        meta.suite()
-            .sim()
-            ->SendPermissionReply(kBiz.phone_number_id, user, {.accept = true, .permanent = true})
-            .ok());
-    auto placed = meta.StartCall(user, "start-disordered");
-    INFO(placed.status().ToString());
-    REQUIRE(placed.ok());
-    const std::string wacid = placed->meta_call_id();
+    const cv1::Call placed = meta.PlaceCall(user, "start-disordered", now);
+    const std::string wacid = placed.meta_call_id();
     const absl::Time t0 = absl::Now() - absl::Seconds(60);
     const absl::Time start = t0 + absl::Seconds(5), end = start + absl::Seconds(20);
-    const std::string terminate = OneChange(
-        kBiz,
-        CallsChange(
-            kBiz, Contact("Caio", user),
-            absl::Substitute(
-                R"({"id":"$0","to":"$1","from":"$2","event":"terminate","timestamp":"$3","direction":"BUSINESS_INITIATED","biz_opaque_callback_data":"$4","status":"COMPLETED"$5})",
-                wacid, user, kBiz.display, Epoch(end), placed->call_id(), PickedUp(start, end))));
+    const std::string terminate =
+        OneChange(kBiz, CallsChange(kBiz, Contact("Caio", user),
+                                    BusinessTerminate(kBiz, wacid, user, "COMPLETED", end,
+                                                      placed.call_id(), PickedUp(start, end))));
     const std::string ringing = OneChange(kBiz, StatusChange(kBiz, wacid, "RINGING", t0, user));
     meta.PostApplied(
         OneChange(kBiz, StatusChange(kBiz, wacid, "ACCEPTED", t0 + absl::Seconds(6), user)));
     meta.PostApplied(terminate);
     meta.PostApplied(ringing);
-    meta.PostApplied(OneChange(
-        kBiz,
-        CallsChange(
-            kBiz, Contact("Caio", user),
-            absl::Substitute(
-                R"({"id":"$0","to":"$1","from":"$2","event":"connect","timestamp":"$3","direction":"BUSINESS_INITIATED","session":{"sdp_type":"answer","sdp":"$4"},"biz_opaque_callback_data":"$5"})",
-                wacid, user, kBiz.display, Epoch(start), kSdpJson, placed->call_id()))));
+    meta.PostApplied(
+        OneChange(kBiz, CallsChange(kBiz, Contact("Caio", user),
+                                    BusinessConnect(kBiz, wacid, user, start, placed.call_id()))));
     meta.PostApplied(ringing);
     meta.PostApplied(terminate);
     cv1::Call ended = meta.WaitForState(wacid, cv1::CALL_STATE_ENDED);
-    CHECK(ended.call_id() == placed->call_id());
+    CHECK(ended.call_id() == placed.call_id());
     CHECK(ended.end_reason() == "COMPLETED");
     CHECK(ended.duration().seconds() == 20);
     CHECK(EpochOf(ended.answered_time()) == absl::ToUnixSeconds(start));

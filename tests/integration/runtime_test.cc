@@ -396,7 +396,7 @@ TEST_CASE("a call running past --max-call-time is cut, whatever the client's dea
   CHECK(slow.error_code() == grpc::StatusCode::CANCELLED);
   // The handler learns it and lets go (a moment after the client hears).
   CHECK(testing::Eventually([&] { return f.gate.saw_cancel.load() == 1; }, absl::Seconds(3)));
-  CHECK(took < absl::Seconds(5));        // it did not run to its own bound
+  CHECK(took < absl::Seconds(5));  // it did not run to its own bound
   // The cut is counted as the server's deadline, not as a client cancellation.
   REQUIRE(testing::Eventually([&] {
     return testing::MetricSample(

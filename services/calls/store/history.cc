@@ -128,9 +128,9 @@ absl::StatusOr<std::vector<TopContact>> Store::TopContacts(absl::string_view ten
   // Each contact as their latest call knows them.
   ASSIGN_OR_RETURN(pg::Result latest,
                    history_.Exec("SELECT DISTINCT ON (contact_key) contact_key, record FROM calls "
-                              "WHERE tenant_id = $1 AND contact_key = ANY($2::text[]) "
-                              "ORDER BY contact_key, offered_time DESC",
-                              {tenant, TextArray(keys)}));
+                                 "WHERE tenant_id = $1 AND contact_key = ANY($2::text[]) "
+                                 "ORDER BY contact_key, offered_time DESC",
+                                 {tenant, TextArray(keys)}));
   for (int i = 0; i < latest.rows(); ++i) {
     auto it = std::find(keys.begin(), keys.end(), latest.Get(i, 0));
     if (it == keys.end()) continue;

@@ -164,8 +164,8 @@ void MetaRules(const ContactFacts& c, const Policy& p, absl::Time now, Collector
 void NumberRules(const Request& request, const Facts& f, const Policy& p, absl::Time now,
                  Collector& out, Decision& d) {
   if (f.restriction.has_value() && (!f.restriction->until || now < *f.restriction->until)) {
-    Reason& r = out.Block("CALLING_RESTRICTED",
-                          "WhatsApp has restricted calls from this business number.");
+    Reason& r =
+        out.Block("CALLING_RESTRICTED", "WhatsApp has restricted calls from this business number.");
     r.clears = f.restriction->until;
     r.metadata["restriction_type"] = f.restriction->type;
   }

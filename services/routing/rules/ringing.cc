@@ -57,8 +57,6 @@ absl::Duration DurationOr(const google::protobuf::Duration& d, bool set, absl::D
   return set ? core::FromProto(d) : dflt;
 }
 
-bool Final(v1::FallbackAction action) { return action != v1::FALLBACK_ACTION_ESCALATION; }
-
 absl::Status CheckFallback(const v1::Fallback& f, absl::string_view field, bool after_hours) {
   RETURN_IF_ERROR(api::OptionalEnum(f.action(), v1::FallbackAction_descriptor(),
                                     absl::StrCat(field, ".action")));
@@ -165,8 +163,9 @@ Next AfterRound(const v1::Team& team, int round) {
 
 Next AfterHours(const v1::Team& team) {
   const v1::FallbackAction a = team.after_hours_fallback().action();
-  if (a == v1::FALLBACK_ACTION_UNSPECIFIED || !Final(a))
+  if (a == v1::FALLBACK_ACTION_UNSPECIFIED || a == v1::FALLBACK_ACTION_ESCALATION) {
     return {.action = v1::FALLBACK_ACTION_NONE};
+  }
   return {.action = a};
 }
 
@@ -182,9 +181,7 @@ absl::Status Validate(const v1::Team& team) {
     RETURN_IF_ERROR(
         CheckDuration(team.agent_ring_timeout(), "team.agent_ring_timeout", RingTimeout(team)));
   }
-  if (team.routing_mode() == v1::ROUTING_MODE_ROLE_BASED) {
-    RETURN_IF_ERROR(api::RequireId(team.required_role(), "team.required_role"));
-  } else if (!team.required_role().empty()) {
+  if (team.routing_mode() == v1::ROUTING_MODE_ROLE_BASED || !team.required_role().empty()) {
     RETURN_IF_ERROR(api::RequireId(team.required_role(), "team.required_role"));
   }
   std::set<std::string> seen;

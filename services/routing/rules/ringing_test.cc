@@ -30,12 +30,18 @@ Round Start(const v1::Team& team, absl::Time at = kNow) {
 
 std::vector<Candidate> Members() {
   return {
-      {.agent_id = "carol", .roles = {"tier2"}, .offerable = true,
+      {.agent_id = "carol",
+       .roles = {"tier2"},
+       .offerable = true,
        .last_call_end = kNow - absl::Minutes(5)},
-      {.agent_id = "alice", .roles = {}, .offerable = true,
+      {.agent_id = "alice",
+       .roles = {},
+       .offerable = true,
        .last_call_end = kNow - absl::Minutes(20)},
       {.agent_id = "bob", .roles = {"tier2"}, .offerable = false},  // busy
-      {.agent_id = "dave", .roles = {"tier2"}, .offerable = true,
+      {.agent_id = "dave",
+       .roles = {"tier2"},
+       .offerable = true,
        .last_call_end = kNow - absl::Minutes(20)},
   };
 }
@@ -75,6 +81,8 @@ TEST_CASE("round-robin rings the longest idle first, ties by agent id, one at a 
   step = rules::NextStep(team, Members(), round, kNow + absl::Seconds(20));
   CHECK(step.agents == Agents{"carol"});
   CHECK(step.deadline == kNow + absl::Seconds(30));  // capped at the round's end
+  round.tried = {"alice"};                           // someone left to ring, but the round is over
+  CHECK(rules::NextStep(team, Members(), round, round.deadline).agents.empty());
   round.tried = {"alice", "dave", "carol"};
   CHECK(rules::NextStep(team, Members(), round, kNow + absl::Seconds(25)).agents.empty());
 }
@@ -155,6 +163,8 @@ TEST_CASE("a team is checked whole before it is stored") {
   CHECK(refused(t) == "INVALID_RING_TIMEOUT");
   *t.mutable_ring_timeout() = switchboard::core::ToProto(absl::Seconds(61));
   CHECK(refused(t) == "INVALID_RING_TIMEOUT");
+  *t.mutable_ring_timeout() = switchboard::core::ToProto(absl::Seconds(5));
+  CHECK(rules::Validate(t).ok());
   *t.mutable_ring_timeout() = switchboard::core::ToProto(absl::Seconds(60));
   CHECK(rules::Validate(t).ok());
   *t.mutable_agent_ring_timeout() = switchboard::core::ToProto(absl::Seconds(61));
