@@ -3,6 +3,7 @@
 #include "libs/core/id.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/outbox.h"
+#include "services/eligibility/store/names.h"
 
 namespace switchboard::eligibility::store {
 namespace {
@@ -21,28 +22,13 @@ rules::ContactFacts FromRow(const pg::Result& r, int row) {
   c.offer_made = r.GetOptionalTime(row, 4);
   c.offer_accepted = r.GetOptionalTime(row, 5);
   c.long_term_consent = r.GetOptionalTime(row, 6);
-  absl::string_view perm = r.Get(row, 7);
-  c.permission = perm == "PERMANENT"   ? rules::Permission::kPermanent
-                 : perm == "TEMPORARY" ? rules::Permission::kTemporary
-                                       : rules::Permission::kNone;
+  c.permission = ParsePermission(r.Get(row, 7));
   c.permission_expires = r.GetOptionalTime(row, 8);
   c.permission_revoked = r.GetBool(row, 9);
   c.consecutive_unanswered = static_cast<int>(r.GetInt(row, 10));
   c.automation_state = std::string(r.Get(row, 11));
   c.permission_changed = r.GetOptionalTime(row, 12);
   return c;
-}
-
-const char* PermissionText(rules::Permission p) {
-  switch (p) {
-    case rules::Permission::kPermanent:
-      return "PERMANENT";
-    case rules::Permission::kTemporary:
-      return "TEMPORARY";
-    case rules::Permission::kNone:
-      break;
-  }
-  return "NONE";
 }
 
 }  // namespace
@@ -100,7 +86,7 @@ absl::StatusOr<ApplyResult> Durable::Apply(const ContactRef& c, const Change& ch
                 {c.tenant, c.business_number, c.contact_key, pg::Param(f.last_inbound_message),
                  pg::Param(f.opted_out), pg::Param(f.declined), pg::Param(f.call_requested),
                  pg::Param(f.offer_made), pg::Param(f.offer_accepted),
-                 pg::Param(f.long_term_consent), PermissionText(f.permission),
+                 pg::Param(f.long_term_consent), PermissionName(f.permission),
                  pg::Param(f.permission_expires), f.permission_revoked, f.consecutive_unanswered,
                  f.automation_state, clock_.Now(), pg::Param(f.permission_changed)})
             .status());

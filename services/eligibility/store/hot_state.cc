@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
+#include "services/eligibility/store/names.h"
 
 namespace switchboard::eligibility::store {
 namespace {
@@ -89,66 +90,6 @@ std::vector<absl::Time> Times(const redis::Reply& withscores) {
     }
   }
   return out;
-}
-
-rules::Quality ParseQuality(absl::string_view s) {
-  if (s == "GREEN") return rules::Quality::kGreen;
-  if (s == "YELLOW") return rules::Quality::kYellow;
-  if (s == "RED") return rules::Quality::kRed;
-  return rules::Quality::kUnknown;
-}
-
-const char* QualityName(rules::Quality q) {
-  switch (q) {
-    case rules::Quality::kGreen:
-      return "GREEN";
-    case rules::Quality::kYellow:
-      return "YELLOW";
-    case rules::Quality::kRed:
-      return "RED";
-    case rules::Quality::kUnknown:
-      break;
-  }
-  return "";
-}
-
-constexpr std::pair<rules::AgentState, const char*> kAgentStates[] = {
-    {rules::AgentState::kAvailable, "AVAILABLE"},
-    {rules::AgentState::kBusy, "BUSY"},
-    {rules::AgentState::kCooldown, "COOLDOWN"},
-    {rules::AgentState::kDnd, "DND"},
-    {rules::AgentState::kOffline, "OFFLINE"}};
-
-rules::AgentState ParseAgent(absl::string_view s) {
-  for (const auto& [state, name] : kAgentStates) {
-    if (s == name) return state;
-  }
-  return rules::AgentState::kUnknown;
-}
-
-const char* AgentName(rules::AgentState a) {
-  for (const auto& [state, name] : kAgentStates) {
-    if (a == state) return name;
-  }
-  return "";
-}
-
-const char* PermissionName(rules::Permission p) {
-  switch (p) {
-    case rules::Permission::kTemporary:
-      return "TEMPORARY";
-    case rules::Permission::kPermanent:
-      return "PERMANENT";
-    case rules::Permission::kNone:
-      break;
-  }
-  return "NONE";
-}
-
-rules::Permission ParsePermission(absl::string_view s) {
-  if (s == "TEMPORARY") return rules::Permission::kTemporary;
-  if (s == "PERMANENT") return rules::Permission::kPermanent;
-  return rules::Permission::kNone;
 }
 
 rules::ContactFacts ParseContact(const redis::Reply& hash) {
