@@ -31,7 +31,6 @@ using sb::core::ReasonOf;
 
 namespace {
 
-const std::string kSecret = testing::Suite::kAuthSecret;
 const std::string kNumber = "1065550001";
 // Another tenant's own number: a tenant may only name its own.
 const std::string kGlobexNumber = "1065550002";
@@ -40,6 +39,21 @@ std::set<std::string> Codes(const google::protobuf::RepeatedPtrField<v1::Reason>
   std::set<std::string> out;
   for (const auto& r : reasons) out.insert(r.code());
   return out;
+}
+
+// An outbound call of acme's to `contact` that reached `state`, as calls publishes it on
+// calls.state.v1.
+sb::calls::v1::CallStateChanged Outbound(sb::calls::v1::CallState state, const std::string& contact,
+                                         const std::string& number = kNumber) {
+  sb::calls::v1::CallStateChanged c;
+  c.mutable_header()->set_tenant_id("acme");
+  c.set_state(state);
+  auto* call = c.mutable_call();
+  call->set_call_id(sb::core::NewId());
+  call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
+  call->set_business_phone_number_id(number);
+  call->mutable_contact()->set_wa_id(contact);
+  return c;
 }
 
 struct Suite {
@@ -58,22 +72,11 @@ struct Suite {
     producer = std::move(sb::kafka::Producer::Create({.brokers = app->kafka_bootstrap()}).value());
   }
 
-  static std::string Token(const std::string& tenant, const std::string& role = "agent") {
-    absl::Time now = absl::Now();
-    return *sb::auth::SignToken(kSecret,
-                                {.tenant_id = tenant,
-                                 .subject = "agent-7",
-                                 .roles = {role},
-                                 .expires = now + absl::Hours(1)},
-                                now);
-  }
   template <typename Req, typename Resp, typename Method>
   absl::Status Call(Method method, const Req& req, Resp* resp, const std::string& tenant = "acme",
                     const std::string& role = "agent") {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + Token(tenant, role));
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return sb::runtime::FromGrpcStatus((stub.get()->*method)(&ctx, req, resp));
+    return testing::Suite::Call(stub.get(), method, req, resp,
+                                {.subject = "agent-7", .roles = {role}, .tenant = tenant});
   }
   // The response of a call that must succeed.
   template <typename Resp, typename Req, typename Method>
@@ -213,16 +216,10 @@ TEST_CASE("events from Kafka feed the rules, once each however often they come")
 
   // Five missed outbound calls in a few minutes suspend calling on the number.
   for (int i = 0; i < 5; ++i) {
-    sb::calls::v1::CallStateChanged c;
-    c.mutable_header()->set_tenant_id("acme");
-    c.set_state(sb::calls::v1::CALL_STATE_MISSED);
-    auto* call = c.mutable_call();
-    call->set_call_id(sb::core::NewId());
-    call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
-    call->set_business_phone_number_id(kNumber);
-    call->mutable_contact()->set_wa_id(absl::StrCat("551188888000", i));
-    *call->mutable_ended_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
-    s.Publish(sb::kafka::kCallsState, c, call->call_id());
+    sb::calls::v1::CallStateChanged c =
+        Outbound(sb::calls::v1::CALL_STATE_MISSED, absl::StrCat("551188888000", i));
+    *c.mutable_call()->mutable_ended_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    s.Publish(sb::kafka::kCallsState, c, c.call().call_id());
   }
   REQUIRE(testing::Eventually(
       [&] {
@@ -239,10 +236,10 @@ TEST_CASE("with Redis killed, checks answer degraded at once and reservations fa
   REQUIRE(s.Check("5511999990003").eligible());
   s.redis.Kill();
 
-  // The facts read a moment ago may still answer the button for up to kCheckFactsTtl (they are
-  // correct data); after that the check has no facts and says it is degraded.
+  // The facts read a moment ago may still answer the button for up to Checks::kFactsTtl (they
+  // are correct data); after that the check has no facts and says it is degraded.
   REQUIRE(testing::Eventually([&] { return s.Check("5511999990003").degraded(); },
-                              sb::eligibility::Service::kCheckFactsTtl + absl::Seconds(5)));
+                              sb::eligibility::Checks::kFactsTtl + absl::Seconds(5)));
   absl::Time start = absl::Now();
   v1::CheckEligibilityResponse check = s.Check("5511999990003");
   absl::Duration took = absl::Now() - start;
@@ -412,18 +409,12 @@ TEST_CASE("Meta's daily cap counts answered outbound calls to the contact") {
       s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme", "admin")
           .ok());
   for (int i = 0; i < 2; ++i) {
-    sb::calls::v1::CallStateChanged c;
-    c.mutable_header()->set_tenant_id("acme");
+    sb::calls::v1::CallStateChanged c =
+        Outbound(sb::calls::v1::CALL_STATE_ANSWERED, "5511999990007");
     *c.mutable_header()->mutable_occurred_time() =
         google::protobuf::util::TimeUtil::GetCurrentTime();
-    c.set_state(sb::calls::v1::CALL_STATE_ANSWERED);
-    auto* call = c.mutable_call();
-    call->set_call_id(sb::core::NewId());
-    call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
-    call->set_business_phone_number_id(kNumber);
-    call->mutable_contact()->set_wa_id("5511999990007");
-    s.Publish(sb::kafka::kCallsState, c, call->call_id());
-    s.Publish(sb::kafka::kCallsState, c, call->call_id());  // delivered twice, counted once
+    s.Publish(sb::kafka::kCallsState, c, c.call().call_id());
+    s.Publish(sb::kafka::kCallsState, c, c.call().call_id());  // delivered twice, counted once
   }
   REQUIRE(testing::Eventually(
       [&] {
@@ -525,15 +516,9 @@ TEST_CASE("a suspension is announced on eligibility.state.v1 once, and again whe
   std::vector<sb::calls::v1::CallStateChanged> missed;
   absl::Time t0 = absl::Now() - absl::Minutes(10);
   for (int i = 0; i < 6; ++i) {
-    sb::calls::v1::CallStateChanged c;
-    c.mutable_header()->set_tenant_id("acme");
-    c.set_state(sb::calls::v1::CALL_STATE_MISSED);
-    auto* call = c.mutable_call();
-    call->set_call_id(sb::core::NewId());
-    call->set_direction(sb::calls::v1::CALL_DIRECTION_OUTBOUND);
-    call->set_business_phone_number_id("1065559999");
-    call->mutable_contact()->set_wa_id(absl::StrCat("551177770000", i));
-    call->mutable_ended_time()->set_seconds(absl::ToUnixSeconds(t0 + absl::Minutes(i)));
+    sb::calls::v1::CallStateChanged c =
+        Outbound(sb::calls::v1::CALL_STATE_MISSED, absl::StrCat("551177770000", i), "1065559999");
+    c.mutable_call()->mutable_ended_time()->set_seconds(absl::ToUnixSeconds(t0 + absl::Minutes(i)));
     missed.push_back(c);
   }
   // One key for all: one partition, consumed in order.
