@@ -424,6 +424,55 @@ TEST_CASE("Meta's daily cap counts answered outbound calls to the contact") {
       absl::Seconds(20)));
 }
 
+TEST_CASE(
+    "a CallbackDue on calls.state.v1 is skipped and counted, not poison; what follows applies") {
+  Suite s;
+  s.Message("5511999990011", "call me");
+  s.GrantPermission("5511999990011");
+  v1::UpdateTenantPolicyRequest update;
+  update.mutable_policy()->set_daily_connected_calls_per_contact(1);
+  update.mutable_update_mask()->add_paths("daily_connected_calls_per_contact");
+  v1::UpdateTenantPolicyResponse updated;
+  REQUIRE(
+      s.Call(&v1::EligibilityService::Stub::UpdateTenantPolicy, update, &updated, "acme", "admin")
+          .ok());
+  REQUIRE(s.Check("5511999990011").eligible());
+
+  // Calls publishes CallbackDue on the same topic; eligibility does not handle it. One key for
+  // both records: one partition, consumed in order.
+  sb::calls::v1::CallbackDue due;
+  due.mutable_header()->set_tenant_id("acme");
+  sb::calls::v1::Callback* callback = due.mutable_callback();
+  callback->set_callback_id(sb::core::NewId());
+  callback->mutable_contact()->set_wa_id("5511999990011");
+  callback->set_business_phone_number_id(kNumber);
+  callback->set_state(sb::calls::v1::CALLBACK_STATE_DUE);
+  s.Publish(sb::kafka::kCallsState, due, "5511999990011");
+  sb::calls::v1::CallStateChanged answered =
+      Outbound(sb::calls::v1::CALL_STATE_ANSWERED, "5511999990011");
+  *answered.mutable_header()->mutable_occurred_time() =
+      google::protobuf::util::TimeUtil::GetCurrentTime();
+  s.Publish(sb::kafka::kCallsState, answered, "5511999990011");
+  REQUIRE(testing::Eventually(
+      [&] {
+        return Codes(s.Check("5511999990011").blocking_reasons()) ==
+               std::set<std::string>{"DAILY_CALL_CAP_REACHED"};
+      },
+      absl::Seconds(20)));
+
+  auto consumed = [&](const std::string& outcome) {
+    return testing::MetricSample(s.suite.Metrics(), "switchboard_kafka_consumer_messages_total",
+                                 {{"group", "eligibility.calls"},
+                                  {"topic", sb::kafka::kCallsState},
+                                  {"outcome", outcome}})
+        .value_or(0);
+  };
+  // The CallStateChanged is counted once its handler has returned, a moment after its effect.
+  REQUIRE(testing::Eventually([&] { return consumed("ok") == 1; }));
+  CHECK(consumed("skipped") == 1);
+  CHECK(consumed("poison") == 0);
+}
+
 TEST_CASE("explicit opt-outs and declines block and are audited with who and how") {
   Suite s;
   s.Message("5511999990008", "call me");
