@@ -145,19 +145,42 @@ absl::StatusOr<absl::TimeZone> TableZone(const Args& args, const CallsClient& cl
   return zone;
 }
 
-// start, answer, reject and end print the call they leave behind as one row. The zone comes
-// first: a mutation that succeeded must not end in an error.
+// An RPC's answer shown (Client::Show) with its times in the tenant's zone: `zone` when read
+// already, else read for the table.
+template <typename Request, typename Response, typename Table>
+absl::Status ShowInZone(const Args& args, const CallsClient& client,
+                        grpc::Status (CallsStub::*rpc)(grpc::ClientContext*, const Request&,
+                                                       Response*),
+                        const Request& req, const Table& table,
+                        std::optional<absl::TimeZone> zone = std::nullopt) {
+  return client.Show(args, rpc, req, [&](const Response& resp) -> absl::Status {
+    if (!zone.has_value()) {
+      ASSIGN_OR_RETURN(zone, TableZone(args, client));
+    }
+    table(resp, *zone);
+    return absl::OkStatus();
+  });
+}
+
+// A mutation under its idempotency key (--request-id, else a fresh UUID), shown as ShowInZone
+// does. The zone is read first: a mutation that succeeded must not end in an error.
+template <typename Request, typename Response, typename Table>
+absl::Status Mutate(const Args& args, const CallsClient& client,
+                    grpc::Status (CallsStub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                    Request req, const Table& table) {
+  req.set_request_id(RequestId(args));
+  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
+  return ShowInZone(args, client, rpc, req, table, zone);
+}
+
+// start, answer, reject and end print the call they leave behind as one row.
 template <typename Request, typename Response>
 absl::Status CallCommand(const Args& args, const CallsClient& client,
                          grpc::Status (CallsStub::*rpc)(grpc::ClientContext*, const Request&,
                                                         Response*),
                          const Request& req) {
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  Response resp;
-  RETURN_IF_ERROR(client.Call(rpc, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  Print(args, CallRow(resp.call(), zone));
-  return absl::OkStatus();
+  return Mutate(args, client, rpc, req,
+                [&](const Response& r, absl::TimeZone z) { Print(args, CallRow(r.call(), z)); });
 }
 
 absl::Status StartCall(const Args& args, const CallsClient& client) {
@@ -167,7 +190,6 @@ absl::Status StartCall(const Args& args, const CallsClient& client) {
   ASSIGN_OR_RETURN(eligibility::v1::CallKind kind, KindFlag(args));
   req.set_call_kind(kind);
   req.set_sdp_offer(args.Flag("sdp", kSdpOffer));
-  req.set_request_id(RequestId(args));
   return CallCommand(args, client, &CallsStub::StartCall, req);
 }
 
@@ -176,7 +198,6 @@ absl::Status AnswerCall(const Args& args, const CallsClient& client) {
   req.set_call_id(args.Flag("call"));
   req.set_agent_id(args.Flag("agent"));
   req.set_sdp_answer(args.Flag("sdp", kSdpAnswer));
-  req.set_request_id(RequestId(args));
   return CallCommand(args, client, &CallsStub::AnswerCall, req);
 }
 
@@ -184,47 +205,49 @@ absl::Status RejectCall(const Args& args, const CallsClient& client) {
   cv::RejectCallRequest req;
   req.set_call_id(args.Flag("call"));
   req.set_reason(args.Flag("reason"));
-  req.set_request_id(RequestId(args));
   return CallCommand(args, client, &CallsStub::RejectCall, req);
 }
 
 absl::Status EndCall(const Args& args, const CallsClient& client) {
   cv::EndCallRequest req;
   req.set_call_id(args.Flag("call"));
-  req.set_request_id(RequestId(args));
   return CallCommand(args, client, &CallsStub::EndCall, req);
 }
 
 absl::Status GetCall(const Args& args, const CallsClient& client) {
   cv::GetCallRequest req;
   req.set_call_id(args.Flag("call"));
-  cv::GetCallResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::GetCall, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  Print(args, CallDetails(resp.call(), zone));
-  return absl::OkStatus();
+  return ShowInZone(args, client, &CallsStub::GetCall, req,
+                    [&](const cv::GetCallResponse& r, absl::TimeZone z) {
+                      Print(args, CallDetails(r.call(), z));
+                    });
+}
+
+// A page of a list: `none` when it is empty, else the header and one row each; then the token of
+// the next page.
+template <typename Rows, typename Row>
+void PrintPage(const Args& args, const Rows& rows, absl::string_view none,
+               const std::string& header, const Row& row, const std::string& next_page_token) {
+  if (rows.empty()) {
+    Print(args, none);
+  } else {
+    Print(args, header);
+    for (const auto& r : rows) Print(args, row(r));
+  }
+  Print(args, NextPage(next_page_token));
 }
 
 absl::Status ListCalls(const Args& args, const CallsClient& client) {
   cv::ListCallsRequest req;
   req.set_filter(args.Flag("filter"));
   req.set_query(args.Flag("query"));
-  ASSIGN_OR_RETURN(int32_t page_size, CountFlag(args, "page-size"));
-  req.set_page_size(page_size);
-  req.set_page_token(args.Flag("page-token"));
-  cv::ListCallsResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::ListCalls, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  if (resp.calls().empty()) {
-    Print(args, "  no calls\n");
-  } else {
-    Print(args, CallHeader(zone));
-    for (const auto& call : resp.calls()) Print(args, CallRow(call, zone));
-  }
-  Print(args, NextPage(resp.next_page_token()));
-  return absl::OkStatus();
+  RETURN_IF_ERROR(Page(args, &req));
+  return ShowInZone(args, client, &CallsStub::ListCalls, req,
+                    [&](const cv::ListCallsResponse& r, absl::TimeZone z) {
+                      PrintPage(
+                          args, r.calls(), "  no calls\n", CallHeader(z),
+                          [&](const cv::Call& c) { return CallRow(c, z); }, r.next_page_token());
+                    });
 }
 
 absl::Status CallStats(const Args& args, const CallsClient& client) {
@@ -239,12 +262,9 @@ absl::Status CallStats(const Args& args, const CallsClient& client) {
     *req.mutable_end_time() = core::ToProto(*to);
   }
   req.set_filter(args.Flag("filter"));
-  cv::GetCallStatsResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::GetCallStats, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  Print(args, StatsText(resp, zone));
-  return absl::OkStatus();
+  return ShowInZone(
+      args, client, &CallsStub::GetCallStats, req,
+      [&](const cv::GetCallStatsResponse& r, absl::TimeZone z) { Print(args, StatsText(r, z)); });
 }
 
 absl::Status CallAnalytics(const Args& args, const CallsClient& client) {
@@ -256,12 +276,10 @@ absl::Status CallAnalytics(const Args& args, const CallsClient& client) {
   req.set_period(period);
   req.set_granularity(granularity);
   req.set_filter(args.Flag("filter"));
-  cv::GetCallAnalyticsResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::GetCallAnalytics, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  Print(args, AnalyticsText(resp, zone));
-  return absl::OkStatus();
+  return ShowInZone(args, client, &CallsStub::GetCallAnalytics, req,
+                    [&](const cv::GetCallAnalyticsResponse& r, absl::TimeZone z) {
+                      Print(args, AnalyticsText(r, z));
+                    });
 }
 
 // CSV in either output mode: the API streams it ready-made, as the Calls page downloads it.
@@ -306,17 +324,18 @@ absl::Status ExportCalls(const Args& args, const CallsClient& client) {
 
 // ---- notes, callbacks, permission requests, settings -------------------------------------------
 
+// A note a mutation leaves behind.
+template <typename Response>
+void PrintNote(const Args& args, const Response& r, absl::TimeZone z) {
+  Print(args, NoteText(r.note(), z));
+}
+
 absl::Status AddNote(const Args& args, const CallsClient& client) {
   cv::AddCallNoteRequest req;
   req.set_call_id(args.Flag("call"));
   req.set_text(args.Flag("text"));
-  req.set_request_id(RequestId(args));
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  cv::AddCallNoteResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::AddCallNote, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  Print(args, NoteText(resp.note(), zone));
-  return absl::OkStatus();
+  return Mutate(args, client, &CallsStub::AddCallNote, req,
+                [&](const cv::AddCallNoteResponse& r, absl::TimeZone z) { PrintNote(args, r, z); });
 }
 
 absl::Status ListNotes(const Args& args, const CallsClient& client) {
@@ -331,55 +350,43 @@ absl::Status ListNotes(const Args& args, const CallsClient& client) {
     if (args.Flag("contact").empty()) return UsageError("--contact is required");
     req.mutable_contact()->set_wa_id(args.Flag("contact"));
   }
-  ASSIGN_OR_RETURN(int32_t page_size, CountFlag(args, "page-size"));
-  req.set_page_size(page_size);
-  req.set_page_token(args.Flag("page-token"));
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  cv::ListCallNotesResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::ListCallNotes, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  if (resp.notes().empty()) Print(args, "  no notes\n");
-  for (const auto& n : resp.notes()) Print(args, NoteText(n, zone));
-  Print(args, NextPage(resp.next_page_token()));
-  return absl::OkStatus();
+  RETURN_IF_ERROR(Page(args, &req));
+  return ShowInZone(args, client, &CallsStub::ListCallNotes, req,
+                    [&](const cv::ListCallNotesResponse& r, absl::TimeZone z) {
+                      PrintPage(
+                          args, r.notes(), "  no notes\n", "",
+                          [&](const cv::CallNote& n) { return NoteText(n, z); },
+                          r.next_page_token());
+                    });
 }
 
 absl::Status EditNote(const Args& args, const CallsClient& client) {
   cv::UpdateCallNoteRequest req;
   req.set_note_id(args.Flag("note"));
   req.set_text(args.Flag("text"));
-  req.set_request_id(RequestId(args));
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  cv::UpdateCallNoteResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::UpdateCallNote, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  Print(args, NoteText(resp.note(), zone));
-  return absl::OkStatus();
+  return Mutate(
+      args, client, &CallsStub::UpdateCallNote, req,
+      [&](const cv::UpdateCallNoteResponse& r, absl::TimeZone z) { PrintNote(args, r, z); });
 }
 
 absl::Status DeleteNote(const Args& args, const CallsClient& client) {
   cv::DeleteCallNoteRequest req;
   req.set_note_id(args.Flag("note"));
   req.set_request_id(RequestId(args));
-  cv::DeleteCallNoteResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::DeleteCallNote, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  absl::FPrintF(args.out, "  note %s deleted\n", req.note_id());
-  return absl::OkStatus();
+  return client.Show(args, &CallsStub::DeleteCallNote, req, [&](const cv::DeleteCallNoteResponse&) {
+    absl::FPrintF(args.out, "  note %s deleted\n", req.note_id());
+  });
 }
 
-// The callback a mutation leaves behind, as one row (zone fetched before the mutation).
+// The callback a mutation leaves behind, as one row.
 template <typename Request, typename Response>
 absl::Status CallbackCommand(const Args& args, const CallsClient& client,
                              grpc::Status (CallsStub::*rpc)(grpc::ClientContext*, const Request&,
                                                             Response*),
                              const Request& req) {
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  Response resp;
-  RETURN_IF_ERROR(client.Call(rpc, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  Print(args, CallbackRow(resp.callback(), zone));
-  return absl::OkStatus();
+  return Mutate(args, client, rpc, req, [&](const Response& r, absl::TimeZone z) {
+    Print(args, CallbackRow(r.callback(), z));
+  });
 }
 
 absl::Status ScheduleCallback(const Args& args, const CallsClient& client) {
@@ -402,35 +409,26 @@ absl::Status ScheduleCallback(const Args& args, const CallsClient& client) {
   req.set_assigned_agent_id(args.Flag("agent"));
   req.set_note(args.Flag("note"));
   req.set_source_call_id(args.Flag("source-call"));
-  req.set_request_id(RequestId(args));
   return CallbackCommand(args, client, &CallsStub::ScheduleCallback, req);
 }
 
 absl::Status ListCallbacks(const Args& args, const CallsClient& client) {
   cv::ListCallbacksRequest req;
   req.set_filter(args.Flag("filter"));
-  ASSIGN_OR_RETURN(int32_t page_size, CountFlag(args, "page-size"));
-  req.set_page_size(page_size);
-  req.set_page_token(args.Flag("page-token"));
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  cv::ListCallbacksResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::ListCallbacks, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  if (resp.callbacks().empty()) {
-    Print(args, "  no callbacks\n");
-  } else {
-    Print(args, CallbackHeader(zone));
-    for (const auto& cb : resp.callbacks()) Print(args, CallbackRow(cb, zone));
-  }
-  Print(args, NextPage(resp.next_page_token()));
-  return absl::OkStatus();
+  RETURN_IF_ERROR(Page(args, &req));
+  return ShowInZone(args, client, &CallsStub::ListCallbacks, req,
+                    [&](const cv::ListCallbacksResponse& r, absl::TimeZone z) {
+                      PrintPage(
+                          args, r.callbacks(), "  no callbacks\n", CallbackHeader(z),
+                          [&](const cv::Callback& cb) { return CallbackRow(cb, z); },
+                          r.next_page_token());
+                    });
 }
 
 absl::Status CompleteCallback(const Args& args, const CallsClient& client) {
   cv::CompleteCallbackRequest req;
   req.set_callback_id(args.Flag("callback"));
   req.set_call_id(args.Flag("call"));
-  req.set_request_id(RequestId(args));
   return CallbackCommand(args, client, &CallsStub::CompleteCallback, req);
 }
 
@@ -438,7 +436,6 @@ absl::Status CancelCallback(const Args& args, const CallsClient& client) {
   cv::CancelCallbackRequest req;
   req.set_callback_id(args.Flag("callback"));
   req.set_reason(args.Flag("reason"));
-  req.set_request_id(RequestId(args));
   return CallbackCommand(args, client, &CallsStub::CancelCallback, req);
 }
 
@@ -446,23 +443,17 @@ absl::Status RequestPermission(const Args& args, const CallsClient& client) {
   cv::RequestCallPermissionRequest req;
   Target(args, &req);
   req.set_body_text(args.Flag("text"));
-  req.set_request_id(RequestId(args));
-  ASSIGN_OR_RETURN(absl::TimeZone zone, TableZone(args, client));
-  cv::RequestCallPermissionResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::RequestCallPermission, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  absl::FPrintF(args.out, "  permission request sent to %s at %s\n", req.contact().wa_id(),
-                LocalTimeWithOffset(resp.request_time(), zone));
-  return absl::OkStatus();
+  return Mutate(args, client, &CallsStub::RequestCallPermission, req,
+                [&](const cv::RequestCallPermissionResponse& r, absl::TimeZone z) {
+                  absl::FPrintF(args.out, "  permission request sent to %s at %s\n",
+                                req.contact().wa_id(), LocalTimeWithOffset(r.request_time(), z));
+                });
 }
 
 absl::Status Settings(const Args& args, const CallsClient& client) {
+  auto print = [&](const auto& r) { Print(args, SettingsText(r.settings())); };
   if (!args.Has("time-zone") && !args.Has("language")) {
-    cv::GetCallsSettingsResponse resp;
-    RETURN_IF_ERROR(client.Call(&CallsStub::GetCallsSettings, {}, &resp));
-    if (args.json()) return PrintJson(args, resp);
-    Print(args, SettingsText(resp.settings()));
-    return absl::OkStatus();
+    return client.Show(args, &CallsStub::GetCallsSettings, {}, print);
   }
   cv::UpdateCallsSettingsRequest req;
   if (args.Has("time-zone")) {
@@ -473,11 +464,7 @@ absl::Status Settings(const Args& args, const CallsClient& client) {
     req.mutable_settings()->set_language(args.Flag("language"));
     req.mutable_update_mask()->add_paths("language");
   }
-  cv::UpdateCallsSettingsResponse resp;
-  RETURN_IF_ERROR(client.Call(&CallsStub::UpdateCallsSettings, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  Print(args, SettingsText(resp.settings()));
-  return absl::OkStatus();
+  return client.Show(args, &CallsStub::UpdateCallsSettings, req, print);
 }
 
 int RunCalls(const Args& args) {

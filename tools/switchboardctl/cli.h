@@ -168,6 +168,15 @@ void Target(const Args& args, Request* req) {
   req->set_business_phone_number_id(args.Flag("number"));
 }
 
+// --page-size and --page-token, into a list request.
+template <typename Request>
+absl::Status Page(const Args& args, Request* req) {
+  ASSIGN_OR_RETURN(int32_t page_size, CountFlag(args, "page-size"));
+  req->set_page_size(page_size);
+  req->set_page_token(args.Flag("page-token"));
+  return absl::OkStatus();
+}
+
 // Target, plus what the Calls page shows of the contact (--phone, --name) when given.
 template <typename Request>
 void NamedTarget(const Args& args, Request* req) {
@@ -235,6 +244,25 @@ class Client {
                     const std::type_identity_t<Request>& req, Response* resp) const {
     ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> ctx, Context());
     return ToStatus((stub_.get()->*rpc)(ctx.get(), req, resp));
+  }
+
+  // One unary RPC whose answer is printed: as it is, in JSON, with --output=json, else as
+  // `table` writes it (a function of the response returning void or absl::Status).
+  //
+  //   return client.Show(args, &Stub::GetCall, req, [&](const GetCallResponse& r) { ... });
+  template <typename Request, typename Response, typename Table>
+  absl::Status Show(const Args& args,
+                    grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                    const std::type_identity_t<Request>& req, const Table& table) const {
+    Response resp;
+    RETURN_IF_ERROR(Call(rpc, req, &resp));
+    if (args.json()) return PrintJson(args, resp);
+    if constexpr (std::is_void_v<std::invoke_result_t<const Table&, const Response&>>) {
+      table(resp);
+      return absl::OkStatus();
+    } else {
+      return table(resp);
+    }
   }
 
   // An RPC's outcome as the suite's status; a failure to reach the suite names the address.

@@ -64,14 +64,13 @@ absl::Status Check(const Args& args, const EligibilityClient& client) {
   ASSIGN_OR_RETURN(ev::CallKind kind, KindFlag(args));
   req.set_call_kind(kind);
   req.set_agent_id(args.Flag("agent"));
-  ev::CheckEligibilityResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::CheckEligibility, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  absl::FPrintF(args.out, "  %s%s\n", resp.eligible() ? "ELIGIBLE" : "BLOCKED",
-                resp.degraded() ? " (degraded)" : "");
-  PrintReasons(args, "blocked", resp.blocking_reasons());
-  PrintReasons(args, "warning", resp.warnings());
-  return absl::OkStatus();
+  return client.Show(args, &Stub::CheckEligibility, req,
+                     [&](const ev::CheckEligibilityResponse& r) {
+                       absl::FPrintF(args.out, "  %s%s\n", r.eligible() ? "ELIGIBLE" : "BLOCKED",
+                                     r.degraded() ? " (degraded)" : "");
+                       PrintReasons(args, "blocked", r.blocking_reasons());
+                       PrintReasons(args, "warning", r.warnings());
+                     });
 }
 
 absl::Status Reserve(const Args& args, const EligibilityClient& client) {
@@ -80,13 +79,10 @@ absl::Status Reserve(const Args& args, const EligibilityClient& client) {
   ASSIGN_OR_RETURN(ev::CallKind kind, KindFlag(args));
   req.set_call_kind(kind);
   req.set_request_id(RequestId(args));
-  ev::ReserveCallResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::ReserveCall, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  absl::FPrintF(args.out, "  %s %s\n", resp.granted() ? "GRANTED" : "DENIED",
-                resp.reservation_id());
-  PrintReasons(args, "blocked", resp.blocking_reasons());
-  return absl::OkStatus();
+  return client.Show(args, &Stub::ReserveCall, req, [&](const ev::ReserveCallResponse& r) {
+    absl::FPrintF(args.out, "  %s %s\n", r.granted() ? "GRANTED" : "DENIED", r.reservation_id());
+    PrintReasons(args, "blocked", r.blocking_reasons());
+  });
 }
 
 absl::Status Message(const Args& args, const EligibilityClient& client) {
@@ -94,11 +90,10 @@ absl::Status Message(const Args& args, const EligibilityClient& client) {
   Target(args, &req);
   req.set_text(args.Flag("text"));
   req.set_meta_message_id(absl::StrCat("wamid.", core::NewId()));
-  ev::RecordInboundMessageResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::RecordInboundMessage, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  absl::FPrintF(args.out, "  signal: %s\n", ev::MessageSignal_Name(resp.signal()));
-  return absl::OkStatus();
+  return client.Show(
+      args, &Stub::RecordInboundMessage, req, [&](const ev::RecordInboundMessageResponse& r) {
+        absl::FPrintF(args.out, "  signal: %s\n", ev::MessageSignal_Name(r.signal()));
+      });
 }
 
 absl::Status Consent(const Args& args, const EligibilityClient& client) {
@@ -108,21 +103,16 @@ absl::Status Consent(const Args& args, const EligibilityClient& client) {
                    EnumFlag(args, "consent", kConsents, ev::CONSENT_KIND_META_CALL_PERMISSION));
   req.set_kind(kind);
   req.set_source(ev::CONSENT_SOURCE_API);
-  ev::RecordConsentResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::RecordConsent, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  absl::FPrintF(args.out, "  recorded: %s\n", ev::ConsentAction_Name(resp.entry().action()));
-  return absl::OkStatus();
+  return client.Show(args, &Stub::RecordConsent, req, [&](const ev::RecordConsentResponse& r) {
+    absl::FPrintF(args.out, "  recorded: %s\n", ev::ConsentAction_Name(r.entry().action()));
+  });
 }
 
 absl::Status Offer(const Args& args, const EligibilityClient& client) {
   ev::RecordCallOfferRequest req;
   Target(args, &req);
   req.set_agent_id(args.Flag("agent", Env("SWITCHBOARD_SUBJECT", "operator")));
-  ev::RecordCallOfferResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::RecordCallOffer, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  return absl::OkStatus();
+  return client.Show(args, &Stub::RecordCallOffer, req, [](const ev::RecordCallOfferResponse&) {});
 }
 
 int RunEligibility(const Args& args) {

@@ -36,50 +36,42 @@ absl::Status Register(const Args& args, const NumbersClient& client) {
   req.set_waba_id(args.Flag("waba-id"));
   req.set_display_phone_number(args.Flag("display"));
   req.set_app_id(args.Flag("app"));
-  wv::RegisterPhoneNumberResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::RegisterPhoneNumber, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  PrintNumber(args, resp.phone_number());
-  return absl::OkStatus();
+  return client.Show(
+      args, &Stub::RegisterPhoneNumber, req,
+      [&](const wv::RegisterPhoneNumberResponse& r) { PrintNumber(args, r.phone_number()); });
 }
 
 absl::Status List(const Args& args, const NumbersClient& client) {
-  wv::ListPhoneNumbersResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::ListPhoneNumbers, {}, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  for (const auto& n : resp.phone_numbers()) PrintNumber(args, n);
-  return absl::OkStatus();
+  return client.Show(args, &Stub::ListPhoneNumbers, {}, [&](const wv::ListPhoneNumbersResponse& r) {
+    for (const auto& n : r.phone_numbers()) PrintNumber(args, n);
+  });
 }
 
 absl::Status Delete(const Args& args, const NumbersClient& client) {
   wv::DeletePhoneNumberRequest req;
   req.set_phone_number_id(args.Flag("phone-number-id"));
-  wv::DeletePhoneNumberResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::DeletePhoneNumber, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  return absl::OkStatus();
+  return client.Show(args, &Stub::DeletePhoneNumber, req,
+                     [](const wv::DeletePhoneNumberResponse&) {});
 }
 
 absl::Status DeadLetters(const Args& args, const NumbersClient& client) {
   wv::ListDeadLettersRequest req;
   ASSIGN_OR_RETURN(int32_t page_size, CountFlag(args, "page-size"));
   req.set_page_size(page_size);
-  wv::ListDeadLettersResponse resp;
-  RETURN_IF_ERROR(client.Call(&Stub::ListDeadLetters, req, &resp));
-  if (args.json()) return PrintJson(args, resp);
-  if (resp.dead_letters().empty()) {
-    absl::FPrintF(args.out, "  no dead letters\n");
-    return absl::OkStatus();
-  }
-  absl::FPrintF(args.out, "  %-20s  %-22s  %-20s  %9s  %s\n", "RECEIVED (UTC)", "KIND", "REASON",
-                "BYTES", "EVENT");
-  for (const auto& d : resp.dead_letters()) {
-    absl::FPrintF(args.out, "  %-20s  %-22s  %-20s  %9d  %s\n",
-                  absl::FormatTime("%Y-%m-%d %H:%M:%S", core::FromProto(d.receive_time()),
-                                   absl::UTCTimeZone()),
-                  d.kind(), d.reason(), d.bytes(), d.event_id());
-  }
-  return absl::OkStatus();
+  return client.Show(args, &Stub::ListDeadLetters, req, [&](const wv::ListDeadLettersResponse& r) {
+    if (r.dead_letters().empty()) {
+      absl::FPrintF(args.out, "  no dead letters\n");
+      return;
+    }
+    absl::FPrintF(args.out, "  %-20s  %-22s  %-20s  %9s  %s\n", "RECEIVED (UTC)", "KIND", "REASON",
+                  "BYTES", "EVENT");
+    for (const auto& d : r.dead_letters()) {
+      absl::FPrintF(args.out, "  %-20s  %-22s  %-20s  %9d  %s\n",
+                    absl::FormatTime("%Y-%m-%d %H:%M:%S", core::FromProto(d.receive_time()),
+                                     absl::UTCTimeZone()),
+                    d.kind(), d.reason(), d.bytes(), d.event_id());
+    }
+  });
 }
 
 int RunNumbers(const Args& args) {
