@@ -50,10 +50,9 @@ const std::vector<std::string> kServices = {
     "switchboard.webhooks.v1.WebhooksService", "switchboard.eligibility.v1.EligibilityService",
     "switchboard.calls.v1.CallsService",       "switchboard.routing.v1.RoutingService",
     "switchboard.billing.v1.BillingService",   "switchboard.notifications.v1.NotificationsService"};
-const std::set<std::string> kSkeletons = {"switchboard.routing.v1.RoutingService",
-                                          "switchboard.billing.v1.BillingService",
+const std::set<std::string> kSkeletons = {"switchboard.billing.v1.BillingService",
                                           "switchboard.notifications.v1.NotificationsService"};
-const std::vector<std::string> kAllRoles = {"agent", "supervisor", "admin", "gateway"};
+const std::vector<std::string> kAllRoles = {"agent", "supervisor", "admin", "gateway", "service"};
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);

@@ -299,11 +299,11 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
   CHECK(testing::MetricSample(text, "switchboard_build_info", {}) == 1.0);
 
   // A service still to be built answers UNIMPLEMENTED (after authentication).
-  grpc::Status s = sb.Call("/switchboard.routing.v1.RoutingService/GetTeam", Token(absl::Now()));
+  grpc::Status s = sb.Call("/switchboard.billing.v1.BillingService/GetUsage", Token(absl::Now()));
   CHECK(Code(s) == "UNIMPLEMENTED");
   const std::map<std::string, std::string> labels = {
-      {"grpc_service", "switchboard.routing.v1.RoutingService"},
-      {"grpc_method", "GetTeam"},
+      {"grpc_service", "switchboard.billing.v1.BillingService"},
+      {"grpc_method", "GetUsage"},
       {"grpc_code", "Unimplemented"}};
   REQUIRE(testing::Eventually(
       [&] {
@@ -312,7 +312,7 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
       },
       absl::Seconds(5)));
   CHECK(testing::MetricSample(text, "switchboard_grpc_server_handling_seconds_count",
-                              {{"grpc_method", "GetTeam"}}) == 1.0);
+                              {{"grpc_method", "GetUsage"}}) == 1.0);
 
   // Still clean with counters and histograms in it.
   lint = sb.Lint(&rc);

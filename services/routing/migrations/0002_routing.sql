@@ -71,6 +71,8 @@ CREATE TABLE rings (
   -- Comma-separated agent ids (api::IsId: no commas): ringing now, and rung earlier this round.
   ringing                  text NOT NULL DEFAULT '',
   tried                    text NOT NULL DEFAULT '',
+  -- The round's agents when an escalation names agents rather than a team; empty otherwise.
+  named                    text NOT NULL DEFAULT '',
   round_start_time         timestamptz,
   round_deadline_time      timestamptz,
   -- The current step's deadline while ringing; NULL otherwise.
@@ -87,3 +89,18 @@ CREATE TABLE rings (
   PRIMARY KEY (tenant_id, call_id)
 );
 CREATE INDEX rings_due_idx ON rings (due_time) WHERE state = 1;
+
+-- The calls routing has applied an event of (calls.state.v1): events arrive at least once and
+-- out of order, so one older than the last applied, or any after the call ended, changes nothing
+-- (a terminate seen before the connect rings nobody; an agent is never Busy again for a call
+-- that ended).
+CREATE TABLE calls_seen (
+  tenant_id    text NOT NULL,
+  call_id      text NOT NULL,
+  -- calls.v1.Call.sequence of the last event applied.
+  sequence     bigint NOT NULL,
+  ended        boolean NOT NULL,
+  update_time  timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, call_id)
+);
+CREATE INDEX calls_seen_ended_idx ON calls_seen (update_time) WHERE ended;

@@ -71,7 +71,7 @@ absl::StatusOr<std::vector<v1::Team>> ReadTeams(const pg::Result& r) {
 constexpr char kRingColumns[] =
     "tenant_id, call_id, state, round, team_id, routing_mode, ringing, tried, round_start_time, "
     "round_deadline_time, due_time, winner_agent_id, fallback_action, contact, "
-    "business_phone_number_id, business_display_number, sequence";
+    "business_phone_number_id, business_display_number, sequence, named";
 
 absl::StatusOr<Ring> ReadRing(const pg::Result& r, int i) {
   Ring ring;
@@ -94,6 +94,7 @@ absl::StatusOr<Ring> ReadRing(const pg::Result& r, int i) {
   ring.business_phone_number_id = std::string(r.Get(i, 14));
   ring.business_display_number = std::string(r.Get(i, 15));
   ring.sequence = r.GetInt(i, 16);
+  ring.named = SplitIds(r.Get(i, 17));
   return ring;
 }
 
@@ -151,14 +152,24 @@ absl::StatusOr<std::optional<AgentRow>> GetAgent(pg::Pool& pool, absl::string_vi
 }
 
 absl::StatusOr<std::vector<AgentRow>> ListAgents(pg::Pool& pool, absl::string_view tenant,
+                                                 const rules::AgentFilter& filter,
                                                  const std::optional<api::Cursor>& after,
                                                  int limit) {
-  ASSIGN_OR_RETURN(pg::Result r,
-                   pool.Exec(absl::StrCat("SELECT ", kAgentColumns,
-                                          " FROM agents WHERE tenant_id = $1 AND agent_id > $2 "
-                                          "ORDER BY agent_id LIMIT ",
-                                          limit),
-                             {tenant, after.has_value() ? after->id : std::string()}));
+  std::vector<std::string> excluded;
+  for (v1::Availability a : filter.not_availability) excluded.push_back(absl::StrCat(a));
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      pool.Exec(absl::StrCat("SELECT ", kAgentColumns,
+                             " FROM agents a WHERE tenant_id = $1 AND agent_id > $2 "
+                             "AND ($3 = 0 OR published = $3) "
+                             "AND NOT (published = ANY(string_to_array($4, ',')::smallint[])) "
+                             "AND ($5 = '' OR EXISTS (SELECT 1 FROM team_members m WHERE "
+                             "m.tenant_id = a.tenant_id AND m.agent_id = a.agent_id AND "
+                             "m.team_id = $5)) ORDER BY agent_id LIMIT ",
+                             limit),
+                {tenant, after.has_value() ? after->id : std::string(),
+                 static_cast<int>(filter.availability.value_or(v1::AVAILABILITY_UNSPECIFIED)),
+                 absl::StrJoin(excluded, ","), filter.team_id}));
   return ReadAgents(r);
 }
 
@@ -174,6 +185,37 @@ absl::StatusOr<std::vector<AgentKey>> DueAgents(pg::Conn& tx, absl::Time now, in
     out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
   }
   return out;
+}
+
+absl::StatusOr<std::map<v1::Availability, int64_t>> CountAgents(pg::Pool& pool) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool.Exec("SELECT published, count(*) FROM agents GROUP BY published", {}));
+  std::map<v1::Availability, int64_t> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out[static_cast<v1::Availability>(r.GetInt(i, 0))] = r.GetInt(i, 1);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> AgentIds(pg::Conn& tx, absl::string_view tenant) {
+  ASSIGN_OR_RETURN(pg::Result r, tx.Exec("SELECT agent_id FROM agents WHERE tenant_id = $1 "
+                                         "ORDER BY agent_id",
+                                         {tenant}));
+  std::vector<std::string> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
+  return out;
+}
+
+absl::Status AddAgents(pg::Conn& tx, absl::string_view tenant,
+                       const std::vector<std::string>& agent_ids) {
+  if (agent_ids.empty()) return absl::OkStatus();
+  return tx
+      .Exec(
+          "INSERT INTO agents (tenant_id, agent_id, chosen, published) "
+          "SELECT $1, unnest(string_to_array($2, ',')), $3, $3 ON CONFLICT DO NOTHING",
+          {tenant, JoinIds(agent_ids), static_cast<int>(v1::AVAILABILITY_OFFLINE)})
+      .status();
 }
 
 // ---- teams --------------------------------------------------------------------------------------
@@ -319,12 +361,12 @@ absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now) {
       .Exec(absl::StrCat(
                 "INSERT INTO rings (", kRingColumns,
                 ", update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                "$14, $15, $16, $17, $18) ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
+                "$14, $15, $16, $17, $19, $18) ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
                 "state = $3, round = $4, team_id = $5, routing_mode = $6, ringing = $7, "
                 "tried = $8, round_start_time = $9, round_deadline_time = $10, due_time = $11, "
                 "winner_agent_id = $12, fallback_action = $13, contact = $14, "
                 "business_phone_number_id = $15, business_display_number = $16, sequence = $17, "
-                "update_time = $18"),
+                "named = $19, update_time = $18"),
             {ring.tenant, ring.call_id, static_cast<int>(ring.state), ring.round, ring.team_id,
              static_cast<int>(ring.mode), JoinIds(ring.ringing), JoinIds(ring.tried),
              ring.round_start == absl::InfinitePast() ? pg::Param(std::nullopt)
@@ -334,7 +376,7 @@ absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now) {
              ringing ? pg::Param(ring.due) : pg::Param(std::nullopt), ring.winner,
              static_cast<int>(ring.fallback_action),
              pg::Param::Bytes(ring.contact.SerializeAsString()), ring.business_phone_number_id,
-             ring.business_display_number, ring.sequence, now})
+             ring.business_display_number, ring.sequence, now, JoinIds(ring.named)})
       .status();
 }
 
@@ -351,6 +393,28 @@ absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int lim
     out.push_back(std::move(ring));
   }
   return out;
+}
+
+// ---- calls seen ---------------------------------------------------------------------------------
+
+absl::StatusOr<bool> AdvanceCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                                 int64_t sequence, bool ends, absl::Time now) {
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Exec("INSERT INTO calls_seen AS s (tenant_id, call_id, sequence, ended, update_time) "
+              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, call_id) DO UPDATE "
+              "SET sequence = $3, ended = $4, update_time = $5 "
+              "WHERE s.sequence < $3 AND NOT s.ended RETURNING 1",
+              {tenant, call_id, sequence, ends, now}));
+  return r.rows() == 1;
+}
+
+absl::StatusOr<int64_t> Purge(pg::Pool& pool, absl::Time before) {
+  ASSIGN_OR_RETURN(pg::Result calls,
+                   pool.Exec("DELETE FROM calls_seen WHERE ended AND update_time < $1", {before}));
+  ASSIGN_OR_RETURN(pg::Result rings,
+                   pool.Exec("DELETE FROM rings WHERE state <> 1 AND update_time < $1", {before}));
+  return calls.affected() + rings.affected();
 }
 
 }  // namespace switchboard::routing::store

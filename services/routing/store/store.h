@@ -6,6 +6,7 @@
 // each other in a cycle.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "libs/api/page.h"
 #include "libs/pg/pg.h"
+#include "services/routing/rules/agent_filter.h"
 #include "services/routing/rules/availability.h"
 #include "switchboard/events/v1/envelope.pb.h"
 #include "switchboard/routing/v1/routing_service.pb.h"
@@ -37,6 +39,8 @@ struct Ring {
   v1::RoutingMode mode = v1::ROUTING_MODE_UNSPECIFIED;
   std::vector<std::string> ringing;
   std::vector<std::string> tried;
+  // The round's agents when an escalation named agents instead of a team.
+  std::vector<std::string> named;
   absl::Time round_start = absl::InfinitePast();
   absl::Time round_deadline = absl::InfinitePast();
   std::optional<absl::Time> due;  // the step's deadline while ringing
@@ -59,8 +63,10 @@ absl::Status SaveAgent(pg::Conn& tx, absl::string_view tenant, const AgentRow& r
                        std::optional<absl::Time> due);
 absl::StatusOr<std::optional<AgentRow>> GetAgent(pg::Pool& pool, absl::string_view tenant,
                                                  absl::string_view agent_id);
-// A page of the tenant's agents in agent-id order, after `after` (Cursor.id).
+// A page of the tenant's agents in agent-id order, after `after` (Cursor.id), that `filter`
+// admits (by the availability last announced).
 absl::StatusOr<std::vector<AgentRow>> ListAgents(pg::Pool& pool, absl::string_view tenant,
+                                                 const rules::AgentFilter& filter,
                                                  const std::optional<api::Cursor>& after,
                                                  int limit);
 // Agents whose availability may have changed by itself at `now`, locked; others skip them.
@@ -69,6 +75,13 @@ struct AgentKey {
   std::string agent_id;
 };
 absl::StatusOr<std::vector<AgentKey>> DueAgents(pg::Conn& tx, absl::Time now, int limit);
+// Agents of every tenant by the availability last announced (the metrics' gauge).
+absl::StatusOr<std::map<v1::Availability, int64_t>> CountAgents(pg::Pool& pool);
+// Every agent of the tenant, in agent-id order (who rings for a number in no team).
+absl::StatusOr<std::vector<std::string>> AgentIds(pg::Conn& tx, absl::string_view tenant);
+// Inserts OFFLINE rows for the agents not seen yet (team members named before they signed in).
+absl::Status AddAgents(pg::Conn& tx, absl::string_view tenant,
+                       const std::vector<std::string>& agent_ids);
 
 // ---- teams --------------------------------------------------------------------------------------
 
@@ -105,5 +118,16 @@ absl::StatusOr<std::optional<Ring>> LockRing(pg::Conn& tx, absl::string_view ten
 absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now);
 // Rings whose step deadline passed at `now`, locked; others skip them.
 absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int limit);
+
+// ---- calls seen ---------------------------------------------------------------------------------
+
+// Records that the event of `call_id` with `sequence` is applied, and says whether it is to be:
+// false when an event as new or newer was applied already, or the call ended. Locks the row.
+absl::StatusOr<bool> AdvanceCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                                 int64_t sequence, bool ends, absl::Time now);
+
+// Forgets calls that ended and rings that finished before `before` (a redelivery that old is
+// past any consumer's retention). Returns the rows removed.
+absl::StatusOr<int64_t> Purge(pg::Pool& pool, absl::Time before);
 
 }  // namespace switchboard::routing::store

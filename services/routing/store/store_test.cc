@@ -119,11 +119,11 @@ TEST_CASE("agents are locked in id order, and only those due are swept") {
     CHECK((*due)[0].agent_id == "alice");
     return absl::OkStatus();
   });
-  absl::StatusOr<std::vector<store::AgentRow>> page = store::ListAgents(f.pool, "acme", {}, 2);
+  absl::StatusOr<std::vector<store::AgentRow>> page = store::ListAgents(f.pool, "acme", {}, {}, 2);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 2);
   CHECK(page->back().agent.agent_id == "bob");
-  page = store::ListAgents(f.pool, "acme", switchboard::api::Cursor{.id = "bob"}, 2);
+  page = store::ListAgents(f.pool, "acme", {}, switchboard::api::Cursor{.id = "bob"}, 2);
   REQUIRE(page->size() == 1);
   CHECK(page->front().agent.agent_id == "carol");
 }

@@ -1,0 +1,188 @@
+#include "services/routing/agents.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/api/events.h"
+#include "libs/api/page.h"
+#include "libs/api/validate.h"
+#include "libs/core/proto_time.h"
+#include "libs/core/status_macros.h"
+#include "libs/kafka/kafka.h"
+#include "libs/pg/idempotency.h"
+#include "libs/pg/outbox.h"
+#include "switchboard/routing/v1/routing_events.pb.h"
+
+namespace switchboard::routing {
+namespace {
+
+constexpr api::PageSizes kAgentPages = {.default_size = 100, .max = 500};
+
+// Who may act for another agent: the gateway for a signed-in agent, supervisors and admins.
+constexpr std::initializer_list<absl::string_view> kActForOthers = {"gateway", "supervisor",
+                                                                    "admin"};
+
+store::AgentRow NewAgent(const std::string& agent_id) {
+  store::AgentRow row;
+  row.agent.agent_id = agent_id;
+  return row;
+}
+
+}  // namespace
+
+v1::Agent ToProto(const rules::Agent& agent, const rules::View& view,
+                  const std::vector<v1::Team>& teams) {
+  v1::Agent out;
+  out.set_agent_id(agent.agent_id);
+  out.set_availability(view.availability);
+  out.set_availability_reason(view.reason);
+  if (agent.published_time.has_value()) {
+    *out.mutable_availability_change_time() = core::ToProto(*agent.published_time);
+  }
+  if (view.availability == v1::AVAILABILITY_COOLDOWN && agent.cooldown_end.has_value()) {
+    *out.mutable_cooldown_end_time() = core::ToProto(*agent.cooldown_end);
+  }
+  out.set_current_call_id(agent.busy_call_id);
+  out.set_offered_call_id(agent.offered_call_id);
+  if (agent.last_call_end.has_value()) {
+    *out.mutable_last_call_end_time() = core::ToProto(*agent.last_call_end);
+  }
+  for (const v1::Team& team : teams) {
+    out.add_team_ids(team.team_id());
+    for (const std::string& number : team.business_phone_number_ids()) {
+      out.add_business_phone_number_ids(number);
+    }
+  }
+  return out;
+}
+
+Agents::Agents(pg::Pool& pool, const core::Clock& clock, rules::Policy policy)
+    : pool_(pool), clock_(clock), policy_(policy) {}
+
+absl::Status Agents::Save(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row) {
+  const absl::Time now = clock_.Now();
+  rules::Agent& agent = row.agent;
+  const rules::View view = rules::Effective(agent, now, policy_);
+  const bool changed = view.availability != agent.published ||
+                       view.reason != agent.published_reason ||
+                       !agent.published_time.has_value();
+  if (changed) {
+    const v1::Availability previous = rules::Publish(agent, view, now);
+    ++row.sequence;
+    ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent.agent_id));
+    routing::v1::AgentAvailabilityChanged event;
+    *event.mutable_header() = api::Header(tenant, agent.agent_id, row.sequence, now);
+    *event.mutable_agent() = ToProto(agent, view, teams);
+    event.set_previous_availability(previous);
+    // Keyed by tenant and agent: the topic is compacted to each agent's latest availability.
+    const std::string key = absl::StrCat(tenant, "/", agent.agent_id);
+    RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kRoutingAvailability, event, key,
+                                        absl::StrCat("availability.", key, ".", row.sequence), now,
+                                        "routing"));
+  }
+  return store::SaveAgent(tx, tenant, row, rules::Due(agent, now, policy_));
+}
+
+absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
+                                      const v1::SetAgentAvailabilityRequest& req) {
+  const std::string& tenant = caller.tenant_id;
+  ASSIGN_OR_RETURN(std::string agent_id,
+                   api::ActingAgent(caller, req.agent_id(), "agent_id", kActForOthers));
+  RETURN_IF_ERROR(api::RequireEnum(req.availability(), v1::Availability_descriptor(),
+                                   "availability"));
+  RETURN_IF_ERROR(api::OptionalId(req.request_id(), "request_id"));
+  std::string given_up;  // the offer the agent let go of, if any
+  v1::SetAgentAvailabilityResponse resp;
+  RETURN_IF_ERROR(pg::Once(pool_, tenant, req, &resp, [&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<store::AgentRow> locked, store::LockAgent(tx, tenant, agent_id));
+    store::AgentRow row = locked.value_or(NewAgent(agent_id));
+    const std::string held = row.agent.offered_call_id;
+    ASSIGN_OR_RETURN(bool give_up, rules::Choose(row.agent, req.availability(), clock_.Now()));
+    given_up = give_up ? held : std::string();
+    RETURN_IF_ERROR(Save(tx, tenant, row));
+    ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));
+    *resp.mutable_agent() =
+        ToProto(row.agent, rules::Effective(row.agent, clock_.Now(), policy_), teams);
+    return absl::OkStatus();
+  }));
+  if (!given_up.empty() && give_up_) give_up_(tenant, given_up, agent_id);
+  return resp.agent();
+}
+
+absl::StatusOr<v1::Agent> Agents::Heartbeat(const auth::Principal& caller,
+                                            const v1::HeartbeatRequest& req) {
+  ASSIGN_OR_RETURN(std::string agent_id,
+                   api::ActingAgent(caller, req.agent_id(), "agent_id", kActForOthers));
+  return Change(caller.tenant_id, agent_id, [&](rules::Agent& agent) { rules::Heartbeat(agent, clock_.Now()); });
+}
+
+absl::StatusOr<v1::Agent> Agents::Get(const auth::Principal& caller,
+                                      const v1::GetAgentAvailabilityRequest& req) {
+  std::string agent_id = req.agent_id().empty() ? caller.subject : req.agent_id();
+  RETURN_IF_ERROR(api::RequireId(agent_id, "agent_id"));
+  ASSIGN_OR_RETURN(std::optional<store::AgentRow> row,
+                   store::GetAgent(pool_, caller.tenant_id, agent_id));
+  if (!row.has_value()) return api::NotFound("agent");
+  std::vector<v1::Team> teams;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(teams, store::TeamsOfAgent(tx, caller.tenant_id, agent_id));
+    return absl::OkStatus();
+  }));
+  return ToProto(row->agent, rules::Effective(row->agent, clock_.Now(), policy_), teams);
+}
+
+absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsRequest& req,
+                          v1::ListAgentsResponse* resp) {
+  ASSIGN_OR_RETURN(int size, api::PageSize(req.page_size(), kAgentPages));
+  ASSIGN_OR_RETURN(rules::AgentFilter filter, rules::ParseAgentFilter(req.filter()));
+  const std::string binding = api::Binding("routing.ListAgents", filter.Canonical());
+  ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
+                   api::DecodePageToken(req.page_token(), binding));
+  ASSIGN_OR_RETURN(std::vector<store::AgentRow> rows,
+                   store::ListAgents(pool_, caller.tenant_id, filter, after, size + 1));
+  const bool more = static_cast<int>(rows.size()) > size;
+  if (more) rows.resize(size);
+  const absl::Time now = clock_.Now();
+  return pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    for (const store::AgentRow& row : rows) {
+      ASSIGN_OR_RETURN(std::vector<v1::Team> teams,
+                       store::TeamsOfAgent(tx, caller.tenant_id, row.agent.agent_id));
+      *resp->add_agents() = ToProto(row.agent, rules::Effective(row.agent, now, policy_), teams);
+    }
+    if (more) resp->set_next_page_token(api::EncodePageToken({.id = rows.back().agent.agent_id},
+                                                             binding));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> Agents::Tick() {
+  int looked = 0;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<store::AgentKey> due,
+                     store::DueAgents(tx, clock_.Now(), kTickBatch));
+    looked = static_cast<int>(due.size());
+    for (const store::AgentKey& key : due) {
+      ASSIGN_OR_RETURN(std::optional<store::AgentRow> row,
+                       store::LockAgent(tx, key.tenant, key.agent_id));
+      if (row.has_value()) RETURN_IF_ERROR(Save(tx, key.tenant, *row));
+    }
+    return absl::OkStatus();
+  }));
+  return looked;
+}
+
+absl::StatusOr<v1::Agent> Agents::Change(
+    const std::string& tenant, const std::string& agent_id,
+    const std::function<void(rules::Agent&)>& fn) {
+  v1::Agent out;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<store::AgentRow> locked, store::LockAgent(tx, tenant, agent_id));
+    store::AgentRow row = locked.value_or(NewAgent(agent_id));
+    fn(row.agent);
+    RETURN_IF_ERROR(Save(tx, tenant, row));
+    ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));
+    out = ToProto(row.agent, rules::Effective(row.agent, clock_.Now(), policy_), teams);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+}  // namespace switchboard::routing

@@ -1,0 +1,71 @@
+// Agents' call availability: what agents set (SetAgentAvailability, Heartbeat), what they and
+// supervisors read (GetAgentAvailability, ListAgents), and the announcement of every change on
+// routing.availability.v1, written in the same transaction as the change (pg::Outbox).
+// rules/availability.h decides; this class orders the reads, locks and writes.
+//
+//   Agents agents(pool, clock, policy);
+//   ASSIGN_OR_RETURN(v1::Agent agent, agents.Set(caller, req));
+//   // another feature, inside its own transaction, after changing an agent:
+//   RETURN_IF_ERROR(agents.Save(tx, tenant, row));
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "libs/auth/token.h"
+#include "libs/core/clock.h"
+#include "libs/pg/pg.h"
+#include "services/routing/rules/availability.h"
+#include "services/routing/store/store.h"
+#include "switchboard/routing/v1/routing_service.pb.h"
+
+namespace switchboard::routing {
+
+class Agents {
+ public:
+  // Called after an agent who held an offer chose DND or OFFLINE, so the ringing gives the offer
+  // up (the ringer owns that; see Ringer::Release).
+  using GiveUp = std::function<void(const std::string& tenant, const std::string& call_id,
+                                     const std::string& agent_id)>;
+
+  Agents(pg::Pool& pool, const core::Clock& clock, rules::Policy policy);
+
+  void OnGiveUp(GiveUp give_up) { give_up_ = std::move(give_up); }
+
+  absl::StatusOr<v1::Agent> Set(const auth::Principal& caller,
+                                const v1::SetAgentAvailabilityRequest& req);
+  absl::StatusOr<v1::Agent> Heartbeat(const auth::Principal& caller,
+                                      const v1::HeartbeatRequest& req);
+  absl::StatusOr<v1::Agent> Get(const auth::Principal& caller,
+                                const v1::GetAgentAvailabilityRequest& req);
+  absl::Status List(const auth::Principal& caller, const v1::ListAgentsRequest& req,
+                    v1::ListAgentsResponse* resp);
+
+  // Announces the agents whose availability changed by itself (a cooldown ended, presence
+  // lapsed). Returns how many were looked at.
+  absl::StatusOr<int> Tick();
+
+  // Inside the caller's transaction: stores `row` (locked by the caller) and, when its
+  // availability differs from the one last announced, announces it.
+  absl::Status Save(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row);
+
+  const rules::Policy& policy() const { return policy_; }
+
+  static constexpr int kTickBatch = 200;
+
+ private:
+  absl::StatusOr<v1::Agent> Change(const std::string& tenant, const std::string& agent_id,
+                                   const std::function<void(rules::Agent&)>& fn);
+
+  pg::Pool& pool_;
+  const core::Clock& clock_;
+  const rules::Policy policy_;
+  GiveUp give_up_;
+};
+
+// The API's view of an agent at `now`.
+v1::Agent ToProto(const rules::Agent& agent, const rules::View& view,
+                  const std::vector<v1::Team>& teams);
+
+}  // namespace switchboard::routing
