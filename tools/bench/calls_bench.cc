@@ -40,6 +40,7 @@
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
+#include "tools/bench/bench_flags.h"
 
 namespace {
 
@@ -62,27 +63,18 @@ struct Flags {
 
 Flags Parse(int argc, char** argv) {
   Flags f;
-  if (const char* s = getenv("SWITCHBOARD_AUTH_SECRET")) f.secret = s;
-  if (const char* a = getenv("SWITCHBOARD_ADDR")) f.addr = a;
-  if (const char* k = getenv("SWITCHBOARD_KAFKA")) f.kafka = k;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      std::string prefix = absl::StrCat("--", name, "=");
-      return arg.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
-    };
-    if (const char* v = value("addr")) f.addr = v;
-    if (const char* v = value("secret")) f.secret = v;
-    if (const char* v = value("kafka")) f.kafka = v;
-    if (const char* v = value("postgres-url")) f.postgres_url = v;
-    if (const char* v = value("tenant")) f.tenant = v;
-    if (const char* v = value("calls")) f.calls = std::atoll(v);
-    if (const char* v = value("other-tenants")) f.other_tenants = std::atoi(v);
-    if (const char* v = value("other-calls")) f.other_calls = std::atoll(v);
-    if (const char* v = value("requests")) f.requests = std::atoi(v);
-    if (const char* v = value("transitions")) f.transitions = std::atoi(v);
-    if (arg == "--no-seed") f.seed = false;
-  }
+  bench::FlagReader flags(argc, argv);
+  flags.Text("addr", &f.addr, "SWITCHBOARD_ADDR");
+  flags.Text("secret", &f.secret, "SWITCHBOARD_AUTH_SECRET");
+  flags.Text("kafka", &f.kafka, "SWITCHBOARD_KAFKA");
+  flags.Text("postgres-url", &f.postgres_url);
+  flags.Text("tenant", &f.tenant);
+  flags.Int("calls", &f.calls);
+  flags.Int("other-tenants", &f.other_tenants);
+  flags.Int("other-calls", &f.other_calls);
+  flags.Int("requests", &f.requests);
+  flags.Int("transitions", &f.transitions);
+  f.seed = !flags.Has("no-seed");
   return f;
 }
 

@@ -26,6 +26,7 @@
 #include "libs/auth/token.h"
 #include "libs/core/id.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "tools/bench/bench_flags.h"
 
 namespace {
 
@@ -43,20 +44,12 @@ struct Flags {
 
 Flags Parse(int argc, char** argv) {
   Flags f;
-  if (const char* s = getenv("SWITCHBOARD_AUTH_SECRET")) f.secret = s;
-  if (const char* a = getenv("SWITCHBOARD_ADDR")) f.addr = a;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      std::string prefix = absl::StrCat("--", name, "=");
-      return arg.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
-    };
-    if (const char* v = value("addr")) f.addr = v;
-    if (const char* v = value("secret")) f.secret = v;
-    if (const char* v = value("seconds")) f.seconds = std::atoi(v);
-    if (const char* v = value("clients")) f.clients = std::atoi(v);
-    if (const char* v = value("numbers")) f.numbers = std::atoi(v);
-  }
+  bench::FlagReader flags(argc, argv);
+  flags.Text("addr", &f.addr, "SWITCHBOARD_ADDR");
+  flags.Text("secret", &f.secret, "SWITCHBOARD_AUTH_SECRET");
+  flags.Int("seconds", &f.seconds);
+  flags.Int("clients", &f.clients);
+  flags.Int("numbers", &f.numbers);
   return f;
 }
 
@@ -238,21 +231,22 @@ int main(int argc, char** argv) {
     }
   }
   // Seed one eligible contact per number.
-  auto contact = [](int n) { return absl::StrCat("55119", 100000 + n); };
-  auto number = [](int n) { return absl::StrCat("1065", 100000 + n); };
+  // The n-th contact and its business number, on a request that names both.
+  auto target = [](int n, auto* req) {
+    req->mutable_contact()->set_wa_id(absl::StrCat("55119", 100000 + n));
+    req->set_business_phone_number_id(absl::StrCat("1065", 100000 + n));
+  };
   for (int n = 0; n < f.numbers; ++n) {
     grpc::ClientContext m;
     m.AddMetadata("authorization", agent);
     ev::RecordInboundMessageRequest msg;
-    msg.mutable_contact()->set_wa_id(contact(n));
-    msg.set_business_phone_number_id(number(n));
+    target(n, &msg);
     msg.set_text("call me please");
     ev::RecordInboundMessageResponse mresp;
     grpc::ClientContext c;
     c.AddMetadata("authorization", agent);
     ev::RecordConsentRequest consent;
-    consent.mutable_contact()->set_wa_id(contact(n));
-    consent.set_business_phone_number_id(number(n));
+    target(n, &consent);
     consent.set_kind(ev::CONSENT_KIND_META_CALL_PERMISSION);
     consent.set_source(ev::CONSENT_SOURCE_API);
     ev::RecordConsentResponse cresp;
@@ -275,8 +269,7 @@ int main(int argc, char** argv) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", agent);
     ev::CheckEligibilityRequest req;
-    req.mutable_contact()->set_wa_id(contact(n));
-    req.set_business_phone_number_id(number(n));
+    target(n, &req);
     req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
     ev::CheckEligibilityResponse resp;
     return stubs[c]->CheckEligibility(&ctx, req, &resp).ok() && resp.eligible();
@@ -287,8 +280,7 @@ int main(int argc, char** argv) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", agent);
     ev::ReserveCallRequest req;
-    req.mutable_contact()->set_wa_id(contact(n));
-    req.set_business_phone_number_id(number(n));
+    target(n, &req);
     req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
     req.set_request_id(core::NewId());
     ev::ReserveCallResponse resp;
@@ -309,8 +301,7 @@ int main(int argc, char** argv) {
       rate_80, f.seconds, [&](int64_t i, grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
         int n = static_cast<int>((i * 7919) % f.numbers);
         ev::CheckEligibilityRequest req;
-        req.mutable_contact()->set_wa_id(contact(n));
-        req.set_business_phone_number_id(number(n));
+        target(n, &req);
         req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
         ctx->AddMetadata("authorization", agent);
         return stubs[i % stubs.size()]->AsyncCheckEligibility(ctx, req, cq);

@@ -27,6 +27,7 @@
 #include "libs/whatsapp/signature.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
+#include "tools/bench/bench_flags.h"
 
 namespace sb = switchboard;
 
@@ -45,29 +46,15 @@ struct Flags {
 
 Flags Parse(int argc, char** argv) {
   Flags f;
-  auto env = [](const char* name, std::string* out) {
-    if (const char* v = getenv(name)) *out = v;
-  };
-  env("SWITCHBOARD_ADDR", &f.grpc);
-  env("SWITCHBOARD_WEBHOOKS", &f.webhooks);
-  env("SWITCHBOARD_KAFKA", &f.kafka);
-  env("SWITCHBOARD_AUTH_SECRET", &f.secret);
-  env("SWITCHBOARD_META_APP_SECRET", &f.app_secret);
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      std::string prefix = absl::StrCat("--", name, "=");
-      return arg.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
-    };
-    if (const char* v = value("grpc")) f.grpc = v;
-    if (const char* v = value("webhooks")) f.webhooks = v;
-    if (const char* v = value("kafka")) f.kafka = v;
-    if (const char* v = value("secret")) f.secret = v;
-    if (const char* v = value("app-secret")) f.app_secret = v;
-    if (const char* v = value("seconds")) f.seconds = std::atoi(v);
-    if (const char* v = value("connections")) f.connections = std::atoi(v);
-    if (const char* v = value("threads")) f.threads = std::atoi(v);
-  }
+  sb::bench::FlagReader flags(argc, argv);
+  flags.Text("grpc", &f.grpc, "SWITCHBOARD_ADDR");
+  flags.Text("webhooks", &f.webhooks, "SWITCHBOARD_WEBHOOKS");
+  flags.Text("kafka", &f.kafka, "SWITCHBOARD_KAFKA");
+  flags.Text("secret", &f.secret, "SWITCHBOARD_AUTH_SECRET");
+  flags.Text("app-secret", &f.app_secret, "SWITCHBOARD_META_APP_SECRET");
+  flags.Int("seconds", &f.seconds);
+  flags.Int("connections", &f.connections);
+  flags.Int("threads", &f.threads);
   return f;
 }
 
