@@ -20,6 +20,12 @@ FlagReader::FlagReader(int argc, char** argv) {
   }
 }
 
+void FlagReader::Suite(bench::Suite* suite, const char* addr_flag) const {
+  Text(addr_flag, &suite->addr, "SWITCHBOARD_ADDR");
+  Text("secret", &suite->secret, "SWITCHBOARD_AUTH_SECRET");
+  Text("kafka", &suite->kafka, "SWITCHBOARD_KAFKA");
+}
+
 void FlagReader::Text(const char* name, std::string* out, const char* env) const {
   if (auto it = values_.find(name); it != values_.end()) {
     *out = it->second;

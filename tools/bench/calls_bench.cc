@@ -47,10 +47,7 @@ namespace {
 using namespace switchboard;  // NOLINT
 namespace cv1 = calls::v1;
 
-struct Flags {
-  std::string addr = "127.0.0.1:50051";
-  std::string secret;
-  std::string kafka;
+struct Flags : bench::Suite {
   std::string postgres_url;
   std::string tenant = absl::StrCat("bench", absl::ToUnixSeconds(absl::Now()));
   bool seed = true;
@@ -64,9 +61,7 @@ struct Flags {
 Flags Parse(int argc, char** argv) {
   Flags f;
   bench::FlagReader flags(argc, argv);
-  flags.Text("addr", &f.addr, "SWITCHBOARD_ADDR");
-  flags.Text("secret", &f.secret, "SWITCHBOARD_AUTH_SECRET");
-  flags.Text("kafka", &f.kafka, "SWITCHBOARD_KAFKA");
+  flags.Suite(&f);
   flags.Text("postgres-url", &f.postgres_url);
   flags.Text("tenant", &f.tenant);
   flags.Int("calls", &f.calls);

@@ -33,9 +33,7 @@ namespace {
 using namespace switchboard;  // NOLINT
 namespace ev = eligibility::v1;
 
-struct Flags {
-  std::string addr = "127.0.0.1:50051";
-  std::string secret;
+struct Flags : bench::Suite {
   std::string tenant = absl::StrCat("bench", absl::ToUnixSeconds(absl::Now()));
   int seconds = 10;
   int clients = 32;
@@ -45,8 +43,7 @@ struct Flags {
 Flags Parse(int argc, char** argv) {
   Flags f;
   bench::FlagReader flags(argc, argv);
-  flags.Text("addr", &f.addr, "SWITCHBOARD_ADDR");
-  flags.Text("secret", &f.secret, "SWITCHBOARD_AUTH_SECRET");
+  flags.Suite(&f);
   flags.Int("seconds", &f.seconds);
   flags.Int("clients", &f.clients);
   flags.Int("numbers", &f.numbers);
@@ -264,24 +261,24 @@ int main(int argc, char** argv) {
     grpc::health::v1::HealthCheckResponse resp;
     return health[c]->Check(&ctx, req, &resp).ok();
   };
+  // Client c's i-th question, as an agent asks it, spread over the seeded numbers.
+  auto ask = [&](int c, int64_t i, grpc::ClientContext* ctx, auto* req) {
+    ctx->AddMetadata("authorization", agent);
+    target(static_cast<int>((c * 7919 + i) % f.numbers), req);
+    req->set_call_kind(ev::CALL_KIND_USER_REQUESTED);
+  };
   auto check_call = [&](int c, int64_t i) {
-    int n = static_cast<int>((c * 7919 + i) % f.numbers);
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", agent);
     ev::CheckEligibilityRequest req;
-    target(n, &req);
-    req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
+    ask(c, i, &ctx, &req);
     ev::CheckEligibilityResponse resp;
     return stubs[c]->CheckEligibility(&ctx, req, &resp).ok() && resp.eligible();
   };
   std::atomic<int64_t> denied{0};
   auto reserve_call = [&](int c, int64_t i) {
-    int n = static_cast<int>((c * 7919 + i) % f.numbers);
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", agent);
     ev::ReserveCallRequest req;
-    target(n, &req);
-    req.set_call_kind(ev::CALL_KIND_USER_REQUESTED);
+    ask(c, i, &ctx, &req);
     req.set_request_id(core::NewId());
     ev::ReserveCallResponse resp;
     bool ok = stubs[c]->ReserveCall(&ctx, req, &resp).ok();

@@ -33,11 +33,9 @@ namespace sb = switchboard;
 
 namespace {
 
-struct Flags {
-  std::string grpc = "127.0.0.1:50051";
+// --grpc is the suite's gRPC address (bench::Suite::addr).
+struct Flags : sb::bench::Suite {
   std::string webhooks = "127.0.0.1:8080";
-  std::string kafka;
-  std::string secret;
   std::string app_secret;
   int seconds = 10;
   int connections = 64;
@@ -47,10 +45,8 @@ struct Flags {
 Flags Parse(int argc, char** argv) {
   Flags f;
   sb::bench::FlagReader flags(argc, argv);
-  flags.Text("grpc", &f.grpc, "SWITCHBOARD_ADDR");
+  flags.Suite(&f, "grpc");
   flags.Text("webhooks", &f.webhooks, "SWITCHBOARD_WEBHOOKS");
-  flags.Text("kafka", &f.kafka, "SWITCHBOARD_KAFKA");
-  flags.Text("secret", &f.secret, "SWITCHBOARD_AUTH_SECRET");
   flags.Text("app-secret", &f.app_secret, "SWITCHBOARD_META_APP_SECRET");
   flags.Int("seconds", &f.seconds);
   flags.Int("connections", &f.connections);
@@ -136,7 +132,7 @@ int main(int argc, char** argv) {
                                               .expires = now + absl::Hours(1)},
                                              now);
     auto stub = sb::webhooks::v1::WebhooksService::NewStub(
-        grpc::CreateChannel(f.grpc, grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(f.addr, grpc::InsecureChannelCredentials()));
     sb::webhooks::v1::RegisterPhoneNumberRequest req;
     req.set_phone_number_id(kNumber);
     req.set_waba_id(kWaba);
