@@ -1,6 +1,7 @@
 #include "tools/meta-sim/config.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
 
@@ -13,38 +14,58 @@ absl::Status Bad(absl::string_view what) {
   return core::InvalidArgument("INVALID_SIM_CONFIG", what);
 }
 
-absl::Status GetString(const Json& j, const char* key, std::string* out) {
+// The value at `key` into *out, when there is one: INVALID_SIM_CONFIG "<key> must be
+// <expected>" when it is not of the JSON type `is` checks.
+template <typename T>
+absl::Status Get(const Json& j, const char* key, bool (Json::*is)() const noexcept,
+                 const char* expected, T* out) {
   auto it = j.find(key);
   if (it == j.end()) return absl::OkStatus();
-  if (!it->is_string()) return Bad(absl::StrCat(key, " must be a string"));
-  *out = it->get<std::string>();
+  if (!((*it).*is)()) return Bad(absl::StrCat(key, " must be ", expected));
+  *out = it->get<T>();
   return absl::OkStatus();
+}
+
+absl::Status GetString(const Json& j, const char* key, std::string* out) {
+  return Get(j, key, &Json::is_string, "a string", out);
 }
 
 absl::Status GetInt(const Json& j, const char* key, int* out) {
-  auto it = j.find(key);
-  if (it == j.end()) return absl::OkStatus();
-  if (!it->is_number_integer()) return Bad(absl::StrCat(key, " must be an integer"));
-  *out = it->get<int>();
-  return absl::OkStatus();
+  return Get(j, key, &Json::is_number_integer, "an integer", out);
 }
 
 absl::Status GetBool(const Json& j, const char* key, bool* out) {
-  auto it = j.find(key);
-  if (it == j.end()) return absl::OkStatus();
-  if (!it->is_boolean()) return Bad(absl::StrCat(key, " must be true or false"));
-  *out = it->get<bool>();
-  return absl::OkStatus();
+  return Get(j, key, &Json::is_boolean, "true or false", out);
 }
 
 // *_ms fields; a negative value means "never" (InfiniteDuration).
 absl::Status GetMillis(const Json& j, const char* key, absl::Duration* out) {
-  auto it = j.find(key);
-  if (it == j.end()) return absl::OkStatus();
-  if (!it->is_number_integer()) return Bad(absl::StrCat(key, " must be an integer (ms)"));
-  int64_t ms = it->get<int64_t>();
+  if (!j.contains(key)) return absl::OkStatus();
+  int64_t ms = 0;
+  RETURN_IF_ERROR(Get(j, key, &Json::is_number_integer, "an integer (ms)", &ms));
   *out = ms < 0 ? absl::InfiniteDuration() : absl::Milliseconds(ms);
   return absl::OkStatus();
+}
+
+// The names of CallAnswer's and PermissionAnswer's values, in the enums' order.
+constexpr const char* kCallAnswers[] = {"answer", "reject", "no_answer"};
+constexpr const char* kPermissionAnswers[] = {"ignore", "accept_temporary", "accept_permanent",
+                                              "reject"};
+
+// One of `names` at `key` into *out as the enum value of the same index; absent or "" leaves it.
+template <typename Enum, size_t N>
+absl::Status GetEnum(const Json& j, const char* key, const char* const (&names)[N], Enum* out) {
+  std::string name;
+  RETURN_IF_ERROR(GetString(j, key, &name));
+  if (name.empty()) return absl::OkStatus();
+  for (size_t i = 0; i < N; ++i) {
+    if (name == names[i]) {
+      *out = static_cast<Enum>(i);
+      return absl::OkStatus();
+    }
+  }
+  return Bad(absl::StrCat(key, " must be ", absl::StrJoin(names, names + N - 1, ", "), " or ",
+                          names[N - 1]));
 }
 
 int64_t Millis(absl::Duration d) {
@@ -56,32 +77,9 @@ int64_t Millis(absl::Duration d) {
 absl::Status ApplyBehaviour(const Json& json, UserBehaviour* b) {
   if (!json.is_object()) return Bad("a behaviour must be an object");
   RETURN_IF_ERROR(GetString(json, "name", &b->name));
-  std::string on_call;
-  RETURN_IF_ERROR(GetString(json, "on_call", &on_call));
-  if (on_call == "answer") {
-    b->on_call = CallAnswer::kAnswer;
-  } else if (on_call == "reject") {
-    b->on_call = CallAnswer::kReject;
-  } else if (on_call == "no_answer") {
-    b->on_call = CallAnswer::kNoAnswer;
-  } else if (!on_call.empty()) {
-    return Bad("on_call must be answer, reject or no_answer");
-  }
-  std::string on_request;
-  RETURN_IF_ERROR(GetString(json, "on_permission_request", &on_request));
-  if (on_request == "ignore") {
-    b->on_permission_request = PermissionAnswer::kIgnore;
-  } else if (on_request == "accept_temporary") {
-    b->on_permission_request = PermissionAnswer::kAcceptTemporary;
-  } else if (on_request == "accept_permanent") {
-    b->on_permission_request = PermissionAnswer::kAcceptPermanent;
-  } else if (on_request == "reject") {
-    b->on_permission_request = PermissionAnswer::kReject;
-  } else if (!on_request.empty()) {
-    return Bad(
-        "on_permission_request must be ignore, accept_temporary, accept_permanent or "
-        "reject");
-  }
+  RETURN_IF_ERROR(GetEnum(json, "on_call", kCallAnswers, &b->on_call));
+  RETURN_IF_ERROR(
+      GetEnum(json, "on_permission_request", kPermissionAnswers, &b->on_permission_request));
   RETURN_IF_ERROR(GetMillis(json, "ring_after_ms", &b->ring_after));
   RETURN_IF_ERROR(GetMillis(json, "answer_after_ms", &b->answer_after));
   RETURN_IF_ERROR(GetMillis(json, "hang_up_after_ms", &b->hang_up_after));
@@ -90,15 +88,12 @@ absl::Status ApplyBehaviour(const Json& json, UserBehaviour* b) {
 }
 
 Json BehaviourJson(const UserBehaviour& b) {
-  static constexpr const char* kCall[] = {"answer", "reject", "no_answer"};
-  static constexpr const char* kRequest[] = {"ignore", "accept_temporary", "accept_permanent",
-                                             "reject"};
   return {{"name", b.name},
-          {"on_call", kCall[static_cast<int>(b.on_call)]},
+          {"on_call", kCallAnswers[static_cast<int>(b.on_call)]},
           {"ring_after_ms", Millis(b.ring_after)},
           {"answer_after_ms", Millis(b.answer_after)},
           {"hang_up_after_ms", Millis(b.hang_up_after)},
-          {"on_permission_request", kRequest[static_cast<int>(b.on_permission_request)]},
+          {"on_permission_request", kPermissionAnswers[static_cast<int>(b.on_permission_request)]},
           {"permission_reply_after_ms", Millis(b.permission_reply_after)}};
 }
 

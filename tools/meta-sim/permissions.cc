@@ -16,6 +16,12 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// Meta's words for a rolling limit reached: "At most <limit> <what>; <next> allowed at <frees>".
+std::string AtMost(int64_t limit, absl::string_view what, absl::string_view next,
+                   absl::Time frees) {
+  return absl::StrCat("At most ", limit, " ", what, "; ", next, " allowed at ", Rfc3339(frees));
+}
+
 }  // namespace
 
 PermissionBook::Entry& PermissionBook::At(const std::string& number, const std::string& user,
@@ -60,17 +66,17 @@ std::optional<whatsapp::MetaError> PermissionBook::CheckRequest(const std::strin
                                                                 const std::string& user,
                                                                 absl::Time now) {
   Entry& e = At(number, user, now);
-  if (CountSince(e.requests, now - kDay) >= rules_.requests_per_day) {
-    return Error(whatsapp::kMetaPermissionRequestLimit, "Call permission request limit reached",
-                 absl::StrCat("At most ", rules_.requests_per_day,
-                              " call permission request(s) per 24 hours; next allowed at ",
-                              Rfc3339(WindowFreesAt(e.requests, now, kDay))));
-  }
-  if (CountSince(e.requests, now - kWeek) >= rules_.requests_per_week) {
-    return Error(whatsapp::kMetaPermissionRequestLimit, "Call permission request limit reached",
-                 absl::StrCat("At most ", rules_.requests_per_week,
-                              " call permission requests per 7 days; next allowed at ",
-                              Rfc3339(WindowFreesAt(e.requests, now, kWeek))));
+  const struct {
+    absl::Duration window;
+    int64_t limit;
+    const char* what;
+  } limits[] = {{kDay, rules_.requests_per_day, "call permission request(s) per 24 hours"},
+                {kWeek, rules_.requests_per_week, "call permission requests per 7 days"}};
+  for (const auto& l : limits) {
+    if (CountSince(e.requests, now - l.window) >= l.limit) {
+      return Error(whatsapp::kMetaPermissionRequestLimit, "Call permission request limit reached",
+                   AtMost(l.limit, l.what, "next", WindowFreesAt(e.requests, now, l.window)));
+    }
   }
   return std::nullopt;
 }
@@ -113,9 +119,8 @@ std::optional<whatsapp::MetaError> PermissionBook::CheckCall(const std::string& 
   }
   if (static_cast<int64_t>(e.connected.size()) >= rules_.connected_calls_per_day) {
     return Error(whatsapp::kMetaBusinessCallLimit, "Business-initiated call limit reached",
-                 absl::StrCat("At most ", rules_.connected_calls_per_day,
-                              " connected calls to this user per 24 hours; next call allowed at ",
-                              Rfc3339(WindowFreesAt(e.connected, now, kDay))));
+                 AtMost(rules_.connected_calls_per_day, "connected calls to this user per 24 hours",
+                        "next call", WindowFreesAt(e.connected, now, kDay)));
   }
   return std::nullopt;
 }

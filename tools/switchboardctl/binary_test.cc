@@ -11,15 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "tests/support/servers.h"
+#include "tools/switchboardctl/run_result.h"
 
 namespace switchboard::cli {
 namespace {
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 // Runs the binary with `args`, without the SWITCHBOARD_* variables of the calling shell.
 Result Run(const std::vector<std::string>& args) {

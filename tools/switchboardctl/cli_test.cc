@@ -14,16 +14,10 @@
 #include "libs/core/error.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
 #include "tools/switchboardctl/commands.h"
+#include "tools/switchboardctl/run_result.h"
 
 namespace switchboard::cli {
 namespace {
-
-// What one run of the command line printed and returned.
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 // Output of one stream, in memory.
 class Capture {
