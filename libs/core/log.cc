@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,34 +47,28 @@ bool ParseLevel(absl::string_view text, Level* level) {
   return true;
 }
 
+namespace {
+
+// The characters JSON escapes as a backslash and one more character.
+constexpr std::pair<unsigned char, absl::string_view> kShortEscapes[] = {
+    {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\r', "\\r"}, {'\t', "\\t"}};
+
+}  // namespace
+
 void AppendJsonString(std::string& out, absl::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+    const auto* escape = std::find_if(std::begin(kShortEscapes), std::end(kShortEscapes),
+                                      [c](const auto& e) { return e.first == c; });
+    if (escape != std::end(kShortEscapes)) {
+      out.append(escape->second.data(), escape->second.size());
+    } else if (c < 0x20 || c == 0x7f) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
     }
   }
   out.push_back('"');

@@ -1,6 +1,7 @@
 #include "libs/kafka/kafka.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,18 @@ struct Fixture {
     (*c)->Start();
     return std::move(*c);
   }
+  // A consumer that gives each message's text to `answer` (OK when none) and keeps in `seen` the
+  // texts it answered OK.
+  std::unique_ptr<kafka::Consumer> Collect(
+      const std::string& group, Seen& seen,
+      std::function<absl::Status(const std::string&)> answer = nullptr) {
+    return Consume(group, [&seen, answer](const kafka::Message& m) {
+      const std::string t = Text(m);
+      absl::Status s = answer ? answer(t) : absl::OkStatus();
+      if (s.ok()) seen.Add(t);
+      return s;
+    });
+  }
   void Publish(int n, const std::string& prefix = "m") {
     for (int i = 0; i < n; ++i) {
       REQUIRE(
@@ -112,14 +125,10 @@ TEST_CASE("a failing handler is retried on the same message, in order") {
   f.Publish(5);
   Seen seen;
   int failures_left = 2;
-  auto consumer = f.Consume("g-retry", [&](const kafka::Message& m) {
-    std::string t = Text(m);
-    if (t == "m2" && failures_left > 0) {
-      --failures_left;
-      return absl::UnavailableError("database down");
-    }
-    seen.Add(t);
-    return absl::OkStatus();
+  auto consumer = f.Collect("g-retry", seen, [&](const std::string& t) {
+    if (t != "m2" || failures_left == 0) return absl::OkStatus();
+    --failures_left;
+    return absl::UnavailableError("database down");
   });
   REQUIRE(testing::Eventually([&] { return seen.Size() == 5; }));
   CHECK(seen.Get() == std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"});
@@ -132,11 +141,8 @@ TEST_CASE("an offset is stored only after its handler succeeded") {
   Seen first;
   {
     // This consumer handles m0..m3, then is stuck on m4 (its store is down) when it stops.
-    auto consumer = f.Consume("g-offsets", [&](const kafka::Message& m) {
-      std::string t = Text(m);
-      if (t == "m4") return absl::UnavailableError("store down");
-      first.Add(t);
-      return absl::OkStatus();
+    auto consumer = f.Collect("g-offsets", first, [](const std::string& t) {
+      return t == "m4" ? absl::UnavailableError("store down") : absl::OkStatus();
     });
     REQUIRE(testing::Eventually([&] { return first.Size() == 4; }));
     consumer->Stop();
@@ -145,10 +151,7 @@ TEST_CASE("an offset is stored only after its handler succeeded") {
 
   // A new member of the same group starts exactly at the message that never succeeded.
   Seen second;
-  auto consumer = f.Consume("g-offsets", [&](const kafka::Message& m) {
-    second.Add(Text(m));
-    return absl::OkStatus();
-  });
+  auto consumer = f.Collect("g-offsets", second);
   REQUIRE(testing::Eventually([&] { return second.Size() >= 2; }, absl::Seconds(30)));
   CHECK(second.Get() == std::vector<std::string>{"m4", "m5"});
 }
@@ -157,11 +160,9 @@ TEST_CASE("a poison message is skipped so the partition keeps moving") {
   Fixture f;
   f.Publish(4);
   Seen seen;
-  auto consumer = f.Consume("g-poison", [&](const kafka::Message& m) {
-    std::string t = Text(m);
+  auto consumer = f.Collect("g-poison", seen, [](const std::string& t) {
     if (t == "m1") return absl::InvalidArgumentError("cannot parse");
     if (t == "m2") return absl::AlreadyExistsError("applied before");  // done, not retried
-    seen.Add(t);
     return absl::OkStatus();
   });
   REQUIRE(testing::Eventually([&] { return seen.Size() == 2; }));

@@ -26,16 +26,13 @@ Reply Convert(const redisReply* r) {
       out.type = Reply::Type::kInteger;
       out.integer = r->integer;
       break;
+    // Text, told apart by the type alone.
     case REDIS_REPLY_STRING:
-      out.type = Reply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
     case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
     case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::kError;
+      out.type = r->type == REDIS_REPLY_STRING   ? Reply::Type::kString
+                 : r->type == REDIS_REPLY_STATUS ? Reply::Type::kStatus
+                                                 : Reply::Type::kError;
       out.str.assign(r->str, r->len);
       break;
     case REDIS_REPLY_ARRAY:
@@ -148,11 +145,13 @@ absl::StatusOr<std::unique_ptr<Pool::Conn>> Pool::Connect() {
 absl::StatusOr<std::unique_ptr<Pool::Conn>> Pool::Acquire() {
   {
     absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
+    // The most recently returned connection: the one most likely still warm.
+    auto take_idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      std::unique_ptr<Conn> conn = std::move(idle_.back());
       idle_.pop_back();
       return conn;
-    }
+    };
+    if (!idle_.empty()) return take_idle();
     if (clock_.Now() < down_until_) return Down(last_error_, options_.Address());
     auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < options_.pool_size;
@@ -160,11 +159,7 @@ absl::StatusOr<std::unique_ptr<Pool::Conn>> Pool::Acquire() {
     if (!mu_.AwaitWithTimeout(absl::Condition(&room), options_.command_timeout)) {
       return core::Unavailable("REDIS_POOL_EXHAUSTED", "no redis connection free in time");
     }
-    if (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
-      idle_.pop_back();
-      return conn;
-    }
+    if (!idle_.empty()) return take_idle();
     ++open_;
   }
   auto conn = Connect();

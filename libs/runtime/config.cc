@@ -39,6 +39,22 @@ std::function<absl::Status(Config&, const std::string&)> Port(int Config::*field
   };
 }
 
+// A duration in [min, max] (`range` says it for people: "between 1s and 10m, e.g. 30s").
+std::function<absl::Status(Config&, const std::string&)> Duration(absl::Duration Config::*field,
+                                                                  const char* name,
+                                                                  absl::Duration min,
+                                                                  absl::Duration max,
+                                                                  const char* range) {
+  return [=](Config& c, const std::string& v) -> absl::Status {
+    absl::Duration d;
+    if (!absl::ParseDuration(v, &d) || d < min || d > max) {
+      return Bad(name, v, absl::StrCat("must be a duration ", range));
+    }
+    c.*field = d;
+    return absl::OkStatus();
+  };
+}
+
 std::function<absl::Status(Config&, const std::string&)> Text(std::string Config::*field) {
   return [field](Config& c, const std::string& v) {
     c.*field = v;
@@ -91,32 +107,14 @@ const std::vector<Flag>& Flags() {
          return absl::OkStatus();
        }},
       {"drain-timeout", "how long in-flight calls may run after SIGTERM, e.g. 10s",
-       [](Config& c, const std::string& v) -> absl::Status {
-         absl::Duration d;
-         if (!absl::ParseDuration(v, &d) || d < absl::ZeroDuration() || d > absl::Minutes(10)) {
-           return Bad("drain-timeout", v, "must be a duration between 0s and 10m, e.g. 10s");
-         }
-         c.drain_timeout = d;
-         return absl::OkStatus();
-       }},
+       Duration(&Config::drain_timeout, "drain-timeout", absl::ZeroDuration(), absl::Minutes(10),
+                "between 0s and 10m, e.g. 10s")},
       {"max-call-time", "the longest a unary gRPC call may run, whatever its deadline, e.g. 30s",
-       [](Config& c, const std::string& v) -> absl::Status {
-         absl::Duration d;
-         if (!absl::ParseDuration(v, &d) || d < absl::Seconds(1) || d > absl::Minutes(10)) {
-           return Bad("max-call-time", v, "must be a duration between 1s and 10m, e.g. 30s");
-         }
-         c.max_call_time = d;
-         return absl::OkStatus();
-       }},
+       Duration(&Config::max_call_time, "max-call-time", absl::Seconds(1), absl::Minutes(10),
+                "between 1s and 10m, e.g. 30s")},
       {"max-stream-time", "the longest a streaming gRPC call may run, e.g. 30m",
-       [](Config& c, const std::string& v) -> absl::Status {
-         absl::Duration d;
-         if (!absl::ParseDuration(v, &d) || d < absl::Seconds(1) || d > absl::Hours(24)) {
-           return Bad("max-stream-time", v, "must be a duration between 1s and 24h, e.g. 30m");
-         }
-         c.max_stream_time = d;
-         return absl::OkStatus();
-       }},
+       Duration(&Config::max_stream_time, "max-stream-time", absl::Seconds(1), absl::Hours(24),
+                "between 1s and 24h, e.g. 30m")},
       {"log-level", "debug, info, warning or error",
        [](Config& c, const std::string& v) -> absl::Status {
          if (!log::ParseLevel(v, &c.log_level)) {
