@@ -59,10 +59,12 @@ absl::Status NotEligible(const eligibility::v1::ReserveCallResponse& reserved) {
 }  // namespace
 
 Commands::Commands(CallRecords& records, whatsapp::Graph& graph, Reserver& eligibility,
-                   runtime::Numbers& numbers, const core::Clock& clock, Probe* probe)
+                   Claimer& routing, runtime::Numbers& numbers, const core::Clock& clock,
+                   Probe* probe)
     : records_(records),
       graph_(graph),
       eligibility_(eligibility),
+      routing_(routing),
       numbers_(numbers),
       clock_(clock),
       probe_(probe) {}
@@ -208,27 +210,30 @@ absl::StatusOr<v1::Call> Commands::Answer(const Caller& caller, const v1::Answer
   ASSIGN_OR_RETURN(std::optional<v1::Call> earlier, records_.Begin(key));
   if (earlier.has_value()) return *std::move(earlier);
   absl::StatusOr<v1::Call> answered = [&]() -> absl::StatusOr<v1::Call> {
-    // Claim it: the first agent to claim a waiting call answers it.
-    ASSIGN_OR_RETURN(v1::Call call,
-                     records_.ClaimAnswer(tenant, req.call_id(), agent, clock_.Now(), kClaimLease));
-    absl::Status accepted = Graph("pre_accept", [&] {
-      return graph_.PreAccept(call.business_phone_number_id(), call.meta_call_id(),
+    ASSIGN_OR_RETURN(std::optional<v1::Call> call, records_.Get(tenant, req.call_id()));
+    if (!call.has_value()) return api::NotFound("call");
+    v1::Call probe = *call;  // may it be answered now? (nothing is saved yet)
+    RETURN_IF_ERROR(
+        Apply(probe, {.kind = EventKind::kAgentAnswered, .at = clock_.Now(), .agent_id = agent})
+            .status());
+    // Routing decides who answers: exactly one of the agents it rings wins.
+    routing::v1::ClaimCallRequest claim;
+    claim.set_call_id(req.call_id());
+    claim.set_agent_id(agent);
+    ASSIGN_OR_RETURN(routing::v1::ClaimCallResponse claimed, routing_.Claim(caller.context, claim));
+    if (!claimed.won()) {
+      return core::Error(absl::StatusCode::kFailedPrecondition, "CALL_CLAIMED_BY_OTHER",
+                         "another agent answered this call",
+                         {{"agent_id", claimed.winner_agent_id()}});
+    }
+    RETURN_IF_ERROR(Graph("pre_accept", [&] {
+      return graph_.PreAccept(call->business_phone_number_id(), call->meta_call_id(),
                               req.sdp_answer());
-    });
-    if (accepted.ok()) {
-      accepted = Graph("accept", [&] {
-        return graph_.Accept(call.business_phone_number_id(), call.meta_call_id(),
-                             req.sdp_answer());
-      });
-    }
-    if (!accepted.ok()) {
-      absl::Status released = records_.ReleaseAnswer(tenant, req.call_id(), agent);
-      if (!released.ok()) {
-        log::Warning("answer claim not released; it expires by itself",
-                     {{"call_id", req.call_id()}, {"error", released.ToString()}});
-      }
-      return accepted;
-    }
+    }));
+    RETURN_IF_ERROR(Graph("accept", [&] {
+      return graph_.Accept(call->business_phone_number_id(), call->meta_call_id(),
+                           req.sdp_answer());
+    }));
     return records_.Record(
         tenant, req.call_id(),
         {.kind = EventKind::kAgentAnswered, .at = clock_.Now(), .agent_id = agent},

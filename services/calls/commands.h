@@ -22,6 +22,7 @@
 #include "services/calls/probe.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.pb.h"
+#include "switchboard/routing/v1/routing_service.pb.h"
 
 namespace switchboard::calls {
 
@@ -32,6 +33,15 @@ class Reserver {
   // `incoming`: the agent's request, whose token and deadline are passed on (null in tests).
   virtual absl::StatusOr<eligibility::v1::ReserveCallResponse> Reserve(
       const grpc::ServerContextBase* incoming, const eligibility::v1::ReserveCallRequest& req) = 0;
+};
+
+// Routing's ClaimCall, as AnswerCall needs it: exactly one of the agents a call rings wins it.
+class Claimer {
+ public:
+  virtual ~Claimer() = default;
+  // `incoming`: the agent's request, whose token and deadline are passed on (null in tests).
+  virtual absl::StatusOr<routing::v1::ClaimCallResponse> Claim(
+      const grpc::ServerContextBase* incoming, const routing::v1::ClaimCallRequest& req) = 0;
 };
 
 // Who asked, as a command needs it.
@@ -50,13 +60,15 @@ struct Fired {
 class Commands {
  public:
   // `numbers`: only the caller's tenant's business numbers may place calls.
-  Commands(CallRecords& records, whatsapp::Graph& graph, Reserver& eligibility,
+  Commands(CallRecords& records, whatsapp::Graph& graph, Reserver& eligibility, Claimer& routing,
            runtime::Numbers& numbers, const core::Clock& clock, Probe* probe = nullptr);
 
   // Places a call: eligibility reserves it, the call is recorded OFFERED, then Graph `connect`
   // (biz_opaque_callback_data = our id). A repeat of the request gets the call as it stands.
   absl::StatusOr<v1::Call> Start(const Caller& caller, const v1::StartCallRequest& req);
-  // Answers an inbound call: the first agent to claim it wins; Graph pre_accept + accept.
+  // Answers an inbound call: routing's ClaimCall first (one winner among the agents it rings,
+  // CALL_CLAIMED_BY_OTHER for the others), then Graph pre_accept + accept. The claim is final:
+  // a winner whose accept failed may try again; nobody else can take the call.
   absl::StatusOr<v1::Call> Answer(const Caller& caller, const v1::AnswerCallRequest& req);
   // Declines an inbound call for the whole business (Graph reject).
   absl::StatusOr<v1::Call> Reject(const Caller& caller, const v1::RejectCallRequest& req);
@@ -68,9 +80,6 @@ class Commands {
   // caller stops hearing it ring; an unconfirmed outbound call is terminated. Best effort:
   // Meta ends them by itself anyway.
   void AfterTimers(const std::vector<Fired>& fired);
-
-  // How long an agent's answer claim holds while Graph pre_accept/accept run.
-  static constexpr absl::Duration kClaimLease = absl::Seconds(20);
 
  private:
   // A Graph API request, counted and logged when it fails; Meta's answer as it is.
@@ -85,6 +94,7 @@ class Commands {
   CallRecords& records_;
   whatsapp::Graph& graph_;
   Reserver& eligibility_;
+  Claimer& routing_;
   runtime::Numbers& numbers_;
   const core::Clock& clock_;
   Probe* probe_;

@@ -9,6 +9,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/runtime/testing/fake_numbers.h"
 #include "libs/whatsapp/testing/fake_graph.h"
+#include "services/calls/testing/fake_claimer.h"
 #include "services/calls/testing/fake_records.h"
 
 namespace switchboard::calls {
@@ -46,8 +47,9 @@ struct Env {
   testing::FakeRecords records;
   whatsapp::testing::FakeGraph graph;
   FakeReserver eligibility;
+  testing::FakeClaimer routing;
   runtime::testing::FakeNumbers numbers{{{"acme", kNumber}}};
-  Commands commands{records, graph, eligibility, numbers, clock};
+  Commands commands{records, graph, eligibility, routing, numbers, clock};
 
   static Caller As(const std::string& subject, std::vector<std::string> roles = {"agent"}) {
     return {.principal = {.tenant_id = "acme", .subject = subject, .roles = std::move(roles)},
@@ -215,7 +217,7 @@ TEST_CASE("a call through another tenant's number is refused before anything hap
   CHECK(env.records.size() == 0);
 }
 
-TEST_CASE("the first agent to claim a call answers it; Meta is asked once") {
+TEST_CASE("the agent routing lets win answers the call; Meta is asked once") {
   Env env;
   v1::Call ringing = env.Ringing();
   absl::StatusOr<v1::Call> answered =
@@ -247,7 +249,7 @@ TEST_CASE("the first agent to claim a call answers it; Meta is asked once") {
   CHECK(env.graph.Requests("accept") == 1);
 }
 
-TEST_CASE("an answer Meta refuses releases the claim for another agent") {
+TEST_CASE("an answer Meta refuses leaves the call with its winner, who may try again") {
   Env env;
   v1::Call ringing = env.Ringing();
   env.graph.Fail("accept", core::Error(absl::StatusCode::kUnavailable, "HTTP_TRANSPORT", "reset"));
@@ -255,10 +257,36 @@ TEST_CASE("an answer Meta refuses releases the claim for another agent") {
       env.commands.Answer(Env::As("agent-1"), Env::AnswerRequest(ringing.call_id(), "a-1"));
   CHECK(ReasonOf(failed.status()) == "META_UNAVAILABLE");
   CHECK(env.records.Find("acme", ringing.call_id())->state() == v1::CALL_STATE_RINGING);
+  // Routing's claim is final: nobody else takes the call.
   absl::StatusOr<v1::Call> other =
       env.commands.Answer(Env::As("agent-2"), Env::AnswerRequest(ringing.call_id(), "a-2"));
-  REQUIRE(other.ok());
-  CHECK(other->answered_by_agent_id() == "agent-2");
+  CHECK(ReasonOf(other.status()) == "CALL_CLAIMED_BY_OTHER");
+  CHECK(core::MetadataOf(other.status())["agent_id"] == "agent-1");
+  absl::StatusOr<v1::Call> retried =
+      env.commands.Answer(Env::As("agent-1"), Env::AnswerRequest(ringing.call_id(), "a-3"));
+  REQUIRE(retried.ok());
+  CHECK(retried->answered_by_agent_id() == "agent-1");
+}
+
+TEST_CASE("routing's refusal of a claim is the answer's, and Meta is not asked") {
+  Env env;
+  v1::Call ringing = env.Ringing();
+  env.routing.RefuseWith(core::Error(absl::StatusCode::kFailedPrecondition, "OFFER_CLOSED",
+                                     "the call is no longer ringing"));
+  absl::StatusOr<v1::Call> refused =
+      env.commands.Answer(Env::As("agent-1"), Env::AnswerRequest(ringing.call_id(), "r-1"));
+  CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(ReasonOf(refused.status()) == "OFFER_CLOSED");
+  CHECK(env.graph.Requests("pre_accept") == 0);
+  CHECK(env.records.Find("acme", ringing.call_id())->state() == v1::CALL_STATE_RINGING);
+  // A call that cannot be answered any more is refused before routing is asked.
+  v1::Call outbound = env.Ringing("call-out");
+  outbound.set_direction(v1::CALL_DIRECTION_OUTBOUND);
+  env.records.Put(outbound);
+  const int claims = env.routing.claims();
+  CHECK(ReasonOf(env.commands.Answer(Env::As("agent-1"), Env::AnswerRequest("call-out", "r-2"))
+                     .status()) == "WRONG_DIRECTION");
+  CHECK(env.routing.claims() == claims);
 }
 
 TEST_CASE("reject and end: what Meta is told, and what the call becomes") {

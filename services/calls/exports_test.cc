@@ -105,7 +105,9 @@ TEST_CASE("ten stalled exports starve nobody, and are cut after the idle timeout
        .meta_sim = true,
        .sim_options = [](sb::metasim::SimOptions& o) { o.ring_timeout = absl::Minutes(5); },
        .numbers = {{.phone_number_id = kNumber}},
-       .flags = {{"ring-timeout", "2s"}, {"export-idle-timeout", "20s"}}});
+       .flags = {{"ring-timeout", "2s"},
+                 {"export-idle-timeout", "20s"},
+                 {"routing-address", "127.0.0.1:9"}}});
   const std::vector<std::string> tenants = {"t1", "t2", "t3", "t4", "t5"};
   for (const auto& t : tenants) SeedMany(suite.postgres_url(), t);
   const std::string target = absl::StrCat("127.0.0.1:", suite.app().grpc_port());

@@ -8,6 +8,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/outbox.h"
+#include "services/calls/rules/offers.h"
 #include "services/calls/rules/timers.h"
 #include "services/calls/rules/webhook_events.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
@@ -16,8 +17,8 @@ namespace switchboard::calls {
 
 namespace wa = webhooks::v1;
 
-Ingest::Ingest(Journal& journal, const core::Clock& clock, absl::Duration claim_lease)
-    : journal_(journal), store_(journal.store()), clock_(clock), claim_lease_(claim_lease) {}
+Ingest::Ingest(Journal& journal, const core::Clock& clock)
+    : journal_(journal), store_(journal.store()), clock_(clock) {}
 
 absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Message& message) {
   std::optional<rules::WebhookEvent> w = rules::FromWebhook(e, message.event.time);
@@ -75,6 +76,39 @@ absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Me
   return applied;
 }
 
+absl::StatusOr<std::optional<Fired>> Ingest::OnCallOffer(const routing::v1::CallOffer& offer,
+                                                         const kafka::Message& message) {
+  std::optional<Event> event = rules::FromOffer(offer);
+  if (!event.has_value()) return std::nullopt;
+  const std::string& tenant = offer.header().tenant_id();
+  if (tenant.empty() || offer.call_id().empty()) {
+    return core::InvalidArgument("INCOMPLETE_EVENT", "CallOffer without tenant or call id");
+  }
+  std::optional<Fired> missed;
+  RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+    missed.reset();
+    ASSIGN_OR_RETURN(bool first,
+                     pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
+    if (!first) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<v1::Call> call,
+                     Store::Lock(tx, tenant, CallKey::Id(offer.call_id())));
+    if (!call.has_value()) {
+      log::Warning("CallOffer for an unknown call ignored",
+                   {{"tenant", tenant}, {"call_id", offer.call_id()}});
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Transition> t = Apply(*call, *event);
+    if (!t.ok() || !t->changed) return absl::OkStatus();  // answered or ended meanwhile
+    const Cause cause{.at = event->at,
+                      .correlation_id = offer.header().correlation_id(),
+                      .causation_id = message.event.id};
+    RETURN_IF_ERROR(journal_.Save(tx, *call, *t, cause));
+    if (call->state() == v1::CALL_STATE_MISSED) missed = Fired{*call, TimerKind::kRing};
+    return absl::OkStatus();
+  }));
+  return missed;
+}
+
 absl::Status Ingest::OnCallRated(const billing::v1::CallRated& rated,
                                  const kafka::Message& message) {
   const std::string& tenant = rated.header().tenant_id();
@@ -112,17 +146,6 @@ absl::StatusOr<std::vector<Fired>> Ingest::FireTimers(int limit) {
       ASSIGN_OR_RETURN(std::optional<v1::Call> call,
                        Store::Lock(tx, timer.tenant_id, CallKey::Id(timer.call_id)));
       if (!call.has_value()) continue;
-      if (timer.kind == TimerKind::kRing) {
-        // An agent is answering right now (Graph accept in flight): their answer decides.
-        ASSIGN_OR_RETURN(
-            std::optional<absl::Time> claimed,
-            Store::ClaimedUntil(tx, timer.tenant_id, timer.call_id, now, claim_lease_));
-        if (claimed.has_value()) {
-          RETURN_IF_ERROR(Store::SetTimer(tx, timer.tenant_id, timer.call_id, timer.kind,
-                                          RingDeferredUntil(*claimed)));
-          continue;
-        }
-      }
       const Event event = Fire(*call, timer.kind, timer.due);
       absl::StatusOr<Transition> t = Apply(*call, event);
       if (!t.ok() || !t->changed) continue;  // answered or ended meanwhile

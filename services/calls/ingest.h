@@ -1,5 +1,6 @@
 // What happens to calls without an agent asking: Meta's call webhooks (whatsapp.events.v1),
-// billing's ratings (billing.usage.v1), and the durable timers (ring timeouts, unconfirmed
+// routing's ringing (routing.offers.v1), billing's ratings (billing.usage.v1), and the durable
+// timers (ring timeouts, unconfirmed
 // outbound calls, hang-up grace, callbacks coming due). Each is applied in one PostgreSQL
 // transaction through the journal, and each consumed event's ce_id is remembered in that
 // transaction, so a redelivery changes nothing.
@@ -10,7 +11,7 @@
 // the user's SDP answer can beat the Graph response that tells us Meta's id) is parked, and
 // StartCall applies it when it stores the id.
 //
-//   Ingest ingest(journal, clock, Commands::kClaimLease);
+//   Ingest ingest(journal, clock);
 //   Consume(ctx, "whatsapp", kafka::kWhatsAppEvents, kafka::Dispatch().On<WhatsAppEvent>(
 //       [&](const auto& e, const kafka::Message& m) { return ingest.OnWhatsAppEvent(e, m); }));
 #pragma once
@@ -24,19 +25,23 @@
 #include "services/calls/commands.h"
 #include "services/calls/journal.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
+#include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 
 namespace switchboard::calls {
 
 class Ingest {
  public:
-  // `claim_lease`: how long an agent's answer claim holds (AnswerCall); a ring timeout that
-  // falls due while an agent is answering waits for the claim to end.
-  Ingest(Journal& journal, const core::Clock& clock, absl::Duration claim_lease);
+  Ingest(Journal& journal, const core::Clock& clock);
 
   // The calls.whatsapp consumer group (whatsapp.events.v1).
   absl::Status OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& event,
                                const kafka::Message& message);
+  // The calls.routing consumer group (routing.offers.v1): the first OFFERED moves the call to
+  // RINGING, the WITHDRAWN that ends the ringing to MISSED (rules/offers.h). Returns the call
+  // when routing's end missed it, for Meta to be told (Commands::AfterTimers).
+  absl::StatusOr<std::optional<Fired>> OnCallOffer(const routing::v1::CallOffer& offer,
+                                                   const kafka::Message& message);
   // The calls.billing consumer group (billing.usage.v1): CallRated sets the call's cost.
   absl::Status OnCallRated(const billing::v1::CallRated& rated, const kafka::Message& message);
 
@@ -50,7 +55,6 @@ class Ingest {
   Journal& journal_;
   Store& store_;
   const core::Clock& clock_;
-  absl::Duration claim_lease_;
 };
 
 }  // namespace switchboard::calls

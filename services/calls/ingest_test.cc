@@ -41,7 +41,9 @@ testing::SuiteOptions Options(absl::Duration sim_ring_timeout, const std::string
                 o.webhooks.retry_max = absl::Milliseconds(100);
               },
           // webhooks only: StartCall, which needs eligibility, is not used here
-          .flags = {{"eligibility-address", "127.0.0.1:9"}, {"ring-timeout", ring_timeout}}};
+          .flags = {{"eligibility-address", "127.0.0.1:9"},
+                    {"routing-address", "127.0.0.1:9"},
+                    {"ring-timeout", ring_timeout}}};
 }
 
 struct Suite {

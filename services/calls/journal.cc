@@ -151,32 +151,4 @@ absl::StatusOr<v1::Call> Journal::AttachMetaId(absl::string_view tenant, absl::s
   return out;
 }
 
-absl::StatusOr<v1::Call> Journal::ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                              absl::string_view agent, absl::Time now,
-                                              absl::Duration lease) {
-  v1::Call out;
-  RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<v1::Call> found,
-                     Store::Lock(tx, tenant, CallKey::Id(std::string(call_id))));
-    if (!found.has_value()) return api::NotFound("call");
-    v1::Call probe = *found;  // may this agent answer it now? (nothing is saved yet)
-    RETURN_IF_ERROR(
-        Apply(probe, {.kind = EventKind::kAgentAnswered, .at = now, .agent_id = std::string(agent)})
-            .status());
-    ASSIGN_OR_RETURN(std::string holder, Store::Claim(tx, tenant, call_id, agent, now, lease));
-    if (holder != agent) {
-      return core::Error(absl::StatusCode::kFailedPrecondition, "CALL_CLAIMED_BY_OTHER",
-                         "another agent is answering this call", {{"agent_id", holder}});
-    }
-    out = *std::move(found);
-    return absl::OkStatus();
-  }));
-  return out;
-}
-
-absl::Status Journal::ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
-                                    absl::string_view agent) {
-  return store_.ReleaseClaim(tenant, call_id, agent);
-}
-
 }  // namespace switchboard::calls

@@ -59,14 +59,6 @@ class CallRecords {
   virtual absl::StatusOr<v1::Call> AttachMetaId(absl::string_view tenant, absl::string_view call_id,
                                                 absl::string_view meta_call_id,
                                                 const Cause& cause) = 0;
-  // The first agent to claim a waiting call may answer it; the claim holds for `lease` (or
-  // until released). FAILED_PRECONDITION CALL_CLAIMED_BY_OTHER (metadata agent_id), and the
-  // lifecycle's refusals of an answer.
-  virtual absl::StatusOr<v1::Call> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                               absl::string_view agent, absl::Time now,
-                                               absl::Duration lease) = 0;
-  virtual absl::Status ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
-                                     absl::string_view agent) = 0;
 };
 
 class Journal final : public CallRecords {
@@ -103,11 +95,6 @@ class Journal final : public CallRecords {
   absl::StatusOr<v1::Call> AttachMetaId(absl::string_view tenant, absl::string_view call_id,
                                         absl::string_view meta_call_id,
                                         const Cause& cause) override;
-  absl::StatusOr<v1::Call> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                       absl::string_view agent, absl::Time now,
-                                       absl::Duration lease) override;
-  absl::Status ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
-                             absl::string_view agent) override;
 
  private:
   Store& store_;

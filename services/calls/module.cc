@@ -13,6 +13,7 @@
 #include "services/calls/service.h"
 #include "services/calls/store/store.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "switchboard/routing/v1/routing_service.grpc.pb.h"
 
 namespace switchboard::calls {
 namespace {
@@ -47,12 +48,34 @@ class EligibilityPeer final : public Reserver {
   std::shared_ptr<runtime::Peer<eligibility::v1::EligibilityService>> peer_;
 };
 
+// Routing's ClaimCall over its gRPC API, with the agent's token.
+class RoutingPeer final : public Claimer {
+ public:
+  explicit RoutingPeer(std::shared_ptr<runtime::Peer<routing::v1::RoutingService>> peer)
+      : peer_(std::move(peer)) {}
+
+  absl::StatusOr<routing::v1::ClaimCallResponse> Claim(
+      const grpc::ServerContextBase* incoming, const routing::v1::ClaimCallRequest& req) override {
+    ASSIGN_OR_RETURN(auto stub, peer_->GetStub());
+    grpc::ClientContext client;
+    if (incoming != nullptr) runtime::Forward(*incoming, &client, absl::Seconds(2));
+    routing::v1::ClaimCallResponse resp;
+    RETURN_IF_ERROR(runtime::FromGrpcStatus(stub->ClaimCall(&client, req, &resp)));
+    return resp;
+  }
+
+ private:
+  std::shared_ptr<runtime::Peer<routing::v1::RoutingService>> peer_;
+};
+
 class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
     ASSIGN_OR_RETURN(auto eligibility,
                      PeerOf<eligibility::v1::EligibilityService>(ctx, "eligibility"));
     eligibility_ = std::make_unique<EligibilityPeer>(std::move(eligibility));
+    ASSIGN_OR_RETURN(auto routing, PeerOf<routing::v1::RoutingService>(ctx, "routing"));
+    routing_ = std::make_unique<RoutingPeer>(std::move(routing));
     ASSIGN_OR_RETURN(auto registry, PeerOf<webhooks::v1::WebhooksService>(ctx, "webhooks"));
     numbers_ = std::make_unique<runtime::RegistryNumbers>(std::move(registry), ctx.clock());
     RETURN_IF_ERROR(InitStore(ctx, "calls", Migrations()));
@@ -68,12 +91,12 @@ class Module final : public runtime::ServiceModule {
     journal_ = std::make_unique<Journal>(*store_, ctx.clock(),
                                          Timing{.ring_timeout = ctx.DurationFlag("ring-timeout")},
                                          probe_.get());
-    commands_ = std::make_unique<Commands>(*journal_, ctx.graph(), *eligibility_, *numbers_,
-                                           ctx.clock(), probe_.get());
+    commands_ = std::make_unique<Commands>(*journal_, ctx.graph(), *eligibility_, *routing_,
+                                           *numbers_, ctx.clock(), probe_.get());
     history_ = std::make_unique<History>(*store_, ctx.clock());
     notes_ = std::make_unique<Notes>(*store_, ctx.clock());
     callbacks_ = std::make_unique<Callbacks>(*store_, *numbers_, ctx.clock());
-    ingest_ = std::make_unique<Ingest>(*journal_, ctx.clock(), Commands::kClaimLease);
+    ingest_ = std::make_unique<Ingest>(*journal_, ctx.clock());
     service_ = std::make_unique<Service>(Features{.commands = commands_.get(),
                                                   .history = history_.get(),
                                                   .notes = notes_.get(),
@@ -91,6 +114,16 @@ class Module final : public runtime::ServiceModule {
                             kafka::Dispatch().On<webhooks::v1::WhatsAppEvent>(
                                 [ingest](const auto& e, const kafka::Message& m) {
                                   return ingest->OnWhatsAppEvent(e, m);
+                                })));
+    Commands* commands = commands_.get();
+    RETURN_IF_ERROR(Consume(ctx, "routing", kafka::kRoutingOffers,
+                            kafka::Dispatch().On<routing::v1::CallOffer>(
+                                [ingest, commands](const auto& offer, const kafka::Message& m) {
+                                  ASSIGN_OR_RETURN(std::optional<Fired> missed,
+                                                   ingest->OnCallOffer(offer, m));
+                                  // The caller stops hearing it ring (best effort).
+                                  if (missed.has_value()) commands->AfterTimers({*missed});
+                                  return absl::OkStatus();
                                 })));
     RETURN_IF_ERROR(Consume(ctx, "billing", kafka::kBillingUsage,
                             kafka::Dispatch().On<billing::v1::CallRated>(
@@ -115,6 +148,7 @@ class Module final : public runtime::ServiceModule {
  private:
   const core::Clock* clock_ = nullptr;
   std::unique_ptr<Reserver> eligibility_;
+  std::unique_ptr<Claimer> routing_;
   std::unique_ptr<runtime::Numbers> numbers_;
   std::unique_ptr<calls::Probe> probe_;  // qualified: Module has a Probe() of its own
   std::unique_ptr<Store> store_;
@@ -137,15 +171,16 @@ void Register(runtime::Registry& registry) {
        .factory = [] { return std::make_unique<Module>(); },
        .flags = {runtime::DurationFlag(
                      "ring-timeout",
-                     "inbound calls nobody answers are missed after this (Meta ends unanswered "
-                     "calls after 30-60 s); timers are durable across restarts",
+                     "inbound calls routing has not rung are missed after this (Meta ends "
+                     "unanswered calls after 30-60 s; once rung, routing's deadlines decide); "
+                     "timers are durable across restarts",
                      absl::Seconds(30), absl::Seconds(1), absl::Seconds(60)),
                  runtime::DurationFlag(
                      "export-idle-timeout",
                      "a CSV export whose client reads nothing for this long is cut, and its "
                      "database connection freed",
                      absl::Seconds(30), absl::Seconds(1), absl::Minutes(10))},
-       .peers = {"eligibility", "webhooks"}});
+       .peers = {"eligibility", "webhooks", "routing"}});
 }
 
 }  // namespace switchboard::calls

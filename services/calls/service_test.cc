@@ -22,11 +22,13 @@
 #include "services/calls/module.h"
 #include "services/calls/store/store.h"
 #include "services/eligibility/module.h"
+#include "services/routing/module.h"
 #include "services/webhooks/module.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
+#include "switchboard/routing/v1/routing_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
 #include "tests/support/servers.h"
@@ -53,9 +55,25 @@ struct Who {
   std::string tenant = "acme";
 };
 
+// Which targets run beside calls: routing only where agents answer (without it an inbound
+// call waits OFFERED for the ring timer, which several tests are about).
+std::vector<std::function<void(sb::runtime::Registry&)>> Targets(bool routing) {
+  std::vector<std::function<void(sb::runtime::Registry&)>> out = {
+      sb::webhooks::Register, sb::eligibility::Register, sb::calls::Register};
+  if (routing) out.push_back(sb::routing::Register);
+  return out;
+}
+
+std::map<std::string, std::string> Flags(absl::Duration ring_timeout, bool routing) {
+  std::map<std::string, std::string> out = {{"ring-timeout", absl::FormatDuration(ring_timeout)},
+                                            {"meta-app-secret", kAppSecret}};
+  if (!routing) out["routing-address"] = "127.0.0.1:9";  // AnswerCall's claims go nowhere
+  return out;
+}
+
 struct Suite {
-  explicit Suite(absl::Duration ring_timeout = absl::Seconds(30))
-      : suite({.services = {sb::webhooks::Register, sb::eligibility::Register, sb::calls::Register},
+  explicit Suite(absl::Duration ring_timeout = absl::Seconds(30), bool routing = false)
+      : suite({.services = Targets(routing),
                .meta_sim = true,
                .sim_options =
                    [](sb::metasim::SimOptions& o) {
@@ -63,8 +81,7 @@ struct Suite {
                      for (auto& n : o.numbers) n.app_secret = kAppSecret;
                    },
                .numbers = {{.phone_number_id = kNumber, .waba_id = kWaba}},
-               .flags = {{"ring-timeout", absl::FormatDuration(ring_timeout)},
-                         {"meta-app-secret", kAppSecret}}}),
+               .flags = Flags(ring_timeout, routing)}),
         sim(suite.sim()),
         app(&suite.app()),
         postgres_url(suite.postgres_url()) {
@@ -371,15 +388,26 @@ TEST_CASE("Meta refusing the connect fails the call with Meta's code") {
 }
 
 TEST_CASE("an inbound call: two agents answer, the first wins; the contact hangs up") {
-  Suite s;
+  Suite s(absl::Seconds(30), /*routing=*/true);
+  // Both agents take calls; the number is in no team, so routing rings them both.
+  auto routing = sb::routing::v1::RoutingService::NewStub(s.suite.channel());
+  for (const char* agent : {"agent-1", "agent-2"}) {
+    sb::routing::v1::SetAgentAvailabilityRequest available;
+    available.set_availability(sb::routing::v1::AVAILABILITY_AVAILABLE);
+    sb::routing::v1::SetAgentAvailabilityResponse resp;
+    REQUIRE(Suite::Call(routing.get(),
+                        &sb::routing::v1::RoutingService::Stub::SetAgentAvailability, available,
+                        &resp, {.subject = agent})
+                .ok());
+  }
   sb::metasim::UserBehaviour caller;
   caller.name = "João Lima";
   caller.hang_up_after = absl::Milliseconds(1500);
   s.sim->SetBehaviour("5511966880004", caller);
   std::string meta_id = s.sim->PlaceUserCall(kNumber, "5511966880004").value();
-  v1::Call offered = s.InboundCall(meta_id);
-  CHECK(offered.state() == v1::CALL_STATE_OFFERED);
+  v1::Call offered = s.WaitFor(s.InboundCall(meta_id).call_id(), v1::CALL_STATE_RINGING);
   CHECK(offered.contact().display_name() == "João Lima");
+  CHECK(offered.offered_agent_ids_size() == 2);
 
   v1::AnswerCallRequest answer;
   answer.set_call_id(offered.call_id());

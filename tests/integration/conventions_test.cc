@@ -65,8 +65,6 @@ const std::set<std::string> kSkeletons = {"switchboard.billing.v1.BillingService
                                           "switchboard.notifications.v1.NotificationsService"};
 
 const testing::Who kAgent{};
-// The agent who answers inbound calls.
-const testing::Who kReceiver{.subject = "agent-9"};
 
 void SetContact(sb::events::v1::ContactRef* c) { c->set_wa_id(kContact); }
 const testing::Who kAdmin{.subject = "ops", .roles = {"admin", "supervisor"}};
@@ -136,21 +134,51 @@ class Conventions {
                  resp.eligible();
         },
         absl::Seconds(60)));
-    // An agent who takes calls: routing rings it for the first inbound call (a number in no
-    // team rings every agent of the tenant), and it claims that call (below). Another agent
-    // than kAgent, who must stay free to place calls.
-    rv1::SetAgentAvailabilityRequest available;
-    available.set_availability(rv1::AVAILABILITY_AVAILABLE);
-    REQUIRE(Send("/switchboard.routing.v1.RoutingService/SetAgentAvailability", available,
-                 kReceiver)
-                .ok());
-    for (const char* name : {"claimed", "answer", "reject", "end", "noted"}) {
+    // Agents who take calls (others than kAgent, who must stay free to place calls): a
+    // round-robin team on the number rings each inbound call to one of them for a whole
+    // minute, so the calls below still ring when the table reaches them.
+    rv1::UpsertTeamRequest front;
+    rv1::Team& team = *front.mutable_team();
+    team.set_team_id("front");
+    team.set_routing_mode(rv1::ROUTING_MODE_ROUND_ROBIN);
+    team.mutable_ring_timeout()->set_seconds(60);
+    team.mutable_agent_ring_timeout()->set_seconds(60);
+    team.add_business_phone_number_ids(kNumber);
+    for (const char* agent : {"agent-10", "agent-11", "agent-12", "agent-13"}) {
+      team.add_members()->set_agent_id(agent);
+      rv1::SetAgentAvailabilityRequest available;
+      available.set_availability(rv1::AVAILABILITY_AVAILABLE);
+      REQUIRE(Send("/switchboard.routing.v1.RoutingService/SetAgentAvailability", available,
+                   {.subject = agent})
+                  .ok());
+    }
+    REQUIRE(Send("/switchboard.routing.v1.RoutingService/UpsertTeam", front, kAdmin).ok());
+    for (const char* name : {"answer", "reject", "end", "noted"}) {
       std::string meta_id =
           suite_.sim()
               ->PlaceUserCall(kNumber, "55119668802" + std::to_string(calls_.size()))
               .value();
       calls_[name] = InboundCall(meta_id);
     }
+    // The agent the "answer" call rings claims it now, so AnswerCall and ClaimCall in the
+    // table are answered the same however long the test takes to reach them.
+    REQUIRE(testing::Eventually([&] {
+      cv1::GetCallRequest get;
+      get.set_call_id(calls_["answer"]);
+      cv1::GetCallResponse got;
+      if (!Send("/switchboard.calls.v1.CallsService/GetCall", get, kAgent, &got).ok() ||
+          got.call().offered_agent_ids().empty()) {
+        return false;
+      }
+      answerer_.subject = got.call().offered_agent_ids(0);
+      return true;
+    }));
+    rv1::ClaimCallRequest claim;
+    claim.set_call_id(calls_["answer"]);
+    rv1::ClaimCallResponse claimed;
+    REQUIRE(Send("/switchboard.routing.v1.RoutingService/ClaimCall", claim, answerer_, &claimed)
+                .ok());
+    REQUIRE(claimed.won());
     cv1::AddCallNoteRequest note;
     note.set_call_id(calls_["noted"]);
     note.set_text("First note");
@@ -168,16 +196,6 @@ class Conventions {
       callbacks_.push_back(scheduled.callback().callback_id());
     }
     REQUIRE(suite_.RegisterNumber({.phone_number_id = kOtherNumber}).ok());
-    // The call ClaimCall's valid request claims: won by the agent now, so the table's claim
-    // is answered the same however long the test takes to reach it.
-    rv1::ClaimCallRequest claim;
-    claim.set_call_id(calls_["claimed"]);
-    REQUIRE(testing::Eventually([&] {
-      rv1::ClaimCallResponse claimed;
-      return Send("/switchboard.routing.v1.RoutingService/ClaimCall", claim, kReceiver, &claimed)
-                 .ok() &&
-             claimed.won();
-    }));
   }
 
   // The valid request of every method that takes a request_id or a page_size.
@@ -286,7 +304,7 @@ class Conventions {
           r.set_call_id(calls_["answer"]);
           r.set_sdp_answer(kSdp);
         },
-        [](auto& r) { r.set_sdp_answer(kSdp + "a=sendrecv\r\n"); });
+        [](auto& r) { r.set_sdp_answer(kSdp + "a=sendrecv\r\n"); }, answerer_);
     t[c + "RejectCall"] =
         Make<cv1::RejectCallRequest>([this](auto& r) { r.set_call_id(calls_["reject"]); },
                                      [](auto& r) { r.set_reason("busy"); });
@@ -345,8 +363,9 @@ class Conventions {
         },
         [](auto& q) { q.mutable_team()->set_display_name("Conventions"); }, kAdmin);
     t[r + "ClaimCall"] =
-        Make<rv1::ClaimCallRequest>([this](auto& q) { q.set_call_id(calls_["claimed"]); },
-                                    [](auto& q) { q.set_agent_id(kReceiver.subject); }, kReceiver);
+        Make<rv1::ClaimCallRequest>([this](auto& q) { q.set_call_id(calls_["answer"]); },
+                                    [this](auto& q) { q.set_agent_id(answerer_.subject); },
+                                    answerer_);
     t[r + "SetContactAssignment"] = Make<rv1::SetContactAssignmentRequest>(
         [](auto& q) {
           SetContact(q.mutable_contact());
@@ -380,6 +399,7 @@ class Conventions {
 
   testing::Suite suite_;
   std::map<std::string, std::string> calls_;
+  testing::Who answerer_;  // the agent the "answer" call rings, who claimed it
   std::string note_id_;
   std::vector<std::string> callbacks_;
 };

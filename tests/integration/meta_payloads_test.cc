@@ -201,7 +201,9 @@ class Payloads {
                    for (auto& n : o.numbers) n.callback_url.clear();
                  },
              .numbers = {Registered(kBiz), Registered(kBiz2), Registered(kBiz3)},
-             .flags = {{"meta-verify-token", kVerifyToken}, {"ring-timeout", "60s"}}}),
+             .flags = {{"meta-verify-token", kVerifyToken},
+                       {"ring-timeout", "60s"},
+                       {"routing-address", "127.0.0.1:9"}}}),
         calls_(suite_.Stub<cv1::CallsService>()),
         eligibility_(suite_.Stub<ev1::EligibilityService>()) {}
 

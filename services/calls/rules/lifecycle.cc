@@ -91,12 +91,8 @@ class Machine {
           return Refuse("CALL_NOT_RINGING", "the call is no longer waiting to be answered",
                         State());
         }
-        if (call_.offered_agent_ids_size() > 0 &&
-            std::find(call_.offered_agent_ids().begin(), call_.offered_agent_ids().end(),
-                      e_.agent_id) == call_.offered_agent_ids().end()) {
-          return core::Error(absl::StatusCode::kPermissionDenied, "CALL_NOT_OFFERED_TO_AGENT",
-                             "the call rings other agents");
-        }
+        // Who may answer is routing's to say (ClaimCall, before Meta is asked): the agents
+        // listed here can lag behind its latest step.
         call_.set_answered_by_agent_id(e_.agent_id);
         Answered();
         break;
@@ -131,6 +127,13 @@ class Machine {
       case EventKind::kRingTimeout:
         if (Live() && Before(v1::CALL_STATE_ANSWERED)) {
           Finish(v1::CALL_STATE_MISSED, "RING_TIMEOUT", v1::DISCONNECTOR_SYSTEM, e_.at);
+        }
+        break;
+      case EventKind::kRoutingEnded:
+        if (!inbound) return Refuse("WRONG_DIRECTION", "only inbound calls ring agents", State());
+        if (Live() && Before(v1::CALL_STATE_ANSWERED)) {
+          call_.set_fallback_action(e_.fallback);
+          Finish(v1::CALL_STATE_MISSED, e_.reason.c_str(), v1::DISCONNECTOR_SYSTEM, e_.at);
         }
         break;
       case EventKind::kConnectRefused:

@@ -34,6 +34,7 @@ enum class EventKind {
   kTerminate,  // calls[] terminate
   // Switchboard.
   kRoutingRang,      // routing rang agents (inbound); agent_ids
+  kRoutingEnded,     // routing stopped ringing with no winner (inbound); reason, fallback
   kAgentAnswered,    // an agent's AnswerCall went through at Meta (inbound); agent_id
   kAgentRejected,    // RejectCall (inbound); agent_id
   kHangupRequested,  // EndCall on an answered call: Graph terminate sent, Meta to confirm
@@ -62,6 +63,10 @@ struct Event {
   std::string meta_error_message;
   std::string meta_error_details;
   std::vector<std::string> agent_ids;  // kRoutingRang
+  // kRoutingEnded: the end reason (RING_TIMEOUT, NO_AGENTS_AVAILABLE, AFTER_HOURS) and the
+  // fallback routing ran (AUTO_REPLY, VOICEMAIL, NONE).
+  std::string reason;
+  std::string fallback;
   std::string agent_id;                // agent commands
 };
 

@@ -5,12 +5,13 @@
 namespace switchboard::calls {
 
 std::optional<Timer> TimerFor(const v1::Call& call, const Timing& timing, absl::Time now) {
-  const bool waiting =
-      call.state() == v1::CALL_STATE_OFFERED || call.state() == v1::CALL_STATE_RINGING;
-  if (waiting) {
-    const bool inbound = call.direction() == v1::CALL_DIRECTION_INBOUND;
-    return Timer{inbound ? TimerKind::kRing : TimerKind::kUnconfirmed,
-                 now + (inbound ? timing.ring_timeout : timing.unconfirmed_timeout)};
+  const bool inbound = call.direction() == v1::CALL_DIRECTION_INBOUND;
+  if (inbound && call.state() == v1::CALL_STATE_OFFERED) {
+    return Timer{TimerKind::kRing, now + timing.ring_timeout};
+  }
+  if (!inbound &&
+      (call.state() == v1::CALL_STATE_OFFERED || call.state() == v1::CALL_STATE_RINGING)) {
+    return Timer{TimerKind::kUnconfirmed, now + timing.unconfirmed_timeout};
   }
   if (call.state() == v1::CALL_STATE_ANSWERED && call.has_hangup_requested_time()) {
     return Timer{TimerKind::kHangupGrace,

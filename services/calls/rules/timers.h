@@ -18,7 +18,7 @@ namespace switchboard::calls {
 // The durable timer a live call carries (call_timers.kind; the numbers are stored).
 enum class TimerKind {
   kNone = 0,
-  kRing = 1,         // inbound, waiting for an agent: MISSED RING_TIMEOUT
+  kRing = 1,         // inbound, not yet rung by routing: MISSED RING_TIMEOUT
   kUnconfirmed = 2,  // outbound, no answer nor terminate from Meta: MISSED RING_TIMEOUT
   kHangupGrace = 3,  // EndCall sent on an answered call: ENDED by the agent without Meta
 };
@@ -37,17 +37,16 @@ struct Timer {
 };
 
 // The timer `call` should carry after a change made at `now`; nullopt: none (it ended, or is
-// answered and nobody hung up). A call waiting for an answer has the ring (inbound) or the
-// unconfirmed (outbound) timer from when it started waiting: ringing does not extend it (the
-// store keeps the due time of a timer of the same kind).
+// answered and nobody hung up). An inbound call routing has not rung yet (OFFERED) has the
+// ring timer, in case routing never does; once routing rings it (RINGING) routing's durable
+// deadlines own its ring time (the final CallOffer, or Meta's terminate, ends it), so the two
+// never race. An outbound call waiting for the contact has the unconfirmed timer from when it
+// started waiting: ringing does not extend it (the store keeps the due time of a timer of the
+// same kind).
 std::optional<Timer> TimerFor(const v1::Call& call, const Timing& timing, absl::Time now);
 
 // The lifecycle event a due timer applies to `call`: the ring and unconfirmed timers time the
 // call out at `due`; the hang-up grace ends it as the agent's hang-up, at the time they asked.
 Event Fire(const v1::Call& call, TimerKind kind, absl::Time due);
-
-// A ring timer that falls due while an agent's answer claim holds (Graph accept in flight)
-// waits until the claim ends: the answer decides. `claimed_until`: when the claim lapses.
-inline absl::Time RingDeferredUntil(absl::Time claimed_until) { return claimed_until; }
 
 }  // namespace switchboard::calls

@@ -18,11 +18,14 @@ v1::Call CallIn(v1::CallState state, v1::CallDirection direction) {
 
 TEST_CASE("a waiting call carries the ring or the unconfirmed timer") {
   Timing timing{.ring_timeout = absl::Seconds(30), .unconfirmed_timeout = absl::Seconds(120)};
+  // Inbound: until routing rings it; from RINGING on, routing's deadlines own the ring time.
+  auto offered = TimerFor(CallIn(v1::CALL_STATE_OFFERED, v1::CALL_DIRECTION_INBOUND), timing, kNow);
+  REQUIRE(offered.has_value());
+  CHECK(offered->kind == TimerKind::kRing);
+  CHECK(offered->due == kNow + absl::Seconds(30));
+  CHECK_FALSE(
+      TimerFor(CallIn(v1::CALL_STATE_RINGING, v1::CALL_DIRECTION_INBOUND), timing, kNow).has_value());
   for (v1::CallState waiting : {v1::CALL_STATE_OFFERED, v1::CALL_STATE_RINGING}) {
-    auto inbound = TimerFor(CallIn(waiting, v1::CALL_DIRECTION_INBOUND), timing, kNow);
-    REQUIRE(inbound.has_value());
-    CHECK(inbound->kind == TimerKind::kRing);
-    CHECK(inbound->due == kNow + absl::Seconds(30));
     auto outbound = TimerFor(CallIn(waiting, v1::CALL_DIRECTION_OUTBOUND), timing, kNow);
     REQUIRE(outbound.has_value());
     CHECK(outbound->kind == TimerKind::kUnconfirmed);

@@ -120,55 +120,6 @@ absl::Status Store::KeepTimer(pg::Conn& tx, const v1::Call& call,
       .status();
 }
 
-absl::StatusOr<std::string> Store::Claim(pg::Conn& tx, absl::string_view tenant,
-                                         absl::string_view call_id, absl::string_view agent,
-                                         absl::Time now, absl::Duration lease) {
-  ASSIGN_OR_RETURN(
-      pg::Result r,
-      tx.Exec("UPDATE calls SET answer_claim_agent = $3, answer_claim_time = $4 "
-              "WHERE tenant_id = $1 AND call_id = $2 AND (answer_claim_agent IS NULL OR "
-              "answer_claim_agent = $3 OR answer_claim_time < $5) RETURNING answer_claim_agent",
-              {tenant, call_id, agent, now, now - lease}));
-  if (r.rows() > 0) return std::string(agent);
-  ASSIGN_OR_RETURN(r, tx.Exec("SELECT coalesce(answer_claim_agent, '') FROM calls "
-                              "WHERE tenant_id = $1 AND call_id = $2",
-                              {tenant, call_id}));
-  return r.rows() > 0 ? std::string(r.Get(0, 0)) : std::string();
-}
-
-absl::StatusOr<std::optional<absl::Time>> Store::ClaimedUntil(pg::Conn& tx,
-                                                              absl::string_view tenant,
-                                                              absl::string_view call_id,
-                                                              absl::Time now,
-                                                              absl::Duration lease) {
-  ASSIGN_OR_RETURN(pg::Result r,
-                   tx.Exec("SELECT answer_claim_time FROM calls WHERE "
-                           "tenant_id = $1 AND call_id = $2 AND "
-                           "answer_claim_agent IS NOT NULL AND answer_claim_time > $3",
-                           {tenant, call_id, now - lease}));
-  if (r.rows() == 0) return std::nullopt;
-  return r.GetTime(0, 0) + lease;
-}
-
-absl::Status Store::SetTimer(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
-                             TimerKind kind, absl::Time due) {
-  return tx
-      .Exec(
-          "INSERT INTO call_timers (tenant_id, call_id, kind, due_time) VALUES ($1, $2, $3, $4) "
-          "ON CONFLICT (tenant_id, call_id) DO UPDATE SET kind = $3, due_time = $4",
-          {tenant, call_id, static_cast<int64_t>(kind), due})
-      .status();
-}
-
-absl::Status Store::ReleaseClaim(absl::string_view tenant, absl::string_view call_id,
-                                 absl::string_view agent) {
-  return pool_
-      .Exec(
-          "UPDATE calls SET answer_claim_agent = NULL, answer_claim_time = NULL "
-          "WHERE tenant_id = $1 AND call_id = $2 AND answer_claim_agent = $3",
-          {tenant, call_id, agent})
-      .status();
-}
 
 absl::Status Store::SetRejectReason(pg::Conn& tx, absl::string_view tenant,
                                     absl::string_view call_id, absl::string_view reason) {

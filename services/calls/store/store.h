@@ -134,24 +134,6 @@ class Store {
   static std::vector<pg::Param> Row(const v1::Call& call, const std::string& request_id,
                                     absl::Time now);
 
-  // AnswerCall's claim: the first agent to claim a live call holds it for `lease`; a claim by
-  // the holder renews it. Returns the holder after the attempt.
-  static absl::StatusOr<std::string> Claim(pg::Conn& tx, absl::string_view tenant,
-                                           absl::string_view call_id, absl::string_view agent,
-                                           absl::Time now, absl::Duration lease);
-  // Until when an agent's claim on the call holds (claimed at + `lease`), if one still does at
-  // `now`.
-  static absl::StatusOr<std::optional<absl::Time>> ClaimedUntil(pg::Conn& tx,
-                                                                absl::string_view tenant,
-                                                                absl::string_view call_id,
-                                                                absl::Time now,
-                                                                absl::Duration lease);
-  // Sets the call's timer (again) to fire at `due`.
-  static absl::Status SetTimer(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
-                               TimerKind kind, absl::Time due);
-  // Drops `agent`'s claim (its Graph accept failed), so another agent may answer.
-  absl::Status ReleaseClaim(absl::string_view tenant, absl::string_view call_id,
-                            absl::string_view agent);
   static absl::Status SetRejectReason(pg::Conn& tx, absl::string_view tenant,
                                       absl::string_view call_id, absl::string_view reason);
 

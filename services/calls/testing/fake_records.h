@@ -1,6 +1,6 @@
 // In-memory CallRecords for unit tests of the commands: the real lifecycle (rules/) applied to
-// calls kept in a map, request keys with the same repeat and reuse rules as the journal, and
-// answer claims. Thread-safe.
+// calls kept in a map, and request keys with the same repeat and reuse rules as the journal.
+// Thread-safe.
 //
 //   calls::testing::FakeRecords records;
 //   records.Put(inbound_call);
@@ -101,31 +101,7 @@ class FakeRecords final : public CallRecords {
     if (it->second.meta_call_id().empty()) it->second.set_meta_call_id(std::string(meta_call_id));
     return it->second;
   }
-  absl::StatusOr<v1::Call> ClaimAnswer(absl::string_view tenant, absl::string_view call_id,
-                                       absl::string_view agent, absl::Time now,
-                                       absl::Duration) override {
-    absl::MutexLock lock(&mu_);
-    auto it = calls_.find(Key(tenant, call_id));
-    if (it == calls_.end()) return api::NotFound("call");
-    v1::Call probe = it->second;
-    RETURN_IF_ERROR(
-        Apply(probe, {.kind = EventKind::kAgentAnswered, .at = now, .agent_id = std::string(agent)})
-            .status());
-    std::string& holder = claims_[Key(tenant, call_id)];
-    if (holder.empty()) holder = std::string(agent);
-    if (holder != agent) {
-      return core::Error(absl::StatusCode::kFailedPrecondition, "CALL_CLAIMED_BY_OTHER",
-                         "another agent is answering this call", {{"agent_id", holder}});
-    }
-    return it->second;
-  }
-  absl::Status ReleaseAnswer(absl::string_view tenant, absl::string_view call_id,
-                             absl::string_view agent) override {
-    absl::MutexLock lock(&mu_);
-    auto it = claims_.find(Key(tenant, call_id));
-    if (it != claims_.end() && it->second == agent) claims_.erase(it);
-    return absl::OkStatus();
-  }
+
 
  private:
   struct Remembered {
@@ -157,7 +133,6 @@ class FakeRecords final : public CallRecords {
   absl::Mutex mu_;
   std::map<std::string, v1::Call> calls_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Remembered> keys_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> reasons_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> claimed_ ABSL_GUARDED_BY(mu_);  // requests in progress
 };
