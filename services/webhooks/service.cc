@@ -26,6 +26,24 @@ absl::Status NumberNotFound(absl::string_view id) {
                      "no such phone number in this tenant", {{"phone_number_id", std::string(id)}});
 }
 
+// A keyset page of a list: `read(after, limit)` is asked for one row more than the page holds
+// (so whether a next page exists is known without counting); the page's rows go to `out` and
+// the next page's token is made from its last row by `cursor_of`.
+template <typename Row, typename Read, typename CursorOf>
+absl::Status Page(absl::string_view list, int32_t page_size, const api::PageSizes& sizes,
+                  const std::string& page_token, const Read& read, const CursorOf& cursor_of,
+                  google::protobuf::RepeatedPtrField<Row>* out, std::string* next_page_token) {
+  ASSIGN_OR_RETURN(int size, api::PageSize(page_size, sizes));
+  const std::string binding = api::Binding(list);
+  ASSIGN_OR_RETURN(std::optional<api::Cursor> after, api::DecodePageToken(page_token, binding));
+  ASSIGN_OR_RETURN(std::vector<Row> rows, read(after, size + 1));
+  const bool more = static_cast<int>(rows.size()) > size;
+  if (more) rows.pop_back();
+  for (Row& r : rows) *out->Add() = std::move(r);
+  if (more) *next_page_token = api::EncodePageToken(cursor_of(out->at(out->size() - 1)), binding);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Service::Service(Registry& registry, const whatsapp::Credentials& credentials,
@@ -70,43 +88,30 @@ grpc::Status Service::RegisterPhoneNumber(grpc::ServerContext* ctx,
 grpc::Status Service::ListPhoneNumbers(grpc::ServerContext* ctx,
                                        const v1::ListPhoneNumbersRequest* req,
                                        v1::ListPhoneNumbersResponse* resp) {
-  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(int size, api::PageSize(req->page_size(), kNumberPages));
-    const std::string binding = api::Binding("webhooks.ListPhoneNumbers");
-    ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
-                     api::DecodePageToken(req->page_token(), binding));
-    ASSIGN_OR_RETURN(std::vector<v1::PhoneNumber> numbers,
-                     registry_.List(caller.tenant_id, after ? after->id : "", size + 1));
-    const bool more = static_cast<int>(numbers.size()) > size;
-    if (more) numbers.pop_back();
-    for (auto& n : numbers) *resp->add_phone_numbers() = std::move(n);
-    if (more) {
-      resp->set_next_page_token(api::EncodePageToken(
-          {.id = resp->phone_numbers(resp->phone_numbers_size() - 1).phone_number_id()}, binding));
-    }
-    return absl::OkStatus();
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) {
+    return Page(
+        "webhooks.ListPhoneNumbers", req->page_size(), kNumberPages, req->page_token(),
+        [&](const std::optional<api::Cursor>& after, int limit) {
+          return registry_.List(caller.tenant_id, after ? after->id : "", limit);
+        },
+        [](const v1::PhoneNumber& n) { return api::Cursor{.id = n.phone_number_id()}; },
+        resp->mutable_phone_numbers(), resp->mutable_next_page_token());
   });
 }
 
 grpc::Status Service::ListDeadLetters(grpc::ServerContext* ctx,
                                       const v1::ListDeadLettersRequest* req,
                                       v1::ListDeadLettersResponse* resp) {
-  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(int size, api::PageSize(req->page_size(), kDeadLetterPages));
-    const std::string binding = api::Binding("webhooks.ListDeadLetters");
-    ASSIGN_OR_RETURN(std::optional<api::Cursor> after,
-                     api::DecodePageToken(req->page_token(), binding));
-    ASSIGN_OR_RETURN(std::vector<v1::DeadLetter> letters,
-                     registry_.ListDeadLetters(caller.tenant_id, after, size + 1));
-    const bool more = static_cast<int>(letters.size()) > size;
-    if (more) letters.pop_back();
-    for (auto& d : letters) *resp->add_dead_letters() = std::move(d);
-    if (more) {
-      const v1::DeadLetter& last = resp->dead_letters(resp->dead_letters_size() - 1);
-      resp->set_next_page_token(api::EncodePageToken(
-          {.time = core::FromProto(last.receive_time()), .id = last.event_id()}, binding));
-    }
-    return absl::OkStatus();
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) {
+    return Page(
+        "webhooks.ListDeadLetters", req->page_size(), kDeadLetterPages, req->page_token(),
+        [&](const std::optional<api::Cursor>& after, int limit) {
+          return registry_.ListDeadLetters(caller.tenant_id, after, limit);
+        },
+        [](const v1::DeadLetter& d) {
+          return api::Cursor{.time = core::FromProto(d.receive_time()), .id = d.event_id()};
+        },
+        resp->mutable_dead_letters(), resp->mutable_next_page_token());
   });
 }
 

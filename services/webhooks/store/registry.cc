@@ -36,10 +36,10 @@ v1::PhoneNumber Row(const pg::Result& r, int i) {
 
 Registry::Registry(pg::Pool& pool, const core::Clock& clock) : pool_(pool), clock_(clock) {}
 
-absl::StatusOr<std::optional<NumberOwner>> Registry::ByPhoneNumberId(
-    const std::string& phone_number_id) {
+absl::StatusOr<std::optional<NumberOwner>> Registry::Remembered(
+    const std::string& key,
+    const std::function<absl::StatusOr<std::optional<NumberOwner>>()>& load) {
   absl::Time now = clock_.Now();
-  std::string key = "n/" + phone_number_id;
   std::optional<Cached> stale;
   {
     absl::MutexLock lock(&mu_);
@@ -48,19 +48,12 @@ absl::StatusOr<std::optional<NumberOwner>> Registry::ByPhoneNumberId(
       stale = it->second;
     }
   }
-  if (!rules::IsMetaId(phone_number_id)) return std::nullopt;
-  absl::StatusOr<pg::Result> r = pool_.Exec(
-      "SELECT tenant_id, app_id FROM phone_numbers WHERE phone_number_id = $1", {phone_number_id});
-  if (!r.ok()) {
-    if (stale.has_value()) return stale->owner;  // better stale than a 5xx storm
-    return r.status();
+  absl::StatusOr<std::optional<NumberOwner>> loaded = load();
+  if (!loaded.ok()) {
+    if (stale.has_value()) return stale->owner;
+    return loaded.status();
   }
-  Cached fresh;
-  if (r->rows() > 0) {
-    fresh.owner = NumberOwner{.tenant_id = std::string(r->Get(0, 0)),
-                              .app_id = std::string(r->Get(0, 1)),
-                              .phone_number_id = phone_number_id};
-  }
+  Cached fresh{.owner = *std::move(loaded)};
   fresh.expires = now + (fresh.owner.has_value() ? kHitTtl : kMissTtl);
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= kMaxCached) cache_.clear();  // a flood of made-up ids; start over
@@ -68,47 +61,46 @@ absl::StatusOr<std::optional<NumberOwner>> Registry::ByPhoneNumberId(
   return fresh.owner;
 }
 
+absl::StatusOr<std::optional<NumberOwner>> Registry::ByPhoneNumberId(
+    const std::string& phone_number_id) {
+  // Never cached: an id that is not Meta's is answered without a query.
+  if (!rules::IsMetaId(phone_number_id)) return std::nullopt;
+  return Remembered("n/" + phone_number_id, [&]() -> absl::StatusOr<std::optional<NumberOwner>> {
+    ASSIGN_OR_RETURN(
+        pg::Result r,
+        pool_.Exec("SELECT tenant_id, app_id FROM phone_numbers WHERE phone_number_id = $1",
+                   {phone_number_id}));
+    if (r.rows() == 0) return std::nullopt;
+    return NumberOwner{.tenant_id = std::string(r.Get(0, 0)),
+                       .app_id = std::string(r.Get(0, 1)),
+                       .phone_number_id = phone_number_id};
+  });
+}
+
 absl::StatusOr<std::optional<NumberOwner>> Registry::ByWaba(
     const std::string& waba_id, const std::string& display_phone_number) {
-  absl::Time now = clock_.Now();
-  std::string digits = rules::Digits(display_phone_number);
-  std::string key = absl::StrCat("w/", waba_id, "/", digits);
-  std::optional<Cached> stale;
-  {
-    absl::MutexLock lock(&mu_);
-    if (auto it = cache_.find(key); it != cache_.end()) {
-      if (it->second.expires > now) return it->second.owner;
-      stale = it->second;
-    }
-  }
   if (!rules::IsMetaId(waba_id)) return std::nullopt;
-  absl::StatusOr<pg::Result> r = pool_.Exec(
-      "SELECT tenant_id, app_id, phone_number_id, display_phone_number FROM phone_numbers "
-      "WHERE waba_id = $1 ORDER BY phone_number_id",
-      {waba_id});
-  if (!r.ok()) {
-    if (stale.has_value()) return stale->owner;
-    return r.status();
-  }
-  Cached fresh;
-  for (int i = 0; i < r->rows(); ++i) {
-    NumberOwner owner{.tenant_id = std::string(r->Get(i, 0)),
-                      .app_id = std::string(r->Get(i, 1)),
-                      .phone_number_id = std::string(r->Get(i, 2))};
-    if (!digits.empty() && rules::Digits(r->Get(i, 3)) == digits) {
-      fresh.owner = owner;
-      break;
-    }
-    if (!fresh.owner.has_value()) {
-      owner.phone_number_id.clear();  // the WABA's tenant, no particular number
-      fresh.owner = owner;
-    }
-  }
-  fresh.expires = now + (fresh.owner.has_value() ? kHitTtl : kMissTtl);
-  absl::MutexLock lock(&mu_);
-  if (cache_.size() >= kMaxCached) cache_.clear();
-  cache_[key] = fresh;
-  return fresh.owner;
+  std::string digits = rules::Digits(display_phone_number);
+  return Remembered(absl::StrCat("w/", waba_id, "/", digits),
+                    [&]() -> absl::StatusOr<std::optional<NumberOwner>> {
+                      ASSIGN_OR_RETURN(pg::Result r,
+                                       pool_.Exec("SELECT tenant_id, app_id, phone_number_id, "
+                                                  "display_phone_number FROM phone_numbers "
+                                                  "WHERE waba_id = $1 ORDER BY phone_number_id",
+                                                  {waba_id}));
+                      std::optional<NumberOwner> found;
+                      for (int i = 0; i < r.rows(); ++i) {
+                        NumberOwner owner{.tenant_id = std::string(r.Get(i, 0)),
+                                          .app_id = std::string(r.Get(i, 1)),
+                                          .phone_number_id = std::string(r.Get(i, 2))};
+                        if (!digits.empty() && rules::Digits(r.Get(i, 3)) == digits) return owner;
+                        if (!found.has_value()) {
+                          owner.phone_number_id.clear();  // the WABA's tenant, no particular number
+                          found = owner;
+                        }
+                      }
+                      return found;
+                    });
 }
 
 absl::StatusOr<bool> Registry::WabaHeldByAnother(pg::Conn& tx, absl::string_view waba_id,

@@ -8,6 +8,7 @@
 //   ASSIGN_OR_RETURN(std::optional<NumberOwner> owner, registry.ByPhoneNumberId(id));
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,11 @@ class Registry {
     std::optional<NumberOwner> owner;
     absl::Time expires;
   };
+  // The owner cached under `key` while fresh, else `load`'s, remembered for kHitTtl (kMissTtl
+  // when there is none). When `load` fails, a stale entry serves: better stale than a 5xx storm.
+  absl::StatusOr<std::optional<NumberOwner>> Remembered(
+      const std::string& key,
+      const std::function<absl::StatusOr<std::optional<NumberOwner>>()>& load);
 
   pg::Pool& pool_;
   const core::Clock& clock_;
