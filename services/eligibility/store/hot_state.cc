@@ -92,37 +92,35 @@ std::vector<absl::Time> Times(const redis::Reply& withscores) {
   return out;
 }
 
+// A contact's times as fields of its Redis hash: milliseconds since the epoch, "" when unset.
+constexpr std::pair<const char*, std::optional<absl::Time> rules::ContactFacts::*> kContactTimes[] =
+    {{"last_in", &rules::ContactFacts::last_inbound_message},
+     {"opted_out", &rules::ContactFacts::opted_out},
+     {"declined", &rules::ContactFacts::declined},
+     {"call_req", &rules::ContactFacts::call_requested},
+     {"offer_made", &rules::ContactFacts::offer_made},
+     {"offer_ok", &rules::ContactFacts::offer_accepted},
+     {"ltc", &rules::ContactFacts::long_term_consent},
+     {"perm_exp", &rules::ContactFacts::permission_expires},
+     {"perm_at", &rules::ContactFacts::permission_changed}};
+
 rules::ContactFacts ParseContact(const redis::Reply& hash) {
   rules::ContactFacts c;
   for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
     const std::string& f = hash.elements[i].str;
     const std::string& v = hash.elements[i + 1].str;
-    if (f == "last_in")
-      c.last_inbound_message = ParseOptMs(v);
-    else if (f == "opted_out")
-      c.opted_out = ParseOptMs(v);
-    else if (f == "declined")
-      c.declined = ParseOptMs(v);
-    else if (f == "call_req")
-      c.call_requested = ParseOptMs(v);
-    else if (f == "offer_made")
-      c.offer_made = ParseOptMs(v);
-    else if (f == "offer_ok")
-      c.offer_accepted = ParseOptMs(v);
-    else if (f == "ltc")
-      c.long_term_consent = ParseOptMs(v);
-    else if (f == "perm")
+    for (const auto& [field, time] : kContactTimes) {
+      if (f == field) c.*time = ParseOptMs(v);
+    }
+    if (f == "perm") {
       c.permission = ParsePermission(v);
-    else if (f == "perm_exp")
-      c.permission_expires = ParseOptMs(v);
-    else if (f == "perm_rev")
+    } else if (f == "perm_rev") {
       c.permission_revoked = v == "1";
-    else if (f == "unanswered")
+    } else if (f == "unanswered") {
       c.consecutive_unanswered = ParseInt(v);
-    else if (f == "automation")
+    } else if (f == "automation") {
       c.automation_state = v;
-    else if (f == "perm_at")
-      c.permission_changed = ParseOptMs(v);
+    }
   }
   return c;
 }
@@ -245,23 +243,19 @@ absl::Status HotState::RecordMissedCall(const NumberKeys& keys, absl::string_vie
 absl::Status HotState::CacheContact(const NumberKeys& keys, absl::string_view contact_key,
                                     const rules::ContactFacts& c) {
   std::string key = keys.Contact(contact_key);
+  std::vector<std::string> hset = {"HSET",       key,
+                                   "v",          "1",
+                                   "perm",       PermissionName(c.permission),
+                                   "perm_rev",   c.permission_revoked ? "1" : "0",
+                                   "unanswered", absl::StrCat(c.consecutive_unanswered),
+                                   "automation", c.automation_state};
+  for (const auto& [field, time] : kContactTimes) {
+    hset.push_back(field);
+    hset.push_back(OptMs(c.*time));
+  }
   return redis_
-      .Pipeline({{"HSET",       key,
-                  "v",          "1",
-                  "last_in",    OptMs(c.last_inbound_message),
-                  "opted_out",  OptMs(c.opted_out),
-                  "declined",   OptMs(c.declined),
-                  "call_req",   OptMs(c.call_requested),
-                  "offer_made", OptMs(c.offer_made),
-                  "offer_ok",   OptMs(c.offer_accepted),
-                  "ltc",        OptMs(c.long_term_consent),
-                  "perm",       PermissionName(c.permission),
-                  "perm_exp",   OptMs(c.permission_expires),
-                  "perm_rev",   c.permission_revoked ? "1" : "0",
-                  "unanswered", absl::StrCat(c.consecutive_unanswered),
-                  "automation", c.automation_state,
-                  "perm_at",    OptMs(c.permission_changed)},
-                 {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(kContactTtl))}})
+      .Pipeline(
+          {std::move(hset), {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(kContactTtl))}})
       .status();
 }
 
