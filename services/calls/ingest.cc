@@ -103,8 +103,23 @@ absl::StatusOr<std::optional<Fired>> Ingest::OnCallOffer(const routing::v1::Call
                       .correlation_id = offer.header().correlation_id(),
                       .causation_id = message.event.id};
     RETURN_IF_ERROR(journal_.Save(tx, *call, *t, cause));
-    if (call->state() == v1::CALL_STATE_MISSED) missed = Fired{*call, TimerKind::kRing};
-    return absl::OkStatus();
+    if (call->state() != v1::CALL_STATE_MISSED) return absl::OkStatus();
+    missed = Fired{*call, TimerKind::kRing};
+    if (!offer.schedule_callback()) return absl::OkStatus();
+    // The team calls back whoever it missed: one callback per call (this transition happens
+    // once), due at once, for the contact's agent.
+    v1::Callback cb;
+    cb.set_callback_id(absl::StrCat("missed-", call->call_id()));
+    *cb.mutable_contact() = call->contact();
+    cb.set_business_phone_number_id(call->business_phone_number_id());
+    cb.set_assigned_agent_id(offer.callback_agent_id());
+    *cb.mutable_due_time() = core::ToProto(event->at);
+    cb.set_state(v1::CALLBACK_STATE_PENDING);
+    cb.set_source_call_id(call->call_id());
+    cb.set_created_by("routing");
+    cb.set_note("Missed call");
+    *cb.mutable_create_time() = core::ToProto(clock_.Now());
+    return Store::SaveCallback(tx, tenant, cb, 0, clock_.Now());
   }));
   return missed;
 }

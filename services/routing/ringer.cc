@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "libs/api/contact.h"
 #include "libs/api/events.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
@@ -13,6 +14,7 @@
 #include "libs/pg/idempotency.h"
 #include "libs/pg/outbox.h"
 #include "services/routing/rules/ringing.h"
+#include "switchboard/notifications/v1/notifications_service.pb.h"
 
 namespace switchboard::routing {
 namespace {
@@ -75,6 +77,32 @@ std::vector<rules::Candidate> Candidates(const v1::Team& team, Locked& agents, a
     out.push_back(std::move(c));
   }
   return out;
+}
+
+// The message a fallback sends the contact, or nullopt when it sends none.
+std::optional<notifications::v1::OutboundMessageRequested> FallbackMessage(
+    const v1::Team& team, v1::WithdrawReason why, v1::FallbackAction action) {
+  const v1::Fallback& f =
+      why == v1::WITHDRAW_REASON_AFTER_HOURS ? team.after_hours_fallback() : team.fallback();
+  notifications::v1::OutboundMessageRequested m;
+  switch (action) {
+    case v1::FALLBACK_ACTION_AUTO_REPLY:
+      m.set_reason(notifications::v1::OUTBOUND_REASON_MISSED_CALL_AUTO_REPLY);
+      m.set_text(f.auto_reply_text());
+      break;
+    case v1::FALLBACK_ACTION_VOICEMAIL:
+      m.set_reason(notifications::v1::OUTBOUND_REASON_VOICEMAIL_PROMPT);
+      m.set_text(f.voicemail_prompt_text());
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (!f.template_name().empty()) {
+    m.mutable_fallback_template()->set_name(f.template_name());
+    m.mutable_fallback_template()->set_language_code(f.template_language_code());
+  }
+  if (m.text().empty() && !m.has_fallback_template()) return std::nullopt;
+  return m;
 }
 
 absl::Status Refused(absl::string_view reason, absl::string_view message) {
@@ -144,7 +172,8 @@ absl::Status Ringer::Start(pg::Conn& tx, const Call& call, bool open, absl::Time
   if (team.has_value()) ring.team_id = team->team_id();
   ASSIGN_OR_RETURN(v1::Team rung, TeamOf(tx, ring));
   if (!open) {
-    return Finish(tx, ring, rules::AfterHours(rung).action, v1::WITHDRAW_REASON_AFTER_HOURS, now);
+    return Finish(tx, ring, &rung, rules::AfterHours(rung).action, v1::WITHDRAW_REASON_AFTER_HOURS,
+                  now);
   }
   return StartRound(tx, ring, rung, now);
 }
@@ -182,7 +211,9 @@ absl::Status Ringer::StartRound(pg::Conn& tx, Ring& ring, const v1::Team& team, 
 absl::Status Ringer::RoundOver(pg::Conn& tx, Ring& ring, const v1::Team& team,
                                v1::WithdrawReason why, absl::Time now) {
   const rules::Next next = rules::AfterRound(team, ring.round);
-  if (next.action != v1::FALLBACK_ACTION_ESCALATION) return Finish(tx, ring, next.action, why, now);
+  if (next.action != v1::FALLBACK_ACTION_ESCALATION) {
+    return Finish(tx, ring, &team, next.action, why, now);
+  }
   if (probe_ != nullptr) probe_->Fallback(next.action);
   v1::CallOffer withdrawn;
   withdrawn.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
@@ -198,20 +229,46 @@ absl::Status Ringer::RoundOver(pg::Conn& tx, Ring& ring, const v1::Team& team,
   return StartRound(tx, ring, escalation, now);
 }
 
-absl::Status Ringer::Finish(pg::Conn& tx, Ring& ring, v1::FallbackAction action,
-                            v1::WithdrawReason why, absl::Time now) {
-  if (probe_ != nullptr && why != v1::WITHDRAW_REASON_CALL_ENDED) probe_->Fallback(action);
+absl::Status Ringer::Finish(pg::Conn& tx, Ring& ring, const v1::Team* team,
+                            v1::FallbackAction action, v1::WithdrawReason why, absl::Time now) {
+  if (probe_ != nullptr && team != nullptr) probe_->Fallback(action);
   v1::CallOffer offer;
+  if (team != nullptr && team->schedule_callback_on_miss()) {
+    offer.set_schedule_callback(true);
+    if (!ring.contact.wa_id().empty()) {
+      ASSIGN_OR_RETURN(*offer.mutable_callback_agent_id(),
+                       store::Assignment(tx, ring.tenant, ring.contact.wa_id()));
+    }
+  }
   offer.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
   offer.set_withdraw_reason(why);
   offer.set_fallback_action(action);
   offer.set_ringing_ended(true);
   for (const std::string& id : ring.ringing) offer.add_offered_agent_ids(id);
+  if (team != nullptr) RETURN_IF_ERROR(SendFallbackMessage(tx, ring, *team, why, action, now));
   ring.state = Ring::State::kFinished;
   ring.fallback_action = action;
   ring.ringing.clear();
   ring.due.reset();
   return Publish(tx, ring, std::move(offer), now);
+}
+
+absl::Status Ringer::SendFallbackMessage(pg::Conn& tx, const Ring& ring, const v1::Team& team,
+                                         v1::WithdrawReason why, v1::FallbackAction action,
+                                         absl::Time now) {
+  std::optional<notifications::v1::OutboundMessageRequested> m =
+      FallbackMessage(team, why, action);
+  if (!m.has_value()) return absl::OkStatus();
+  const std::string contact = api::ContactKey(ring.contact);
+  *m->mutable_header() = api::Header(ring.tenant, contact, 1, now, ring.call_id);
+  m->set_business_phone_number_id(ring.business_phone_number_id);
+  *m->mutable_contact() = ring.contact;
+  m->set_call_id(ring.call_id);
+  // One per call, whatever runs this again: the id is the call's, and the sender de-duplicates
+  // on it.
+  return pg::Outbox::Enqueue(tx, kafka::kWhatsAppOutbound, *m, contact,
+                             absl::StrCat("fallback.", ring.tenant, ".", ring.call_id), now,
+                             "routing");
 }
 
 absl::Status Ringer::CallEnded(pg::Conn& tx, const Call& call, absl::Time now) {
@@ -235,7 +292,8 @@ absl::Status Ringer::CallEnded(pg::Conn& tx, const Call& call, absl::Time now) {
     RETURN_IF_ERROR(agents_.Save(tx, tenant, *row));
   }
   if (!ring.has_value() || ring->state != Ring::State::kRinging) return absl::OkStatus();
-  return Finish(tx, *ring, v1::FALLBACK_ACTION_NONE, v1::WITHDRAW_REASON_CALL_ENDED, now);
+  return Finish(tx, *ring, nullptr, v1::FALLBACK_ACTION_NONE, v1::WITHDRAW_REASON_CALL_ENDED,
+                now);
 }
 
 absl::Status Ringer::CallStarted(pg::Conn& tx, const std::string& tenant,

@@ -82,8 +82,14 @@ class Ringer {
   absl::Status Advance(pg::Conn& tx, store::Ring& ring, absl::Time now);
   absl::Status RoundOver(pg::Conn& tx, store::Ring& ring, const v1::Team& team,
                          v1::WithdrawReason why, absl::Time now);
-  absl::Status Finish(pg::Conn& tx, store::Ring& ring, v1::FallbackAction action,
-                      v1::WithdrawReason why, absl::Time now);
+  // Ends the ringing with no winner. `team`: the team whose fallback ran (null when the call
+  // ended first).
+  absl::Status Finish(pg::Conn& tx, store::Ring& ring, const v1::Team* team,
+                      v1::FallbackAction action, v1::WithdrawReason why, absl::Time now);
+  // The fallback's message to the contact (auto-reply, voicemail prompt) on whatsapp.outbound.v1.
+  absl::Status SendFallbackMessage(pg::Conn& tx, const store::Ring& ring, const v1::Team& team,
+                                   v1::WithdrawReason why, v1::FallbackAction action,
+                                   absl::Time now);
   absl::Status CallEnded(pg::Conn& tx, const calls::v1::Call& call, absl::Time now);
   absl::Status CallStarted(pg::Conn& tx, const std::string& tenant, const std::string& agent_id,
                            const std::string& call_id);

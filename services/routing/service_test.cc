@@ -13,6 +13,7 @@
 #include "services/routing/module.h"
 #include "services/webhooks/module.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
+#include "switchboard/notifications/v1/notifications_service.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/routing/v1/routing_service.grpc.pb.h"
 #include "tests/support/servers.h"
@@ -43,7 +44,8 @@ class Topics {
         sb::kafka::Consumer::Create(
             {.brokers = brokers,
              .group_id = absl::StrCat("test.", sb::core::NewId()),
-             .topics = {sb::kafka::kRoutingOffers, sb::kafka::kRoutingAvailability}},
+             .topics = {sb::kafka::kRoutingOffers, sb::kafka::kRoutingAvailability,
+                        sb::kafka::kWhatsAppOutbound}},
             [this](const sb::kafka::Message& m) { return Take(m); })
             .value());
     consumer_->Start();
@@ -83,6 +85,11 @@ class Topics {
     REQUIRE(ok);
     return *found;
   }
+  // The messages routing asked to send, by event id.
+  std::map<std::string, sb::notifications::v1::OutboundMessageRequested> Messages() {
+    absl::MutexLock lock(&mu_);
+    return messages_;
+  }
   // The availability last announced for `agent_id`.
   std::optional<v1::AgentAvailabilityChanged> Availability(const std::string& agent_id) {
     absl::MutexLock lock(&mu_);
@@ -105,7 +112,11 @@ class Topics {
  private:
   absl::Status Take(const sb::kafka::Message& m) {
     absl::MutexLock lock(&mu_);
-    if (m.topic == sb::kafka::kRoutingOffers) {
+    if (m.topic == sb::kafka::kWhatsAppOutbound) {
+      sb::notifications::v1::OutboundMessageRequested message;
+      if (!message.ParseFromString(m.event.payload)) return absl::InvalidArgumentError("message");
+      messages_[m.event.id] = message;
+    } else if (m.topic == sb::kafka::kRoutingOffers) {
       v1::CallOffer offer;
       if (!offer.ParseFromString(m.event.payload)) return absl::InvalidArgumentError("offer");
       offers_[{offer.call_id(), offer.header().sequence()}] = offer;
@@ -121,6 +132,8 @@ class Topics {
   absl::Mutex mu_;
   std::map<std::pair<std::string, int64_t>, v1::CallOffer> offers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::AgentAvailabilityChanged> availability_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, sb::notifications::v1::OutboundMessageRequested> messages_
+      ABSL_GUARDED_BY(mu_);
   std::unique_ptr<sb::kafka::Consumer> consumer_;
 };
 
@@ -466,7 +479,15 @@ TEST_CASE("nobody answers: the round rings out, escalates, then the last fallbac
   backup.mutable_ring_timeout()->set_seconds(5);
   backup.mutable_fallback()->set_action(v1::FALLBACK_ACTION_AUTO_REPLY);
   backup.mutable_fallback()->set_auto_reply_text("Sorry we missed you; we will call back.");
+  backup.mutable_fallback()->set_template_name("missed_call");
+  backup.mutable_fallback()->set_template_language_code("en_US");
+  backup.set_schedule_callback_on_miss(true);
   RequireOk(f.Upsert(backup));
+  v1::SetContactAssignmentRequest assign;
+  assign.mutable_contact()->set_wa_id("13175551399");
+  assign.set_agent_id("carol");
+  v1::SetContactAssignmentResponse assigned;
+  RequireOk(f.Call(&v1::RoutingService::Stub::SetContactAssignment, assign, &assigned, kAdmin));
   v1::Team front = Team("front", {"alice"}, {kNumber});
   front.mutable_ring_timeout()->set_seconds(5);
   front.mutable_fallback()->set_action(v1::FALLBACK_ACTION_ESCALATION);
@@ -489,6 +510,25 @@ TEST_CASE("nobody answers: the round rings out, escalates, then the last fallbac
   CHECK(last.kind() == v1::CALL_OFFER_KIND_WITHDRAWN);
   CHECK(last.withdraw_reason() == v1::WITHDRAW_REASON_RING_TIMEOUT);
   CHECK(last.fallback_action() == v1::FALLBACK_ACTION_AUTO_REPLY);
+  // backup's team option: calls is told to schedule a callback, for the contact's agent.
+  CHECK(last.schedule_callback());
+  CHECK(last.callback_agent_id() == "carol");
+  // The auto-reply goes to the contact once, keyed by the call; the sender picks the text or,
+  // outside the service window, the template.
+  std::map<std::string, sb::notifications::v1::OutboundMessageRequested> messages;
+  REQUIRE(testing::Eventually([&] {
+    messages = f.topics.Messages();
+    return !messages.empty();
+  }));
+  REQUIRE(messages.size() == 1);
+  const auto& [id, reply] = *messages.begin();
+  CHECK(id == "fallback.acme.call-1");
+  CHECK(reply.call_id() == "call-1");
+  CHECK(reply.contact().wa_id() == "13175551399");
+  CHECK(reply.business_phone_number_id() == kNumber);
+  CHECK(reply.text() == "Sorry we missed you; we will call back.");
+  CHECK(reply.fallback_template().name() == "missed_call");
+  CHECK(reply.reason() == sb::notifications::v1::OUTBOUND_REASON_MISSED_CALL_AUTO_REPLY);
   // Each let one offer ring out: with max-unanswered-offers=1 both are DND now, and say why.
   f.topics.WaitForAvailability("alice", v1::AVAILABILITY_DND);
   CHECK(f.topics.Availability("alice")->agent().availability_reason() == "MAX_NO_ANSWER");
@@ -518,6 +558,11 @@ TEST_CASE("a ring deadline survives the process: after a restart past it the fal
   int finals = 0;
   for (const v1::CallOffer& o : f.topics.Offers("call-1")) finals += o.ringing_ended();
   CHECK(finals == 1);
+  // One voicemail prompt, though the fallback's deadline passed while the process was down.
+  REQUIRE(testing::Eventually([&] { return !f.topics.Messages().empty(); }));
+  CHECK(f.topics.Messages().size() == 1);
+  CHECK(f.topics.Messages().begin()->second.reason() ==
+        sb::notifications::v1::OUTBOUND_REASON_VOICEMAIL_PROMPT);
 }
 
 TEST_CASE("an agent going DND while ringing has its alert withdrawn at once") {
