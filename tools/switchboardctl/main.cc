@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       &kCallsCommand,        //
       &kEligibilityCommand,  //
       &kNumbersCommand,      //
+      &kRoutingCommand,      //
       &kDevCommand,          //
   };
   return Main(std::vector<std::string>(argv + 1, argv + argc), commands);

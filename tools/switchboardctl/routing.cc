@@ -1,0 +1,255 @@
+// `switchboardctl routing ...`: the routing service (switchboard.routing.v1.RoutingService):
+// agents' call availability, teams, and claiming a ringing call.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "libs/core/proto_time.h"
+#include "switchboard/routing/v1/routing_service.grpc.pb.h"
+#include "tools/switchboardctl/cli.h"
+#include "tools/switchboardctl/commands.h"
+
+namespace switchboard::cli {
+namespace {
+
+namespace rv = routing::v1;
+using RoutingClient = Client<rv::RoutingService>;
+using Stub = rv::RoutingService::Stub;
+
+constexpr char kUsage[] =
+    R"(  routing availability [--agent=A]                          an agent's call availability
+  routing availability set --to=available|dnd|offline [--agent=A]
+  routing heartbeat [--agent=A]                             the agent's client is alive
+  routing agents [--filter=F] [--page-size=N] [--page-token=T]
+                                                            the tenant's agents, e.g.
+                                                            --filter='availability = AVAILABLE'
+  routing teams [--page-size=N] [--page-token=T]            the tenant's teams
+  routing team --team=ID                                    one team
+  routing team set --team=ID --mode=M --members=a,b[,...] [--numbers=n1,...]
+                [--display=NAME] [--ring-timeout=30s] [--agent-ring-timeout=15s] [--role=R]
+                [--fallback=F] [--escalate-to=TEAM] [--escalate-agents=a,b] [--text=T]
+                                                            create or replace a team (admin);
+                                                            M: broadcast, round_robin, sticky,
+                                                            role_based; F: none, auto_reply,
+                                                            voicemail, escalation
+  routing claim --call=ID [--agent=A]                       claim a call ringing for the agent
+  routing assign --contact=WA_ID [--agent=A]                the contact's agent (sticky teams);
+                                                            no --agent clears it
+)";
+
+constexpr std::pair<const char*, rv::Availability> kChoices[] = {
+    {"available", rv::AVAILABILITY_AVAILABLE},
+    {"dnd", rv::AVAILABILITY_DND},
+    {"offline", rv::AVAILABILITY_OFFLINE}};
+constexpr std::pair<const char*, rv::RoutingMode> kModes[] = {
+    {"broadcast", rv::ROUTING_MODE_BROADCAST},
+    {"round_robin", rv::ROUTING_MODE_ROUND_ROBIN},
+    {"sticky", rv::ROUTING_MODE_STICKY},
+    {"role_based", rv::ROUTING_MODE_ROLE_BASED}};
+constexpr std::pair<const char*, rv::FallbackAction> kFallbacks[] = {
+    {"none", rv::FALLBACK_ACTION_NONE},
+    {"auto_reply", rv::FALLBACK_ACTION_AUTO_REPLY},
+    {"voicemail", rv::FALLBACK_ACTION_VOICEMAIL},
+    {"escalation", rv::FALLBACK_ACTION_ESCALATION}};
+
+std::string Short(const std::string& name, absl::string_view prefix) {
+  return std::string(absl::StripPrefix(name, prefix));
+}
+
+std::string Since(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", core::FromProto(t), absl::UTCTimeZone());
+}
+
+std::vector<std::string> List(const std::string& text) {
+  return absl::StrSplit(text, ',', absl::SkipEmpty());
+}
+
+absl::StatusOr<google::protobuf::Duration> DurationValue(const Args& args,
+                                                         const std::string& name) {
+  absl::Duration d;
+  if (!absl::ParseDuration(args.Flag(name), &d)) {
+    return UsageError(absl::StrCat("--", name, " must be a duration such as 30s"));
+  }
+  return core::ToProto(d);
+}
+
+void PrintAgentRow(const Args& args, const rv::Agent& a) {
+  absl::FPrintF(args.out, "  %-16s %-10s %-20s %-20s %s\n", a.agent_id(),
+                Short(rv::Availability_Name(a.availability()), "AVAILABILITY_"),
+                a.availability_reason(), Since(a.availability_change_time()),
+                a.current_call_id().empty() ? a.offered_call_id() : a.current_call_id());
+}
+
+void PrintAgent(const Args& args, const rv::Agent& a) {
+  absl::FPrintF(args.out, "  agent          %s\n", a.agent_id());
+  absl::FPrintF(args.out, "  availability   %s (%s) since %s\n",
+                Short(rv::Availability_Name(a.availability()), "AVAILABILITY_"),
+                a.availability_reason(), Since(a.availability_change_time()));
+  if (a.has_cooldown_end_time()) {
+    absl::FPrintF(args.out, "  cooldown ends  %s\n", Since(a.cooldown_end_time()));
+  }
+  if (!a.current_call_id().empty()) absl::FPrintF(args.out, "  on call        %s\n", a.current_call_id());
+  if (!a.offered_call_id().empty()) absl::FPrintF(args.out, "  ringing for    %s\n", a.offered_call_id());
+  if (a.has_last_call_end_time()) {
+    absl::FPrintF(args.out, "  last call end  %s\n", Since(a.last_call_end_time()));
+  }
+  absl::FPrintF(args.out, "  teams          %s\n", absl::StrJoin(a.team_ids(), ", "));
+}
+
+void PrintTeam(const Args& args, const rv::Team& t) {
+  std::vector<std::string> members;
+  for (const auto& m : t.members()) members.push_back(m.agent_id());
+  absl::FPrintF(args.out, "  %-16s %-12s ring %-5s members %s; numbers %s; fallback %s%s\n",
+                t.team_id(), Short(rv::RoutingMode_Name(t.routing_mode()), "ROUTING_MODE_"),
+                t.has_ring_timeout() ? absl::FormatDuration(core::FromProto(t.ring_timeout()))
+                                     : "30s",
+                absl::StrJoin(members, ","), absl::StrJoin(t.business_phone_number_ids(), ","),
+                Short(rv::FallbackAction_Name(t.fallback().action()), "FALLBACK_ACTION_"),
+                t.fallback().escalation_team_id().empty()
+                    ? ""
+                    : absl::StrCat(" → ", t.fallback().escalation_team_id()));
+}
+
+absl::Status Availability(const Args& args, const RoutingClient& client) {
+  rv::GetAgentAvailabilityRequest req;
+  req.set_agent_id(args.Flag("agent"));
+  return client.Show(args, &Stub::GetAgentAvailability, req,
+                     [&](const rv::GetAgentAvailabilityResponse& r) { PrintAgent(args, r.agent()); });
+}
+
+absl::Status SetAvailability(const Args& args, const RoutingClient& client) {
+  rv::SetAgentAvailabilityRequest req;
+  req.set_agent_id(args.Flag("agent"));
+  ASSIGN_OR_RETURN(rv::Availability to,
+                   EnumFlag(args, "to", kChoices, rv::AVAILABILITY_UNSPECIFIED));
+  req.set_availability(to);
+  req.set_request_id(RequestId(args));
+  return client.Show(args, &Stub::SetAgentAvailability, req,
+                     [&](const rv::SetAgentAvailabilityResponse& r) { PrintAgent(args, r.agent()); });
+}
+
+absl::Status Heartbeat(const Args& args, const RoutingClient& client) {
+  rv::HeartbeatRequest req;
+  req.set_agent_id(args.Flag("agent"));
+  return client.Show(args, &Stub::Heartbeat, req,
+                     [&](const rv::HeartbeatResponse& r) { PrintAgent(args, r.agent()); });
+}
+
+absl::Status Agents(const Args& args, const RoutingClient& client) {
+  rv::ListAgentsRequest req;
+  req.set_filter(args.Flag("filter"));
+  RETURN_IF_ERROR(Page(args, &req));
+  return client.Show(args, &Stub::ListAgents, req, [&](const rv::ListAgentsResponse& r) {
+    absl::FPrintF(args.out, "  %-16s %-10s %-20s %-20s %s\n", "AGENT", "STATE", "WHY",
+                  "SINCE (UTC)", "CALL");
+    for (const auto& a : r.agents()) PrintAgentRow(args, a);
+    if (!r.next_page_token().empty()) {
+      absl::FPrintF(args.out, "  next page: --page-token=%s\n", r.next_page_token());
+    }
+  });
+}
+
+absl::Status Teams(const Args& args, const RoutingClient& client) {
+  rv::ListTeamsRequest req;
+  RETURN_IF_ERROR(Page(args, &req));
+  return client.Show(args, &Stub::ListTeams, req, [&](const rv::ListTeamsResponse& r) {
+    for (const auto& t : r.teams()) PrintTeam(args, t);
+    if (!r.next_page_token().empty()) {
+      absl::FPrintF(args.out, "  next page: --page-token=%s\n", r.next_page_token());
+    }
+  });
+}
+
+absl::Status Team(const Args& args, const RoutingClient& client) {
+  rv::GetTeamRequest req;
+  req.set_team_id(args.Flag("team"));
+  return client.Show(args, &Stub::GetTeam, req,
+                     [&](const rv::GetTeamResponse& r) { PrintTeam(args, r.team()); });
+}
+
+absl::Status SetTeam(const Args& args, const RoutingClient& client) {
+  rv::UpsertTeamRequest req;
+  rv::Team& t = *req.mutable_team();
+  t.set_team_id(args.Flag("team"));
+  t.set_display_name(args.Flag("display"));
+  ASSIGN_OR_RETURN(rv::RoutingMode mode, EnumFlag(args, "mode", kModes, rv::ROUTING_MODE_UNSPECIFIED));
+  t.set_routing_mode(mode);
+  t.set_required_role(args.Flag("role"));
+  for (const std::string& m : List(args.Flag("members"))) {
+    rv::TeamMember* member = t.add_members();
+    member->set_agent_id(m);
+    if (!t.required_role().empty()) member->add_roles(t.required_role());
+  }
+  for (const std::string& n : List(args.Flag("numbers"))) t.add_business_phone_number_ids(n);
+  if (args.Has("ring-timeout")) {
+    ASSIGN_OR_RETURN(*t.mutable_ring_timeout(), DurationValue(args, "ring-timeout"));
+  }
+  if (args.Has("agent-ring-timeout")) {
+    ASSIGN_OR_RETURN(*t.mutable_agent_ring_timeout(), DurationValue(args, "agent-ring-timeout"));
+  }
+  rv::Fallback& f = *t.mutable_fallback();
+  ASSIGN_OR_RETURN(rv::FallbackAction action,
+                   EnumFlag(args, "fallback", kFallbacks, rv::FALLBACK_ACTION_NONE));
+  f.set_action(action);
+  f.set_escalation_team_id(args.Flag("escalate-to"));
+  for (const std::string& a : List(args.Flag("escalate-agents"))) f.add_escalation_agent_ids(a);
+  if (action == rv::FALLBACK_ACTION_AUTO_REPLY) f.set_auto_reply_text(args.Flag("text"));
+  if (action == rv::FALLBACK_ACTION_VOICEMAIL) f.set_voicemail_prompt_text(args.Flag("text"));
+  req.set_request_id(RequestId(args));
+  return client.Show(args, &Stub::UpsertTeam, req,
+                     [&](const rv::UpsertTeamResponse& r) { PrintTeam(args, r.team()); });
+}
+
+absl::Status Claim(const Args& args, const RoutingClient& client) {
+  rv::ClaimCallRequest req;
+  req.set_call_id(args.Flag("call"));
+  req.set_agent_id(args.Flag("agent"));
+  req.set_request_id(RequestId(args));
+  return client.Show(args, &Stub::ClaimCall, req, [&](const rv::ClaimCallResponse& r) {
+    absl::FPrintF(args.out, "  %s; the call is %s's\n", r.won() ? "won" : "lost",
+                  r.winner_agent_id());
+  });
+}
+
+absl::Status Assign(const Args& args, const RoutingClient& client) {
+  rv::SetContactAssignmentRequest req;
+  req.mutable_contact()->set_wa_id(args.Flag("contact"));
+  req.set_agent_id(args.Flag("agent"));
+  req.set_request_id(RequestId(args));
+  return client.Show(args, &Stub::SetContactAssignment, req,
+                     [&](const rv::SetContactAssignmentResponse&) {
+                       absl::FPrintF(args.out, "  %s\n", req.agent_id().empty()
+                                                             ? "assignment cleared"
+                                                             : "assigned");
+                     });
+}
+
+int RunRouting(const Args& args) {
+  static const std::vector<Verb<rv::RoutingService>> kVerbs = {
+      {"availability", {.optional = {"agent"}}, Availability},
+      {"availability set", {.required = {"to"}, .optional = {"agent", "request-id"}},
+       SetAvailability},
+      {"heartbeat", {.optional = {"agent"}}, Heartbeat},
+      {"agents", {.optional = {"filter", "page-size", "page-token"}}, Agents},
+      {"teams", {.optional = {"page-size", "page-token"}}, Teams},
+      {"team", {.required = {"team"}}, Team},
+      {"team set",
+       {.required = {"team", "mode", "members"},
+        .optional = {"numbers", "display", "ring-timeout", "agent-ring-timeout", "role",
+                     "fallback", "escalate-to", "escalate-agents", "text", "request-id"}},
+       SetTeam},
+      {"claim", {.required = {"call"}, .optional = {"agent", "request-id"}}, Claim},
+      {"assign", {.required = {"contact"}, .optional = {"agent", "request-id"}}, Assign},
+  };
+  return RunVerbs(args, kVerbs);
+}
+
+}  // namespace
+
+const Command kRoutingCommand = {"routing", kUsage, RunRouting};
+
+}  // namespace switchboard::cli
