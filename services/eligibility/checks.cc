@@ -16,17 +16,15 @@
 namespace switchboard::eligibility {
 namespace {
 
+constexpr std::pair<v1::CallKind, rules::CallKind> kCallKinds[] = {
+    {v1::CALL_KIND_USER_REQUESTED, rules::CallKind::kUserRequested},
+    {v1::CALL_KIND_AGENT_OFFERED, rules::CallKind::kAgentOffered},
+    {v1::CALL_KIND_LONG_TERM_CONSENT, rules::CallKind::kLongTermConsent}};
+
 absl::StatusOr<rules::CallKind> Kind(v1::CallKind k) {
   RETURN_IF_ERROR(api::RequireEnum(k, v1::CallKind_descriptor(), "call_kind"));
-  switch (k) {
-    case v1::CALL_KIND_USER_REQUESTED:
-      return rules::CallKind::kUserRequested;
-    case v1::CALL_KIND_AGENT_OFFERED:
-      return rules::CallKind::kAgentOffered;
-    case v1::CALL_KIND_LONG_TERM_CONSENT:
-      return rules::CallKind::kLongTermConsent;
-    default:
-      break;
+  for (const auto& [api_kind, kind] : kCallKinds) {
+    if (api_kind == k) return kind;
   }
   return api::Missing("call_kind");
 }

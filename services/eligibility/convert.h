@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -37,16 +38,14 @@ inline absl::StatusOr<absl::Time> RequestTime(const google::protobuf::Timestamp&
 // way); nullopt for UNSPECIFIED and values the rules do not know.
 template <typename Rating>
 std::optional<rules::Quality> QualityOf(Rating rating) {
-  switch (rating) {
-    case Rating::QUALITY_RATING_GREEN:
-      return rules::Quality::kGreen;
-    case Rating::QUALITY_RATING_YELLOW:
-      return rules::Quality::kYellow;
-    case Rating::QUALITY_RATING_RED:
-      return rules::Quality::kRed;
-    default:
-      return std::nullopt;
+  constexpr std::pair<Rating, rules::Quality> kQualities[] = {
+      {Rating::QUALITY_RATING_GREEN, rules::Quality::kGreen},
+      {Rating::QUALITY_RATING_YELLOW, rules::Quality::kYellow},
+      {Rating::QUALITY_RATING_RED, rules::Quality::kRed}};
+  for (const auto& [r, quality] : kQualities) {
+    if (r == rating) return quality;
   }
+  return std::nullopt;
 }
 
 }  // namespace switchboard::eligibility

@@ -53,25 +53,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua");
 
+// The event's kind, as metrics and dead letters name it: its field of the `event` oneof
+// ("call_connected", "inbound_message", ...), "unknown" when none is set.
 const char* KindName(const v1::WhatsAppEvent& e) {
-  switch (e.event_case()) {
-    case v1::WhatsAppEvent::kCallConnected:
-      return "call_connected";
-    case v1::WhatsAppEvent::kCallTerminated:
-      return "call_terminated";
-    case v1::WhatsAppEvent::kCallStatusUpdated:
-      return "call_status_updated";
-    case v1::WhatsAppEvent::kInboundMessage:
-      return "inbound_message";
-    case v1::WhatsAppEvent::kCallPermissionReply:
-      return "call_permission_reply";
-    case v1::WhatsAppEvent::kAccountUpdate:
-      return "account_update";
-    case v1::WhatsAppEvent::kQualityUpdate:
-      return "quality_update";
-    default:
-      return "unknown";
-  }
+  const google::protobuf::FieldDescriptor* field =
+      v1::WhatsAppEvent::descriptor()->FindFieldByNumber(e.event_case());
+  return field != nullptr ? field->name().c_str() : "unknown";
 }
 
 bool SameSecret(absl::string_view a, absl::string_view b) {

@@ -162,22 +162,16 @@ void AppendCopyField(const pg::Param& p, std::string* out) {
     out->append(absl::BytesToHexString(p.value()));
     return;
   }
+  // What COPY's text format writes with a backslash; the rest stands as it is.
+  constexpr std::pair<char, const char*> kEscapes[] = {
+      {'\\', "\\\\"}, {'\t', "\\t"}, {'\n', "\\n"}, {'\r', "\\r"}};
   for (char c : p.value()) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        out->push_back(c);
+    const auto* escape = std::find_if(std::begin(kEscapes), std::end(kEscapes),
+                                      [c](const auto& e) { return e.first == c; });
+    if (escape != std::end(kEscapes)) {
+      out->append(escape->second);
+    } else {
+      out->push_back(c);
     }
   }
 }
