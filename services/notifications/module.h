@@ -13,4 +13,7 @@ namespace switchboard::notifications {
 
 void Register(runtime::Registry& registry);
 
+// The SQL files in migrations/, embedded at build time.
+std::vector<pg::Migration> Migrations();
+
 }  // namespace switchboard::notifications
