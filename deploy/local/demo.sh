@@ -120,16 +120,40 @@ for _ in $(seq 100); do
 done
 "$ctl" eligibility check --contact="$carla" --number="$SWITCHBOARD_DEMO_NUMBER"
 
-scene "An inbound call: Carla calls the business and agent-1 answers"
+scene "Routing: agents choose their call availability; teams say who rings for the number"
+for a in agent-1 agent-2 agent-3; do
+  SWITCHBOARD_SUBJECT=$a "$ctl" routing availability set --to=available >/dev/null
+done
+echo "  support rings agent-1 and agent-2 at once for 10 s, then escalates to backup;"
+echo "  backup rings agent-3 for 5 s, then auto-replies to the caller:"
+"$ctl" routing team set --team=backup --mode=broadcast --members=agent-3 --ring-timeout=5s \
+  --fallback=auto_reply --text="Sorry we missed your call! An agent will call you back shortly."
+"$ctl" routing team set --team=support --mode=broadcast --members=agent-1,agent-2 \
+  --numbers="$SWITCHBOARD_DEMO_NUMBER" --ring-timeout=10s --fallback=escalation --escalate-to=backup
+"$ctl" routing agents
+
+scene "An inbound call: Carla calls; both agents' alerts ring; agent-1 answers first"
 sim behaviour "{\"wa_id\":\"$carla\",\"name\":\"Carla Souza\",\"hang_up_after_ms\":4000}" >/dev/null
 echo "  Carla taps the call button in WhatsApp (she will hang up 4 s after an answer)"
 sim call "{$(from "$carla")}" | sed 's/^/  meta: /'; echo
 call_in=$(newest_call "$carla")
-"$ctl" calls list --query="$carla"
-echo "  agent-1 clicks Answer (pre_accept + accept with the browser's SDP answer):"
+wait_state "$call_in" RINGING
+"$ctl" calls get --call="$call_in" | grep -E '^  (state|offered) '
+echo "  agent-1 clicks Answer: routing's claim first (one winner), then pre_accept + accept:"
 agent1 calls answer --call="$call_in"
+echo "  agent-2 clicks Answer a moment later; the call is taken, and its alert was withdrawn:"
+SWITCHBOARD_SUBJECT=agent-2 "$ctl" calls answer --call="$call_in" 2>&1 | sed 's/^/  /' || true
+"$ctl" routing agents --filter='team_id = "support"'
 wait_state "$call_in" ENDED
 "$ctl" calls get --call="$call_in"
+echo "  The call ended: agent-1 cools down (10 s in this stack, 60 s by default) ..."
+"$ctl" routing availability --agent=agent-1 | sed -n 2,3p
+for _ in $(seq 200); do
+  "$ctl" routing availability --agent=agent-1 | grep -q 'AVAILABLE (' && break
+  sleep 0.1
+done
+echo "  ... and is Available again by itself:"
+"$ctl" routing availability --agent=agent-1 | sed -n 2p
 echo "  agent-1 writes an internal note; the contact's notes list it across calls:"
 agent1 calls notes add --call="$call_in" \
   --text="Carla wants a quote for 20 seats; call her back today." >/dev/null
@@ -138,16 +162,36 @@ echo "  The edge counted Meta's call webhooks:"
 curl -s "http://$SWITCHBOARD_METRICS/metrics" \
   | grep -E '^switchboard_webhook_(requests|events)_total' || true
 
-scene "A missed call: Daniel hangs up before anyone answers; a callback is promised"
+scene "A missed call: nobody answers Daniel; support escalates to backup, then auto-replies"
 daniel=55219777$suffix
 sim behaviour "{\"wa_id\":\"$daniel\",\"name\":\"Daniel Lima\"}" >/dev/null
-meta_call=$(sim call "{$(from "$daniel")}" | sed 's/.*"call_id":"\([^"]*\)".*/\1/')
+sim message "{$(from "$daniel"),\"text\":\"Hi, I have a question about the new plan\"}" >/dev/null
+sim call "{$(from "$daniel")}" >/dev/null
 call_missed=$(newest_call "$daniel")
-"$ctl" calls list --query="$daniel"
-echo "  ...nobody picks up; Daniel gives up and hangs up"
-sim hangup "{\"call_id\":\"$meta_call\"}" >/dev/null
-wait_state "$call_missed" MISSED
-"$ctl" calls get --call="$call_missed" | grep -E '^  (state|end reason|disconnected by|ended) '
+wait_state "$call_missed" RINGING
+echo "  support rings agent-1 and agent-2 for 10 s (nobody picks up) ..."
+"$ctl" calls get --call="$call_missed" | grep -E '^  (state|offered) '
+for _ in $(seq 150); do
+  "$ctl" calls get --call="$call_missed" | grep -q 'agent-3' && break
+  sleep 0.1
+done
+echo "  ... then backup rings agent-3 for 5 s ..."
+"$ctl" calls get --call="$call_missed" | grep -E '^  (state|offered) '
+for _ in $(seq 100); do
+  "$ctl" calls get --call="$call_missed" | grep -qE '^  state +MISSED$' && break
+  sleep 0.1
+done
+echo "  ... and the fallback ran: the call is MISSED and Daniel got the auto-reply on WhatsApp"
+"$ctl" calls get --call="$call_missed" | grep -E '^  (state|end reason|fallback|disconnected by|ended) '
+for _ in $(seq 100); do
+  curl -s "http://$SWITCHBOARD_METRICS/metrics" \
+    | grep -q 'switchboard_notifications_outbound_total{outcome="sent_text"}' && break
+  sleep 0.1
+done
+curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_(notifications_outbound|routing_fallbacks)_total' \
+  | grep -v ' 0$' | sed 's/^/  /' || true
+echo "  Each agent let one offer ring out; after 3 in a row an agent would go DND (MAX_NO_ANSWER)."
+"$ctl" routing agents
 echo "  agent-1 schedules a callback for 3 s from now:"
 "$ctl" calls callbacks schedule --contact="$daniel" "$demo_number" --in=3s --agent=agent-1 \
   --name="Daniel Lima" --phone="+$daniel" --source-call="$call_missed" \

@@ -126,6 +126,7 @@ switchboard_up() {
     --redis-url="redis://127.0.0.1:$(cat "$run/redis.port")/0" \
     --postgres-url="postgresql://postgres@127.0.0.1:$(cat "$run/pg.port")/switchboard" \
     --kafka-bootstrap-file="$run/kafka.bootstrap" --ready-file="$run/ready.json" \
+    --agent-cooldown="${SWITCHBOARD_AGENT_COOLDOWN:-10s}" \
     >>"$run/switchboard.log" 2>&1 &
   echo $! > "$run/switchboard.pid"
   wait_for 30 test -f "$run/ready.json" || die "switchboard did not start; see $run/switchboard.log"

@@ -38,15 +38,11 @@ std::optional<absl::Status> RegistryNumbers::Known(absl::string_view tenant,
 absl::Status RegistryNumbers::Check(const grpc::ServerContextBase* incoming,
                                     absl::string_view tenant, absl::string_view number) {
   if (std::optional<absl::Status> known = Known(tenant, number)) return *known;
-  absl::Status asked = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(auto stub, registry_->GetStub());
-    grpc::ClientContext client;
-    if (incoming != nullptr) Forward(*incoming, &client, absl::Seconds(2));
-    webhooks::v1::GetPhoneNumberRequest req;
-    req.set_phone_number_id(std::string(number));
-    webhooks::v1::GetPhoneNumberResponse resp;
-    return FromGrpcStatus(stub->GetPhoneNumber(&client, req, &resp));
-  }();
+  webhooks::v1::GetPhoneNumberRequest req;
+  req.set_phone_number_id(std::string(number));
+  absl::Status asked =
+      CallPeer(*registry_, incoming, &webhooks::v1::WebhooksService::Stub::GetPhoneNumber, req)
+          .status();
   const std::string key = Key(tenant, number);
   if (asked.code() == absl::StatusCode::kNotFound ||
       asked.code() == absl::StatusCode::kInvalidArgument) {

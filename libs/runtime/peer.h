@@ -7,10 +7,9 @@
 //   ASSIGN_OR_RETURN(eligibility_, PeerOf<eligibility::v1::EligibilityService>(ctx,
 //   "eligibility"));
 //   ...
-//   grpc::ClientContext client;
-//   runtime::Forward(*incoming, &client);       // the caller's token, deadline, correlation
-//   ASSIGN_OR_RETURN(auto stub, eligibility_->GetStub());
-//   grpc::Status s = stub->ReserveCall(&client, req, &resp);
+//   ASSIGN_OR_RETURN(ReserveCallResponse resp,
+//                    runtime::CallPeer(*eligibility_, incoming, &Stub::ReserveCall, req));
+//   // the caller's token, deadline (at most 2 s) and correlation id are passed on
 #pragma once
 
 #include <memory>
@@ -22,6 +21,8 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/core/error.h"
+#include "libs/core/status_macros.h"
+#include "libs/runtime/grpc.h"
 
 namespace switchboard::runtime {
 
@@ -73,5 +74,20 @@ class Peer final : public PeerBase {
   mutable absl::Mutex mu_;
   std::shared_ptr<Stub> stub_ ABSL_GUARDED_BY(mu_);
 };
+
+// One unary RPC to `peer` on behalf of `incoming` (its token, deadline capped at `max`,
+// correlation id: Forward), its failure as the suite's status. A null `incoming` sends none.
+template <typename Service, typename Request, typename Response>
+absl::StatusOr<Response> CallPeer(
+    const Peer<Service>& peer, const grpc::ServerContextBase* incoming,
+    grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& req, absl::Duration max = absl::Seconds(2)) {
+  ASSIGN_OR_RETURN(auto stub, peer.GetStub());
+  grpc::ClientContext client;
+  if (incoming != nullptr) Forward(*incoming, &client, max);
+  Response resp;
+  RETURN_IF_ERROR(FromGrpcStatus(((*stub).*method)(&client, req, &resp)));
+  return resp;
+}
 
 }  // namespace switchboard::runtime

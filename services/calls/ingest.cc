@@ -76,6 +76,23 @@ absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Me
   return applied;
 }
 
+absl::Status Ingest::OnceForCall(
+    const kafka::Message& message, const std::string& tenant, const std::string& call_id,
+    const std::function<absl::Status(pg::Conn&, v1::Call*)>& apply) {
+  return store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool first,
+                     pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
+    if (!first) return absl::OkStatus();  // a redelivery: already applied
+    ASSIGN_OR_RETURN(std::optional<v1::Call> call, Store::Lock(tx, tenant, CallKey::Id(call_id)));
+    if (!call.has_value()) {
+      log::Warning("event for an unknown call ignored",
+                   {{"tenant", tenant}, {"call_id", call_id}, {"type", message.event.type}});
+      return absl::OkStatus();
+    }
+    return apply(tx, &*call);
+  });
+}
+
 absl::StatusOr<std::optional<Fired>> Ingest::OnCallOffer(const routing::v1::CallOffer& offer,
                                                          const kafka::Message& message) {
   std::optional<Event> event = rules::FromOffer(offer);
@@ -85,18 +102,9 @@ absl::StatusOr<std::optional<Fired>> Ingest::OnCallOffer(const routing::v1::Call
     return core::InvalidArgument("INCOMPLETE_EVENT", "CallOffer without tenant or call id");
   }
   std::optional<Fired> missed;
-  RETURN_IF_ERROR(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+  RETURN_IF_ERROR(OnceForCall(message, tenant, offer.call_id(),
+                              [&](pg::Conn& tx, v1::Call* call) -> absl::Status {
     missed.reset();
-    ASSIGN_OR_RETURN(bool first,
-                     pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
-    if (!first) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::optional<v1::Call> call,
-                     Store::Lock(tx, tenant, CallKey::Id(offer.call_id())));
-    if (!call.has_value()) {
-      log::Warning("CallOffer for an unknown call ignored",
-                   {{"tenant", tenant}, {"call_id", offer.call_id()}});
-      return absl::OkStatus();
-    }
     absl::StatusOr<Transition> t = Apply(*call, *event);
     if (!t.ok() || !t->changed) return absl::OkStatus();  // answered or ended meanwhile
     const Cause cause{.at = event->at,
@@ -130,17 +138,8 @@ absl::Status Ingest::OnCallRated(const billing::v1::CallRated& rated,
   if (tenant.empty() || rated.call_id().empty()) {
     return core::InvalidArgument("INCOMPLETE_EVENT", "CallRated without tenant or call id");
   }
-  return store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(bool first,
-                     pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
-    if (!first) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::optional<v1::Call> call,
-                     Store::Lock(tx, tenant, CallKey::Id(rated.call_id())));
-    if (!call.has_value()) {
-      log::Warning("CallRated for an unknown call ignored",
-                   {{"tenant", tenant}, {"call_id", rated.call_id()}});
-      return absl::OkStatus();
-    }
+  return OnceForCall(message, tenant, rated.call_id(),
+                     [&](pg::Conn& tx, v1::Call* call) -> absl::Status {
     *call->mutable_cost() = rated.cost();
     const Cause cause{.at = clock_.Now(),
                       .correlation_id = rated.header().correlation_id(),

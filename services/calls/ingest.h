@@ -16,6 +16,8 @@
 //       [&](const auto& e, const kafka::Message& m) { return ingest.OnWhatsAppEvent(e, m); }));
 #pragma once
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -52,6 +54,12 @@ class Ingest {
   absl::StatusOr<int> FireCallbacks(int limit = 100);
 
  private:
+  // Applies a consumed event about `call_id` once: in one transaction with its ce_id remembered,
+  // the call locked (an unknown call is logged and skipped).
+  absl::Status OnceForCall(const kafka::Message& message, const std::string& tenant,
+                           const std::string& call_id,
+                           const std::function<absl::Status(pg::Conn&, v1::Call*)>& apply);
+
   Journal& journal_;
   Store& store_;
   const core::Clock& clock_;

@@ -36,12 +36,8 @@ class EligibilityPeer final : public Reserver {
   absl::StatusOr<eligibility::v1::ReserveCallResponse> Reserve(
       const grpc::ServerContextBase* incoming,
       const eligibility::v1::ReserveCallRequest& req) override {
-    ASSIGN_OR_RETURN(auto stub, peer_->GetStub());
-    grpc::ClientContext client;
-    if (incoming != nullptr) runtime::Forward(*incoming, &client, absl::Seconds(2));
-    eligibility::v1::ReserveCallResponse resp;
-    RETURN_IF_ERROR(runtime::FromGrpcStatus(stub->ReserveCall(&client, req, &resp)));
-    return resp;
+    return runtime::CallPeer(*peer_, incoming,
+                             &eligibility::v1::EligibilityService::Stub::ReserveCall, req);
   }
 
  private:
@@ -56,12 +52,7 @@ class RoutingPeer final : public Claimer {
 
   absl::StatusOr<routing::v1::ClaimCallResponse> Claim(
       const grpc::ServerContextBase* incoming, const routing::v1::ClaimCallRequest& req) override {
-    ASSIGN_OR_RETURN(auto stub, peer_->GetStub());
-    grpc::ClientContext client;
-    if (incoming != nullptr) runtime::Forward(*incoming, &client, absl::Seconds(2));
-    routing::v1::ClaimCallResponse resp;
-    RETURN_IF_ERROR(runtime::FromGrpcStatus(stub->ClaimCall(&client, req, &resp)));
-    return resp;
+    return runtime::CallPeer(*peer_, incoming, &routing::v1::RoutingService::Stub::ClaimCall, req);
   }
 
  private:

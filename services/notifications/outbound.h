@@ -23,15 +23,11 @@
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "libs/whatsapp/graph_client.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
 #include "switchboard/notifications/v1/notifications_service.pb.h"
 #include "switchboard/webhooks/v1/whatsapp_events.pb.h"
-
-namespace prometheus {
-class Registry;
-class Counter;
-template <typename T>
-class Family;
-}  // namespace prometheus
 
 namespace switchboard::notifications {
 

@@ -49,6 +49,16 @@ struct Fixture {
     REQUIRE(producer->PublishAndWait(sb::kafka::kWhatsAppOutbound, e, absl::Seconds(10)).ok());
   }
 
+  // The contact writes to the business, which opens their service window; returns once the
+  // sender knows.
+  void Writes(const std::string& wa_id) {
+    REQUIRE(suite.sim()->SendUserMessage(kNumber, wa_id, "Hello?").ok());
+    REQUIRE(testing::Eventually([&] {
+      auto r = db.Exec("SELECT 1 FROM service_windows WHERE contact_key = $1", {wa_id});
+      return r.ok() && r->rows() == 1;
+    }));
+  }
+
   // The request's row once settled: state, channel, reason.
   std::tuple<int, std::string, std::string> Settled(const std::string& id) {
     std::tuple<int, std::string, std::string> out;
@@ -80,12 +90,8 @@ struct Fixture {
 
 TEST_CASE("free text inside the service window, the template outside it, nothing without one") {
   Fixture f;
-  // Ana wrote a moment ago: her window is open once the webhook is in.
-  REQUIRE(f.suite.sim()->SendUserMessage(kNumber, "5511900000001", "Hello?").ok());
-  REQUIRE(testing::Eventually([&] {
-    auto r = f.db.Exec("SELECT 1 FROM service_windows WHERE contact_key = $1", {"5511900000001"});
-    return r.ok() && r->rows() == 1;
-  }));
+  // Ana wrote a moment ago: her window is open.
+  f.Writes("5511900000001");
   f.Request("reply-ana", "5511900000001", "Sorry we missed your call.", "missed_call");
   CHECK(f.Settled("reply-ana") == std::tuple<int, std::string, std::string>{2, "text", ""});
 
@@ -104,11 +110,7 @@ TEST_CASE("free text inside the service window, the template outside it, nothing
 
 TEST_CASE("a request delivered again is not sent again") {
   Fixture f;
-  REQUIRE(f.suite.sim()->SendUserMessage(kNumber, "5511900000001", "Hello?").ok());
-  REQUIRE(testing::Eventually([&] {
-    auto r = f.db.Exec("SELECT 1 FROM service_windows WHERE contact_key = $1", {"5511900000001"});
-    return r.ok() && r->rows() == 1;
-  }));
+  f.Writes("5511900000001");
   f.Request("reply-1", "5511900000001", "Sorry we missed your call.");
   f.Settled("reply-1");
   const int64_t sent = f.MessagesAtMeta();

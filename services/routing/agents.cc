@@ -28,15 +28,13 @@ store::AgentRow NewAgent(const std::string& agent_id) {
 
 }  // namespace
 
-v1::Agent ToProto(const rules::Agent& agent, const rules::View& view,
+v1::Agent ToProto(const rules::Agent& agent, const rules::View& view, absl::Time since,
                   const std::vector<v1::Team>& teams) {
   v1::Agent out;
   out.set_agent_id(agent.agent_id);
   out.set_availability(view.availability);
   out.set_availability_reason(view.reason);
-  if (agent.published_time.has_value()) {
-    *out.mutable_availability_change_time() = core::ToProto(*agent.published_time);
-  }
+  *out.mutable_availability_change_time() = core::ToProto(since);
   if (view.availability == v1::AVAILABILITY_COOLDOWN && agent.cooldown_end.has_value()) {
     *out.mutable_cooldown_end_time() = core::ToProto(*agent.cooldown_end);
   }
@@ -65,12 +63,14 @@ absl::Status Agents::Save(pg::Conn& tx, absl::string_view tenant, store::AgentRo
                        view.reason != agent.published_reason ||
                        !agent.published_time.has_value();
   if (changed) {
-    const v1::Availability previous = rules::Publish(agent, view, now);
+    // A cooldown that ended, or presence that lapsed, changed when it did, not when looked at.
+    const absl::Time since = rules::Since(agent, view, now, policy_);
+    const v1::Availability previous = rules::Publish(agent, view, since);
     ++row.sequence;
     ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent.agent_id));
     routing::v1::AgentAvailabilityChanged event;
-    *event.mutable_header() = api::Header(tenant, agent.agent_id, row.sequence, now);
-    *event.mutable_agent() = ToProto(agent, view, teams);
+    *event.mutable_header() = api::Header(tenant, agent.agent_id, row.sequence, since);
+    *event.mutable_agent() = ToProto(agent, view, since, teams);
     event.set_previous_availability(previous);
     // Keyed by tenant and agent: the topic is compacted to each agent's latest availability.
     const std::string key = absl::StrCat(tenant, "/", agent.agent_id);
@@ -99,8 +99,7 @@ absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
     given_up = give_up ? held : std::string();
     RETURN_IF_ERROR(Save(tx, tenant, row));
     ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));
-    *resp.mutable_agent() =
-        ToProto(row.agent, rules::Effective(row.agent, clock_.Now(), policy_), teams);
+    *resp.mutable_agent() = Show(row.agent, clock_.Now(), teams);
     return absl::OkStatus();
   }));
   if (!given_up.empty() && give_up_) give_up_(tenant, given_up, agent_id);
@@ -126,7 +125,7 @@ absl::StatusOr<v1::Agent> Agents::Get(const auth::Principal& caller,
     ASSIGN_OR_RETURN(teams, store::TeamsOfAgent(tx, caller.tenant_id, agent_id));
     return absl::OkStatus();
   }));
-  return ToProto(row->agent, rules::Effective(row->agent, clock_.Now(), policy_), teams);
+  return Show(row->agent, clock_.Now(), teams);
 }
 
 absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsRequest& req,
@@ -145,7 +144,7 @@ absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsReq
     for (const store::AgentRow& row : rows) {
       ASSIGN_OR_RETURN(std::vector<v1::Team> teams,
                        store::TeamsOfAgent(tx, caller.tenant_id, row.agent.agent_id));
-      *resp->add_agents() = ToProto(row.agent, rules::Effective(row.agent, now, policy_), teams);
+      *resp->add_agents() = Show(row.agent, now, teams);
     }
     if (more) resp->set_next_page_token(api::EncodePageToken({.id = rows.back().agent.agent_id},
                                                              binding));
@@ -169,6 +168,12 @@ absl::StatusOr<int> Agents::Tick() {
   return looked;
 }
 
+v1::Agent Agents::Show(const rules::Agent& agent, absl::Time now,
+                       const std::vector<v1::Team>& teams) const {
+  const rules::View view = rules::Effective(agent, now, policy_);
+  return ToProto(agent, view, rules::Since(agent, view, now, policy_), teams);
+}
+
 absl::StatusOr<v1::Agent> Agents::Change(
     const std::string& tenant, const std::string& agent_id,
     const std::function<void(rules::Agent&)>& fn) {
@@ -179,7 +184,7 @@ absl::StatusOr<v1::Agent> Agents::Change(
     fn(row.agent);
     RETURN_IF_ERROR(Save(tx, tenant, row));
     ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));
-    out = ToProto(row.agent, rules::Effective(row.agent, clock_.Now(), policy_), teams);
+    out = Show(row.agent, clock_.Now(), teams);
     return absl::OkStatus();
   }));
   return out;

@@ -55,6 +55,9 @@ class Agents {
   static constexpr int kTickBatch = 200;
 
  private:
+  // The agent as the API shows it at `now`.
+  v1::Agent Show(const rules::Agent& agent, absl::Time now,
+                 const std::vector<v1::Team>& teams) const;
   absl::StatusOr<v1::Agent> Change(const std::string& tenant, const std::string& agent_id,
                                    const std::function<void(rules::Agent&)>& fn);
 
@@ -64,8 +67,8 @@ class Agents {
   GiveUp give_up_;
 };
 
-// The API's view of an agent at `now`.
-v1::Agent ToProto(const rules::Agent& agent, const rules::View& view,
+// The API's view of an agent: `view` (Effective at some instant) and since when.
+v1::Agent ToProto(const rules::Agent& agent, const rules::View& view, absl::Time since,
                   const std::vector<v1::Team>& teams);
 
 }  // namespace switchboard::routing

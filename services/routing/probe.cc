@@ -8,6 +8,25 @@
 #include "prometheus/registry.h"
 
 namespace switchboard::routing {
+namespace {
+
+// One series of `family` per value of an enum from `first` to `last`, labelled `label` with the
+// value's name in lower case without the enum's prefix ("FALLBACK_ACTION_AUTO_REPLY" ->
+// "auto_reply").
+template <typename Enum, typename Metric>
+std::map<Enum, Metric*> PerValue(prometheus::Family<Metric>& family, const std::string& label,
+                                 const google::protobuf::EnumDescriptor* type,
+                                 absl::string_view prefix, int first, int last) {
+  std::map<Enum, Metric*> out;
+  for (int v = first; v <= last; ++v) {
+    const std::string& name = type->FindValueByNumber(v)->name();
+    out[static_cast<Enum>(v)] =
+        &family.Add({{label, absl::AsciiStrToLower(absl::StripPrefix(name, prefix))}});
+  }
+  return out;
+}
+
+}  // namespace
 
 Probe::Probe(prometheus::Registry& registry) {
   offers_ = &prometheus::BuildCounter()
@@ -32,26 +51,20 @@ Probe::Probe(prometheus::Registry& registry) {
                          .Register(registry)
                          .Add({}, prometheus::Histogram::BucketBoundaries{
                                       1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60});
-  auto& fallbacks = prometheus::BuildCounter()
-                        .Name("switchboard_routing_fallbacks_total")
-                        .Help("Rounds that ended without a winner, by the fallback that ran.")
-                        .Register(registry);
-  for (int a = v1::FALLBACK_ACTION_NONE; a <= v1::FALLBACK_ACTION_VOICEMAIL; ++a) {
-    const auto action = static_cast<v1::FallbackAction>(a);
-    fallbacks_[action] = &fallbacks.Add(
-        {{"action", absl::AsciiStrToLower(absl::StripPrefix(v1::FallbackAction_Name(action),
-                                                            "FALLBACK_ACTION_"))}});
-  }
-  auto& agents = prometheus::BuildGauge()
-                     .Name("switchboard_routing_agents")
-                     .Help("Agents by the call availability last announced.")
-                     .Register(registry);
-  for (int a = v1::AVAILABILITY_AVAILABLE; a <= v1::AVAILABILITY_OFFLINE; ++a) {
-    const auto availability = static_cast<v1::Availability>(a);
-    agents_[availability] = &agents.Add(
-        {{"availability", absl::AsciiStrToLower(absl::StripPrefix(
-                              v1::Availability_Name(availability), "AVAILABILITY_"))}});
-  }
+  fallbacks_ = PerValue<v1::FallbackAction>(prometheus::BuildCounter()
+                                                 .Name("switchboard_routing_fallbacks_total")
+                                                 .Help("Rounds that ended without a winner, by "
+                                                       "the fallback that ran.")
+                                                 .Register(registry),
+                                             "action", v1::FallbackAction_descriptor(),
+                                             "FALLBACK_ACTION_", v1::FALLBACK_ACTION_NONE,
+                                             v1::FALLBACK_ACTION_VOICEMAIL);
+  agents_ = PerValue<v1::Availability>(prometheus::BuildGauge()
+                                           .Name("switchboard_routing_agents")
+                                           .Help("Agents by the call availability last announced.")
+                                           .Register(registry),
+                                       "availability", v1::Availability_descriptor(),
+                                       "AVAILABILITY_", v1::AVAILABILITY_AVAILABLE, v1::AVAILABILITY_OFFLINE);
 }
 
 void Probe::Offered(int agents) {

@@ -46,8 +46,10 @@ std::vector<std::string> MembersOf(const v1::Team& team) {
   return out;
 }
 
+}  // namespace
+
 // The agents locked for one change, by id.
-class Locked {
+class Ringer::Locked {
  public:
   static absl::StatusOr<Locked> Take(pg::Conn& tx, const std::string& tenant,
                                      std::vector<std::string> ids) {
@@ -65,7 +67,9 @@ class Locked {
   std::map<std::string, AgentRow> rows_;
 };
 
-std::vector<rules::Candidate> Candidates(const v1::Team& team, Locked& agents, absl::Time now,
+namespace {
+
+std::vector<rules::Candidate> Candidates(const v1::Team& team, Ringer::Locked& agents, absl::Time now,
                                          const rules::Policy& policy) {
   std::vector<rules::Candidate> out;
   for (const v1::TeamMember& m : team.members()) {
@@ -103,6 +107,15 @@ std::optional<notifications::v1::OutboundMessageRequested> FallbackMessage(
   }
   if (m.text().empty() && !m.has_fallback_template()) return std::nullopt;
   return m;
+}
+
+// A WITHDRAWN of `agents`' alerts.
+v1::CallOffer Withdrawal(v1::WithdrawReason why, const std::vector<std::string>& agents) {
+  v1::CallOffer offer;
+  offer.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
+  offer.set_withdraw_reason(why);
+  for (const std::string& id : agents) offer.add_offered_agent_ids(id);
+  return offer;
 }
 
 absl::Status Refused(absl::string_view reason, absl::string_view message) {
@@ -192,20 +205,7 @@ absl::Status Ringer::StartRound(pg::Conn& tx, Ring& ring, const v1::Team& team, 
   rules::Step step = rules::FirstStep(
       team, Candidates(team, agents, now, agents_.policy()), assigned, round, now);
   if (step.agents.empty()) return RoundOver(tx, ring, team, v1::WITHDRAW_REASON_NO_AGENTS_AVAILABLE, now);
-  for (const std::string& id : step.agents) {
-    AgentRow* row = agents.Find(id);
-    rules::Offered(row->agent, ring.call_id);
-    RETURN_IF_ERROR(agents_.Save(tx, ring.tenant, *row));
-    ring.tried.push_back(id);
-  }
-  ring.ringing = step.agents;
-  ring.due = step.deadline;
-  v1::CallOffer offer;
-  offer.set_kind(v1::CALL_OFFER_KIND_OFFERED);
-  for (const std::string& id : step.agents) offer.add_offered_agent_ids(id);
-  *offer.mutable_ring_deadline_time() = core::ToProto(step.deadline);
-  if (probe_ != nullptr) probe_->Offered(static_cast<int>(step.agents.size()));
-  return Publish(tx, ring, std::move(offer), now);
+  return Offer(tx, ring, step, agents, now);
 }
 
 absl::Status Ringer::RoundOver(pg::Conn& tx, Ring& ring, const v1::Team& team,
@@ -215,11 +215,8 @@ absl::Status Ringer::RoundOver(pg::Conn& tx, Ring& ring, const v1::Team& team,
     return Finish(tx, ring, &team, next.action, why, now);
   }
   if (probe_ != nullptr) probe_->Fallback(next.action);
-  v1::CallOffer withdrawn;
-  withdrawn.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
-  withdrawn.set_withdraw_reason(why);
+  v1::CallOffer withdrawn = Withdrawal(why, ring.ringing);
   withdrawn.set_fallback_action(v1::FALLBACK_ACTION_ESCALATION);
-  for (const std::string& id : ring.ringing) withdrawn.add_offered_agent_ids(id);
   RETURN_IF_ERROR(Publish(tx, ring, std::move(withdrawn), now));
   ring.ringing.clear();
   ++ring.round;
@@ -232,7 +229,7 @@ absl::Status Ringer::RoundOver(pg::Conn& tx, Ring& ring, const v1::Team& team,
 absl::Status Ringer::Finish(pg::Conn& tx, Ring& ring, const v1::Team* team,
                             v1::FallbackAction action, v1::WithdrawReason why, absl::Time now) {
   if (probe_ != nullptr && team != nullptr) probe_->Fallback(action);
-  v1::CallOffer offer;
+  v1::CallOffer offer = Withdrawal(why, ring.ringing);
   if (team != nullptr && team->schedule_callback_on_miss()) {
     offer.set_schedule_callback(true);
     if (!ring.contact.wa_id().empty()) {
@@ -240,11 +237,8 @@ absl::Status Ringer::Finish(pg::Conn& tx, Ring& ring, const v1::Team* team,
                        store::Assignment(tx, ring.tenant, ring.contact.wa_id()));
     }
   }
-  offer.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
-  offer.set_withdraw_reason(why);
   offer.set_fallback_action(action);
   offer.set_ringing_ended(true);
-  for (const std::string& id : ring.ringing) offer.add_offered_agent_ids(id);
   if (team != nullptr) RETURN_IF_ERROR(SendFallbackMessage(tx, ring, *team, why, action, now));
   ring.state = Ring::State::kFinished;
   ring.fallback_action = action;
@@ -423,23 +417,25 @@ absl::Status Ringer::Advance(pg::Conn& tx, Ring& ring, absl::Time now) {
       rules::NextStep(team, Candidates(team, agents, now, agents_.policy()), round, now);
   if (step.agents.empty()) return RoundOver(tx, ring, team, v1::WITHDRAW_REASON_RING_TIMEOUT, now);
   if (!ring.ringing.empty()) {
-    v1::CallOffer withdrawn;
-    withdrawn.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
-    withdrawn.set_withdraw_reason(v1::WITHDRAW_REASON_NEXT_STEP);
-    for (const std::string& id : ring.ringing) withdrawn.add_offered_agent_ids(id);
-    RETURN_IF_ERROR(Publish(tx, ring, std::move(withdrawn), now));
+    RETURN_IF_ERROR(
+        Publish(tx, ring, Withdrawal(v1::WITHDRAW_REASON_NEXT_STEP, ring.ringing), now));
   }
+  return Offer(tx, ring, step, agents, now);
+}
+
+absl::Status Ringer::Offer(pg::Conn& tx, Ring& ring, const rules::Step& step, Locked& agents,
+                           absl::Time now) {
+  v1::CallOffer offer;
+  offer.set_kind(v1::CALL_OFFER_KIND_OFFERED);
   for (const std::string& id : step.agents) {
     AgentRow* row = agents.Find(id);
     rules::Offered(row->agent, ring.call_id);
     RETURN_IF_ERROR(agents_.Save(tx, ring.tenant, *row));
     ring.tried.push_back(id);
+    offer.add_offered_agent_ids(id);
   }
   ring.ringing = step.agents;
   ring.due = step.deadline;
-  v1::CallOffer offer;
-  offer.set_kind(v1::CALL_OFFER_KIND_OFFERED);
-  for (const std::string& id : step.agents) offer.add_offered_agent_ids(id);
   *offer.mutable_ring_deadline_time() = core::ToProto(step.deadline);
   if (probe_ != nullptr) probe_->Offered(static_cast<int>(step.agents.size()));
   return Publish(tx, ring, std::move(offer), now);
@@ -464,11 +460,7 @@ absl::Status Ringer::Release(const std::string& tenant, const std::string& call_
     RETURN_IF_ERROR(agents_.Save(tx, tenant, *row));
     ring->ringing = Without(ring->ringing, agent_id);
     if (ring->ringing.empty()) ring->due = now;  // nobody left on this step: move on now
-    v1::CallOffer withdrawn;
-    withdrawn.set_kind(v1::CALL_OFFER_KIND_WITHDRAWN);
-    withdrawn.set_withdraw_reason(v1::WITHDRAW_REASON_AGENT_UNAVAILABLE);
-    withdrawn.add_offered_agent_ids(agent_id);
-    return Publish(tx, *ring, std::move(withdrawn), now);
+    return Publish(tx, *ring, Withdrawal(v1::WITHDRAW_REASON_AGENT_UNAVAILABLE, {agent_id}), now);
   });
 }
 

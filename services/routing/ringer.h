@@ -24,6 +24,7 @@
 #include "libs/pg/pg.h"
 #include "services/routing/agents.h"
 #include "services/routing/rules/hours.h"
+#include "services/routing/rules/ringing.h"
 #include "services/routing/store/store.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
@@ -76,10 +77,15 @@ class Ringer {
 
   static constexpr int kSweepBatch = 50;
 
+  class Locked;  // the agents one change holds locked
+
  private:
   absl::Status Start(pg::Conn& tx, const calls::v1::Call& call, bool open, absl::Time now);
   absl::Status StartRound(pg::Conn& tx, store::Ring& ring, const v1::Team& team, absl::Time now);
   absl::Status Advance(pg::Conn& tx, store::Ring& ring, absl::Time now);
+  // Rings `step`'s agents (locked in `agents`): OFFERED, until the step's deadline.
+  absl::Status Offer(pg::Conn& tx, store::Ring& ring, const rules::Step& step, Locked& agents,
+                     absl::Time now);
   absl::Status RoundOver(pg::Conn& tx, store::Ring& ring, const v1::Team& team,
                          v1::WithdrawReason why, absl::Time now);
   // Ends the ringing with no winner. `team`: the team whose fallback ran (null when the call

@@ -83,6 +83,7 @@ std::string CallDetails(const cv::Call& c, absl::TimeZone zone) {
   when("ended", c.has_ended_time(), c.ended_time());
   if (c.has_duration()) line("duration", TalkTime(c.duration()));
   line("end reason", c.end_reason());
+  line("fallback", c.fallback_action());
   if (c.meta_error_code() != 0) line("meta error code", absl::StrCat(c.meta_error_code()));
   // Meta's own words for it: "Media timeout: the call could not connect (...)".
   if (!c.meta_error_title().empty() || !c.meta_error_message().empty()) {

@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "libs/core/proto_time.h"
 #include "switchboard/routing/v1/routing_service.grpc.pb.h"
+#include "tools/switchboardctl/calls_table.h"
 #include "tools/switchboardctl/cli.h"
 #include "tools/switchboardctl/commands.h"
 
@@ -18,27 +19,6 @@ namespace {
 namespace rv = routing::v1;
 using RoutingClient = Client<rv::RoutingService>;
 using Stub = rv::RoutingService::Stub;
-
-constexpr char kUsage[] =
-    R"(  routing availability [--agent=A]                          an agent's call availability
-  routing availability set --to=available|dnd|offline [--agent=A]
-  routing heartbeat [--agent=A]                             the agent's client is alive
-  routing agents [--filter=F] [--page-size=N] [--page-token=T]
-                                                            the tenant's agents, e.g.
-                                                            --filter='availability = AVAILABLE'
-  routing teams [--page-size=N] [--page-token=T]            the tenant's teams
-  routing team --team=ID                                    one team
-  routing team set --team=ID --mode=M --members=a,b[,...] [--numbers=n1,...]
-                [--display=NAME] [--ring-timeout=30s] [--agent-ring-timeout=15s] [--role=R]
-                [--fallback=F] [--escalate-to=TEAM] [--escalate-agents=a,b] [--text=T]
-                                                            create or replace a team (admin);
-                                                            M: broadcast, round_robin, sticky,
-                                                            role_based; F: none, auto_reply,
-                                                            voicemail, escalation
-  routing claim --call=ID [--agent=A]                       claim a call ringing for the agent
-  routing assign --contact=WA_ID [--agent=A]                the contact's agent (sticky teams);
-                                                            no --agent clears it
-)";
 
 constexpr std::pair<const char*, rv::Availability> kChoices[] = {
     {"available", rv::AVAILABILITY_AVAILABLE},
@@ -114,29 +94,30 @@ void PrintTeam(const Args& args, const rv::Team& t) {
                     : absl::StrCat(" → ", t.fallback().escalation_team_id()));
 }
 
-absl::Status Availability(const Args& args, const RoutingClient& client) {
-  rv::GetAgentAvailabilityRequest req;
+// An agent's RPC: it names the agent (--agent, else the caller) and answers with it.
+template <typename Request, typename Response>
+absl::Status ShowAgent(const Args& args, const RoutingClient& client,
+                       grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                       Request req) {
   req.set_agent_id(args.Flag("agent"));
-  return client.Show(args, &Stub::GetAgentAvailability, req,
-                     [&](const rv::GetAgentAvailabilityResponse& r) { PrintAgent(args, r.agent()); });
+  return client.Show(args, rpc, req, [&](const Response& r) { PrintAgent(args, r.agent()); });
+}
+
+absl::Status Availability(const Args& args, const RoutingClient& client) {
+  return ShowAgent(args, client, &Stub::GetAgentAvailability, rv::GetAgentAvailabilityRequest());
 }
 
 absl::Status SetAvailability(const Args& args, const RoutingClient& client) {
   rv::SetAgentAvailabilityRequest req;
-  req.set_agent_id(args.Flag("agent"));
   ASSIGN_OR_RETURN(rv::Availability to,
                    EnumFlag(args, "to", kChoices, rv::AVAILABILITY_UNSPECIFIED));
   req.set_availability(to);
   req.set_request_id(RequestId(args));
-  return client.Show(args, &Stub::SetAgentAvailability, req,
-                     [&](const rv::SetAgentAvailabilityResponse& r) { PrintAgent(args, r.agent()); });
+  return ShowAgent(args, client, &Stub::SetAgentAvailability, std::move(req));
 }
 
 absl::Status Heartbeat(const Args& args, const RoutingClient& client) {
-  rv::HeartbeatRequest req;
-  req.set_agent_id(args.Flag("agent"));
-  return client.Show(args, &Stub::Heartbeat, req,
-                     [&](const rv::HeartbeatResponse& r) { PrintAgent(args, r.agent()); });
+  return ShowAgent(args, client, &Stub::Heartbeat, rv::HeartbeatRequest());
 }
 
 absl::Status Agents(const Args& args, const RoutingClient& client) {
@@ -147,9 +128,7 @@ absl::Status Agents(const Args& args, const RoutingClient& client) {
     absl::FPrintF(args.out, "  %-16s %-10s %-20s %-20s %s\n", "AGENT", "STATE", "WHY",
                   "SINCE (UTC)", "CALL");
     for (const auto& a : r.agents()) PrintAgentRow(args, a);
-    if (!r.next_page_token().empty()) {
-      absl::FPrintF(args.out, "  next page: --page-token=%s\n", r.next_page_token());
-    }
+    Print(args, NextPage(r.next_page_token()));
   });
 }
 
@@ -158,9 +137,7 @@ absl::Status Teams(const Args& args, const RoutingClient& client) {
   RETURN_IF_ERROR(Page(args, &req));
   return client.Show(args, &Stub::ListTeams, req, [&](const rv::ListTeamsResponse& r) {
     for (const auto& t : r.teams()) PrintTeam(args, t);
-    if (!r.next_page_token().empty()) {
-      absl::FPrintF(args.out, "  next page: --page-token=%s\n", r.next_page_token());
-    }
+    Print(args, NextPage(r.next_page_token()));
   });
 }
 
@@ -227,6 +204,27 @@ absl::Status Assign(const Args& args, const RoutingClient& client) {
                                                              : "assigned");
                      });
 }
+
+constexpr char kUsage[] =
+    R"(  routing availability [--agent=A]                          an agent's call availability
+  routing availability set --to=available|dnd|offline [--agent=A]
+  routing heartbeat [--agent=A]                             the agent's client is alive
+  routing agents [--filter=F] [--page-size=N] [--page-token=T]
+                                                            the tenant's agents, e.g.
+                                                            --filter='availability = AVAILABLE'
+  routing teams [--page-size=N] [--page-token=T]            the tenant's teams
+  routing team --team=ID                                    one team
+  routing team set --team=ID --mode=M --members=a,b[,...] [--numbers=n1,...]
+                [--display=NAME] [--ring-timeout=30s] [--agent-ring-timeout=15s] [--role=R]
+                [--fallback=F] [--escalate-to=TEAM] [--escalate-agents=a,b] [--text=T]
+                                                            create or replace a team (admin);
+                                                            M: broadcast, round_robin, sticky,
+                                                            role_based; F: none, auto_reply,
+                                                            voicemail, escalation
+  routing claim --call=ID [--agent=A]                       claim a call ringing for the agent
+  routing assign --contact=WA_ID [--agent=A]                the contact's agent (sticky teams);
+                                                            no --agent clears it
+)";
 
 int RunRouting(const Args& args) {
   static const std::vector<Verb<rv::RoutingService>> kVerbs = {

@@ -9,20 +9,16 @@
 namespace switchboard::routing::rules {
 namespace {
 
-using api::filter::Comparison;
-using api::filter::EnumValues;
-using api::filter::FieldSpec;
-using api::filter::Op;
-using api::filter::ValueKind;
+namespace filter = api::filter;
 
 enum class Field { kAvailability, kTeam };
 
-constexpr EnumValues kAvailabilities = {&v1::Availability_descriptor, "AVAILABILITY_",
-                                        "AVAILABLE, BUSY, COOLDOWN, DND or OFFLINE"};
+constexpr filter::EnumValues kAvailabilities = {&v1::Availability_descriptor, "AVAILABILITY_",
+                                                "AVAILABLE, BUSY, COOLDOWN, DND or OFFLINE"};
 
-constexpr FieldSpec<Field> kFields[] = {
-    {"availability", Field::kAvailability, ValueKind::kEnum, &kAvailabilities},
-    {"team_id", Field::kTeam, ValueKind::kString},
+constexpr filter::FieldSpec<Field> kFields[] = {
+    {"availability", Field::kAvailability, filter::ValueKind::kEnum, &kAvailabilities},
+    {"team_id", Field::kTeam, filter::ValueKind::kString},
 };
 
 }  // namespace
@@ -42,20 +38,20 @@ std::string AgentFilter::Canonical() const {
 
 absl::StatusOr<AgentFilter> ParseAgentFilter(absl::string_view text) {
   AgentFilter out;
-  api::filter::Reader reader(text);
-  api::filter::EqualFields<Field> equal;
+  filter::Reader reader(text);
+  filter::EqualFields<Field> equal;
   RETURN_IF_ERROR(reader.Terms([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Comparison<Field> c,
+    ASSIGN_OR_RETURN(filter::Comparison<Field> c,
                      reader.ReadField<Field>(kFields, "availability or team_id"));
     RETURN_IF_ERROR(reader.ReadOperatorAndValue(c));
-    if (c.op == Op::kEq && !equal.Add(c.spec->field)) {
-      return api::filter::Error(c.field_position,
+    if (c.op == filter::Op::kEq && !equal.Add(c.spec->field)) {
+      return filter::Error(c.field_position,
                                 absl::StrCat(c.spec->name, " is compared with = once at most"));
     }
     switch (c.spec->field) {
       case Field::kAvailability: {
         const auto value = static_cast<v1::Availability>(c.number);
-        if (c.op == Op::kEq) {
+        if (c.op == filter::Op::kEq) {
           out.availability = value;
         } else {
           out.not_availability.push_back(value);

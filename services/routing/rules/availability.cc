@@ -29,6 +29,21 @@ View Effective(const Agent& agent, absl::Time now, const Policy& policy) {
   return {v1::AVAILABILITY_AVAILABLE, kAgentChose};
 }
 
+absl::Time Since(const Agent& agent, const View& view, absl::Time now, const Policy& policy) {
+  if (agent.published_time.has_value() && view.availability == agent.published &&
+      view.reason == agent.published_reason) {
+    return *agent.published_time;
+  }
+  if (view.reason == kPresenceExpired && agent.last_seen.has_value()) {
+    return *agent.last_seen + policy.presence_ttl;
+  }
+  if (agent.published == v1::AVAILABILITY_COOLDOWN && agent.cooldown_end.has_value() &&
+      *agent.cooldown_end <= now) {
+    return *agent.cooldown_end;
+  }
+  return now;
+}
+
 bool Offerable(const Agent& agent, absl::Time now, const Policy& policy) {
   return agent.offered_call_id.empty() &&
          Effective(agent, now, policy).availability == v1::AVAILABILITY_AVAILABLE;

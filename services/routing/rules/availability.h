@@ -71,6 +71,11 @@ struct View {
 
 View Effective(const Agent& agent, absl::Time now, const Policy& policy);
 
+// Since when the agent has been in `view` (Effective at `now`): when it was announced, or, when
+// it changed by itself since (a cooldown ending, presence lapsing) and was not announced yet,
+// the instant it did.
+absl::Time Since(const Agent& agent, const View& view, absl::Time now, const Policy& policy);
+
 // May the agent be offered a call now: AVAILABLE and holding no other offer.
 bool Offerable(const Agent& agent, absl::Time now, const Policy& policy);
 

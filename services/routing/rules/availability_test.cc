@@ -202,3 +202,21 @@ TEST_CASE("Publish remembers what was announced") {
   CHECK(a.published_reason == rules::kAgentChose);
   CHECK(a.published_time == kNow);
 }
+
+TEST_CASE("since when: the announcement's time, or the instant it changed by itself") {
+  Policy p{.cooldown = absl::Seconds(60), .presence_ttl = absl::Hours(1)};
+  Agent a = Ready();
+  rules::Publish(a, Effective(a, kNow, p), kNow);
+  CHECK(rules::Since(a, Effective(a, kNow + absl::Seconds(5), p), kNow + absl::Seconds(5), p) ==
+        kNow);
+  rules::CallStarted(a, "call-1");
+  rules::CallEnded(a, "call-1", kNow + absl::Seconds(10), /*talked=*/true, p);
+  rules::Publish(a, Effective(a, kNow + absl::Seconds(10), p), kNow + absl::Seconds(10));
+  // Looked at 5 s after the cooldown ended: available since it ended.
+  const absl::Time later = kNow + absl::Seconds(75);
+  CHECK(rules::Since(a, Effective(a, later, p), later, p) == kNow + absl::Seconds(70));
+  // Presence lapsing: offline since the TTL ran out after the last sign of life.
+  const absl::Time gone = kNow + absl::Hours(2);
+  CHECK(Effective(a, gone, p).reason == rules::kPresenceExpired);
+  CHECK(rules::Since(a, Effective(a, gone, p), gone, p) == kNow + absl::Hours(1));
+}
