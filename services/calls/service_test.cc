@@ -387,6 +387,53 @@ TEST_CASE("Meta refusing the connect fails the call with Meta's code") {
   CHECK(failed.meta_error_code() == 138006);
 }
 
+TEST_CASE("ten agents press Answer at once: one wins, Meta is asked to accept once") {
+  Suite s(absl::Seconds(30), /*routing=*/true);
+  auto routing = sb::routing::v1::RoutingService::NewStub(s.suite.channel());
+  std::vector<std::string> agents;
+  for (int i = 1; i <= 10; ++i) {
+    agents.push_back(absl::StrCat("agent-", i));
+    sb::routing::v1::SetAgentAvailabilityRequest available;
+    available.set_availability(sb::routing::v1::AVAILABILITY_AVAILABLE);
+    sb::routing::v1::SetAgentAvailabilityResponse resp;
+    REQUIRE(Suite::Call(routing.get(),
+                        &sb::routing::v1::RoutingService::Stub::SetAgentAvailability, available,
+                        &resp, {.subject = agents.back()})
+                .ok());
+  }
+  std::string meta_id = s.sim->PlaceUserCall(kNumber, "5511966880005").value();
+  v1::Call ringing = s.WaitFor(s.InboundCall(meta_id).call_id(), v1::CALL_STATE_RINGING);
+  REQUIRE(ringing.offered_agent_ids_size() == 10);
+
+  std::vector<absl::Status> results(agents.size());
+  std::vector<std::thread> pressing;
+  for (size_t i = 0; i < agents.size(); ++i) {
+    pressing.emplace_back([&, i] {
+      v1::AnswerCallRequest answer;
+      answer.set_call_id(ringing.call_id());
+      answer.set_sdp_answer(kSdp);
+      v1::AnswerCallResponse resp;
+      results[i] =
+          s.Calls(&v1::CallsService::Stub::AnswerCall, answer, &resp, {.subject = agents[i]});
+    });
+  }
+  for (auto& t : pressing) t.join();
+  int won = 0;
+  for (const absl::Status& r : results) {
+    if (r.ok()) {
+      ++won;
+      continue;
+    }
+    INFO(r.ToString());
+    CHECK(r.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK((ReasonOf(r) == "CALL_CLAIMED_BY_OTHER" || ReasonOf(r) == "CALL_NOT_RINGING"));
+  }
+  CHECK(won == 1);
+  CHECK(s.GraphRequests("accept") == 1);
+  v1::Call answered = s.WaitFor(ringing.call_id(), v1::CALL_STATE_ANSWERED);
+  CHECK(std::count(agents.begin(), agents.end(), answered.answered_by_agent_id()) == 1);
+}
+
 TEST_CASE("an inbound call: two agents answer, the first wins; the contact hangs up") {
   Suite s(absl::Seconds(30), /*routing=*/true);
   // Both agents take calls; the number is in no team, so routing rings them both.

@@ -34,7 +34,9 @@ v1::Agent ToProto(const rules::Agent& agent, const rules::View& view, absl::Time
   out.set_agent_id(agent.agent_id);
   out.set_availability(view.availability);
   out.set_availability_reason(view.reason);
-  *out.mutable_availability_change_time() = core::ToProto(since);
+  if (since != absl::InfinitePast()) {
+    *out.mutable_availability_change_time() = core::ToProto(since);
+  }
   if (view.availability == v1::AVAILABILITY_COOLDOWN && agent.cooldown_end.has_value()) {
     *out.mutable_cooldown_end_time() = core::ToProto(*agent.cooldown_end);
   }
@@ -56,29 +58,44 @@ Agents::Agents(pg::Pool& pool, const core::Clock& clock, rules::Policy policy)
     : pool_(pool), clock_(clock), policy_(policy) {}
 
 absl::Status Agents::Save(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row) {
+  return SaveAll(tx, tenant, {&row});
+}
+
+absl::Status Agents::SaveAll(pg::Conn& tx, absl::string_view tenant,
+                             const std::vector<store::AgentRow*>& rows) {
   const absl::Time now = clock_.Now();
+  std::vector<const store::AgentRow*> written;
+  std::vector<std::optional<absl::Time>> due;
+  for (store::AgentRow* row : rows) {
+    RETURN_IF_ERROR(Announce(tx, tenant, *row, now));
+    written.push_back(row);
+    due.push_back(rules::Due(row->agent, now, policy_));
+  }
+  return store::SaveAgents(tx, tenant, written, due);
+}
+
+absl::Status Agents::Announce(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row,
+                              absl::Time now) {
   rules::Agent& agent = row.agent;
   const rules::View view = rules::Effective(agent, now, policy_);
   const bool changed = view.availability != agent.published ||
                        view.reason != agent.published_reason ||
                        !agent.published_time.has_value();
-  if (changed) {
-    // A cooldown that ended, or presence that lapsed, changed when it did, not when looked at.
-    const absl::Time since = rules::Since(agent, view, now, policy_);
-    const v1::Availability previous = rules::Publish(agent, view, since);
-    ++row.sequence;
-    ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent.agent_id));
-    routing::v1::AgentAvailabilityChanged event;
-    *event.mutable_header() = api::Header(tenant, agent.agent_id, row.sequence, since);
-    *event.mutable_agent() = ToProto(agent, view, since, teams);
-    event.set_previous_availability(previous);
-    // Keyed by tenant and agent: the topic is compacted to each agent's latest availability.
-    const std::string key = absl::StrCat(tenant, "/", agent.agent_id);
-    RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kRoutingAvailability, event, key,
-                                        absl::StrCat("availability.", key, ".", row.sequence), now,
-                                        "routing"));
-  }
-  return store::SaveAgent(tx, tenant, row, rules::Due(agent, now, policy_));
+  if (!changed) return absl::OkStatus();
+  // A cooldown that ended, or presence that lapsed, changed when it did, not when looked at.
+  const absl::Time since = rules::Since(agent, view, now, policy_);
+  const v1::Availability previous = rules::Publish(agent, view, since);
+  ++row.sequence;
+  ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent.agent_id));
+  routing::v1::AgentAvailabilityChanged event;
+  *event.mutable_header() = api::Header(tenant, agent.agent_id, row.sequence, since);
+  *event.mutable_agent() = ToProto(agent, view, since, teams);
+  event.set_previous_availability(previous);
+  // Keyed by tenant and agent: the topic is compacted to each agent's latest availability.
+  const std::string key = absl::StrCat(tenant, "/", agent.agent_id);
+  return pg::Outbox::Enqueue(tx, kafka::kRoutingAvailability, event, key,
+                             absl::StrCat("availability.", key, ".", row.sequence), now,
+                             "routing");
 }
 
 absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
@@ -119,7 +136,7 @@ absl::StatusOr<v1::Agent> Agents::Get(const auth::Principal& caller,
   RETURN_IF_ERROR(api::RequireId(agent_id, "agent_id"));
   ASSIGN_OR_RETURN(std::optional<store::AgentRow> row,
                    store::GetAgent(pool_, caller.tenant_id, agent_id));
-  if (!row.has_value()) return api::NotFound("agent");
+  if (!row.has_value()) row = NewAgent(agent_id);  // never seen: OFFLINE
   std::vector<v1::Team> teams;
   RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
     ASSIGN_OR_RETURN(teams, store::TeamsOfAgent(tx, caller.tenant_id, agent_id));
@@ -171,7 +188,11 @@ absl::StatusOr<int> Agents::Tick() {
 v1::Agent Agents::Show(const rules::Agent& agent, absl::Time now,
                        const std::vector<v1::Team>& teams) const {
   const rules::View view = rules::Effective(agent, now, policy_);
-  return ToProto(agent, view, rules::Since(agent, view, now, policy_), teams);
+  // An agent never announced (named in a team, or never seen) has no "since".
+  return ToProto(agent, view,
+                 agent.published_time.has_value() ? rules::Since(agent, view, now, policy_)
+                                                  : absl::InfinitePast(),
+                 teams);
 }
 
 absl::StatusOr<v1::Agent> Agents::Change(

@@ -49,12 +49,18 @@ class Agents {
   // Inside the caller's transaction: stores `row` (locked by the caller) and, when its
   // availability differs from the one last announced, announces it.
   absl::Status Save(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row);
+  // The same for several agents, written in one statement.
+  absl::Status SaveAll(pg::Conn& tx, absl::string_view tenant,
+                       const std::vector<store::AgentRow*>& rows);
 
   const rules::Policy& policy() const { return policy_; }
 
   static constexpr int kTickBatch = 200;
 
  private:
+  // Announces `row`'s availability if it changed since it was last announced.
+  absl::Status Announce(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row,
+                        absl::Time now);
   // The agent as the API shows it at `now`.
   v1::Agent Show(const rules::Agent& agent, absl::Time now,
                  const std::vector<v1::Team>& teams) const;
@@ -67,7 +73,8 @@ class Agents {
   GiveUp give_up_;
 };
 
-// The API's view of an agent: `view` (Effective at some instant) and since when.
+// The API's view of an agent: `view` (Effective at some instant) and since when
+// (absl::InfinitePast(): never announced, no time given).
 v1::Agent ToProto(const rules::Agent& agent, const rules::View& view, absl::Time since,
                   const std::vector<v1::Team>& teams);
 

@@ -62,6 +62,17 @@ class Ringer::Locked {
     auto it = rows_.find(id);
     return it == rows_.end() ? nullptr : &it->second;
   }
+  // The rows of `ids` that exist, each once, in the order of `ids`.
+  std::vector<AgentRow*> Of(const std::vector<std::string>& ids) {
+    std::vector<AgentRow*> out;
+    for (const std::string& id : ids) {
+      AgentRow* row = Find(id);
+      if (row != nullptr && std::find(out.begin(), out.end(), row) == out.end()) {
+        out.push_back(row);
+      }
+    }
+    return out;
+  }
 
  private:
   std::map<std::string, AgentRow> rows_;
@@ -182,8 +193,13 @@ absl::Status Ringer::Start(pg::Conn& tx, const Call& call, bool open, absl::Time
             .business_display_number = call.business_display_number()};
   ASSIGN_OR_RETURN(std::optional<v1::Team> team,
                    store::TeamOfNumber(tx, ring.tenant, ring.business_phone_number_id));
-  if (team.has_value()) ring.team_id = team->team_id();
-  ASSIGN_OR_RETURN(v1::Team rung, TeamOf(tx, ring));
+  v1::Team rung;
+  if (team.has_value()) {
+    ring.team_id = team->team_id();
+    rung = *std::move(team);
+  } else {
+    ASSIGN_OR_RETURN(rung, TeamOf(tx, ring));  // the tenant's agents
+  }
   if (!open) {
     return Finish(tx, ring, &rung, rules::AfterHours(rung).action, v1::WITHDRAW_REASON_AFTER_HOURS,
                   now);
@@ -277,14 +293,13 @@ absl::Status Ringer::CallEnded(pg::Conn& tx, const Call& call, absl::Time now) {
   ASSIGN_OR_RETURN(Locked agents, Locked::Take(tx, tenant, ids));
   const absl::Time ended = call.has_ended_time() ? core::FromProto(call.ended_time()) : now;
   const bool talked = call.has_answered_time();
-  for (const std::string& id : ids) {
-    AgentRow* row = agents.Find(id);
-    if (row == nullptr) continue;
+  const std::vector<AgentRow*> rows = agents.Of(ids);
+  for (AgentRow* row : rows) {
     // The caller hung up while ringing: the alert is withdrawn, nobody cools down.
     rules::OfferEnded(row->agent, call.call_id(), rules::OfferEnd::kWithdrawn, agents_.policy());
     rules::CallEnded(row->agent, call.call_id(), ended, talked, agents_.policy());
-    RETURN_IF_ERROR(agents_.Save(tx, tenant, *row));
   }
+  RETURN_IF_ERROR(agents_.SaveAll(tx, tenant, rows));
   if (!ring.has_value() || ring->state != Ring::State::kRinging) return absl::OkStatus();
   return Finish(tx, *ring, nullptr, v1::FALLBACK_ACTION_NONE, v1::WITHDRAW_REASON_CALL_ENDED,
                 now);
@@ -314,32 +329,37 @@ absl::StatusOr<v1::ClaimCallResponse> Ringer::Claim(const auth::Principal& calle
   v1::ClaimCallResponse resp;
   RETURN_IF_ERROR(pg::Once(pool_, tenant, req, &resp, [&](pg::Conn& tx) -> absl::Status {
     const absl::Time now = clock_.Now();
-    ASSIGN_OR_RETURN(std::optional<Ring> ring, store::LockRing(tx, tenant, req.call_id()));
-    if (!ring.has_value()) return api::NotFound("call");
-    if (ring->state == Ring::State::kClaimed) {
-      resp.set_won(ring->winner == agent_id);
-      resp.set_winner_agent_id(ring->winner);
-      if (probe_ != nullptr && !resp.won()) probe_->Claimed(false, now - ring->round_start);
-      return absl::OkStatus();
-    }
-    if (ring->state == Ring::State::kFinished || !ring->due.has_value() || now >= *ring->due) {
+    // The race itself is one conditional update of the ring: of all concurrent claims exactly
+    // one finds it ringing for its agent; the others wait for that one's commit, find nothing
+    // to update, and write nothing.
+    ASSIGN_OR_RETURN(std::optional<Ring> ring,
+                     store::TakeRing(tx, tenant, req.call_id(), agent_id, now));
+    if (!ring.has_value()) {  // read as committed, without a lock: a lost claim writes nothing
+      ASSIGN_OR_RETURN(std::optional<Ring> seen, store::GetRing(tx, tenant, req.call_id()));
+      if (!seen.has_value()) return api::NotFound("call");
+      if (seen->state == Ring::State::kClaimed) {
+        resp.set_won(seen->winner == agent_id);
+        resp.set_winner_agent_id(seen->winner);
+        if (probe_ != nullptr && !resp.won()) probe_->Claimed(false, now - seen->round_start);
+        return absl::OkStatus();
+      }
+      if (seen->state == Ring::State::kRinging && !Contains(seen->ringing, agent_id)) {
+        return Refused("AGENT_NOT_OFFERED",
+                       absl::StrCat("the call is not ringing for ", agent_id));
+      }
       return Refused("OFFER_CLOSED", "the call is no longer ringing");
     }
-    if (!Contains(ring->ringing, agent_id)) {
-      return Refused("AGENT_NOT_OFFERED", absl::StrCat("the call is not ringing for ", agent_id));
-    }
     ASSIGN_OR_RETURN(Locked agents, Locked::Take(tx, tenant, ring->ringing));
-    for (const std::string& id : ring->ringing) {
-      AgentRow* row = agents.Find(id);
-      if (row == nullptr) continue;
-      if (id == agent_id) {
+    const std::vector<AgentRow*> rows = agents.Of(ring->ringing);
+    for (AgentRow* row : rows) {
+      if (row->agent.agent_id == agent_id) {
         rules::CallStarted(row->agent, ring->call_id);
       } else {
         rules::OfferEnded(row->agent, ring->call_id, rules::OfferEnd::kWithdrawn,
                           agents_.policy());
       }
-      RETURN_IF_ERROR(agents_.Save(tx, tenant, *row));
     }
+    RETURN_IF_ERROR(agents_.SaveAll(tx, tenant, rows));
     v1::CallOffer claimed;
     claimed.set_kind(v1::CALL_OFFER_KIND_CLAIMED);
     claimed.set_claimed_by_agent_id(agent_id);
@@ -403,12 +423,11 @@ absl::Status Ringer::Advance(pg::Conn& tx, Ring& ring, absl::Time now) {
   std::vector<std::string> ids = MembersOf(team);
   ids.insert(ids.end(), ring.ringing.begin(), ring.ringing.end());
   ASSIGN_OR_RETURN(Locked agents, Locked::Take(tx, ring.tenant, ids));
-  for (const std::string& id : ring.ringing) {
-    if (AgentRow* row = agents.Find(id)) {
-      rules::OfferEnded(row->agent, ring.call_id, rules::OfferEnd::kRangOut, agents_.policy());
-      RETURN_IF_ERROR(agents_.Save(tx, ring.tenant, *row));
-    }
+  const std::vector<AgentRow*> rang_out = agents.Of(ring.ringing);
+  for (AgentRow* row : rang_out) {
+    rules::OfferEnded(row->agent, ring.call_id, rules::OfferEnd::kRangOut, agents_.policy());
   }
+  RETURN_IF_ERROR(agents_.SaveAll(tx, ring.tenant, rang_out));
   const rules::Round round{.started = ring.round_start,
                            .deadline = ring.round_deadline,
                            .tried = ring.tried,
@@ -427,10 +446,10 @@ absl::Status Ringer::Offer(pg::Conn& tx, Ring& ring, const rules::Step& step, Lo
                            absl::Time now) {
   v1::CallOffer offer;
   offer.set_kind(v1::CALL_OFFER_KIND_OFFERED);
+  const std::vector<AgentRow*> rows = agents.Of(step.agents);
+  for (AgentRow* row : rows) rules::Offered(row->agent, ring.call_id);
+  RETURN_IF_ERROR(agents_.SaveAll(tx, ring.tenant, rows));
   for (const std::string& id : step.agents) {
-    AgentRow* row = agents.Find(id);
-    rules::Offered(row->agent, ring.call_id);
-    RETURN_IF_ERROR(agents_.Save(tx, ring.tenant, *row));
     ring.tried.push_back(id);
     offer.add_offered_agent_ids(id);
   }

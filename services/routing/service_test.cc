@@ -16,6 +16,7 @@
 #include "switchboard/notifications/v1/notifications_service.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/routing/v1/routing_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "tests/support/servers.h"
 #include "tests/support/suite.h"
 
@@ -139,8 +140,10 @@ class Topics {
 
 struct Fixture {
   using Flags = std::map<std::string, std::string>;
-  explicit Fixture(Flags flags = {})
+  // `meta_sim`: Meta is played by the simulator (for calling settings, which go to Meta first).
+  explicit Fixture(Flags flags = {}, bool meta_sim = false)
       : suite({.services = {sb::webhooks::Register, sb::routing::Register},
+               .meta_sim = meta_sim,
                .numbers = {testing::Number{},
                            {.phone_number_id = kOtherNumber,
                             .display_phone_number = "+1 631-555-3602"},
@@ -291,13 +294,14 @@ TEST_CASE("agents choose their availability, and each change is announced with i
     CHECK(s.code() == absl::StatusCode::kPermissionDenied);
     CHECK(f.Get("alice").availability() == v1::AVAILABILITY_DND);
   }
-  {  // an agent never seen is not found; another tenant's agent is not seen
+  {  // an agent never seen is OFFLINE; another tenant's agent of the same id is not seen
     v1::GetAgentAvailabilityRequest req;
     req.set_agent_id("alice");
     v1::GetAgentAvailabilityResponse resp;
-    absl::Status s = f.Call(&v1::RoutingService::Stub::GetAgentAvailability, req, &resp,
-                            {.subject = "admin-9", .roles = {"admin"}, .tenant = "globex"});
-    CHECK(sb::core::ReasonOf(s) == "AGENT_NOT_FOUND");
+    RequireOk(f.Call(&v1::RoutingService::Stub::GetAgentAvailability, req, &resp,
+                     {.subject = "admin-9", .roles = {"admin"}, .tenant = "globex"}));
+    CHECK(resp.agent().availability() == v1::AVAILABILITY_OFFLINE);
+    CHECK_FALSE(resp.agent().has_availability_change_time());
   }
   {  // ListAgents filters by availability and pages
     f.Set("bob", v1::AVAILABILITY_AVAILABLE);
@@ -579,4 +583,64 @@ TEST_CASE("an agent going DND while ringing has its alert withdrawn at once") {
   CHECK_FALSE(withdrawn.ringing_ended());
   CHECK(sb::core::ReasonOf(f.Claim("call-1", "alice").status()) == "AGENT_NOT_OFFERED");
   REQUIRE(f.Claim("call-1", "bob")->won());
+}
+
+TEST_CASE("a call outside the number's hours rings nobody and runs the after-hours fallback") {
+  Fixture f(Fixture::Flags{}, /*meta_sim=*/true);
+  v1::Team team = Team("support", {"alice"}, {kNumber});
+  team.mutable_after_hours_fallback()->set_action(v1::FALLBACK_ACTION_AUTO_REPLY);
+  team.mutable_after_hours_fallback()->set_auto_reply_text("We are closed; we open at 9.");
+  RequireOk(f.Upsert(team));
+  f.Set("alice", v1::AVAILABILITY_AVAILABLE);
+  // Open only on a weekday three days from now: closed today, whatever the hour.
+  namespace wv1 = sb::webhooks::v1;
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  const int weekday = static_cast<int>(absl::GetWeekday(today + 3)) + 1;  // absl: monday is 0
+  wv1::UpdateCallingSettingsRequest settings;
+  settings.set_phone_number_id(kNumber);
+  wv1::CallHours& hours = *settings.mutable_calling_settings()->mutable_call_hours();
+  hours.set_enabled(true);
+  hours.set_timezone_id("UTC");
+  wv1::OperatingHours& open = *hours.add_weekly_operating_hours();
+  open.set_day_of_week(static_cast<wv1::DayOfWeek>(weekday));
+  open.set_open_time("0900");
+  open.set_close_time("1700");
+  settings.mutable_update_mask()->add_paths("call_hours");
+  wv1::UpdateCallingSettingsResponse updated;
+  auto webhooks = f.suite.Stub<wv1::WebhooksService>();
+  RequireOk(testing::Suite::Call(webhooks.get(), &wv1::WebhooksService::Stub::UpdateCallingSettings,
+                                 settings, &updated, kAdmin));
+
+  v1::CallOffer first = f.Ring("call-1");
+  CHECK(first.kind() == v1::CALL_OFFER_KIND_WITHDRAWN);
+  CHECK(first.withdraw_reason() == v1::WITHDRAW_REASON_AFTER_HOURS);
+  CHECK(first.ringing_ended());
+  CHECK(first.fallback_action() == v1::FALLBACK_ACTION_AUTO_REPLY);
+  CHECK(first.offered_agent_ids().empty());
+  CHECK(f.Get("alice").offered_call_id().empty());
+  REQUIRE(testing::Eventually([&] { return !f.topics.Messages().empty(); }));
+  CHECK(f.topics.Messages().begin()->second.text() == "We are closed; we open at 9.");
+}
+
+TEST_CASE("a cooldown ends by itself across a restart") {
+  Fixture f(Fixture::Flags{{"agent-cooldown", "3s"}});
+  RequireOk(f.Upsert(Team("support", {"alice"}, {kNumber})));
+  f.Set("alice", v1::AVAILABILITY_AVAILABLE);
+  f.Ring("call-1");
+  REQUIRE(f.Claim("call-1", "alice")->won());
+  calls::Call ended = Fixture::Inbound("call-1", calls::CALL_STATE_ENDED, 4);
+  ended.set_answered_by_agent_id("alice");
+  *ended.mutable_answered_time() = sb::core::ToProto(absl::Now() - absl::Seconds(20));
+  *ended.mutable_ended_time() = sb::core::ToProto(absl::Now());
+  f.Publish(ended);
+  f.topics.WaitForAvailability("alice", v1::AVAILABILITY_COOLDOWN);
+  // Down while the cooldown runs out; nobody touches alice after the restart.
+  f.suite.Stop();
+  f.suite.Restart();
+  f.topics.WaitForAvailability("alice", v1::AVAILABILITY_AVAILABLE);
+  const auto announced = f.topics.Availability("alice");
+  CHECK(announced->previous_availability() == v1::AVAILABILITY_COOLDOWN);
+  // Announced as of when the cooldown ended, not when the restarted process noticed.
+  CHECK(announced->agent().availability_change_time().seconds() <=
+        ended.ended_time().seconds() + 4);
 }

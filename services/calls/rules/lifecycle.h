@@ -84,8 +84,8 @@ bool IsTerminal(v1::CallState state);
 // Applies `event` to `call`. A call first seen through this event has state UNSPECIFIED and
 // its direction set. Errors (commands only): FAILED_PRECONDITION with reason CALL_NOT_RINGING
 // (answer or reject a call that no longer waits), CALL_NOT_ANSWERED (hang up a call before its
-// answer), CALL_ALREADY_FINISHED or WRONG_DIRECTION, and metadata "state";
-// PERMISSION_DENIED CALL_NOT_OFFERED_TO_AGENT when the call rang other agents.
+// answer), CALL_ALREADY_FINISHED or WRONG_DIRECTION, and metadata "state". Which agent may
+// answer is routing's to say (ClaimCall, asked before an answer is applied).
 absl::StatusOr<Transition> Apply(v1::Call& call, const Event& event);
 
 // Meta's error codes for calls that failed in media setup or transport (138019-138023).

@@ -124,20 +124,47 @@ absl::StatusOr<std::optional<AgentRow>> LockAgent(pg::Conn& tx, absl::string_vie
 
 absl::Status SaveAgent(pg::Conn& tx, absl::string_view tenant, const AgentRow& row,
                        std::optional<absl::Time> due) {
-  const rules::Agent& a = row.agent;
+  return SaveAgents(tx, tenant, {&row}, {due});
+}
+
+absl::Status SaveAgents(pg::Conn& tx, absl::string_view tenant,
+                        const std::vector<const AgentRow*>& rows,
+                        const std::vector<std::optional<absl::Time>>& due) {
+  if (rows.empty()) return absl::OkStatus();
+  constexpr int kColumns = 15;
+  std::vector<pg::Param> params;
+  params.reserve(rows.size() * kColumns);
+  std::vector<std::string> values;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const rules::Agent& a = rows[i]->agent;
+    std::vector<std::string> slots;
+    for (int c = 1; c <= kColumns; ++c) slots.push_back(absl::StrCat("$", i * kColumns + c));
+    values.push_back(absl::StrCat("(", absl::StrJoin(slots, ", "), ")"));
+    for (pg::Param p :
+         {pg::Param(tenant), pg::Param(a.agent_id), pg::Param(static_cast<int>(a.chosen)),
+          pg::Param(a.chosen_reason), pg::Param(a.busy_call_id), pg::Param(a.cooldown_end),
+          pg::Param(a.last_call_end), pg::Param(a.last_seen), pg::Param(a.offered_call_id),
+          pg::Param(a.unanswered_offers), pg::Param(static_cast<int>(a.published)),
+          pg::Param(a.published_reason), pg::Param(a.published_time),
+          pg::Param(rows[i]->sequence), pg::Param(due[i])}) {
+      params.push_back(std::move(p));
+    }
+  }
   return tx
       .Exec(absl::StrCat(
-                "INSERT INTO agents (tenant_id, ", kAgentColumns,
-                ", due_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-                "$15) ON CONFLICT (tenant_id, agent_id) DO UPDATE SET chosen = $3, "
-                "chosen_reason = $4, busy_call_id = $5, cooldown_end_time = $6, "
-                "last_call_end_time = $7, last_seen_time = $8, offered_call_id = $9, "
-                "unanswered_offers = $10, published = $11, published_reason = $12, "
-                "published_time = $13, sequence = $14, due_time = $15"),
-            {tenant, a.agent_id, static_cast<int>(a.chosen), a.chosen_reason, a.busy_call_id,
-             pg::Param(a.cooldown_end), pg::Param(a.last_call_end), pg::Param(a.last_seen),
-             a.offered_call_id, a.unanswered_offers, static_cast<int>(a.published),
-             a.published_reason, pg::Param(a.published_time), row.sequence, pg::Param(due)})
+                "INSERT INTO agents (tenant_id, ", kAgentColumns, ", due_time) VALUES ",
+                absl::StrJoin(values, ", "),
+                " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET chosen = EXCLUDED.chosen, "
+                "chosen_reason = EXCLUDED.chosen_reason, busy_call_id = EXCLUDED.busy_call_id, "
+                "cooldown_end_time = EXCLUDED.cooldown_end_time, "
+                "last_call_end_time = EXCLUDED.last_call_end_time, "
+                "last_seen_time = EXCLUDED.last_seen_time, "
+                "offered_call_id = EXCLUDED.offered_call_id, "
+                "unanswered_offers = EXCLUDED.unanswered_offers, published = EXCLUDED.published, "
+                "published_reason = EXCLUDED.published_reason, "
+                "published_time = EXCLUDED.published_time, sequence = EXCLUDED.sequence, "
+                "due_time = EXCLUDED.due_time"),
+            params)
       .status();
 }
 
@@ -351,6 +378,30 @@ absl::StatusOr<std::optional<Ring>> LockRing(pg::Conn& tx, absl::string_view ten
                                         " FROM rings WHERE tenant_id = $1 AND call_id = $2 "
                                         "FOR UPDATE"),
                            {tenant, call_id}));
+  if (r.rows() == 0) return std::nullopt;
+  return ReadRing(r, 0);
+}
+
+absl::StatusOr<std::optional<Ring>> GetRing(pg::Conn& tx, absl::string_view tenant,
+                                            absl::string_view call_id) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   tx.Exec(absl::StrCat("SELECT ", kRingColumns,
+                                        " FROM rings WHERE tenant_id = $1 AND call_id = $2"),
+                           {tenant, call_id}));
+  if (r.rows() == 0) return std::nullopt;
+  return ReadRing(r, 0);
+}
+
+absl::StatusOr<std::optional<Ring>> TakeRing(pg::Conn& tx, absl::string_view tenant,
+                                             absl::string_view call_id,
+                                             absl::string_view agent_id, absl::Time now) {
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Exec(absl::StrCat("UPDATE rings SET state = 2, winner_agent_id = $3 WHERE tenant_id = $1 "
+                           "AND call_id = $2 AND state = 1 AND due_time > $4 AND "
+                           "$3 = ANY(string_to_array(ringing, ',')) RETURNING ",
+                           kRingColumns),
+              {tenant, call_id, agent_id, now}));
   if (r.rows() == 0) return std::nullopt;
   return ReadRing(r, 0);
 }

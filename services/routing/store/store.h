@@ -61,6 +61,10 @@ absl::StatusOr<std::optional<AgentRow>> LockAgent(pg::Conn& tx, absl::string_vie
                                                   absl::string_view agent_id);
 absl::Status SaveAgent(pg::Conn& tx, absl::string_view tenant, const AgentRow& row,
                        std::optional<absl::Time> due);
+// SaveAgent for several agents in one statement; `due[i]` is rows[i]'s.
+absl::Status SaveAgents(pg::Conn& tx, absl::string_view tenant,
+                        const std::vector<const AgentRow*>& rows,
+                        const std::vector<std::optional<absl::Time>>& due);
 absl::StatusOr<std::optional<AgentRow>> GetAgent(pg::Pool& pool, absl::string_view tenant,
                                                  absl::string_view agent_id);
 // A page of the tenant's agents in agent-id order, after `after` (Cursor.id), that `filter`
@@ -115,6 +119,15 @@ absl::StatusOr<std::string> Assignment(pg::Conn& tx, absl::string_view tenant,
 
 absl::StatusOr<std::optional<Ring>> LockRing(pg::Conn& tx, absl::string_view tenant,
                                              absl::string_view call_id);
+// The ring as committed, without a lock.
+absl::StatusOr<std::optional<Ring>> GetRing(pg::Conn& tx, absl::string_view tenant,
+                                            absl::string_view call_id);
+// A claim's race: marks the ring CLAIMED by `agent_id` when it is ringing for that agent and
+// its step's deadline is after `now`, and returns it (locked) to the one claim that did; the
+// others wait for it, change nothing and get nullopt.
+absl::StatusOr<std::optional<Ring>> TakeRing(pg::Conn& tx, absl::string_view tenant,
+                                             absl::string_view call_id,
+                                             absl::string_view agent_id, absl::Time now);
 absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now);
 // Rings whose step deadline passed at `now`, locked; others skip them.
 absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int limit);
