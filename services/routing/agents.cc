@@ -169,6 +169,25 @@ absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsReq
   });
 }
 
+absl::StatusOr<std::vector<v1::Agent>> Agents::Members(absl::string_view tenant,
+                                                       absl::string_view team_id) {
+  rules::AgentFilter filter;
+  filter.team_id = std::string(team_id);
+  ASSIGN_OR_RETURN(std::vector<store::AgentRow> rows,
+                   store::ListAgents(pool_, tenant, filter, std::nullopt, kMaxTeamSize));
+  std::vector<v1::Agent> out;
+  const absl::Time now = clock_.Now();
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    for (const store::AgentRow& row : rows) {
+      ASSIGN_OR_RETURN(std::vector<v1::Team> teams,
+                       store::TeamsOfAgent(tx, tenant, row.agent.agent_id));
+      out.push_back(Show(row.agent, now, teams));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::StatusOr<int> Agents::Tick() {
   int looked = 0;
   RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {

@@ -42,6 +42,10 @@ class Agents {
   absl::Status List(const auth::Principal& caller, const v1::ListAgentsRequest& req,
                     v1::ListAgentsResponse* resp);
 
+  // The members of `team_id` as the API shows them now, in agent-id order.
+  absl::StatusOr<std::vector<v1::Agent>> Members(absl::string_view tenant,
+                                                 absl::string_view team_id);
+
   // Announces the agents whose availability changed by itself (a cooldown ended, presence
   // lapsed). Returns how many were looked at.
   absl::StatusOr<int> Tick();
@@ -56,6 +60,8 @@ class Agents {
   const rules::Policy& policy() const { return policy_; }
 
   static constexpr int kTickBatch = 200;
+  // The most members a wallboard lists.
+  static constexpr int kMaxTeamSize = 1000;
 
  private:
   // Announces `row`'s availability if it changed since it was last announced.

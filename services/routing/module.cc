@@ -100,7 +100,7 @@ class Module final : public runtime::ServiceModule {
                                .presence_ttl = ctx.DurationFlag("presence-ttl"),
                                .max_unanswered_offers = ctx.IntFlag("max-unanswered-offers")};
     agents_ = std::make_unique<Agents>(pool(), ctx.clock(), policy);
-    teams_ = std::make_unique<Teams>(pool(), *numbers_, ctx.clock());
+    teams_ = std::make_unique<Teams>(pool(), *agents_, *numbers_, ctx.clock());
     ringer_ = std::make_unique<Ringer>(pool(), *agents_, *hours_, ctx.clock(), probe_.get());
     agents_->OnGiveUp([this](const std::string& tenant, const std::string& call_id,
                              const std::string& agent_id) {

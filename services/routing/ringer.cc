@@ -190,7 +190,8 @@ absl::Status Ringer::Start(pg::Conn& tx, const Call& call, bool open, absl::Time
             .round = 1,
             .contact = call.contact(),
             .business_phone_number_id = call.business_phone_number_id(),
-            .business_display_number = call.business_display_number()};
+            .business_display_number = call.business_display_number(),
+            .start = now};
   ASSIGN_OR_RETURN(std::optional<v1::Team> team,
                    store::TeamOfNumber(tx, ring.tenant, ring.business_phone_number_id));
   v1::Team rung;

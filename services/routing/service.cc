@@ -64,6 +64,14 @@ grpc::Status Service::ListTeams(grpc::ServerContext* ctx, const v1::ListTeamsReq
                          [&](const Principal& caller) { return teams_.List(caller, *req, resp); });
 }
 
+grpc::Status Service::GetTeamStats(grpc::ServerContext* ctx, const v1::GetTeamStatsRequest* req,
+                                   v1::GetTeamStatsResponse* resp) {
+  return runtime::Handle(ctx, [&](const Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*resp->mutable_stats(), teams_.Stats(caller, *req));
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status Service::ClaimCall(grpc::ServerContext* ctx, const v1::ClaimCallRequest* req,
                                 v1::ClaimCallResponse* resp) {
   return runtime::Handle(ctx, [&](const Principal& caller) -> absl::Status {

@@ -30,6 +30,8 @@ class Service final : public v1::RoutingService::Service {
                        v1::GetTeamResponse* resp) override;
   grpc::Status ListTeams(grpc::ServerContext* ctx, const v1::ListTeamsRequest* req,
                          v1::ListTeamsResponse* resp) override;
+  grpc::Status GetTeamStats(grpc::ServerContext* ctx, const v1::GetTeamStatsRequest* req,
+                            v1::GetTeamStatsResponse* resp) override;
   grpc::Status ClaimCall(grpc::ServerContext* ctx, const v1::ClaimCallRequest* req,
                          v1::ClaimCallResponse* resp) override;
   grpc::Status SetContactAssignment(grpc::ServerContext* ctx,

@@ -426,6 +426,27 @@ TEST_CASE("broadcast: every available member rings, the first claim wins, the ot
     CHECK(f.topics.Availability(winner)->agent().availability_reason() == "COOLDOWN_AFTER_CALL");
     f.topics.WaitForAvailability(winner, v1::AVAILABILITY_AVAILABLE);
   }
+  {  // the supervisor's wallboard: one answered today, nobody ringing, every member listed
+    v1::GetTeamStatsRequest req;
+    req.set_team_id("support");
+    req.set_time_zone("America/Sao_Paulo");
+    v1::GetTeamStatsResponse resp;
+    RequireOk(f.Call(&v1::RoutingService::Stub::GetTeamStats, req, &resp,
+                     {.subject = "sup-1", .roles = {"supervisor"}}));
+    const v1::TeamStats& t = resp.stats();
+    CHECK(t.answered_today() == 1);
+    CHECK(t.missed_today() == 0);
+    CHECK(t.waiting_calls() == 0);
+    CHECK(t.ringing_agent_ids().empty());
+    CHECK(t.average_time_to_answer().seconds() < 20);
+    CHECK(t.agents_size() == 4);
+    CHECK(sb::core::FromProto(t.since_time()) <= absl::Now());
+    CHECK(sb::core::FromProto(t.since_time()) > absl::Now() - absl::Hours(24));
+    req.set_time_zone("Mars/Olympus");
+    CHECK(sb::core::ReasonOf(f.Call(&v1::RoutingService::Stub::GetTeamStats, req, &resp,
+                                    {.subject = "sup-1", .roles = {"supervisor"}})) ==
+          "INVALID_TIME_ZONE");
+  }
   {  // a claim after the call was won is lost, and one for a call not ringing is refused
     absl::StatusOr<v1::ClaimCallResponse> late = f.Claim("call-1", loser);
     REQUIRE(late.ok());
@@ -454,6 +475,12 @@ TEST_CASE("the caller hanging up while ringing withdraws every alert and cools n
   f.Set("alice", v1::AVAILABILITY_AVAILABLE);
   f.Set("bob", v1::AVAILABILITY_AVAILABLE);
   f.Ring("call-1");
+  v1::GetTeamStatsRequest board;
+  board.set_team_id("support");
+  v1::GetTeamStatsResponse stats;
+  RequireOk(f.Call(&v1::RoutingService::Stub::GetTeamStats, board, &stats, kAdmin));
+  CHECK(stats.stats().waiting_calls() == 1);
+  CHECK(stats.stats().ringing_agent_ids_size() == 2);
   calls::Call gone = Fixture::Inbound("call-1", calls::CALL_STATE_MISSED, 3);
   *gone.mutable_ended_time() = sb::core::ToProto(absl::Now());
   f.Publish(gone);
@@ -466,6 +493,9 @@ TEST_CASE("the caller hanging up while ringing withdraws every alert and cools n
   CHECK(f.Get("alice").availability() == v1::AVAILABILITY_AVAILABLE);
   CHECK(f.Get("bob").offered_call_id().empty());
   CHECK(sb::core::ReasonOf(f.Claim("call-1", "alice").status()) == "OFFER_CLOSED");
+  RequireOk(f.Call(&v1::RoutingService::Stub::GetTeamStats, board, &stats, kAdmin));
+  CHECK(stats.stats().waiting_calls() == 0);
+  CHECK(stats.stats().missed_today() == 1);  // the caller gave up: missed for the wallboard
 
   {  // a terminate that arrives before the connect rings nobody
     // All three on one key, so one partition: once call-3 rings, call-2's records were

@@ -56,8 +56,8 @@ absl::Status CheckAgainstOthers(pg::Conn& tx, absl::string_view tenant, const v1
 
 }  // namespace
 
-Teams::Teams(pg::Pool& pool, runtime::Numbers& numbers, const core::Clock& clock)
-    : pool_(pool), numbers_(numbers), clock_(clock) {}
+Teams::Teams(pg::Pool& pool, Agents& agents, runtime::Numbers& numbers, const core::Clock& clock)
+    : pool_(pool), agents_(agents), numbers_(numbers), clock_(clock) {}
 
 absl::StatusOr<v1::Team> Teams::Upsert(const grpc::ServerContextBase* incoming,
                                        const auth::Principal& caller,
@@ -106,6 +106,38 @@ absl::Status Teams::List(const auth::Principal& caller, const v1::ListTeamsReque
   for (v1::Team& team : teams) *resp->add_teams() = std::move(team);
   if (more) resp->set_next_page_token(api::EncodePageToken({.id = resp->teams().rbegin()->team_id()}, binding));
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::TeamStats> Teams::Stats(const auth::Principal& caller,
+                                            const v1::GetTeamStatsRequest& req) {
+  const std::string& tenant = caller.tenant_id;
+  ASSIGN_OR_RETURN(v1::Team team, Get(caller, [&] {
+                     v1::GetTeamRequest get;
+                     get.set_team_id(req.team_id());
+                     return get;
+                   }()));
+  absl::TimeZone zone = absl::UTCTimeZone();
+  if (!req.time_zone().empty()) {
+    ASSIGN_OR_RETURN(zone, api::TimeZone(req.time_zone(), "time_zone"));
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Time since = absl::FromCivil(absl::ToCivilDay(now, zone), zone);
+  ASSIGN_OR_RETURN(store::TeamCounts counts,
+                   store::CountRings(pool_, tenant, team.team_id(), since));
+  v1::TeamStats out;
+  out.set_team_id(team.team_id());
+  for (const std::string& id : counts.ringing) out.add_ringing_agent_ids(id);
+  out.set_waiting_calls(counts.waiting);
+  if (counts.oldest_start.has_value()) {
+    *out.mutable_longest_wait() = core::ToProto(now - *counts.oldest_start);
+  }
+  out.set_answered_today(counts.answered);
+  out.set_missed_today(counts.missed);
+  *out.mutable_average_time_to_answer() = core::ToProto(counts.average_answer);
+  ASSIGN_OR_RETURN(std::vector<v1::Agent> members, agents_.Members(tenant, team.team_id()));
+  for (v1::Agent& a : members) *out.add_agents() = std::move(a);
+  *out.mutable_since_time() = core::ToProto(since);
+  return out;
 }
 
 }  // namespace switchboard::routing

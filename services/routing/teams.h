@@ -15,13 +15,14 @@
 #include "libs/core/clock.h"
 #include "libs/pg/pg.h"
 #include "libs/runtime/numbers.h"
+#include "services/routing/agents.h"
 #include "switchboard/routing/v1/routing_service.pb.h"
 
 namespace switchboard::routing {
 
 class Teams {
  public:
-  Teams(pg::Pool& pool, runtime::Numbers& numbers, const core::Clock& clock);
+  Teams(pg::Pool& pool, Agents& agents, runtime::Numbers& numbers, const core::Clock& clock);
 
   // `incoming`: the request whose token asks the registry about the team's numbers.
   absl::StatusOr<v1::Team> Upsert(const grpc::ServerContextBase* incoming,
@@ -29,9 +30,13 @@ class Teams {
   absl::StatusOr<v1::Team> Get(const auth::Principal& caller, const v1::GetTeamRequest& req);
   absl::Status List(const auth::Principal& caller, const v1::ListTeamsRequest& req,
                     v1::ListTeamsResponse* resp);
+  // The supervisor's wallboard for one team.
+  absl::StatusOr<v1::TeamStats> Stats(const auth::Principal& caller,
+                                      const v1::GetTeamStatsRequest& req);
 
  private:
   pg::Pool& pool_;
+  Agents& agents_;
   runtime::Numbers& numbers_;
   const core::Clock& clock_;
 };

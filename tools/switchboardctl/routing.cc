@@ -181,6 +181,25 @@ absl::Status SetTeam(const Args& args, const RoutingClient& client) {
                      [&](const rv::UpsertTeamResponse& r) { PrintTeam(args, r.team()); });
 }
 
+absl::Status TeamStats(const Args& args, const RoutingClient& client) {
+  rv::GetTeamStatsRequest req;
+  req.set_team_id(args.Flag("team"));
+  req.set_time_zone(args.Flag("zone"));
+  return client.Show(args, &Stub::GetTeamStats, req, [&](const rv::GetTeamStatsResponse& r) {
+    const rv::TeamStats& t = r.stats();
+    absl::FPrintF(args.out, "  team %s, today since %s\n", t.team_id(), Since(t.since_time()));
+    absl::FPrintF(args.out, "  waiting %d (longest %s), ringing %s\n", t.waiting_calls(),
+                  absl::FormatDuration(core::FromProto(t.longest_wait())),
+                  t.ringing_agent_ids().empty() ? "nobody"
+                                                : absl::StrJoin(t.ringing_agent_ids(), ", "));
+    absl::FPrintF(args.out, "  answered %d, missed %d, average time to answer %s\n",
+                  t.answered_today(), t.missed_today(),
+                  absl::FormatDuration(absl::Trunc(core::FromProto(t.average_time_to_answer()),
+                                                   absl::Milliseconds(100))));
+    for (const auto& a : t.agents()) PrintAgentRow(args, a);
+  });
+}
+
 absl::Status Claim(const Args& args, const RoutingClient& client) {
   rv::ClaimCallRequest req;
   req.set_call_id(args.Flag("call"));
@@ -221,6 +240,8 @@ constexpr char kUsage[] =
                                                             M: broadcast, round_robin, sticky,
                                                             role_based; F: none, auto_reply,
                                                             voicemail, escalation
+  routing team stats --team=ID [--zone=Europe/Lisbon]       the team's wallboard: ringing,
+                                                            waiting, answered and missed today
   routing claim --call=ID [--agent=A]                       claim a call ringing for the agent
   routing assign --contact=WA_ID [--agent=A]                the contact's agent (sticky teams);
                                                             no --agent clears it
@@ -240,6 +261,7 @@ int RunRouting(const Args& args) {
         .optional = {"numbers", "display", "ring-timeout", "agent-ring-timeout", "role",
                      "fallback", "escalate-to", "escalate-agents", "text", "request-id"}},
        SetTeam},
+      {"team stats", {.required = {"team"}, .optional = {"zone"}}, TeamStats},
       {"claim", {.required = {"call"}, .optional = {"agent", "request-id"}}, Claim},
       {"assign", {.required = {"contact"}, .optional = {"agent", "request-id"}}, Assign},
   };

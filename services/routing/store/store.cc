@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -71,7 +72,7 @@ absl::StatusOr<std::vector<v1::Team>> ReadTeams(const pg::Result& r) {
 constexpr char kRingColumns[] =
     "tenant_id, call_id, state, round, team_id, routing_mode, ringing, tried, round_start_time, "
     "round_deadline_time, due_time, winner_agent_id, fallback_action, contact, "
-    "business_phone_number_id, business_display_number, sequence, named";
+    "business_phone_number_id, business_display_number, sequence, named, start_time";
 
 absl::StatusOr<Ring> ReadRing(const pg::Result& r, int i) {
   Ring ring;
@@ -95,6 +96,7 @@ absl::StatusOr<Ring> ReadRing(const pg::Result& r, int i) {
   ring.business_display_number = std::string(r.Get(i, 15));
   ring.sequence = r.GetInt(i, 16);
   ring.named = SplitIds(r.Get(i, 17));
+  ring.start = r.GetOptionalTime(i, 18);
   return ring;
 }
 
@@ -412,12 +414,12 @@ absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now) {
       .Exec(absl::StrCat(
                 "INSERT INTO rings (", kRingColumns,
                 ", update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                "$14, $15, $16, $17, $19, $18) ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
+                "$14, $15, $16, $17, $19, $20, $18) ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
                 "state = $3, round = $4, team_id = $5, routing_mode = $6, ringing = $7, "
                 "tried = $8, round_start_time = $9, round_deadline_time = $10, due_time = $11, "
                 "winner_agent_id = $12, fallback_action = $13, contact = $14, "
                 "business_phone_number_id = $15, business_display_number = $16, sequence = $17, "
-                "named = $19, update_time = $18"),
+                "named = $19, start_time = $20, update_time = $18"),
             {ring.tenant, ring.call_id, static_cast<int>(ring.state), ring.round, ring.team_id,
              static_cast<int>(ring.mode), JoinIds(ring.ringing), JoinIds(ring.tried),
              ring.round_start == absl::InfinitePast() ? pg::Param(std::nullopt)
@@ -427,8 +429,46 @@ absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now) {
              ringing ? pg::Param(ring.due) : pg::Param(std::nullopt), ring.winner,
              static_cast<int>(ring.fallback_action),
              pg::Param::Bytes(ring.contact.SerializeAsString()), ring.business_phone_number_id,
-             ring.business_display_number, ring.sequence, now, JoinIds(ring.named)})
+             ring.business_display_number, ring.sequence, now, JoinIds(ring.named),
+             pg::Param(ring.start)})
       .status();
+}
+
+absl::StatusOr<TeamCounts> CountRings(pg::Pool& pool, absl::string_view tenant,
+                                      absl::string_view team_id, absl::Time since) {
+  TeamCounts out;
+  ASSIGN_OR_RETURN(pg::Result now,
+                   pool.Exec("SELECT ringing, start_time FROM rings WHERE tenant_id = $1 AND "
+                             "team_id = $2 AND state = 1",
+                             {tenant, team_id}));
+  for (int i = 0; i < now.rows(); ++i) {
+    ++out.waiting;
+    for (std::string& id : SplitIds(now.Get(i, 0))) {
+      if (std::find(out.ringing.begin(), out.ringing.end(), id) == out.ringing.end()) {
+        out.ringing.push_back(std::move(id));
+      }
+    }
+    std::optional<absl::Time> start = now.GetOptionalTime(i, 1);
+    if (start.has_value() && (!out.oldest_start.has_value() || *start < *out.oldest_start)) {
+      out.oldest_start = start;
+    }
+  }
+  std::sort(out.ringing.begin(), out.ringing.end());
+  ASSIGN_OR_RETURN(
+      pg::Result ended,
+      pool.Exec("SELECT count(*) FILTER (WHERE state = 2), "
+                "count(*) FILTER (WHERE state = 3 AND winner_agent_id = ''), "
+                "coalesce(avg(extract(epoch FROM update_time - start_time)) FILTER "
+                "(WHERE state = 2 AND start_time IS NOT NULL), 0)::float8 * 1000000 "
+                "FROM rings WHERE tenant_id = $1 AND team_id = $2 AND state <> 1 AND "
+                "update_time >= $3",
+                {tenant, team_id, since}));
+  out.answered = static_cast<int>(ended.GetInt(0, 0));
+  out.missed = static_cast<int>(ended.GetInt(0, 1));
+  double micros = 0;
+  (void)absl::SimpleAtod(ended.Get(0, 2), &micros);
+  out.average_answer = absl::Microseconds(static_cast<int64_t>(micros));
+  return out;
 }
 
 absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int limit) {

@@ -50,6 +50,17 @@ struct Ring {
   std::string business_phone_number_id;
   std::string business_display_number;
   int64_t sequence = 0;
+  std::optional<absl::Time> start;  // the first offer (nullopt for rings from before it was kept)
+};
+
+// What the wallboard shows of one team's rings.
+struct TeamCounts {
+  std::vector<std::string> ringing;          // agents ringing now, each once
+  int waiting = 0;                           // rings ringing now
+  std::optional<absl::Time> oldest_start;    // the longest waiting one's first offer
+  int answered = 0;                          // claimed since `since`
+  int missed = 0;                            // finished without a winner since `since`
+  absl::Duration average_answer;             // first offer to claim, over those answered
 };
 
 // ---- agents -------------------------------------------------------------------------------------
@@ -129,6 +140,9 @@ absl::StatusOr<std::optional<Ring>> TakeRing(pg::Conn& tx, absl::string_view ten
                                              absl::string_view call_id,
                                              absl::string_view agent_id, absl::Time now);
 absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now);
+// The team's rings now, and those that ended since `since` (by the team that rang them last).
+absl::StatusOr<TeamCounts> CountRings(pg::Pool& pool, absl::string_view tenant,
+                                      absl::string_view team_id, absl::Time since);
 // Rings whose step deadline passed at `now`, locked; others skip them.
 absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int limit);
 
