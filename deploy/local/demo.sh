@@ -191,7 +191,10 @@ done
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_(notifications_outbound|routing_fallbacks)_total' \
   | grep -v ' 0$' | sed 's/^/  /' || true
 echo "  Each agent let one offer ring out; after 3 in a row an agent would go DND (MAX_NO_ANSWER)."
-"$ctl" routing agents
+echo "  The supervisor's wallboard for support (today: Carla answered, Daniel missed there):"
+"$ctl" routing team stats --team=support
+echo "  ... and for backup, the team that rang Daniel last:"
+"$ctl" routing team stats --team=backup | sed -n 2,3p
 echo "  agent-1 schedules a callback for 3 s from now:"
 "$ctl" calls callbacks schedule --contact="$daniel" "$demo_number" --in=3s --agent=agent-1 \
   --name="Daniel Lima" --phone="+$daniel" --source-call="$call_missed" \

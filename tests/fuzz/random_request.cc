@@ -170,7 +170,7 @@ std::string RandomRequests::StringFor(const FieldDescriptor* f) {
   }
   if (name == "wa_id" || name == "user_wa_id") {
     auto known = hints_.ids.find("wa_id");
-    if (plausible && known != hints_.ids.end() && Chance(0.5)) {
+    if (plausible && known != hints_.ids.end() && !known->second.empty() && Chance(0.5)) {
       return known->second[Index(known->second.size())];
     }
     return plausible ? Digits(rng_, static_cast<int>(Int(8, 15))) : HostileString();

@@ -35,7 +35,12 @@
 #include "switchboard/calls/v1/calls_service.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.pb.h"
 #include "switchboard/notifications/v1/notifications_service.pb.h"
-#include "switchboard/routing/v1/routing_service.pb.h"
+#include "libs/core/proto_time.h"
+#include "libs/kafka/kafka.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
+#include "switchboard/routing/v1/routing_events.pb.h"
+#include "switchboard/routing/v1/routing_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/webhooks_service.pb.h"
 #include "tests/support/servers.h"
 
@@ -160,8 +165,9 @@ class Switchboard {
     return {absl::StrCat("--target=", target), "--listen-host=127.0.0.1", "--grpc-port=0",
             "--metrics-port=0", absl::StrCat("--webhooks-port=", webhooks_port),
             // Where a target run without webhooks would ask about business numbers (nothing
-            // here names one).
-            "--webhooks-address=127.0.0.1:9",
+            // here names one); this process when webhooks runs here.
+            absl::StrCat("--webhooks-address=",
+                         absl::StrContains(target, "webhooks") ? "" : "127.0.0.1:9"),
             absl::StrCat("--redis-url=", redis_url.empty() ? redis.url() : redis_url),
             absl::StrCat("--postgres-url=", postgres_url_), absl::StrCat("--auth-secret=", kSecret),
             "--kafka-brokers=", absl::StrCat("--kafka-bootstrap-file=", bootstrap_path()),
@@ -171,6 +177,7 @@ class Switchboard {
   void Spawn(const std::string& target) {
     std::vector<std::string> argv = {SWITCHBOARD_BIN};
     for (auto& a : Args(target)) argv.push_back(std::move(a));
+    for (const auto& a : extra_args) argv.push_back(a);
     spawned_ = absl::Now();
     process.Start(argv, log_path());
   }
@@ -246,6 +253,7 @@ class Switchboard {
     return out;
   }
 
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::string Log() const { return ReadFile(log_path()); }
   std::string log_path() const { return dir_ + "/switchboard.log"; }
   std::string ready_path() const { return dir_ + "/ready.json"; }
@@ -254,6 +262,7 @@ class Switchboard {
   testing::RedisServer redis;
   std::string redis_url;            // overrides redis.url() when set
   std::string webhooks_port = "0";  // 0: any free port
+  std::vector<std::string> extra_args;  // appended to Args()
   std::string grpc_address;
   std::string metrics_address;
   std::string kafka_bootstrap;
@@ -522,4 +531,149 @@ TEST_CASE("health follows Redis going away and coming back") {
         return testing::MetricSample(sb.Metrics(), "switchboard_dependency_up", redis_up) == 1.0;
       },
       absl::Seconds(5)));
+}
+
+namespace {
+
+// What the process's (embedded) Kafka holds on `topic` for `key`, read from the start.
+template <typename Event>
+std::vector<Event> Read(const std::string& bootstrap, const std::string& topic,
+                        const std::function<bool(const Event&)>& keep, absl::Duration wait) {
+  absl::Mutex mu;
+  std::vector<Event> out;
+  auto consumer = switchboard::kafka::Consumer::Create(
+      {.brokers = bootstrap,
+       .group_id = absl::StrCat("binary-test-", absl::ToUnixNanos(absl::Now())),
+       .topics = {topic},
+       .extra = {{"auto.offset.reset", "earliest"}}},
+      [&](const switchboard::kafka::Message& m) {
+        Event e;
+        if (e.ParseFromString(m.event.payload) && keep(e)) {
+          absl::MutexLock lock(&mu);
+          out.push_back(e);
+        }
+        return absl::OkStatus();
+      });
+  REQUIRE(consumer.ok());
+  (*consumer)->Start();
+  // Long enough for the group to join and read what is there (records published before).
+  testing::Eventually(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return !out.empty();
+      },
+      wait);
+  (*consumer)->Stop();
+  absl::MutexLock lock(&mu);
+  return out;
+}
+
+std::string AdminToken() {
+  const absl::Time now = absl::Now();
+  return *auth::SignToken(kSecret,
+                          {.tenant_id = "acme", .subject = "admin-1", .roles = {"admin", "agent"},
+                           .expires = now + absl::Hours(1)},
+                          now);
+}
+
+template <typename Stub, typename Req, typename Resp, typename Method>
+void MustCall(Stub* stub, Method method, const Req& req, Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + AdminToken());
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  grpc::Status s = (stub->*method)(&ctx, req, resp);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 mid-ring: after a restart past the deadline the fallback runs exactly once") {
+  namespace rv1 = switchboard::routing::v1;
+  namespace wv1 = switchboard::webhooks::v1;
+  namespace cv1 = switchboard::calls::v1;
+  Switchboard sb;
+  sb.extra_args = {"--meta-app-secret=binary-test-app-secret"};  // numbers can be registered
+  sb.Start("webhooks,routing");
+  {
+    auto webhooks = wv1::WebhooksService::NewStub(sb.channel());
+    wv1::RegisterPhoneNumberRequest number;
+    number.set_phone_number_id("106540352242922");
+    number.set_waba_id("102290129340398");
+    number.set_display_phone_number("+1 631-555-3601");
+    wv1::RegisterPhoneNumberResponse registered;
+    MustCall(webhooks.get(), &wv1::WebhooksService::Stub::RegisterPhoneNumber, number,
+             &registered);
+    auto routing = rv1::RoutingService::NewStub(sb.channel());
+    rv1::UpsertTeamRequest team;
+    team.mutable_team()->set_team_id("support");
+    team.mutable_team()->set_routing_mode(rv1::ROUTING_MODE_BROADCAST);
+    team.mutable_team()->mutable_ring_timeout()->set_seconds(5);
+    team.mutable_team()->add_members()->set_agent_id("admin-1");
+    team.mutable_team()->add_business_phone_number_ids("106540352242922");
+    team.mutable_team()->mutable_fallback()->set_action(rv1::FALLBACK_ACTION_VOICEMAIL);
+    team.mutable_team()->mutable_fallback()->set_voicemail_prompt_text("Leave us a message.");
+    rv1::UpsertTeamResponse upserted;
+    MustCall(routing.get(), &rv1::RoutingService::Stub::UpsertTeam, team, &upserted);
+    rv1::SetAgentAvailabilityRequest available;
+    available.set_availability(rv1::AVAILABILITY_AVAILABLE);
+    rv1::SetAgentAvailabilityResponse set;
+    MustCall(routing.get(), &rv1::RoutingService::Stub::SetAgentAvailability, available, &set);
+  }
+  // calls announces an inbound call (as calls would, on the process's own Kafka).
+  cv1::CallStateChanged offered;
+  offered.mutable_header()->set_tenant_id("acme");
+  cv1::Call& call = *offered.mutable_call();
+  call.set_call_id("call-kill-1");
+  call.set_tenant_id("acme");
+  call.set_direction(cv1::CALL_DIRECTION_INBOUND);
+  call.set_state(cv1::CALL_STATE_OFFERED);
+  call.set_sequence(1);
+  call.set_business_phone_number_id("106540352242922");
+  call.mutable_contact()->set_wa_id("13175551399");
+  offered.set_state(cv1::CALL_STATE_OFFERED);
+  {
+    auto producer =
+        switchboard::kafka::Producer::Create({.brokers = sb.kafka_bootstrap}).value();
+    REQUIRE(producer
+                ->PublishAndWait(switchboard::kafka::kCallsState,
+                                 switchboard::kafka::MakeEvent(offered, "call-kill-1", "calls"),
+                                 absl::Seconds(10))
+                .ok());
+  }
+  auto for_call = [](const rv1::CallOffer& o) { return o.call_id() == "call-kill-1"; };
+  std::vector<rv1::CallOffer> first =
+      Read<rv1::CallOffer>(sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call,
+                           absl::Seconds(20));
+  REQUIRE(first.size() == 1);
+  REQUIRE(first[0].kind() == rv1::CALL_OFFER_KIND_OFFERED);
+  const absl::Time deadline = core::FromProto(first[0].ring_deadline_time());
+
+  // Killed while it rings; down across the deadline; then started again (a fresh embedded
+  // Kafka: only what PostgreSQL kept can bring the fallback about).
+  sb.process.Signal(SIGKILL);
+  sb.process.Wait();
+  while (absl::Now() < deadline + absl::Seconds(1)) absl::SleepFor(absl::Milliseconds(100));
+  fs::remove(sb.ready_path());
+  sb.Start("webhooks,routing");
+  std::vector<rv1::CallOffer> after = Read<rv1::CallOffer>(
+      sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call, absl::Seconds(20));
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].kind() == rv1::CALL_OFFER_KIND_WITHDRAWN);
+  CHECK(after[0].ringing_ended());
+  CHECK(after[0].fallback_action() == rv1::FALLBACK_ACTION_VOICEMAIL);
+  std::vector<switchboard::notifications::v1::OutboundMessageRequested> prompts =
+      Read<switchboard::notifications::v1::OutboundMessageRequested>(
+          sb.kafka_bootstrap, switchboard::kafka::kWhatsAppOutbound,
+          [](const auto& m) { return m.call_id() == "call-kill-1"; }, absl::Seconds(10));
+  CHECK(prompts.size() == 1);
+
+  // Killed again: the fallback does not run a second time.
+  sb.process.Signal(SIGKILL);
+  sb.process.Wait();
+  fs::remove(sb.ready_path());
+  sb.Start("webhooks,routing");
+  CHECK(Read<rv1::CallOffer>(sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call,
+                             absl::Seconds(8))
+            .empty());
 }
