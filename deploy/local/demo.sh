@@ -191,7 +191,7 @@ done
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_(notifications_outbound|routing_fallbacks)_total' \
   | grep -v ' 0$' | sed 's/^/  /' || true
 echo "  Each agent let one offer ring out; after 3 in a row an agent would go DND (MAX_NO_ANSWER)."
-echo "  The supervisor's wallboard for support (today: Carla answered, Daniel missed there):"
+echo "  The supervisor's wallboard for support (today's calls; Carla's was answered there):"
 "$ctl" routing team stats --team=support
 echo "  ... and for backup, the team that rang Daniel last:"
 "$ctl" routing team stats --team=backup | sed -n 2,3p
