@@ -78,10 +78,11 @@ class Peer final : public PeerBase {
 // One unary RPC to `peer` on behalf of `incoming` (its token, deadline capped at `max`,
 // correlation id: Forward), its failure as the suite's status. A null `incoming` sends none.
 template <typename Service, typename Request, typename Response>
-absl::StatusOr<Response> CallPeer(
-    const Peer<Service>& peer, const grpc::ServerContextBase* incoming,
-    grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& req, absl::Duration max = absl::Seconds(2)) {
+absl::StatusOr<Response> CallPeer(const Peer<Service>& peer,
+                                  const grpc::ServerContextBase* incoming,
+                                  grpc::Status (Service::Stub::*method)(grpc::ClientContext*,
+                                                                        const Request&, Response*),
+                                  const Request& req, absl::Duration max = absl::Seconds(2)) {
   ASSIGN_OR_RETURN(auto stub, peer.GetStub());
   grpc::ClientContext client;
   if (incoming != nullptr) Forward(*incoming, &client, max);

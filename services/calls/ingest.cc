@@ -76,9 +76,9 @@ absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Me
   return applied;
 }
 
-absl::Status Ingest::OnceForCall(
-    const kafka::Message& message, const std::string& tenant, const std::string& call_id,
-    const std::function<absl::Status(pg::Conn&, v1::Call*)>& apply) {
+absl::Status Ingest::OnceForCall(const kafka::Message& message, const std::string& tenant,
+                                 const std::string& call_id,
+                                 const std::function<absl::Status(pg::Conn&, v1::Call*)>& apply) {
   return store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool first,
                      pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
@@ -104,31 +104,33 @@ absl::StatusOr<std::optional<Fired>> Ingest::OnCallOffer(const routing::v1::Call
   std::optional<Fired> missed;
   RETURN_IF_ERROR(OnceForCall(message, tenant, offer.call_id(),
                               [&](pg::Conn& tx, v1::Call* call) -> absl::Status {
-    missed.reset();
-    absl::StatusOr<Transition> t = Apply(*call, *event);
-    if (!t.ok() || !t->changed) return absl::OkStatus();  // answered or ended meanwhile
-    const Cause cause{.at = event->at,
-                      .correlation_id = offer.header().correlation_id(),
-                      .causation_id = message.event.id};
-    RETURN_IF_ERROR(journal_.Save(tx, *call, *t, cause));
-    if (call->state() != v1::CALL_STATE_MISSED) return absl::OkStatus();
-    missed = Fired{*call, TimerKind::kRing};
-    if (!offer.schedule_callback()) return absl::OkStatus();
-    // The team calls back whoever it missed: one callback per call (this transition happens
-    // once), due at once, for the contact's agent.
-    v1::Callback cb;
-    cb.set_callback_id(absl::StrCat("missed-", call->call_id()));
-    *cb.mutable_contact() = call->contact();
-    cb.set_business_phone_number_id(call->business_phone_number_id());
-    cb.set_assigned_agent_id(offer.callback_agent_id());
-    *cb.mutable_due_time() = core::ToProto(event->at);
-    cb.set_state(v1::CALLBACK_STATE_PENDING);
-    cb.set_source_call_id(call->call_id());
-    cb.set_created_by("routing");
-    cb.set_note("Missed call");
-    *cb.mutable_create_time() = core::ToProto(clock_.Now());
-    return Store::SaveCallback(tx, tenant, cb, 0, clock_.Now());
-  }));
+                                missed.reset();
+                                absl::StatusOr<Transition> t = Apply(*call, *event);
+                                if (!t.ok() || !t->changed)
+                                  return absl::OkStatus();  // answered or ended meanwhile
+                                const Cause cause{.at = event->at,
+                                                  .correlation_id = offer.header().correlation_id(),
+                                                  .causation_id = message.event.id};
+                                RETURN_IF_ERROR(journal_.Save(tx, *call, *t, cause));
+                                if (call->state() != v1::CALL_STATE_MISSED) return absl::OkStatus();
+                                missed = Fired{*call, TimerKind::kRing};
+                                if (!offer.schedule_callback()) return absl::OkStatus();
+                                // The team calls back whoever it missed: one callback per call
+                                // (this transition happens once), due at once, for the contact's
+                                // agent.
+                                v1::Callback cb;
+                                cb.set_callback_id(absl::StrCat("missed-", call->call_id()));
+                                *cb.mutable_contact() = call->contact();
+                                cb.set_business_phone_number_id(call->business_phone_number_id());
+                                cb.set_assigned_agent_id(offer.callback_agent_id());
+                                *cb.mutable_due_time() = core::ToProto(event->at);
+                                cb.set_state(v1::CALLBACK_STATE_PENDING);
+                                cb.set_source_call_id(call->call_id());
+                                cb.set_created_by("routing");
+                                cb.set_note("Missed call");
+                                *cb.mutable_create_time() = core::ToProto(clock_.Now());
+                                return Store::SaveCallback(tx, tenant, cb, 0, clock_.Now());
+                              }));
   return missed;
 }
 
@@ -138,16 +140,16 @@ absl::Status Ingest::OnCallRated(const billing::v1::CallRated& rated,
   if (tenant.empty() || rated.call_id().empty()) {
     return core::InvalidArgument("INCOMPLETE_EVENT", "CallRated without tenant or call id");
   }
-  return OnceForCall(message, tenant, rated.call_id(),
-                     [&](pg::Conn& tx, v1::Call* call) -> absl::Status {
-    *call->mutable_cost() = rated.cost();
-    const Cause cause{.at = clock_.Now(),
-                      .correlation_id = rated.header().correlation_id(),
-                      .causation_id = message.event.id};
-    RETURN_IF_ERROR(journal_.Save(tx, *call, Transition{.changed = true}, cause));
-    return Store::SetCost(tx, tenant, rated.call_id(), rated.cost(), rated.usage_minutes())
-        .status();
-  });
+  return OnceForCall(
+      message, tenant, rated.call_id(), [&](pg::Conn& tx, v1::Call* call) -> absl::Status {
+        *call->mutable_cost() = rated.cost();
+        const Cause cause{.at = clock_.Now(),
+                          .correlation_id = rated.header().correlation_id(),
+                          .causation_id = message.event.id};
+        RETURN_IF_ERROR(journal_.Save(tx, *call, Transition{.changed = true}, cause));
+        return Store::SetCost(tx, tenant, rated.call_id(), rated.cost(), rated.usage_minutes())
+            .status();
+      });
 }
 
 absl::StatusOr<std::vector<Fired>> Ingest::FireTimers(int limit) {

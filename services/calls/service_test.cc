@@ -396,9 +396,8 @@ TEST_CASE("ten agents press Answer at once: one wins, Meta is asked to accept on
     sb::routing::v1::SetAgentAvailabilityRequest available;
     available.set_availability(sb::routing::v1::AVAILABILITY_AVAILABLE);
     sb::routing::v1::SetAgentAvailabilityResponse resp;
-    REQUIRE(Suite::Call(routing.get(),
-                        &sb::routing::v1::RoutingService::Stub::SetAgentAvailability, available,
-                        &resp, {.subject = agents.back()})
+    REQUIRE(Suite::Call(routing.get(), &sb::routing::v1::RoutingService::Stub::SetAgentAvailability,
+                        available, &resp, {.subject = agents.back()})
                 .ok());
   }
   std::string meta_id = s.sim->PlaceUserCall(kNumber, "5511966880005").value();
@@ -442,9 +441,8 @@ TEST_CASE("an inbound call: two agents answer, the first wins; the contact hangs
     sb::routing::v1::SetAgentAvailabilityRequest available;
     available.set_availability(sb::routing::v1::AVAILABILITY_AVAILABLE);
     sb::routing::v1::SetAgentAvailabilityResponse resp;
-    REQUIRE(Suite::Call(routing.get(),
-                        &sb::routing::v1::RoutingService::Stub::SetAgentAvailability, available,
-                        &resp, {.subject = agent})
+    REQUIRE(Suite::Call(routing.get(), &sb::routing::v1::RoutingService::Stub::SetAgentAvailability,
+                        available, &resp, {.subject = agent})
                 .ok());
   }
   sb::metasim::UserBehaviour caller;

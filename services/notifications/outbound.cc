@@ -44,8 +44,9 @@ Outbound::Outbound(pg::Pool& pool, whatsapp::Graph& graph, const core::Clock& cl
   if (metrics == nullptr) return;
   outcomes_ = &prometheus::BuildCounter()
                    .Name("switchboard_notifications_outbound_total")
-                   .Help("Outbound WhatsApp message requests by outcome: sent_text, "
-                         "sent_template, skipped, refused, unknown.")
+                   .Help(
+                       "Outbound WhatsApp message requests by outcome: sent_text, "
+                       "sent_template, skipped, refused, unknown.")
                    .Register(*metrics);
 }
 
@@ -101,9 +102,10 @@ absl::Status Outbound::OnRequested(const v1::OutboundMessageRequested& request,
       break;
     case rules::Channel::kTemplate: {
       channel = "template";
-      const v1::TemplateMessage& t = request.has_template_() ? request.template_()
-                                                             : request.fallback_template();
-      sent = graph_.SendTemplate(number, to, {.name = t.name(), .language_code = t.language_code()});
+      const v1::TemplateMessage& t =
+          request.has_template_() ? request.template_() : request.fallback_template();
+      sent =
+          graph_.SendTemplate(number, to, {.name = t.name(), .language_code = t.language_code()});
       break;
     }
   }

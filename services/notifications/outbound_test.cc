@@ -22,11 +22,10 @@ constexpr char kNumber[] = "106540352242922";
 
 struct Fixture {
   Fixture()
-      : suite({.services = {sb::webhooks::Register, sb::notifications::Register},
-               .meta_sim = true}),
+      : suite(
+            {.services = {sb::webhooks::Register, sb::notifications::Register}, .meta_sim = true}),
         db({.url = suite.postgres_url(), .schema = "notifications", .pool_size = 1}) {
-    producer =
-        std::move(sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()}).value());
+    producer = std::move(sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()}).value());
   }
 
   // A request as routing writes it, published with `id` (the ce_id the sender keys on).

@@ -79,8 +79,7 @@ absl::Status Agents::Announce(pg::Conn& tx, absl::string_view tenant, store::Age
   rules::Agent& agent = row.agent;
   const rules::View view = rules::Effective(agent, now, policy_);
   const bool changed = view.availability != agent.published ||
-                       view.reason != agent.published_reason ||
-                       !agent.published_time.has_value();
+                       view.reason != agent.published_reason || !agent.published_time.has_value();
   if (!changed) return absl::OkStatus();
   // A cooldown that ended, or presence that lapsed, changed when it did, not when looked at.
   const absl::Time since = rules::Since(agent, view, now, policy_);
@@ -94,8 +93,7 @@ absl::Status Agents::Announce(pg::Conn& tx, absl::string_view tenant, store::Age
   // Keyed by tenant and agent: the topic is compacted to each agent's latest availability.
   const std::string key = absl::StrCat(tenant, "/", agent.agent_id);
   return pg::Outbox::Enqueue(tx, kafka::kRoutingAvailability, event, key,
-                             absl::StrCat("availability.", key, ".", row.sequence), now,
-                             "routing");
+                             absl::StrCat("availability.", key, ".", row.sequence), now, "routing");
 }
 
 absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
@@ -103,8 +101,8 @@ absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
   const std::string& tenant = caller.tenant_id;
   ASSIGN_OR_RETURN(std::string agent_id,
                    api::ActingAgent(caller, req.agent_id(), "agent_id", kActForOthers));
-  RETURN_IF_ERROR(api::RequireEnum(req.availability(), v1::Availability_descriptor(),
-                                   "availability"));
+  RETURN_IF_ERROR(
+      api::RequireEnum(req.availability(), v1::Availability_descriptor(), "availability"));
   RETURN_IF_ERROR(api::OptionalId(req.request_id(), "request_id"));
   std::string given_up;  // the offer the agent let go of, if any
   v1::SetAgentAvailabilityResponse resp;
@@ -127,7 +125,8 @@ absl::StatusOr<v1::Agent> Agents::Heartbeat(const auth::Principal& caller,
                                             const v1::HeartbeatRequest& req) {
   ASSIGN_OR_RETURN(std::string agent_id,
                    api::ActingAgent(caller, req.agent_id(), "agent_id", kActForOthers));
-  return Change(caller.tenant_id, agent_id, [&](rules::Agent& agent) { rules::Heartbeat(agent, clock_.Now()); });
+  return Change(caller.tenant_id, agent_id,
+                [&](rules::Agent& agent) { rules::Heartbeat(agent, clock_.Now()); });
 }
 
 absl::StatusOr<v1::Agent> Agents::Get(const auth::Principal& caller,
@@ -163,8 +162,8 @@ absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsReq
                        store::TeamsOfAgent(tx, caller.tenant_id, row.agent.agent_id));
       *resp->add_agents() = Show(row.agent, now, teams);
     }
-    if (more) resp->set_next_page_token(api::EncodePageToken({.id = rows.back().agent.agent_id},
-                                                             binding));
+    if (more)
+      resp->set_next_page_token(api::EncodePageToken({.id = rows.back().agent.agent_id}, binding));
     return absl::OkStatus();
   });
 }
@@ -214,9 +213,8 @@ v1::Agent Agents::Show(const rules::Agent& agent, absl::Time now,
                  teams);
 }
 
-absl::StatusOr<v1::Agent> Agents::Change(
-    const std::string& tenant, const std::string& agent_id,
-    const std::function<void(rules::Agent&)>& fn) {
+absl::StatusOr<v1::Agent> Agents::Change(const std::string& tenant, const std::string& agent_id,
+                                         const std::function<void(rules::Agent&)>& fn) {
   v1::Agent out;
   RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<store::AgentRow> locked, store::LockAgent(tx, tenant, agent_id));

@@ -27,7 +27,7 @@ class Agents {
   // Called after an agent who held an offer chose DND or OFFLINE, so the ringing gives the offer
   // up (the ringer owns that; see Ringer::Release).
   using GiveUp = std::function<void(const std::string& tenant, const std::string& call_id,
-                                     const std::string& agent_id)>;
+                                    const std::string& agent_id)>;
 
   Agents(pg::Pool& pool, const core::Clock& clock, rules::Policy policy);
 

@@ -57,7 +57,7 @@ class RegistryHours final : public Hours {
       if (settings.has_call_hours()) hours = settings.call_hours();
     } else if (got.code() != absl::StatusCode::kNotFound) {
       return got;  // the consumer retries
-    }  // a number the registry does not know rings as if open
+    }              // a number the registry does not know rings as if open
     absl::MutexLock lock(&mu_);
     cache_[key] = {hours, now + kHoursTtl};
     return hours;
@@ -91,8 +91,8 @@ class Module final : public runtime::ServiceModule {
   absl::Status Init(runtime::Context& ctx) override {
     ASSIGN_OR_RETURN(auto registry, PeerOf<webhooks::v1::WebhooksService>(ctx, "webhooks"));
     numbers_ = std::make_unique<runtime::RegistryNumbers>(registry, ctx.clock());
-    identity_ =
-        std::make_unique<runtime::ServiceIdentity>(ctx.config().auth_secret, "routing", ctx.clock());
+    identity_ = std::make_unique<runtime::ServiceIdentity>(ctx.config().auth_secret, "routing",
+                                                           ctx.clock());
     hours_ = std::make_unique<RegistryHours>(registry, *identity_, ctx.clock());
     RETURN_IF_ERROR(InitStore(ctx, "routing", Migrations()));
     probe_ = std::make_unique<routing::Probe>(ctx.metrics());
@@ -102,15 +102,15 @@ class Module final : public runtime::ServiceModule {
     agents_ = std::make_unique<Agents>(pool(), ctx.clock(), policy);
     teams_ = std::make_unique<Teams>(pool(), *agents_, *numbers_, ctx.clock());
     ringer_ = std::make_unique<Ringer>(pool(), *agents_, *hours_, ctx.clock(), probe_.get());
-    agents_->OnGiveUp([this](const std::string& tenant, const std::string& call_id,
-                             const std::string& agent_id) {
-      // If this fails the agent's alert ends with its step instead; nothing else depends on it.
-      absl::Status released = ringer_->Release(tenant, call_id, agent_id);
-      if (!released.ok()) {
-        log::Warning("offer not released; it rings out", {{"call_id", call_id},
-                                                          {"error", released.ToString()}});
-      }
-    });
+    agents_->OnGiveUp(
+        [this](const std::string& tenant, const std::string& call_id, const std::string& agent_id) {
+          // If this fails the agent's alert ends with its step instead; nothing else depends on it.
+          absl::Status released = ringer_->Release(tenant, call_id, agent_id);
+          if (!released.ok()) {
+            log::Warning("offer not released; it rings out",
+                         {{"call_id", call_id}, {"error", released.ToString()}});
+          }
+        });
     service_ = std::make_unique<Service>(*agents_, *teams_, *ringer_);
     ctx.AddService(service_.get(), v1::RoutingService::service_full_name());
 

@@ -45,26 +45,27 @@ Probe::Probe(prometheus::Registry& registry) {
                      .Register(registry);
   won_ = &claims.Add({{"outcome", "won"}});
   lost_ = &claims.Add({{"outcome", "lost"}});
-  time_to_answer_ = &prometheus::BuildHistogram()
-                         .Name("switchboard_routing_time_to_answer_seconds")
-                         .Help("From the start of the ring round to the winning claim.")
-                         .Register(registry)
-                         .Add({}, prometheus::Histogram::BucketBoundaries{
-                                      1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60});
-  fallbacks_ = PerValue<v1::FallbackAction>(prometheus::BuildCounter()
-                                                 .Name("switchboard_routing_fallbacks_total")
-                                                 .Help("Rounds that ended without a winner, by "
-                                                       "the fallback that ran.")
-                                                 .Register(registry),
-                                             "action", v1::FallbackAction_descriptor(),
-                                             "FALLBACK_ACTION_", v1::FALLBACK_ACTION_NONE,
-                                             v1::FALLBACK_ACTION_VOICEMAIL);
-  agents_ = PerValue<v1::Availability>(prometheus::BuildGauge()
-                                           .Name("switchboard_routing_agents")
-                                           .Help("Agents by the call availability last announced.")
-                                           .Register(registry),
-                                       "availability", v1::Availability_descriptor(),
-                                       "AVAILABILITY_", v1::AVAILABILITY_AVAILABLE, v1::AVAILABILITY_OFFLINE);
+  time_to_answer_ =
+      &prometheus::BuildHistogram()
+           .Name("switchboard_routing_time_to_answer_seconds")
+           .Help("From the start of the ring round to the winning claim.")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60});
+  fallbacks_ =
+      PerValue<v1::FallbackAction>(prometheus::BuildCounter()
+                                       .Name("switchboard_routing_fallbacks_total")
+                                       .Help("Rounds that ended without a winner, by "
+                                             "the fallback that ran.")
+                                       .Register(registry),
+                                   "action", v1::FallbackAction_descriptor(), "FALLBACK_ACTION_",
+                                   v1::FALLBACK_ACTION_NONE, v1::FALLBACK_ACTION_VOICEMAIL);
+  agents_ =
+      PerValue<v1::Availability>(prometheus::BuildGauge()
+                                     .Name("switchboard_routing_agents")
+                                     .Help("Agents by the call availability last announced.")
+                                     .Register(registry),
+                                 "availability", v1::Availability_descriptor(), "AVAILABILITY_",
+                                 v1::AVAILABILITY_AVAILABLE, v1::AVAILABILITY_OFFLINE);
 }
 
 void Probe::Offered(int agents) {

@@ -80,8 +80,8 @@ class Ringer::Locked {
 
 namespace {
 
-std::vector<rules::Candidate> Candidates(const v1::Team& team, Ringer::Locked& agents, absl::Time now,
-                                         const rules::Policy& policy) {
+std::vector<rules::Candidate> Candidates(const v1::Team& team, Ringer::Locked& agents,
+                                         absl::Time now, const rules::Policy& policy) {
   std::vector<rules::Candidate> out;
   for (const v1::TeamMember& m : team.members()) {
     rules::Candidate c{.agent_id = m.agent_id(), .roles = {m.roles().begin(), m.roles().end()}};
@@ -139,7 +139,8 @@ Ringer::Ringer(pg::Pool& pool, Agents& agents, Hours& hours, const core::Clock& 
                RingerProbe* probe)
     : pool_(pool), agents_(agents), hours_(hours), clock_(clock), probe_(probe) {}
 
-// ---- calls.state.v1 ------------------------------------------------------------------------------
+// ---- calls.state.v1
+// ------------------------------------------------------------------------------
 
 absl::Status Ringer::OnCallStateChanged(const calls::v1::CallStateChanged& changed,
                                         const kafka::Message& /*message*/) {
@@ -182,8 +183,8 @@ absl::Status Ringer::OnCallStateChanged(const calls::v1::CallStateChanged& chang
 }
 
 absl::Status Ringer::Start(pg::Conn& tx, const Call& call, bool open, absl::Time now) {
-  ASSIGN_OR_RETURN(std::optional<Ring> existing, store::LockRing(tx, call.tenant_id(),
-                                                                 call.call_id()));
+  ASSIGN_OR_RETURN(std::optional<Ring> existing,
+                   store::LockRing(tx, call.tenant_id(), call.call_id()));
   if (existing.has_value()) return absl::OkStatus();  // rung already
   Ring ring{.tenant = call.tenant_id(),
             .call_id = call.call_id(),
@@ -219,9 +220,10 @@ absl::Status Ringer::StartRound(pg::Conn& tx, Ring& ring, const v1::Team& team, 
     ASSIGN_OR_RETURN(assigned, store::Assignment(tx, ring.tenant, ring.contact.wa_id()));
   }
   const rules::Round round{.started = now, .deadline = ring.round_deadline};
-  rules::Step step = rules::FirstStep(
-      team, Candidates(team, agents, now, agents_.policy()), assigned, round, now);
-  if (step.agents.empty()) return RoundOver(tx, ring, team, v1::WITHDRAW_REASON_NO_AGENTS_AVAILABLE, now);
+  rules::Step step =
+      rules::FirstStep(team, Candidates(team, agents, now, agents_.policy()), assigned, round, now);
+  if (step.agents.empty())
+    return RoundOver(tx, ring, team, v1::WITHDRAW_REASON_NO_AGENTS_AVAILABLE, now);
   return Offer(tx, ring, step, agents, now);
 }
 
@@ -267,8 +269,7 @@ absl::Status Ringer::Finish(pg::Conn& tx, Ring& ring, const v1::Team* team,
 absl::Status Ringer::SendFallbackMessage(pg::Conn& tx, const Ring& ring, const v1::Team& team,
                                          v1::WithdrawReason why, v1::FallbackAction action,
                                          absl::Time now) {
-  std::optional<notifications::v1::OutboundMessageRequested> m =
-      FallbackMessage(team, why, action);
+  std::optional<notifications::v1::OutboundMessageRequested> m = FallbackMessage(team, why, action);
   if (!m.has_value()) return absl::OkStatus();
   const std::string contact = api::ContactKey(ring.contact);
   *m->mutable_header() = api::Header(ring.tenant, contact, 1, now, ring.call_id);
@@ -302,8 +303,7 @@ absl::Status Ringer::CallEnded(pg::Conn& tx, const Call& call, absl::Time now) {
   }
   RETURN_IF_ERROR(agents_.SaveAll(tx, tenant, rows));
   if (!ring.has_value() || ring->state != Ring::State::kRinging) return absl::OkStatus();
-  return Finish(tx, *ring, nullptr, v1::FALLBACK_ACTION_NONE, v1::WITHDRAW_REASON_CALL_ENDED,
-                now);
+  return Finish(tx, *ring, nullptr, v1::FALLBACK_ACTION_NONE, v1::WITHDRAW_REASON_CALL_ENDED, now);
 }
 
 absl::Status Ringer::CallStarted(pg::Conn& tx, const std::string& tenant,
@@ -345,8 +345,7 @@ absl::StatusOr<v1::ClaimCallResponse> Ringer::Claim(const auth::Principal& calle
         return absl::OkStatus();
       }
       if (seen->state == Ring::State::kRinging && !Contains(seen->ringing, agent_id)) {
-        return Refused("AGENT_NOT_OFFERED",
-                       absl::StrCat("the call is not ringing for ", agent_id));
+        return Refused("AGENT_NOT_OFFERED", absl::StrCat("the call is not ringing for ", agent_id));
       }
       return Refused("OFFER_CLOSED", "the call is no longer ringing");
     }
@@ -356,8 +355,7 @@ absl::StatusOr<v1::ClaimCallResponse> Ringer::Claim(const auth::Principal& calle
       if (row->agent.agent_id == agent_id) {
         rules::CallStarted(row->agent, ring->call_id);
       } else {
-        rules::OfferEnded(row->agent, ring->call_id, rules::OfferEnd::kWithdrawn,
-                          agents_.policy());
+        rules::OfferEnded(row->agent, ring->call_id, rules::OfferEnd::kWithdrawn, agents_.policy());
       }
     }
     RETURN_IF_ERROR(agents_.SaveAll(tx, tenant, rows));
@@ -520,10 +518,9 @@ absl::Status Ringer::Publish(pg::Conn& tx, Ring& ring, v1::CallOffer offer, absl
   offer.set_business_phone_number_id(ring.business_phone_number_id);
   offer.set_business_display_number(ring.business_display_number);
   RETURN_IF_ERROR(store::SaveRing(tx, ring, now));
-  return pg::Outbox::Enqueue(tx, kafka::kRoutingOffers, offer, ring.call_id,
-                             absl::StrCat("offer.", ring.tenant, ".", ring.call_id, ".",
-                                          ring.sequence),
-                             now, "routing");
+  return pg::Outbox::Enqueue(
+      tx, kafka::kRoutingOffers, offer, ring.call_id,
+      absl::StrCat("offer.", ring.tenant, ".", ring.call_id, ".", ring.sequence), now, "routing");
 }
 
 }  // namespace switchboard::routing

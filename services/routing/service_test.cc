@@ -29,7 +29,7 @@ using testing::Who;
 
 namespace {
 
-constexpr char kNumber[] = "106540352242922";      // acme's (the suite's default number)
+constexpr char kNumber[] = "106540352242922";       // acme's (the suite's default number)
 constexpr char kOtherNumber[] = "106540352242923";  // acme's too
 constexpr char kGlobexNumber[] = "206540352242922";
 
@@ -41,14 +41,14 @@ Who Agent(const std::string& id) { return {.subject = id, .roles = {"agent"}}; }
 class Topics {
  public:
   explicit Topics(const std::string& brokers) {
-    consumer_ = std::move(
-        sb::kafka::Consumer::Create(
-            {.brokers = brokers,
-             .group_id = absl::StrCat("test.", sb::core::NewId()),
-             .topics = {sb::kafka::kRoutingOffers, sb::kafka::kRoutingAvailability,
-                        sb::kafka::kWhatsAppOutbound}},
-            [this](const sb::kafka::Message& m) { return Take(m); })
-            .value());
+    consumer_ =
+        std::move(sb::kafka::Consumer::Create(
+                      {.brokers = brokers,
+                       .group_id = absl::StrCat("test.", sb::core::NewId()),
+                       .topics = {sb::kafka::kRoutingOffers, sb::kafka::kRoutingAvailability,
+                                  sb::kafka::kWhatsAppOutbound}},
+                      [this](const sb::kafka::Message& m) { return Take(m); })
+                      .value());
     consumer_->Start();
   }
 
@@ -153,8 +153,7 @@ struct Fixture {
                             .tenant = "globex"}},
                .flags = std::move(flags)}),
         topics(suite.kafka_bootstrap()) {
-    producer =
-        std::move(sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()}).value());
+    producer = std::move(sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()}).value());
   }
 
   template <typename Req, typename Resp>
@@ -169,7 +168,8 @@ struct Fixture {
     v1::SetAgentAvailabilityRequest req;
     req.set_availability(availability);
     v1::SetAgentAvailabilityResponse resp;
-    absl::Status s = Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp, Agent(agent));
+    absl::Status s =
+        Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp, Agent(agent));
     INFO(s.ToString());
     REQUIRE(s.ok());
     return resp.agent();
@@ -208,9 +208,10 @@ struct Fixture {
     *changed.mutable_call() = call;
     changed.set_state(call.state());
     REQUIRE(producer
-                ->PublishAndWait(sb::kafka::kCallsState,
-                                 sb::kafka::MakeEvent(changed, key.empty() ? call.call_id() : key, "calls"),
-                                 absl::Seconds(10))
+                ->PublishAndWait(
+                    sb::kafka::kCallsState,
+                    sb::kafka::MakeEvent(changed, key.empty() ? call.call_id() : key, "calls"),
+                    absl::Seconds(10))
                 .ok());
   }
   // An inbound call to `number`, in `state`, at its `sequence`-th event.
@@ -254,7 +255,9 @@ v1::Team Team(const std::string& id, Ids members, Ids numbers,
   return t;
 }
 
-Ids AgentsOf(const v1::CallOffer& o) { return {o.offered_agent_ids().begin(), o.offered_agent_ids().end()}; }
+Ids AgentsOf(const v1::CallOffer& o) {
+  return {o.offered_agent_ids().begin(), o.offered_agent_ids().end()};
+}
 
 void RequireOk(const absl::Status& s) {
   INFO(s.ToString());
@@ -278,8 +281,8 @@ TEST_CASE("agents choose their availability, and each change is announced with i
     v1::SetAgentAvailabilityRequest req;
     req.set_availability(v1::AVAILABILITY_BUSY);
     v1::SetAgentAvailabilityResponse resp;
-    absl::Status s = f.Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp,
-                            Agent("alice"));
+    absl::Status s =
+        f.Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp, Agent("alice"));
     CHECK(s.code() == absl::StatusCode::kInvalidArgument);
     CHECK(sb::core::ReasonOf(s) == "AVAILABILITY_NOT_SETTABLE");
     CHECK(f.Get("alice").availability() == v1::AVAILABILITY_DND);
@@ -289,8 +292,8 @@ TEST_CASE("agents choose their availability, and each change is announced with i
     req.set_agent_id("alice");
     req.set_availability(v1::AVAILABILITY_OFFLINE);
     v1::SetAgentAvailabilityResponse resp;
-    absl::Status s = f.Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp,
-                            Agent("bob"));
+    absl::Status s =
+        f.Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp, Agent("bob"));
     CHECK(s.code() == absl::StatusCode::kPermissionDenied);
     CHECK(f.Get("alice").availability() == v1::AVAILABILITY_DND);
   }
@@ -538,9 +541,8 @@ TEST_CASE("nobody answers: the round rings out, escalates, then the last fallbac
   });
   CHECK(AgentsOf(second) == Ids{"bob"});
   CHECK(second.team_id() == "backup");
-  v1::CallOffer last = f.topics.WaitFor("call-1", [](const v1::CallOffer& o) {
-    return o.ringing_ended();
-  });
+  v1::CallOffer last =
+      f.topics.WaitFor("call-1", [](const v1::CallOffer& o) { return o.ringing_ended(); });
   CHECK(last.kind() == v1::CALL_OFFER_KIND_WITHDRAWN);
   CHECK(last.withdraw_reason() == v1::WITHDRAW_REASON_RING_TIMEOUT);
   CHECK(last.fallback_action() == v1::FALLBACK_ACTION_AUTO_REPLY);

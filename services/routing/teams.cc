@@ -39,9 +39,9 @@ absl::Status CheckAgainstOthers(pg::Conn& tx, absl::string_view tenant, const v1
   ASSIGN_OR_RETURN(std::vector<v1::Team> all, store::AllTeams(tx, tenant));
   const std::string& escalation = team.fallback().escalation_team_id();
   if (team.fallback().action() == v1::FALLBACK_ACTION_ESCALATION && !escalation.empty() &&
-      escalation != team.team_id() &&
-      std::none_of(all.begin(), all.end(),
-                   [&](const v1::Team& t) { return t.team_id() == escalation; })) {
+      escalation != team.team_id() && std::none_of(all.begin(), all.end(), [&](const v1::Team& t) {
+        return t.team_id() == escalation;
+      })) {
     return core::Error(absl::StatusCode::kFailedPrecondition, "ESCALATION_TEAM_NOT_FOUND",
                        absl::StrCat("team ", team.team_id(), " escalates to team ", escalation,
                                     ", which does not exist"),
@@ -104,12 +104,14 @@ absl::Status Teams::List(const auth::Principal& caller, const v1::ListTeamsReque
   const bool more = static_cast<int>(teams.size()) > size;
   if (more) teams.resize(size);
   for (v1::Team& team : teams) *resp->add_teams() = std::move(team);
-  if (more) resp->set_next_page_token(api::EncodePageToken({.id = resp->teams().rbegin()->team_id()}, binding));
+  if (more)
+    resp->set_next_page_token(
+        api::EncodePageToken({.id = resp->teams().rbegin()->team_id()}, binding));
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::TeamStats> Teams::Stats(const auth::Principal& caller,
-                                            const v1::GetTeamStatsRequest& req) {
+                                           const v1::GetTeamStatsRequest& req) {
   const std::string& tenant = caller.tenant_id;
   ASSIGN_OR_RETURN(v1::Team team, Get(caller, [&] {
                      v1::GetTeamRequest get;

@@ -30,14 +30,14 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "libs/auth/token.h"
 #include "libs/core/error.h"
+#include "libs/core/proto_time.h"
+#include "libs/kafka/kafka.h"
 #include "libs/runtime/grpc.h"
 #include "switchboard/billing/v1/billing_service.pb.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.pb.h"
 #include "switchboard/notifications/v1/notifications_service.pb.h"
-#include "libs/core/proto_time.h"
-#include "libs/kafka/kafka.h"
-#include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "switchboard/routing/v1/routing_service.grpc.pb.h"
 #include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
@@ -260,8 +260,8 @@ class Switchboard {
   std::string bootstrap_path() const { return dir_ + "/kafka.bootstrap"; }
 
   testing::RedisServer redis;
-  std::string redis_url;            // overrides redis.url() when set
-  std::string webhooks_port = "0";  // 0: any free port
+  std::string redis_url;                // overrides redis.url() when set
+  std::string webhooks_port = "0";      // 0: any free port
   std::vector<std::string> extra_args;  // appended to Args()
   std::string grpc_address;
   std::string metrics_address;
@@ -571,7 +571,9 @@ std::vector<Event> Read(const std::string& bootstrap, const std::string& topic,
 std::string AdminToken() {
   const absl::Time now = absl::Now();
   return *auth::SignToken(kSecret,
-                          {.tenant_id = "acme", .subject = "admin-1", .roles = {"admin", "agent"},
+                          {.tenant_id = "acme",
+                           .subject = "admin-1",
+                           .roles = {"admin", "agent"},
                            .expires = now + absl::Hours(1)},
                           now);
 }
@@ -602,8 +604,7 @@ TEST_CASE("kill -9 mid-ring: after a restart past the deadline the fallback runs
     number.set_waba_id("102290129340398");
     number.set_display_phone_number("+1 631-555-3601");
     wv1::RegisterPhoneNumberResponse registered;
-    MustCall(webhooks.get(), &wv1::WebhooksService::Stub::RegisterPhoneNumber, number,
-             &registered);
+    MustCall(webhooks.get(), &wv1::WebhooksService::Stub::RegisterPhoneNumber, number, &registered);
     auto routing = rv1::RoutingService::NewStub(sb.channel());
     rv1::UpsertTeamRequest team;
     team.mutable_team()->set_team_id("support");
@@ -633,8 +634,7 @@ TEST_CASE("kill -9 mid-ring: after a restart past the deadline the fallback runs
   call.mutable_contact()->set_wa_id("13175551399");
   offered.set_state(cv1::CALL_STATE_OFFERED);
   {
-    auto producer =
-        switchboard::kafka::Producer::Create({.brokers = sb.kafka_bootstrap}).value();
+    auto producer = switchboard::kafka::Producer::Create({.brokers = sb.kafka_bootstrap}).value();
     REQUIRE(producer
                 ->PublishAndWait(switchboard::kafka::kCallsState,
                                  switchboard::kafka::MakeEvent(offered, "call-kill-1", "calls"),
@@ -642,9 +642,8 @@ TEST_CASE("kill -9 mid-ring: after a restart past the deadline the fallback runs
                 .ok());
   }
   auto for_call = [](const rv1::CallOffer& o) { return o.call_id() == "call-kill-1"; };
-  std::vector<rv1::CallOffer> first =
-      Read<rv1::CallOffer>(sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call,
-                           absl::Seconds(20));
+  std::vector<rv1::CallOffer> first = Read<rv1::CallOffer>(
+      sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call, absl::Seconds(20));
   REQUIRE(first.size() == 1);
   REQUIRE(first[0].kind() == rv1::CALL_OFFER_KIND_OFFERED);
   const absl::Time deadline = core::FromProto(first[0].ring_deadline_time());

@@ -176,8 +176,8 @@ class Conventions {
     rv1::ClaimCallRequest claim;
     claim.set_call_id(calls_["answer"]);
     rv1::ClaimCallResponse claimed;
-    REQUIRE(Send("/switchboard.routing.v1.RoutingService/ClaimCall", claim, answerer_, &claimed)
-                .ok());
+    REQUIRE(
+        Send("/switchboard.routing.v1.RoutingService/ClaimCall", claim, answerer_, &claimed).ok());
     REQUIRE(claimed.won());
     cv1::AddCallNoteRequest note;
     note.set_call_id(calls_["noted"]);
@@ -362,10 +362,9 @@ class Conventions {
           q.mutable_team()->add_members()->set_agent_id(kAgent.subject);
         },
         [](auto& q) { q.mutable_team()->set_display_name("Conventions"); }, kAdmin);
-    t[r + "ClaimCall"] =
-        Make<rv1::ClaimCallRequest>([this](auto& q) { q.set_call_id(calls_["answer"]); },
-                                    [this](auto& q) { q.set_agent_id(answerer_.subject); },
-                                    answerer_);
+    t[r + "ClaimCall"] = Make<rv1::ClaimCallRequest>(
+        [this](auto& q) { q.set_call_id(calls_["answer"]); },
+        [this](auto& q) { q.set_agent_id(answerer_.subject); }, answerer_);
     t[r + "SetContactAssignment"] = Make<rv1::SetContactAssignmentRequest>(
         [](auto& q) {
           SetContact(q.mutable_contact());

@@ -113,23 +113,23 @@ void Seed(pg::Pool& pool, routing::Agents& agents, const std::string& tenant,
           const std::string& team_id, const std::string& number, rv1::RoutingMode mode,
           const std::vector<std::string>& members) {
   Must(pool.InTransaction([&](pg::Conn& tx) -> absl::Status {
-         rv1::Team team;
-         team.set_team_id(team_id);
-         team.set_routing_mode(mode);
-         team.mutable_ring_timeout()->set_seconds(60);
-         team.mutable_agent_ring_timeout()->set_seconds(60);
-         if (!number.empty()) team.add_business_phone_number_ids(number);
-         for (const std::string& m : members) team.add_members()->set_agent_id(m);
-         *team.mutable_update_time() = core::ToProto(absl::Now());
-         RETURN_IF_ERROR(routing::store::SaveTeam(tx, tenant, team));
-         for (const std::string& m : members) {
-           routing::store::AgentRow row;
-           row.agent.agent_id = m;
-           (void)routing::rules::Choose(row.agent, rv1::AVAILABILITY_AVAILABLE, absl::Now());
-           RETURN_IF_ERROR(agents.Save(tx, tenant, row));
-         }
-         return absl::OkStatus();
-       }),
+    rv1::Team team;
+    team.set_team_id(team_id);
+    team.set_routing_mode(mode);
+    team.mutable_ring_timeout()->set_seconds(60);
+    team.mutable_agent_ring_timeout()->set_seconds(60);
+    if (!number.empty()) team.add_business_phone_number_ids(number);
+    for (const std::string& m : members) team.add_members()->set_agent_id(m);
+    *team.mutable_update_time() = core::ToProto(absl::Now());
+    RETURN_IF_ERROR(routing::store::SaveTeam(tx, tenant, team));
+    for (const std::string& m : members) {
+      routing::store::AgentRow row;
+      row.agent.agent_id = m;
+      (void)routing::rules::Choose(row.agent, rv1::AVAILABILITY_AVAILABLE, absl::Now());
+      RETURN_IF_ERROR(agents.Save(tx, tenant, row));
+    }
+    return absl::OkStatus();
+  }),
        "seed");
 }
 
@@ -200,8 +200,7 @@ void OfferScenario(const Flags& f, pg::Pool& pool, routing::Ringer& ringer) {
         while (std::optional<Arrival> a = offers.Pop()) {
           const std::string call = absl::StrCat("call-", a->n);
           absl::Status s = ringer.OnCallStateChanged(
-              Inbound(Tenant(a->tenant), call, Number(a->tenant), cv1::CALL_STATE_OFFERED, 1),
-              {});
+              Inbound(Tenant(a->tenant), call, Number(a->tenant), cv1::CALL_STATE_OFFERED, 1), {});
           const double ms = absl::ToDoubleMilliseconds(absl::Now() - a->due);
           if (!s.ok()) ++errors;
           {
@@ -240,8 +239,8 @@ void OfferScenario(const Flags& f, pg::Pool& pool, routing::Ringer& ringer) {
         "{\"scenario\":\"offer_decisions\",\"rate\":%d,\"decisions\":%lld,\"per_second\":%.0f,"
         "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,\"errors\":%lld,\"agents\":%d,"
         "\"workers\":%d}\n",
-        rate, static_cast<long long>(latencies.size()), s.per_second, s.p50_ms, s.p99_ms,
-        s.max_ms, static_cast<long long>(errors.load()), f.tenants * f.agents, f.workers);
+        rate, static_cast<long long>(latencies.size()), s.per_second, s.p50_ms, s.p99_ms, s.max_ms,
+        static_cast<long long>(errors.load()), f.tenants * f.agents, f.workers);
     std::fflush(stdout);
   }
   (void)pool;
@@ -271,8 +270,7 @@ std::pair<double, int> Race(const Flags& f, Prepare prepare, ClaimFn claim) {
     racing += absl::Now() - begin;
     single_winner += wins.load() == 1;
   }
-  return {static_cast<double>(f.calls) * f.claimers / absl::ToDoubleSeconds(racing),
-          single_winner};
+  return {static_cast<double>(f.calls) * f.claimers / absl::ToDoubleSeconds(racing), single_winner};
 }
 
 void ClaimScenario(const Flags& f, pg::Pool& pool, routing::Agents& agents,
@@ -294,8 +292,8 @@ void ClaimScenario(const Flags& f, pg::Pool& pool, routing::Agents& agents,
                "end");
         }
         previous = call;
-        Must(ringer.OnCallStateChanged(
-                 Inbound(tenant, call, number, cv1::CALL_STATE_OFFERED, 1), {}),
+        Must(ringer.OnCallStateChanged(Inbound(tenant, call, number, cv1::CALL_STATE_OFFERED, 1),
+                                       {}),
              "offer");
       },
       [&](const std::string& call, int i) {
@@ -337,17 +335,16 @@ void ClaimScenario(const Flags& f, pg::Pool& pool, routing::Agents& agents,
       [&](const std::string& call, int i) {
         bool won = false;
         Must(pool.InTransaction([&](pg::Conn& tx) -> absl::Status {
-               ASSIGN_OR_RETURN(
-                   pg::Result r,
-                   tx.Exec("UPDATE bench_claims SET winner = $2 WHERE call_id = $1 AND "
-                           "winner IS NULL RETURNING winner",
-                           {call, members[i]}));
-               won = r.rows() == 1;
-               if (!won) return tx.Exec("SELECT winner FROM bench_claims WHERE call_id = $1",
-                                        {call}).status();
-               return tx.Exec("INSERT INTO bench_claim_events VALUES ($1, $2)",
-                              {call, members[i]}).status();
-             }),
+          ASSIGN_OR_RETURN(pg::Result r,
+                           tx.Exec("UPDATE bench_claims SET winner = $2 WHERE call_id = $1 AND "
+                                   "winner IS NULL RETURNING winner",
+                                   {call, members[i]}));
+          won = r.rows() == 1;
+          if (!won)
+            return tx.Exec("SELECT winner FROM bench_claims WHERE call_id = $1", {call}).status();
+          return tx.Exec("INSERT INTO bench_claim_events VALUES ($1, $2)", {call, members[i]})
+              .status();
+        }),
              "baseline transaction");
         return won;
       });
@@ -391,7 +388,8 @@ int main(int argc, char** argv) {
     Must(pg::Migrate(pool, routing::Migrations()), "migrate");
     const core::Clock& clock = core::Clock::Real();
     routing::Agents agents(pool, clock,
-                           {.cooldown = absl::ZeroDuration(), .presence_ttl = absl::Hours(12),
+                           {.cooldown = absl::ZeroDuration(),
+                            .presence_ttl = absl::Hours(12),
                             .max_unanswered_offers = 0});
     AlwaysOpen hours;
     routing::Ringer ringer(pool, agents, hours, clock);

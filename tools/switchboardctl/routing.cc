@@ -72,8 +72,10 @@ void PrintAgent(const Args& args, const rv::Agent& a) {
   if (a.has_cooldown_end_time()) {
     absl::FPrintF(args.out, "  cooldown ends  %s\n", Since(a.cooldown_end_time()));
   }
-  if (!a.current_call_id().empty()) absl::FPrintF(args.out, "  on call        %s\n", a.current_call_id());
-  if (!a.offered_call_id().empty()) absl::FPrintF(args.out, "  ringing for    %s\n", a.offered_call_id());
+  if (!a.current_call_id().empty())
+    absl::FPrintF(args.out, "  on call        %s\n", a.current_call_id());
+  if (!a.offered_call_id().empty())
+    absl::FPrintF(args.out, "  ringing for    %s\n", a.offered_call_id());
   if (a.has_last_call_end_time()) {
     absl::FPrintF(args.out, "  last call end  %s\n", Since(a.last_call_end_time()));
   }
@@ -83,15 +85,15 @@ void PrintAgent(const Args& args, const rv::Agent& a) {
 void PrintTeam(const Args& args, const rv::Team& t) {
   std::vector<std::string> members;
   for (const auto& m : t.members()) members.push_back(m.agent_id());
-  absl::FPrintF(args.out, "  %-16s %-12s ring %-5s members %s; numbers %s; fallback %s%s\n",
-                t.team_id(), Short(rv::RoutingMode_Name(t.routing_mode()), "ROUTING_MODE_"),
-                t.has_ring_timeout() ? absl::FormatDuration(core::FromProto(t.ring_timeout()))
-                                     : "30s",
-                absl::StrJoin(members, ","), absl::StrJoin(t.business_phone_number_ids(), ","),
-                Short(rv::FallbackAction_Name(t.fallback().action()), "FALLBACK_ACTION_"),
-                t.fallback().escalation_team_id().empty()
-                    ? ""
-                    : absl::StrCat(" → ", t.fallback().escalation_team_id()));
+  absl::FPrintF(
+      args.out, "  %-16s %-12s ring %-5s members %s; numbers %s; fallback %s%s\n", t.team_id(),
+      Short(rv::RoutingMode_Name(t.routing_mode()), "ROUTING_MODE_"),
+      t.has_ring_timeout() ? absl::FormatDuration(core::FromProto(t.ring_timeout())) : "30s",
+      absl::StrJoin(members, ","), absl::StrJoin(t.business_phone_number_ids(), ","),
+      Short(rv::FallbackAction_Name(t.fallback().action()), "FALLBACK_ACTION_"),
+      t.fallback().escalation_team_id().empty()
+          ? ""
+          : absl::StrCat(" → ", t.fallback().escalation_team_id()));
 }
 
 // An agent's RPC: it names the agent (--agent, else the caller) and answers with it.
@@ -153,7 +155,8 @@ absl::Status SetTeam(const Args& args, const RoutingClient& client) {
   rv::Team& t = *req.mutable_team();
   t.set_team_id(args.Flag("team"));
   t.set_display_name(args.Flag("display"));
-  ASSIGN_OR_RETURN(rv::RoutingMode mode, EnumFlag(args, "mode", kModes, rv::ROUTING_MODE_UNSPECIFIED));
+  ASSIGN_OR_RETURN(rv::RoutingMode mode,
+                   EnumFlag(args, "mode", kModes, rv::ROUTING_MODE_UNSPECIFIED));
   t.set_routing_mode(mode);
   t.set_required_role(args.Flag("role"));
   for (const std::string& m : List(args.Flag("members"))) {
@@ -188,10 +191,10 @@ absl::Status TeamStats(const Args& args, const RoutingClient& client) {
   return client.Show(args, &Stub::GetTeamStats, req, [&](const rv::GetTeamStatsResponse& r) {
     const rv::TeamStats& t = r.stats();
     absl::FPrintF(args.out, "  team %s, today since %s\n", t.team_id(), Since(t.since_time()));
-    absl::FPrintF(args.out, "  waiting %d (longest %s), ringing %s\n", t.waiting_calls(),
-                  absl::FormatDuration(core::FromProto(t.longest_wait())),
-                  t.ringing_agent_ids().empty() ? "nobody"
-                                                : absl::StrJoin(t.ringing_agent_ids(), ", "));
+    absl::FPrintF(
+        args.out, "  waiting %d (longest %s), ringing %s\n", t.waiting_calls(),
+        absl::FormatDuration(core::FromProto(t.longest_wait())),
+        t.ringing_agent_ids().empty() ? "nobody" : absl::StrJoin(t.ringing_agent_ids(), ", "));
     absl::FPrintF(args.out, "  answered %d, missed %d, average time to answer %s\n",
                   t.answered_today(), t.missed_today(),
                   absl::FormatDuration(absl::Trunc(core::FromProto(t.average_time_to_answer()),
@@ -218,9 +221,8 @@ absl::Status Assign(const Args& args, const RoutingClient& client) {
   req.set_request_id(RequestId(args));
   return client.Show(args, &Stub::SetContactAssignment, req,
                      [&](const rv::SetContactAssignmentResponse&) {
-                       absl::FPrintF(args.out, "  %s\n", req.agent_id().empty()
-                                                             ? "assignment cleared"
-                                                             : "assigned");
+                       absl::FPrintF(args.out, "  %s\n",
+                                     req.agent_id().empty() ? "assignment cleared" : "assigned");
                      });
 }
 
@@ -250,7 +252,8 @@ constexpr char kUsage[] =
 int RunRouting(const Args& args) {
   static const std::vector<Verb<rv::RoutingService>> kVerbs = {
       {"availability", {.optional = {"agent"}}, Availability},
-      {"availability set", {.required = {"to"}, .optional = {"agent", "request-id"}},
+      {"availability set",
+       {.required = {"to"}, .optional = {"agent", "request-id"}},
        SetAvailability},
       {"heartbeat", {.optional = {"agent"}}, Heartbeat},
       {"agents", {.optional = {"filter", "page-size", "page-token"}}, Agents},
@@ -258,8 +261,8 @@ int RunRouting(const Args& args) {
       {"team", {.required = {"team"}}, Team},
       {"team set",
        {.required = {"team", "mode", "members"},
-        .optional = {"numbers", "display", "ring-timeout", "agent-ring-timeout", "role",
-                     "fallback", "escalate-to", "escalate-agents", "text", "request-id"}},
+        .optional = {"numbers", "display", "ring-timeout", "agent-ring-timeout", "role", "fallback",
+                     "escalate-to", "escalate-agents", "text", "request-id"}},
        SetTeam},
       {"team stats", {.required = {"team"}, .optional = {"zone"}}, TeamStats},
       {"claim", {.required = {"call"}, .optional = {"agent", "request-id"}}, Claim},

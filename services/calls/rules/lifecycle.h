@@ -67,7 +67,7 @@ struct Event {
   // fallback routing ran (AUTO_REPLY, VOICEMAIL, NONE).
   std::string reason;
   std::string fallback;
-  std::string agent_id;                // agent commands
+  std::string agent_id;  // agent commands
 };
 
 struct Transition {

@@ -9,10 +9,10 @@ std::optional<Event> FromOffer(const routing::v1::CallOffer& offer) {
   const absl::Time at = core::FromProto(offer.header().occurred_time());
   switch (offer.kind()) {
     case routing::v1::CALL_OFFER_KIND_OFFERED:
-      return Event{.kind = EventKind::kRoutingRang,
-                   .at = at,
-                   .agent_ids = {offer.offered_agent_ids().begin(),
-                                 offer.offered_agent_ids().end()}};
+      return Event{
+          .kind = EventKind::kRoutingRang,
+          .at = at,
+          .agent_ids = {offer.offered_agent_ids().begin(), offer.offered_agent_ids().end()}};
     case routing::v1::CALL_OFFER_KIND_WITHDRAWN:
       break;
     default:
@@ -40,8 +40,8 @@ std::optional<Event> FromOffer(const routing::v1::CallOffer& offer) {
   return Event{.kind = EventKind::kRoutingEnded,
                .at = at,
                .reason = std::move(reason),
-               .fallback = std::string(absl::StripPrefix(
-                   routing::v1::FallbackAction_Name(action), "FALLBACK_ACTION_"))};
+               .fallback = std::string(absl::StripPrefix(routing::v1::FallbackAction_Name(action),
+                                                         "FALLBACK_ACTION_"))};
 }
 
 }  // namespace switchboard::calls::rules

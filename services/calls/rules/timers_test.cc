@@ -23,8 +23,8 @@ TEST_CASE("a waiting call carries the ring or the unconfirmed timer") {
   REQUIRE(offered.has_value());
   CHECK(offered->kind == TimerKind::kRing);
   CHECK(offered->due == kNow + absl::Seconds(30));
-  CHECK_FALSE(
-      TimerFor(CallIn(v1::CALL_STATE_RINGING, v1::CALL_DIRECTION_INBOUND), timing, kNow).has_value());
+  CHECK_FALSE(TimerFor(CallIn(v1::CALL_STATE_RINGING, v1::CALL_DIRECTION_INBOUND), timing, kNow)
+                  .has_value());
   for (v1::CallState waiting : {v1::CALL_STATE_OFFERED, v1::CALL_STATE_RINGING}) {
     auto outbound = TimerFor(CallIn(waiting, v1::CALL_DIRECTION_OUTBOUND), timing, kNow);
     REQUIRE(outbound.has_value());

@@ -120,7 +120,6 @@ absl::Status Store::KeepTimer(pg::Conn& tx, const v1::Call& call,
       .status();
 }
 
-
 absl::Status Store::SetRejectReason(pg::Conn& tx, absl::string_view tenant,
                                     absl::string_view call_id, absl::string_view reason) {
   return tx

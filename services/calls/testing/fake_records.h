@@ -102,7 +102,6 @@ class FakeRecords final : public CallRecords {
     return it->second;
   }
 
-
  private:
   struct Remembered {
     std::string method;

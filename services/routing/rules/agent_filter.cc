@@ -46,7 +46,7 @@ absl::StatusOr<AgentFilter> ParseAgentFilter(absl::string_view text) {
     RETURN_IF_ERROR(reader.ReadOperatorAndValue(c));
     if (c.op == filter::Op::kEq && !equal.Add(c.spec->field)) {
       return filter::Error(c.field_position,
-                                absl::StrCat(c.spec->name, " is compared with = once at most"));
+                           absl::StrCat(c.spec->name, " is compared with = once at most"));
     }
     switch (c.spec->field) {
       case Field::kAvailability: {
@@ -65,9 +65,8 @@ absl::StatusOr<AgentFilter> ParseAgentFilter(absl::string_view text) {
     return absl::OkStatus();
   }));
   std::sort(out.not_availability.begin(), out.not_availability.end());
-  out.not_availability.erase(
-      std::unique(out.not_availability.begin(), out.not_availability.end()),
-      out.not_availability.end());
+  out.not_availability.erase(std::unique(out.not_availability.begin(), out.not_availability.end()),
+                             out.not_availability.end());
   return out;
 }
 

@@ -49,9 +49,9 @@ TEST_CASE("the same meaning gives the same canonical text") {
 }
 
 TEST_CASE("a malformed agent filter is INVALID_FILTER") {
-  for (const char* bad : {"availability = SLEEPING",
-                          "availability = AVAILABLE AND availability = BUSY", "team_id != \"a\"",
-                          "mood = \"happy\"", "availability = UNSPECIFIED"}) {
+  for (const char* bad :
+       {"availability = SLEEPING", "availability = AVAILABLE AND availability = BUSY",
+        "team_id != \"a\"", "mood = \"happy\"", "availability = UNSPECIFIED"}) {
     INFO(bad);
     CHECK(ReasonOf(bad) == "INVALID_FILTER");
   }

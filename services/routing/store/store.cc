@@ -147,8 +147,8 @@ absl::Status SaveAgents(pg::Conn& tx, absl::string_view tenant,
           pg::Param(a.chosen_reason), pg::Param(a.busy_call_id), pg::Param(a.cooldown_end),
           pg::Param(a.last_call_end), pg::Param(a.last_seen), pg::Param(a.offered_call_id),
           pg::Param(a.unanswered_offers), pg::Param(static_cast<int>(a.published)),
-          pg::Param(a.published_reason), pg::Param(a.published_time),
-          pg::Param(rows[i]->sequence), pg::Param(due[i])}) {
+          pg::Param(a.published_reason), pg::Param(a.published_time), pg::Param(rows[i]->sequence),
+          pg::Param(due[i])}) {
       params.push_back(std::move(p));
     }
   }
@@ -395,8 +395,8 @@ absl::StatusOr<std::optional<Ring>> GetRing(pg::Conn& tx, absl::string_view tena
 }
 
 absl::StatusOr<std::optional<Ring>> TakeRing(pg::Conn& tx, absl::string_view tenant,
-                                             absl::string_view call_id,
-                                             absl::string_view agent_id, absl::Time now) {
+                                             absl::string_view call_id, absl::string_view agent_id,
+                                             absl::Time now) {
   ASSIGN_OR_RETURN(
       pg::Result r,
       tx.Exec(absl::StrCat("UPDATE rings SET state = 2, winner_agent_id = $3 WHERE tenant_id = $1 "
@@ -420,16 +420,27 @@ absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now) {
                 "winner_agent_id = $12, fallback_action = $13, contact = $14, "
                 "business_phone_number_id = $15, business_display_number = $16, sequence = $17, "
                 "named = $19, start_time = $20, update_time = $18"),
-            {ring.tenant, ring.call_id, static_cast<int>(ring.state), ring.round, ring.team_id,
-             static_cast<int>(ring.mode), JoinIds(ring.ringing), JoinIds(ring.tried),
+            {ring.tenant,
+             ring.call_id,
+             static_cast<int>(ring.state),
+             ring.round,
+             ring.team_id,
+             static_cast<int>(ring.mode),
+             JoinIds(ring.ringing),
+             JoinIds(ring.tried),
              ring.round_start == absl::InfinitePast() ? pg::Param(std::nullopt)
                                                       : pg::Param(ring.round_start),
              ring.round_deadline == absl::InfinitePast() ? pg::Param(std::nullopt)
                                                          : pg::Param(ring.round_deadline),
-             ringing ? pg::Param(ring.due) : pg::Param(std::nullopt), ring.winner,
+             ringing ? pg::Param(ring.due) : pg::Param(std::nullopt),
+             ring.winner,
              static_cast<int>(ring.fallback_action),
-             pg::Param::Bytes(ring.contact.SerializeAsString()), ring.business_phone_number_id,
-             ring.business_display_number, ring.sequence, now, JoinIds(ring.named),
+             pg::Param::Bytes(ring.contact.SerializeAsString()),
+             ring.business_phone_number_id,
+             ring.business_display_number,
+             ring.sequence,
+             now,
+             JoinIds(ring.named),
              pg::Param(ring.start)})
       .status();
 }
@@ -454,15 +465,14 @@ absl::StatusOr<TeamCounts> CountRings(pg::Pool& pool, absl::string_view tenant,
     }
   }
   std::sort(out.ringing.begin(), out.ringing.end());
-  ASSIGN_OR_RETURN(
-      pg::Result ended,
-      pool.Exec("SELECT count(*) FILTER (WHERE state = 2), "
-                "count(*) FILTER (WHERE state = 3 AND winner_agent_id = ''), "
-                "coalesce(avg(extract(epoch FROM update_time - start_time)) FILTER "
-                "(WHERE state = 2 AND start_time IS NOT NULL), 0)::float8 * 1000000 "
-                "FROM rings WHERE tenant_id = $1 AND team_id = $2 AND state <> 1 AND "
-                "update_time >= $3",
-                {tenant, team_id, since}));
+  ASSIGN_OR_RETURN(pg::Result ended,
+                   pool.Exec("SELECT count(*) FILTER (WHERE state = 2), "
+                             "count(*) FILTER (WHERE state = 3 AND winner_agent_id = ''), "
+                             "coalesce(avg(extract(epoch FROM update_time - start_time)) FILTER "
+                             "(WHERE state = 2 AND start_time IS NOT NULL), 0)::float8 * 1000000 "
+                             "FROM rings WHERE tenant_id = $1 AND team_id = $2 AND state <> 1 AND "
+                             "update_time >= $3",
+                             {tenant, team_id, since}));
   out.answered = static_cast<int>(ended.GetInt(0, 0));
   out.missed = static_cast<int>(ended.GetInt(0, 1));
   double micros = 0;

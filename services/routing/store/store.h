@@ -55,12 +55,12 @@ struct Ring {
 
 // What the wallboard shows of one team's rings.
 struct TeamCounts {
-  std::vector<std::string> ringing;          // agents ringing now, each once
-  int waiting = 0;                           // rings ringing now
-  std::optional<absl::Time> oldest_start;    // the longest waiting one's first offer
-  int answered = 0;                          // claimed since `since`
-  int missed = 0;                            // finished without a winner since `since`
-  absl::Duration average_answer;             // first offer to claim, over those answered
+  std::vector<std::string> ringing;        // agents ringing now, each once
+  int waiting = 0;                         // rings ringing now
+  std::optional<absl::Time> oldest_start;  // the longest waiting one's first offer
+  int answered = 0;                        // claimed since `since`
+  int missed = 0;                          // finished without a winner since `since`
+  absl::Duration average_answer;           // first offer to claim, over those answered
 };
 
 // ---- agents -------------------------------------------------------------------------------------
@@ -137,8 +137,8 @@ absl::StatusOr<std::optional<Ring>> GetRing(pg::Conn& tx, absl::string_view tena
 // its step's deadline is after `now`, and returns it (locked) to the one claim that did; the
 // others wait for it, change nothing and get nullopt.
 absl::StatusOr<std::optional<Ring>> TakeRing(pg::Conn& tx, absl::string_view tenant,
-                                             absl::string_view call_id,
-                                             absl::string_view agent_id, absl::Time now);
+                                             absl::string_view call_id, absl::string_view agent_id,
+                                             absl::Time now);
 absl::Status SaveRing(pg::Conn& tx, const Ring& ring, absl::Time now);
 // The team's rings now, and those that ended since `since` (by the team that rang them last).
 absl::StatusOr<TeamCounts> CountRings(pg::Pool& pool, absl::string_view tenant,
