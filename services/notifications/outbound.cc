@@ -13,11 +13,6 @@
 namespace switchboard::notifications {
 namespace {
 
-// The number a message goes to: the contact's WhatsApp id (Meta's `to`).
-std::string Recipient(const events::v1::ContactRef& c) {
-  return c.wa_id().empty() ? c.user_id() : c.wa_id();
-}
-
 // Whether Meta answered at all (a Graph error with its HTTP status), and may take it later.
 struct Answer {
   bool answered = false;
@@ -82,7 +77,6 @@ absl::Status Outbound::OnRequested(const v1::OutboundMessageRequested& request,
   ASSIGN_OR_RETURN(std::optional<absl::Time> opened,
                    store::WindowOpened(pool_, tenant, request.business_phone_number_id(), contact));
   const rules::Decision decision = rules::Decide(request, opened, now);
-  const std::string to = Recipient(request.contact());
   const std::string& number = request.business_phone_number_id();
   absl::StatusOr<std::string> sent;
   std::string channel;
@@ -93,19 +87,19 @@ absl::Status Outbound::OnRequested(const v1::OutboundMessageRequested& request,
                            clock_.Now());
     case rules::Channel::kText:
       channel = "text";
-      sent = graph_.SendText(number, to, request.text());
+      sent = graph_.SendText(number, contact, request.text());
       break;
     case rules::Channel::kPermissionRequest:
       channel = "call_permission_request";
-      sent = graph_.SendCallPermissionRequest(number, to,
+      sent = graph_.SendCallPermissionRequest(number, contact,
                                               request.call_permission_request().body_text());
       break;
     case rules::Channel::kTemplate: {
       channel = "template";
       const v1::TemplateMessage& t =
           request.has_template_() ? request.template_() : request.fallback_template();
-      sent =
-          graph_.SendTemplate(number, to, {.name = t.name(), .language_code = t.language_code()});
+      sent = graph_.SendTemplate(number, contact,
+                                 {.name = t.name(), .language_code = t.language_code()});
       break;
     }
   }

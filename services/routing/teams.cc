@@ -113,11 +113,9 @@ absl::Status Teams::List(const auth::Principal& caller, const v1::ListTeamsReque
 absl::StatusOr<v1::TeamStats> Teams::Stats(const auth::Principal& caller,
                                            const v1::GetTeamStatsRequest& req) {
   const std::string& tenant = caller.tenant_id;
-  ASSIGN_OR_RETURN(v1::Team team, Get(caller, [&] {
-                     v1::GetTeamRequest get;
-                     get.set_team_id(req.team_id());
-                     return get;
-                   }()));
+  v1::GetTeamRequest get;
+  get.set_team_id(req.team_id());
+  ASSIGN_OR_RETURN(v1::Team team, Get(caller, get));
   absl::TimeZone zone = absl::UTCTimeZone();
   if (!req.time_zone().empty()) {
     ASSIGN_OR_RETURN(zone, api::TimeZone(req.time_zone(), "time_zone"));

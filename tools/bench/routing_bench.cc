@@ -178,7 +178,7 @@ class Queue {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-void OfferScenario(const Flags& f, pg::Pool& pool, routing::Ringer& ringer) {
+void OfferScenario(const Flags& f, routing::Ringer& ringer) {
   struct Arrival {
     int tenant;
     int64_t n;
@@ -243,7 +243,6 @@ void OfferScenario(const Flags& f, pg::Pool& pool, routing::Ringer& ringer) {
         static_cast<long long>(errors.load()), f.tenants * f.agents, f.workers);
     std::fflush(stdout);
   }
-  (void)pool;
 }
 
 // `claim(call, claimer)` for --calls calls, all --claimers threads at once per call; returns
@@ -398,7 +397,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < f.agents; ++i) members.push_back(Agent(t, i));
       Seed(pool, agents, Tenant(t), "support", Number(t), rv1::ROUTING_MODE_ROUND_ROBIN, members);
     }
-    OfferScenario(f, pool, ringer);
+    OfferScenario(f, ringer);
     ClaimScenario(f, pool, agents, ringer);
   }
   pg::Pool admin({.url = f.postgres_url, .pool_size = 1});
