@@ -239,3 +239,39 @@ TEST_CASE("a ring keeps every field; only ringing rings past their deadline are 
     return absl::OkStatus();
   });
 }
+
+TEST_CASE("a claim's race: one agent rung takes the ring before its deadline, nobody at it") {
+  Fixture f;
+  store::Ring ring{.tenant = "acme",
+                   .call_id = "call-1",
+                   .ringing = {"alice", "bob"},
+                   .due = kNow + absl::Seconds(5),
+                   .start = kNow - absl::Seconds(10)};
+  f.Tx([&](pg::Conn& tx) { return store::SaveRing(tx, ring, kNow); });
+  auto take = [&](const std::string& agent, absl::Time at) {
+    std::optional<store::Ring> taken;
+    f.Tx([&](pg::Conn& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(taken, store::TakeRing(tx, "acme", "call-1", agent, at));
+      return absl::OkStatus();
+    });
+    return taken;
+  };
+  // At the deadline the step is over; an agent not rung never takes it; another tenant's
+  // claim finds nothing.
+  CHECK_FALSE(take("alice", kNow + absl::Seconds(5)).has_value());
+  CHECK_FALSE(take("carol", kNow).has_value());
+  f.Tx([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<store::Ring> other,
+                     store::TakeRing(tx, "globex", "call-1", "alice", kNow));
+    CHECK_FALSE(other.has_value());
+    return absl::OkStatus();
+  });
+  // A microsecond before it, the first rung agent takes it, and then nobody else can.
+  std::optional<store::Ring> won = take("bob", kNow + absl::Seconds(5) - absl::Microseconds(1));
+  REQUIRE(won.has_value());
+  CHECK(won->state == store::Ring::State::kClaimed);
+  CHECK(won->winner == "bob");
+  CHECK(won->start == kNow - absl::Seconds(10));
+  CHECK_FALSE(take("alice", kNow).has_value());
+  CHECK_FALSE(take("bob", kNow).has_value());  // the winner asking again changes nothing
+}
