@@ -155,17 +155,12 @@ absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsReq
                    store::ListAgents(pool_, caller.tenant_id, filter, after, size + 1));
   const bool more = static_cast<int>(rows.size()) > size;
   if (more) rows.resize(size);
-  const absl::Time now = clock_.Now();
-  return pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
-    for (const store::AgentRow& row : rows) {
-      ASSIGN_OR_RETURN(std::vector<v1::Team> teams,
-                       store::TeamsOfAgent(tx, caller.tenant_id, row.agent.agent_id));
-      *resp->add_agents() = Show(row.agent, now, teams);
-    }
-    if (more)
-      resp->set_next_page_token(api::EncodePageToken({.id = rows.back().agent.agent_id}, binding));
-    return absl::OkStatus();
-  });
+  ASSIGN_OR_RETURN(std::vector<v1::Agent> agents, ShowAll(caller.tenant_id, rows));
+  for (v1::Agent& a : agents) *resp->add_agents() = std::move(a);
+  if (more) {
+    resp->set_next_page_token(api::EncodePageToken({.id = rows.back().agent.agent_id}, binding));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Agent>> Agents::Members(absl::string_view tenant,
@@ -174,16 +169,18 @@ absl::StatusOr<std::vector<v1::Agent>> Agents::Members(absl::string_view tenant,
   filter.team_id = std::string(team_id);
   ASSIGN_OR_RETURN(std::vector<store::AgentRow> rows,
                    store::ListAgents(pool_, tenant, filter, std::nullopt, kMaxTeamSize));
-  std::vector<v1::Agent> out;
+  return ShowAll(tenant, rows);
+}
+
+absl::StatusOr<std::vector<v1::Agent>> Agents::ShowAll(absl::string_view tenant,
+                                                       const std::vector<store::AgentRow>& rows) {
+  std::vector<std::string> ids;
+  for (const store::AgentRow& row : rows) ids.push_back(row.agent.agent_id);
+  ASSIGN_OR_RETURN(auto teams, store::TeamsOfAgents(pool_, tenant, ids));
   const absl::Time now = clock_.Now();
-  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
-    for (const store::AgentRow& row : rows) {
-      ASSIGN_OR_RETURN(std::vector<v1::Team> teams,
-                       store::TeamsOfAgent(tx, tenant, row.agent.agent_id));
-      out.push_back(Show(row.agent, now, teams));
-    }
-    return absl::OkStatus();
-  }));
+  std::vector<v1::Agent> out;
+  for (const store::AgentRow& row : rows)
+    out.push_back(Show(row.agent, now, teams[row.agent.agent_id]));
   return out;
 }
 

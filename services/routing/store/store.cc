@@ -345,6 +345,22 @@ absl::StatusOr<std::vector<v1::Team>> TeamsOfAgent(pg::Conn& tx, absl::string_vi
   return ReadTeams(r);
 }
 
+absl::StatusOr<std::map<std::string, std::vector<v1::Team>>> TeamsOfAgents(
+    pg::Pool& pool, absl::string_view tenant, const std::vector<std::string>& agent_ids) {
+  std::map<std::string, std::vector<v1::Team>> out;
+  if (agent_ids.empty()) return out;
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool.Exec("SELECT m.agent_id, t.team FROM team_members m JOIN teams t USING "
+                             "(tenant_id, team_id) WHERE m.tenant_id = $1 AND m.agent_id = "
+                             "ANY(string_to_array($2, ',')) ORDER BY m.agent_id, t.team_id",
+                             {tenant, JoinIds(agent_ids)}));
+  for (int i = 0; i < r.rows(); ++i) {
+    ASSIGN_OR_RETURN(v1::Team team, ParseTeam(r.GetBytes(i, 1)));
+    out[std::string(r.Get(i, 0))].push_back(std::move(team));
+  }
+  return out;
+}
+
 // ---- assignments --------------------------------------------------------------------------------
 
 absl::Status SetAssignment(pg::Conn& tx, absl::string_view tenant, absl::string_view wa_id,

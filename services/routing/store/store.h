@@ -115,6 +115,9 @@ absl::StatusOr<std::vector<v1::Team>> ListTeams(pg::Pool& pool, absl::string_vie
 absl::StatusOr<std::optional<v1::Team>> TeamOfNumber(pg::Conn& tx, absl::string_view tenant,
                                                      absl::string_view number);
 // The teams `agent_id` is a member of, in team-id order.
+// The same for several agents in one query: each agent's teams (agents in none are absent).
+absl::StatusOr<std::map<std::string, std::vector<v1::Team>>> TeamsOfAgents(
+    pg::Pool& pool, absl::string_view tenant, const std::vector<std::string>& agent_ids);
 absl::StatusOr<std::vector<v1::Team>> TeamsOfAgent(pg::Conn& tx, absl::string_view tenant,
                                                    absl::string_view agent_id);
 

@@ -157,6 +157,13 @@ TEST_CASE("teams keep their numbers and members as rows a save replaces") {
   CHECK(TeamIds(*page) == Ids{"sales"});
   page = store::ListTeams(f.pool, "acme", switchboard::api::Cursor{.id = "sales"}, 1);
   CHECK(TeamIds(*page) == Ids{"support"});
+  // Several agents' teams in one query: the same answers, another tenant's none.
+  auto teams = store::TeamsOfAgents(f.pool, "acme", {"alice", "bob", "carol"});
+  REQUIRE(teams.ok());
+  CHECK(TeamIds((*teams)["alice"]) == Ids{"support"});
+  CHECK(TeamIds((*teams)["bob"]) == Ids{"sales"});
+  CHECK(teams->count("carol") == 0);
+  CHECK(store::TeamsOfAgents(f.pool, "globex", {"alice", "bob"})->empty());
 }
 
 TEST_CASE("a number cannot be in two teams, whatever the code above the store does") {
