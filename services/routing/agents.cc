@@ -54,8 +54,8 @@ v1::Agent ToProto(const rules::Agent& agent, const rules::View& view, absl::Time
   return out;
 }
 
-Agents::Agents(pg::Pool& pool, const core::Clock& clock, rules::Policy policy)
-    : pool_(pool), clock_(clock), policy_(policy) {}
+Agents::Agents(pg::Pool& pool, const core::Clock& clock, Settings& settings)
+    : pool_(pool), clock_(clock), settings_(settings) {}
 
 absl::Status Agents::Save(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row) {
   return SaveAll(tx, tenant, {&row});
@@ -64,25 +64,26 @@ absl::Status Agents::Save(pg::Conn& tx, absl::string_view tenant, store::AgentRo
 absl::Status Agents::SaveAll(pg::Conn& tx, absl::string_view tenant,
                              const std::vector<store::AgentRow*>& rows) {
   const absl::Time now = clock_.Now();
+  const rules::Policy policy = PolicyOf(tx, tenant);
   std::vector<const store::AgentRow*> written;
   std::vector<std::optional<absl::Time>> due;
   for (store::AgentRow* row : rows) {
-    RETURN_IF_ERROR(Announce(tx, tenant, *row, now));
+    RETURN_IF_ERROR(Announce(tx, tenant, *row, policy, now));
     written.push_back(row);
-    due.push_back(rules::Due(row->agent, now, policy_));
+    due.push_back(rules::Due(row->agent, now, policy));
   }
   return store::SaveAgents(tx, tenant, written, due);
 }
 
 absl::Status Agents::Announce(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row,
-                              absl::Time now) {
+                              const rules::Policy& policy, absl::Time now) {
   rules::Agent& agent = row.agent;
-  const rules::View view = rules::Effective(agent, now, policy_);
+  const rules::View view = rules::Effective(agent, now, policy);
   const bool changed = view.availability != agent.published ||
                        view.reason != agent.published_reason || !agent.published_time.has_value();
   if (!changed) return absl::OkStatus();
   // A cooldown that ended, or presence that lapsed, changed when it did, not when looked at.
-  const absl::Time since = rules::Since(agent, view, now, policy_);
+  const absl::Time since = rules::Since(agent, view, now, policy);
   const v1::Availability previous = rules::Publish(agent, view, since);
   ++row.sequence;
   ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent.agent_id));
@@ -114,7 +115,7 @@ absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
     given_up = give_up ? held : std::string();
     RETURN_IF_ERROR(Save(tx, tenant, row));
     ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));
-    *resp.mutable_agent() = Show(row.agent, clock_.Now(), teams);
+    *resp.mutable_agent() = Show(row.agent, PolicyOf(tx, tenant), clock_.Now(), teams);
     return absl::OkStatus();
   }));
   if (!given_up.empty() && give_up_) give_up_(tenant, given_up, agent_id);
@@ -136,12 +137,14 @@ absl::StatusOr<v1::Agent> Agents::Get(const auth::Principal& caller,
   ASSIGN_OR_RETURN(std::optional<store::AgentRow> row,
                    store::GetAgent(pool_, caller.tenant_id, agent_id));
   if (!row.has_value()) row = NewAgent(agent_id);  // never seen: OFFLINE
-  std::vector<v1::Team> teams;
+  v1::Agent out;
   RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(teams, store::TeamsOfAgent(tx, caller.tenant_id, agent_id));
+    ASSIGN_OR_RETURN(std::vector<v1::Team> teams,
+                     store::TeamsOfAgent(tx, caller.tenant_id, agent_id));
+    out = Show(row->agent, PolicyOf(tx, caller.tenant_id), clock_.Now(), teams);
     return absl::OkStatus();
   }));
-  return Show(row->agent, clock_.Now(), teams);
+  return out;
 }
 
 absl::Status Agents::List(const auth::Principal& caller, const v1::ListAgentsRequest& req,
@@ -177,10 +180,11 @@ absl::StatusOr<std::vector<v1::Agent>> Agents::ShowAll(absl::string_view tenant,
   std::vector<std::string> ids;
   for (const store::AgentRow& row : rows) ids.push_back(row.agent.agent_id);
   ASSIGN_OR_RETURN(auto teams, store::TeamsOfAgents(pool_, tenant, ids));
+  ASSIGN_OR_RETURN(const rules::Policy policy, settings_.PolicyOf(tenant));
   const absl::Time now = clock_.Now();
   std::vector<v1::Agent> out;
   for (const store::AgentRow& row : rows)
-    out.push_back(Show(row.agent, now, teams[row.agent.agent_id]));
+    out.push_back(Show(row.agent, policy, now, teams[row.agent.agent_id]));
   return out;
 }
 
@@ -200,12 +204,12 @@ absl::StatusOr<int> Agents::Tick() {
   return looked;
 }
 
-v1::Agent Agents::Show(const rules::Agent& agent, absl::Time now,
-                       const std::vector<v1::Team>& teams) const {
-  const rules::View view = rules::Effective(agent, now, policy_);
+v1::Agent Agents::Show(const rules::Agent& agent, const rules::Policy& policy, absl::Time now,
+                       const std::vector<v1::Team>& teams) {
+  const rules::View view = rules::Effective(agent, now, policy);
   // An agent never announced (named in a team, or never seen) has no "since".
   return ToProto(agent, view,
-                 agent.published_time.has_value() ? rules::Since(agent, view, now, policy_)
+                 agent.published_time.has_value() ? rules::Since(agent, view, now, policy)
                                                   : absl::InfinitePast(),
                  teams);
 }
@@ -219,7 +223,7 @@ absl::StatusOr<v1::Agent> Agents::Change(const std::string& tenant, const std::s
     fn(row.agent);
     RETURN_IF_ERROR(Save(tx, tenant, row));
     ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));
-    out = Show(row.agent, clock_.Now(), teams);
+    out = Show(row.agent, PolicyOf(tx, tenant), clock_.Now(), teams);
     return absl::OkStatus();
   }));
   return out;

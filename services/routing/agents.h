@@ -3,7 +3,7 @@
 // routing.availability.v1, written in the same transaction as the change (pg::Outbox).
 // rules/availability.h decides; this class orders the reads, locks and writes.
 //
-//   Agents agents(pool, clock, policy);
+//   Agents agents(pool, clock, settings);
 //   ASSIGN_OR_RETURN(v1::Agent agent, agents.Set(caller, req));
 //   // another feature, inside its own transaction, after changing an agent:
 //   RETURN_IF_ERROR(agents.Save(tx, tenant, row));
@@ -17,6 +17,7 @@
 #include "libs/core/clock.h"
 #include "libs/pg/pg.h"
 #include "services/routing/rules/availability.h"
+#include "services/routing/settings.h"
 #include "services/routing/store/store.h"
 #include "switchboard/routing/v1/routing_service.pb.h"
 
@@ -29,7 +30,7 @@ class Agents {
   using GiveUp = std::function<void(const std::string& tenant, const std::string& call_id,
                                     const std::string& agent_id)>;
 
-  Agents(pg::Pool& pool, const core::Clock& clock, rules::Policy policy);
+  Agents(pg::Pool& pool, const core::Clock& clock, Settings& settings);
 
   void OnGiveUp(GiveUp give_up) { give_up_ = std::move(give_up); }
 
@@ -57,7 +58,10 @@ class Agents {
   absl::Status SaveAll(pg::Conn& tx, absl::string_view tenant,
                        const std::vector<store::AgentRow*>& rows);
 
-  const rules::Policy& policy() const { return policy_; }
+  // The tenant's policy, inside the caller's transaction.
+  rules::Policy PolicyOf(pg::Conn& tx, absl::string_view tenant) {
+    return settings_.PolicyOf(tx, tenant);
+  }
 
   static constexpr int kTickBatch = 200;
   // The most members a wallboard lists.
@@ -66,19 +70,19 @@ class Agents {
  private:
   // Announces `row`'s availability if it changed since it was last announced.
   absl::Status Announce(pg::Conn& tx, absl::string_view tenant, store::AgentRow& row,
-                        absl::Time now);
+                        const rules::Policy& policy, absl::Time now);
   // Several agents as the API shows them now, their teams read in one query.
   absl::StatusOr<std::vector<v1::Agent>> ShowAll(absl::string_view tenant,
                                                  const std::vector<store::AgentRow>& rows);
   // The agent as the API shows it at `now`.
-  v1::Agent Show(const rules::Agent& agent, absl::Time now,
-                 const std::vector<v1::Team>& teams) const;
+  static v1::Agent Show(const rules::Agent& agent, const rules::Policy& policy, absl::Time now,
+                        const std::vector<v1::Team>& teams);
   absl::StatusOr<v1::Agent> Change(const std::string& tenant, const std::string& agent_id,
                                    const std::function<void(rules::Agent&)>& fn);
 
   pg::Pool& pool_;
   const core::Clock& clock_;
-  const rules::Policy policy_;
+  Settings& settings_;
   GiveUp give_up_;
 };
 

@@ -99,7 +99,8 @@ class Module final : public runtime::ServiceModule {
     const rules::Policy policy{.cooldown = ctx.DurationFlag("agent-cooldown"),
                                .presence_ttl = ctx.DurationFlag("presence-ttl"),
                                .max_unanswered_offers = ctx.IntFlag("max-unanswered-offers")};
-    agents_ = std::make_unique<Agents>(pool(), ctx.clock(), policy);
+    settings_ = std::make_unique<Settings>(pool(), ctx.clock(), policy);
+    agents_ = std::make_unique<Agents>(pool(), ctx.clock(), *settings_);
     teams_ = std::make_unique<Teams>(pool(), *agents_, *numbers_, ctx.clock());
     ringer_ = std::make_unique<Ringer>(pool(), *agents_, *hours_, ctx.clock(), probe_.get());
     agents_->OnGiveUp(
@@ -111,7 +112,7 @@ class Module final : public runtime::ServiceModule {
                          {{"call_id", call_id}, {"error", released.ToString()}});
           }
         });
-    service_ = std::make_unique<Service>(*agents_, *teams_, *ringer_);
+    service_ = std::make_unique<Service>(*agents_, *teams_, *ringer_, *settings_);
     ctx.AddService(service_.get(), v1::RoutingService::service_full_name());
 
     Ringer* ringer = ringer_.get();
@@ -138,6 +139,7 @@ class Module final : public runtime::ServiceModule {
   std::unique_ptr<runtime::ServiceIdentity> identity_;
   std::unique_ptr<Hours> hours_;
   std::unique_ptr<routing::Probe> probe_;  // qualified: Module has a Probe() of its own
+  std::unique_ptr<Settings> settings_;
   std::unique_ptr<Agents> agents_;
   std::unique_ptr<Teams> teams_;
   std::unique_ptr<Ringer> ringer_;
@@ -154,15 +156,18 @@ void Register(runtime::Registry& registry) {
        .factory = [] { return std::make_unique<Module>(); },
        .flags = {runtime::DurationFlag("agent-cooldown",
                                        "after a call an agent cools down this long, then is "
-                                       "Available again by itself",
+                                       "Available again by itself (the default for tenants "
+                                       "that did not set agent_cooldown)",
                                        absl::Seconds(60), absl::Seconds(0), absl::Minutes(30)),
                  runtime::DurationFlag("presence-ttl",
                                        "an agent whose client sent no heartbeat for this long is "
-                                       "Offline (a crashed browser is not rung for ever)",
+                                       "Offline (a crashed browser is not rung for ever; the "
+                                       "default for tenants that did not set presence_ttl)",
                                        absl::Seconds(90), absl::Seconds(10), absl::Hours(12)),
                  CountFlag("max-unanswered-offers",
                            "this many offers in a row left to ring out move the agent to DND "
-                           "(0: never)",
+                           "(0: never; the default for tenants that did not set "
+                           "max_unanswered_offers)",
                            3)},
        .peers = {"webhooks"}});
 }

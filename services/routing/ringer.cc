@@ -220,8 +220,8 @@ absl::Status Ringer::StartRound(pg::Conn& tx, Ring& ring, const v1::Team& team, 
     ASSIGN_OR_RETURN(assigned, store::Assignment(tx, ring.tenant, ring.contact.wa_id()));
   }
   const rules::Round round{.started = now, .deadline = ring.round_deadline};
-  rules::Step step =
-      rules::FirstStep(team, Candidates(team, agents, now, agents_.policy()), assigned, round, now);
+  rules::Step step = rules::FirstStep(
+      team, Candidates(team, agents, now, agents_.PolicyOf(tx, ring.tenant)), assigned, round, now);
   if (step.agents.empty())
     return RoundOver(tx, ring, team, v1::WITHDRAW_REASON_NO_AGENTS_AVAILABLE, now);
   return Offer(tx, ring, step, agents, now);
@@ -296,10 +296,11 @@ absl::Status Ringer::CallEnded(pg::Conn& tx, const Call& call, absl::Time now) {
   const absl::Time ended = call.has_ended_time() ? core::FromProto(call.ended_time()) : now;
   const bool talked = call.has_answered_time();
   const std::vector<AgentRow*> rows = agents.Of(ids);
+  const rules::Policy policy = agents_.PolicyOf(tx, tenant);
   for (AgentRow* row : rows) {
     // The caller hung up while ringing: the alert is withdrawn, nobody cools down.
-    rules::OfferEnded(row->agent, call.call_id(), rules::OfferEnd::kWithdrawn, agents_.policy());
-    rules::CallEnded(row->agent, call.call_id(), ended, talked, agents_.policy());
+    rules::OfferEnded(row->agent, call.call_id(), rules::OfferEnd::kWithdrawn, policy);
+    rules::CallEnded(row->agent, call.call_id(), ended, talked, policy);
   }
   RETURN_IF_ERROR(agents_.SaveAll(tx, tenant, rows));
   if (!ring.has_value() || ring->state != Ring::State::kRinging) return absl::OkStatus();
@@ -351,11 +352,12 @@ absl::StatusOr<v1::ClaimCallResponse> Ringer::Claim(const auth::Principal& calle
     }
     ASSIGN_OR_RETURN(Locked agents, Locked::Take(tx, tenant, ring->ringing));
     const std::vector<AgentRow*> rows = agents.Of(ring->ringing);
+    const rules::Policy policy = agents_.PolicyOf(tx, tenant);
     for (AgentRow* row : rows) {
       if (row->agent.agent_id == agent_id) {
         rules::CallStarted(row->agent, ring->call_id);
       } else {
-        rules::OfferEnded(row->agent, ring->call_id, rules::OfferEnd::kWithdrawn, agents_.policy());
+        rules::OfferEnded(row->agent, ring->call_id, rules::OfferEnd::kWithdrawn, policy);
       }
     }
     RETURN_IF_ERROR(agents_.SaveAll(tx, tenant, rows));
@@ -423,16 +425,16 @@ absl::Status Ringer::Advance(pg::Conn& tx, Ring& ring, absl::Time now) {
   ids.insert(ids.end(), ring.ringing.begin(), ring.ringing.end());
   ASSIGN_OR_RETURN(Locked agents, Locked::Take(tx, ring.tenant, ids));
   const std::vector<AgentRow*> rang_out = agents.Of(ring.ringing);
+  const rules::Policy policy = agents_.PolicyOf(tx, ring.tenant);
   for (AgentRow* row : rang_out) {
-    rules::OfferEnded(row->agent, ring.call_id, rules::OfferEnd::kRangOut, agents_.policy());
+    rules::OfferEnded(row->agent, ring.call_id, rules::OfferEnd::kRangOut, policy);
   }
   RETURN_IF_ERROR(agents_.SaveAll(tx, ring.tenant, rang_out));
   const rules::Round round{.started = ring.round_start,
                            .deadline = ring.round_deadline,
                            .tried = ring.tried,
                            .steps = static_cast<int>(ring.tried.size())};
-  rules::Step step =
-      rules::NextStep(team, Candidates(team, agents, now, agents_.policy()), round, now);
+  rules::Step step = rules::NextStep(team, Candidates(team, agents, now, policy), round, now);
   if (step.agents.empty()) return RoundOver(tx, ring, team, v1::WITHDRAW_REASON_RING_TIMEOUT, now);
   if (!ring.ringing.empty()) {
     RETURN_IF_ERROR(
@@ -470,11 +472,11 @@ absl::Status Ringer::Release(const std::string& tenant, const std::string& call_
     }
     ASSIGN_OR_RETURN(std::optional<AgentRow> row, store::LockAgent(tx, tenant, agent_id));
     if (!row.has_value() || row->agent.offered_call_id != call_id) return absl::OkStatus();
-    if (rules::Effective(row->agent, now, agents_.policy()).availability ==
-        v1::AVAILABILITY_AVAILABLE) {
+    const rules::Policy policy = agents_.PolicyOf(tx, tenant);
+    if (rules::Effective(row->agent, now, policy).availability == v1::AVAILABILITY_AVAILABLE) {
       return absl::OkStatus();  // available again before this ran: it keeps ringing
     }
-    rules::OfferEnded(row->agent, call_id, rules::OfferEnd::kWithdrawn, agents_.policy());
+    rules::OfferEnded(row->agent, call_id, rules::OfferEnd::kWithdrawn, policy);
     RETURN_IF_ERROR(agents_.Save(tx, tenant, *row));
     ring->ringing = Without(ring->ringing, agent_id);
     if (ring->ringing.empty()) ring->due = now;  // nobody left on this step: move on now

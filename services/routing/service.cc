@@ -7,8 +7,8 @@ namespace switchboard::routing {
 
 using auth::Principal;
 
-Service::Service(Agents& agents, Teams& teams, Ringer& ringer)
-    : agents_(agents), teams_(teams), ringer_(ringer) {}
+Service::Service(Agents& agents, Teams& teams, Ringer& ringer, Settings& settings)
+    : agents_(agents), teams_(teams), ringer_(ringer), settings_(settings) {}
 
 grpc::Status Service::SetAgentAvailability(grpc::ServerContext* ctx,
                                            const v1::SetAgentAvailabilityRequest* req,
@@ -85,6 +85,24 @@ grpc::Status Service::SetContactAssignment(grpc::ServerContext* ctx,
                                            v1::SetContactAssignmentResponse* /*resp*/) {
   return runtime::Handle(ctx,
                          [&](const Principal& caller) { return ringer_.Assign(caller, *req); });
+}
+
+grpc::Status Service::GetRoutingSettings(grpc::ServerContext* ctx,
+                                         const v1::GetRoutingSettingsRequest* /*req*/,
+                                         v1::GetRoutingSettingsResponse* resp) {
+  return runtime::Handle(ctx, [&](const Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*resp->mutable_settings(), settings_.Get(caller));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::UpdateRoutingSettings(grpc::ServerContext* ctx,
+                                            const v1::UpdateRoutingSettingsRequest* req,
+                                            v1::UpdateRoutingSettingsResponse* resp) {
+  return runtime::Handle(ctx, [&](const Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*resp->mutable_settings(), settings_.Update(caller, *req));
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace switchboard::routing

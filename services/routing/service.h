@@ -1,10 +1,11 @@
 // switchboard.routing.v1.RoutingService: each handler authenticates (runtime::Handle) and hands
 // the request to a feature: Agents (availability), Teams (configuration), Ringer (claims and
-// contact assignments).
+// contact assignments), Settings (the tenant's routing settings).
 #pragma once
 
 #include "services/routing/agents.h"
 #include "services/routing/ringer.h"
+#include "services/routing/settings.h"
 #include "services/routing/teams.h"
 #include "switchboard/routing/v1/routing_service.grpc.pb.h"
 
@@ -12,7 +13,7 @@ namespace switchboard::routing {
 
 class Service final : public v1::RoutingService::Service {
  public:
-  Service(Agents& agents, Teams& teams, Ringer& ringer);
+  Service(Agents& agents, Teams& teams, Ringer& ringer, Settings& settings);
 
   grpc::Status SetAgentAvailability(grpc::ServerContext* ctx,
                                     const v1::SetAgentAvailabilityRequest* req,
@@ -37,11 +38,18 @@ class Service final : public v1::RoutingService::Service {
   grpc::Status SetContactAssignment(grpc::ServerContext* ctx,
                                     const v1::SetContactAssignmentRequest* req,
                                     v1::SetContactAssignmentResponse* resp) override;
+  grpc::Status GetRoutingSettings(grpc::ServerContext* ctx,
+                                  const v1::GetRoutingSettingsRequest* req,
+                                  v1::GetRoutingSettingsResponse* resp) override;
+  grpc::Status UpdateRoutingSettings(grpc::ServerContext* ctx,
+                                     const v1::UpdateRoutingSettingsRequest* req,
+                                     v1::UpdateRoutingSettingsResponse* resp) override;
 
  private:
   Agents& agents_;
   Teams& teams_;
   Ringer& ringer_;
+  Settings& settings_;
 };
 
 }  // namespace switchboard::routing

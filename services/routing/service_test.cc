@@ -34,8 +34,11 @@ constexpr char kOtherNumber[] = "106540352242923";  // acme's too
 constexpr char kGlobexNumber[] = "206540352242922";
 
 const Who kAdmin{.subject = "admin-1", .roles = {"admin"}};
+const Who kGlobexAdmin{.subject = "admin-9", .roles = {"admin"}, .tenant = "globex"};
 
-Who Agent(const std::string& id) { return {.subject = id, .roles = {"agent"}}; }
+Who Agent(const std::string& id, const std::string& tenant = "acme") {
+  return {.subject = id, .roles = {"agent"}, .tenant = tenant};
+}
 
 // Everything routing publishes, as it arrives.
 class Topics {
@@ -164,24 +167,41 @@ struct Fixture {
     return testing::Suite::Call(stub.get(), method, req, resp, who);
   }
 
-  v1::Agent Set(const std::string& agent, v1::Availability availability) {
+  v1::Agent Set(const std::string& agent, v1::Availability availability,
+                const std::string& tenant = "acme") {
     v1::SetAgentAvailabilityRequest req;
     req.set_availability(availability);
     v1::SetAgentAvailabilityResponse resp;
     absl::Status s =
-        Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp, Agent(agent));
+        Call(&v1::RoutingService::Stub::SetAgentAvailability, req, &resp, Agent(agent, tenant));
     INFO(s.ToString());
     REQUIRE(s.ok());
     return resp.agent();
   }
-  v1::Agent Get(const std::string& agent) {
+  v1::Agent Get(const std::string& agent, const Who& who = kAdmin) {
     v1::GetAgentAvailabilityRequest req;
     req.set_agent_id(agent);
     v1::GetAgentAvailabilityResponse resp;
-    absl::Status s = Call(&v1::RoutingService::Stub::GetAgentAvailability, req, &resp, kAdmin);
+    absl::Status s = Call(&v1::RoutingService::Stub::GetAgentAvailability, req, &resp, who);
     INFO(s.ToString());
     REQUIRE(s.ok());
     return resp.agent();
+  }
+  absl::StatusOr<v1::RoutingSettings> Settings(const Who& who) {
+    v1::GetRoutingSettingsResponse resp;
+    absl::Status s = Call(&v1::RoutingService::Stub::GetRoutingSettings, {}, &resp, who);
+    if (!s.ok()) return s;
+    return resp.settings();
+  }
+  absl::StatusOr<v1::RoutingSettings> UpdateSettings(const v1::RoutingSettings& settings, Ids mask,
+                                                     const Who& who) {
+    v1::UpdateRoutingSettingsRequest req;
+    *req.mutable_settings() = settings;
+    for (const auto& path : mask) req.mutable_update_mask()->add_paths(path);
+    v1::UpdateRoutingSettingsResponse resp;
+    absl::Status s = Call(&v1::RoutingService::Stub::UpdateRoutingSettings, req, &resp, who);
+    if (!s.ok()) return s;
+    return resp.settings();
   }
   absl::Status Upsert(const v1::Team& team, const Who& who = kAdmin) {
     v1::UpsertTeamRequest req;
@@ -189,12 +209,12 @@ struct Fixture {
     v1::UpsertTeamResponse resp;
     return Call(&v1::RoutingService::Stub::UpsertTeam, req, &resp, who);
   }
-  absl::StatusOr<v1::ClaimCallResponse> Claim(const std::string& call_id,
-                                              const std::string& agent) {
+  absl::StatusOr<v1::ClaimCallResponse> Claim(const std::string& call_id, const std::string& agent,
+                                              const std::string& tenant = "acme") {
     v1::ClaimCallRequest req;
     req.set_call_id(call_id);
     v1::ClaimCallResponse resp;
-    absl::Status s = Call(&v1::RoutingService::Stub::ClaimCall, req, &resp, Agent(agent));
+    absl::Status s = Call(&v1::RoutingService::Stub::ClaimCall, req, &resp, Agent(agent, tenant));
     if (!s.ok()) return s;
     return resp;
   }
@@ -675,4 +695,112 @@ TEST_CASE("a cooldown ends by itself across a restart") {
   // Announced as of when the cooldown ended, not when the restarted process noticed.
   CHECK(announced->agent().availability_change_time().seconds() <=
         ended.ended_time().seconds() + 4);
+}
+
+TEST_CASE("each tenant sets its own cooldown and max-no-answer; the others keep the defaults") {
+  Fixture f;
+  {  // refused changes change nothing
+    v1::RoutingSettings wanted;
+    *wanted.mutable_agent_cooldown() = sb::core::ToProto(absl::Seconds(1));
+    absl::StatusOr<v1::RoutingSettings> s = f.UpdateSettings(wanted, {}, Agent("alice"));
+    CHECK(sb::core::ReasonOf(s.status()) == "ADMIN_ROLE_REQUIRED");
+    wanted.set_max_unanswered_offers(21);
+    s = f.UpdateSettings(wanted, {}, kAdmin);
+    CHECK(s.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(sb::core::ReasonOf(s.status()) == "SETTING_OUT_OF_RANGE");
+    CHECK(sb::core::MetadataOf(s.status()).at("field") == "settings.max_unanswered_offers");
+    s = f.UpdateSettings(wanted, {"ring_timeout"}, kAdmin);
+    CHECK(sb::core::ReasonOf(s.status()) == "INVALID_UPDATE_MASK");
+    absl::StatusOr<v1::RoutingSettings> now = f.Settings(Agent("alice"));
+    REQUIRE(now.ok());
+    CHECK(now->agent_cooldown().seconds() == 60);
+    CHECK(now->max_unanswered_offers() == 3);
+  }
+  v1::RoutingSettings wanted;
+  *wanted.mutable_agent_cooldown() = sb::core::ToProto(absl::Seconds(1));
+  wanted.set_max_unanswered_offers(1);
+  absl::StatusOr<v1::RoutingSettings> set = f.UpdateSettings(wanted, {}, kAdmin);
+  RequireOk(set.status());
+  CHECK(set->agent_cooldown().seconds() == 1);
+  CHECK(set->presence_ttl().seconds() == 90);  // not set: the process's default
+  CHECK(set->max_unanswered_offers() == 1);
+  absl::StatusOr<v1::RoutingSettings> globex = f.Settings(Agent("gina", "globex"));
+  RequireOk(globex.status());
+  CHECK(globex->agent_cooldown().seconds() == 60);
+  CHECK(globex->max_unanswered_offers() == 3);
+
+  v1::Team support = Team("support", {"alice"}, {kNumber});
+  support.mutable_ring_timeout()->set_seconds(5);
+  RequireOk(f.Upsert(support));
+  v1::Team desk = Team("desk", {"gina"}, {kGlobexNumber});
+  desk.mutable_ring_timeout()->set_seconds(5);
+  RequireOk(f.Upsert(desk, kGlobexAdmin));
+  f.Set("alice", v1::AVAILABILITY_AVAILABLE);
+  f.Set("gina", v1::AVAILABILITY_AVAILABLE, "globex");
+
+  {  // one offer left to ring out: DND for acme (1), not for globex (3)
+    f.Ring("call-1", kNumber);
+    f.Ring("call-2", kGlobexNumber);
+    for (const char* call : {"call-1", "call-2"}) {
+      f.topics.WaitFor(call, [](const v1::CallOffer& o) { return o.ringing_ended(); });
+    }
+    f.topics.WaitForAvailability("alice", v1::AVAILABILITY_DND);
+    CHECK(f.topics.Availability("alice")->agent().availability_reason() == "MAX_NO_ANSWER");
+    CHECK(f.Get("gina", kGlobexAdmin).availability() == v1::AVAILABILITY_AVAILABLE);
+  }
+  {  // a talked call: acme cools down for 1 s, globex for 60 s
+    f.Set("alice", v1::AVAILABILITY_AVAILABLE);
+    f.Ring("call-3", kNumber);
+    f.Ring("call-4", kGlobexNumber);
+    REQUIRE(f.Claim("call-3", "alice")->won());
+    REQUIRE(f.Claim("call-4", "gina", "globex")->won());
+    const absl::Time end = absl::Now();
+    for (const auto& [call, agent, number] :
+         {std::tuple{"call-3", "alice", kNumber}, std::tuple{"call-4", "gina", kGlobexNumber}}) {
+      calls::Call ended = Fixture::Inbound(call, calls::CALL_STATE_ENDED, 4, number);
+      ended.set_answered_by_agent_id(agent);
+      *ended.mutable_answered_time() = sb::core::ToProto(end - absl::Seconds(30));
+      *ended.mutable_ended_time() = sb::core::ToProto(end);
+      f.Publish(ended);
+    }
+    f.topics.WaitForAvailability("gina", v1::AVAILABILITY_COOLDOWN);
+    CHECK(sb::core::FromProto(f.topics.Availability("gina")->agent().cooldown_end_time()) ==
+          absl::FromUnixMicros(absl::ToUnixMicros(end)) + absl::Seconds(60));
+    f.topics.WaitForAvailability("alice", v1::AVAILABILITY_AVAILABLE);
+    const auto alice = f.topics.Availability("alice");
+    CHECK(alice->previous_availability() == v1::AVAILABILITY_COOLDOWN);
+    CHECK(sb::core::FromProto(alice->agent().availability_change_time()) ==
+          absl::FromUnixMicros(absl::ToUnixMicros(end)) + absl::Seconds(1));
+    CHECK(f.Get("gina", kGlobexAdmin).availability() == v1::AVAILABILITY_COOLDOWN);
+  }
+}
+
+TEST_CASE(
+    "a tenant's presence TTL: longer keeps its agents, raised brings one back, reset ends it") {
+  Fixture f(Fixture::Flags{{"presence-ttl", "10s"}});
+  v1::RoutingSettings longer;
+  *longer.mutable_presence_ttl() = sb::core::ToProto(absl::Minutes(10));
+  RequireOk(f.UpdateSettings(longer, {}, kGlobexAdmin).status());
+  f.Set("alice", v1::AVAILABILITY_AVAILABLE);
+  f.Set("gina", v1::AVAILABILITY_AVAILABLE, "globex");
+
+  // No heartbeats: acme's alice lapses after the default 10 s; globex's gina does not.
+  f.topics.WaitForAvailability("alice", v1::AVAILABILITY_OFFLINE, absl::Seconds(30));
+  CHECK(f.topics.Availability("alice")->agent().availability_reason() == "PRESENCE_EXPIRED");
+  CHECK(f.Get("gina", kGlobexAdmin).availability() == v1::AVAILABILITY_AVAILABLE);
+
+  // acme raises its TTL: alice was last heard from well within 10 min, so she is back.
+  RequireOk(f.UpdateSettings(longer, {}, kAdmin).status());
+  f.topics.WaitForAvailability("alice", v1::AVAILABILITY_AVAILABLE);
+
+  // globex goes back to the default (the path named, the field unset): gina lapsed long ago,
+  // and is announced as of when she did.
+  absl::StatusOr<v1::RoutingSettings> reset = f.UpdateSettings({}, {"presence_ttl"}, kGlobexAdmin);
+  RequireOk(reset.status());
+  CHECK(reset->presence_ttl().seconds() == 10);
+  f.topics.WaitForAvailability("gina", v1::AVAILABILITY_OFFLINE);
+  const auto gina = f.topics.Availability("gina");
+  CHECK(gina->agent().availability_reason() == "PRESENCE_EXPIRED");
+  CHECK(sb::core::FromProto(gina->agent().availability_change_time()) <
+        absl::Now() - absl::Seconds(1));
 }

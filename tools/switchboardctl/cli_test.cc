@@ -53,9 +53,9 @@ void ClearEnvironment() {
 // command line, or before its first RPC.
 Result Run(std::vector<std::string> argv) {
   ClearEnvironment();
-  const std::vector<const Command*> commands = {&kTokenCommand,   &kHealthCommand,
-                                                &kCallsCommand,   &kEligibilityCommand,
-                                                &kNumbersCommand, &kDevCommand};
+  const std::vector<const Command*> commands = {
+      &kTokenCommand,   &kHealthCommand,  &kCallsCommand, &kEligibilityCommand,
+      &kNumbersCommand, &kRoutingCommand, &kDevCommand};
   Capture out, err;
   Result r;
   r.code = Main(argv, commands, out.file(), err.file());
@@ -154,6 +154,10 @@ TEST_CASE("Malformed values are usage errors, checked before any RPC") {
   CheckUsageError({"calls", "callbacks", "schedule", "--contact=1", "--number=2", "--in=soon"},
                   "--in must be a positive duration such as 10m or 1h30m");
   CheckUsageError({"token", "--ttl=forever"}, "--ttl must be a duration such as 1h");
+  CheckUsageError({"routing", "settings", "--cooldown=soon"},
+                  "--cooldown must be a duration such as 30s");
+  CheckUsageError({"routing", "settings", "--max-unanswered=many"},
+                  "--max-unanswered must be a number or default");
   CheckUsageError({"calls", "list", "--output=xml"}, "--output must be table or json");
 }
 

@@ -1,8 +1,9 @@
 // `switchboardctl routing ...`: the routing service (switchboard.routing.v1.RoutingService):
-// agents' call availability, teams, and claiming a ringing call.
+// agents' call availability, teams, claiming a ringing call, and the tenant's routing settings.
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -226,6 +227,47 @@ absl::Status Assign(const Args& args, const RoutingClient& client) {
                      });
 }
 
+// One settings flag: a value, or "default" (the field named, left unset: the default again).
+absl::Status SettingFlag(const Args& args, const std::string& flag, const std::string& path,
+                         rv::UpdateRoutingSettingsRequest& req) {
+  if (!args.Has(flag)) return absl::OkStatus();
+  req.mutable_update_mask()->add_paths(path);
+  if (args.Flag(flag) == "default") return absl::OkStatus();
+  rv::RoutingSettings& s = *req.mutable_settings();
+  if (path == "max_unanswered_offers") {
+    int n = 0;
+    if (!absl::SimpleAtoi(args.Flag(flag), &n)) {
+      return UsageError(absl::StrCat("--", flag, " must be a number or default"));
+    }
+    s.set_max_unanswered_offers(n);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(google::protobuf::Duration d, DurationValue(args, flag));
+  *(path == "agent_cooldown" ? s.mutable_agent_cooldown() : s.mutable_presence_ttl()) = d;
+  return absl::OkStatus();
+}
+
+absl::Status Settings(const Args& args, const RoutingClient& client) {
+  auto print = [&](const auto& r) {
+    const rv::RoutingSettings& s = r.settings();
+    absl::FPrintF(args.out, "  agent cooldown         %s\n",
+                  absl::FormatDuration(core::FromProto(s.agent_cooldown())));
+    absl::FPrintF(args.out, "  presence ttl           %s\n",
+                  absl::FormatDuration(core::FromProto(s.presence_ttl())));
+    absl::FPrintF(
+        args.out, "  max unanswered offers  %s\n",
+        s.max_unanswered_offers() == 0 ? "never" : absl::StrCat(s.max_unanswered_offers()));
+  };
+  rv::UpdateRoutingSettingsRequest req;
+  RETURN_IF_ERROR(SettingFlag(args, "cooldown", "agent_cooldown", req));
+  RETURN_IF_ERROR(SettingFlag(args, "presence-ttl", "presence_ttl", req));
+  RETURN_IF_ERROR(SettingFlag(args, "max-unanswered", "max_unanswered_offers", req));
+  if (req.update_mask().paths().empty()) {
+    return client.Show(args, &Stub::GetRoutingSettings, {}, print);
+  }
+  return client.Show(args, &Stub::UpdateRoutingSettings, req, print);
+}
+
 constexpr char kUsage[] =
     R"(  routing availability [--agent=A]                          an agent's call availability
   routing availability set --to=available|dnd|offline [--agent=A]
@@ -247,6 +289,9 @@ constexpr char kUsage[] =
   routing claim --call=ID [--agent=A]                       claim a call ringing for the agent
   routing assign --contact=WA_ID [--agent=A]                the contact's agent (sticky teams);
                                                             no --agent clears it
+  routing settings [--cooldown=60s] [--presence-ttl=90s] [--max-unanswered=3]
+                                                            show, or change (admin role); a
+                                                            value of "default" resets it
 )";
 
 int RunRouting(const Args& args) {
@@ -267,6 +312,7 @@ int RunRouting(const Args& args) {
       {"team stats", {.required = {"team"}, .optional = {"zone"}}, TeamStats},
       {"claim", {.required = {"call"}, .optional = {"agent", "request-id"}}, Claim},
       {"assign", {.required = {"contact"}, .optional = {"agent", "request-id"}}, Assign},
+      {"settings", {.optional = {"cooldown", "presence-ttl", "max-unanswered"}}, Settings},
   };
   return RunVerbs(args, kVerbs);
 }

@@ -526,6 +526,64 @@ absl::StatusOr<bool> AdvanceCall(pg::Conn& tx, absl::string_view tenant, absl::s
   return r.rows() == 1;
 }
 
+// ---- settings -----------------------------------------------------------------------------------
+
+namespace {
+
+pg::Param Micros(const std::optional<absl::Duration>& d) {
+  if (!d.has_value()) return std::nullopt;
+  return absl::ToInt64Microseconds(*d);
+}
+
+std::optional<absl::Duration> MicrosAt(const pg::Result& r, int col) {
+  if (r.IsNull(0, col)) return std::nullopt;
+  return absl::Microseconds(r.GetInt(0, col));
+}
+
+rules::TenantSettings ReadSettings(const pg::Result& r) {
+  rules::TenantSettings set;
+  if (r.rows() == 0) return set;
+  set.cooldown = MicrosAt(r, 0);
+  set.presence_ttl = MicrosAt(r, 1);
+  if (!r.IsNull(0, 2)) set.max_unanswered_offers = static_cast<int>(r.GetInt(0, 2));
+  return set;
+}
+
+constexpr char kSelectSettings[] =
+    "SELECT agent_cooldown_us, presence_ttl_us, max_unanswered_offers FROM settings "
+    "WHERE tenant_id = $1";
+
+}  // namespace
+
+absl::StatusOr<rules::TenantSettings> LoadSettings(pg::Conn& conn, absl::string_view tenant) {
+  ASSIGN_OR_RETURN(pg::Result r, conn.Exec(kSelectSettings, {tenant}));
+  return ReadSettings(r);
+}
+
+absl::StatusOr<rules::TenantSettings> LockSettings(pg::Conn& tx, absl::string_view tenant,
+                                                   absl::Time now) {
+  RETURN_IF_ERROR(tx.Exec("INSERT INTO settings (tenant_id, update_time) VALUES ($1, $2) "
+                          "ON CONFLICT (tenant_id) DO NOTHING",
+                          {tenant, now})
+                      .status());
+  ASSIGN_OR_RETURN(pg::Result r, tx.Exec(absl::StrCat(kSelectSettings, " FOR UPDATE"), {tenant}));
+  return ReadSettings(r);
+}
+
+absl::Status SaveSettings(pg::Conn& tx, absl::string_view tenant, const rules::TenantSettings& set,
+                          absl::Time now) {
+  pg::Param max = std::nullopt;
+  if (set.max_unanswered_offers.has_value()) max = *set.max_unanswered_offers;
+  RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO settings (tenant_id, agent_cooldown_us, presence_ttl_us, "
+              "max_unanswered_offers, update_time) VALUES ($1, $2, $3, $4, $5) "
+              "ON CONFLICT (tenant_id) DO UPDATE SET agent_cooldown_us = $2, presence_ttl_us = $3, "
+              "max_unanswered_offers = $4, update_time = $5",
+              {tenant, Micros(set.cooldown), Micros(set.presence_ttl), max, now})
+          .status());
+  return tx.Exec("UPDATE agents SET due_time = $2 WHERE tenant_id = $1", {tenant, now}).status();
+}
+
 absl::StatusOr<int64_t> Purge(pg::Pool& pool, absl::Time before) {
   ASSIGN_OR_RETURN(pg::Result calls,
                    pool.Exec("DELETE FROM calls_seen WHERE ended AND update_time < $1", {before}));

@@ -17,6 +17,7 @@
 #include "libs/pg/pg.h"
 #include "services/routing/rules/agent_filter.h"
 #include "services/routing/rules/availability.h"
+#include "services/routing/rules/settings.h"
 #include "switchboard/events/v1/envelope.pb.h"
 #include "switchboard/routing/v1/routing_service.pb.h"
 
@@ -155,6 +156,19 @@ absl::StatusOr<std::vector<Ring>> DueRings(pg::Conn& tx, absl::Time now, int lim
 // false when an event as new or newer was applied already, or the call ended. Locks the row.
 absl::StatusOr<bool> AdvanceCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
                                  int64_t sequence, bool ends, absl::Time now);
+
+// ---- settings -----------------------------------------------------------------------------------
+
+// What the tenant set (all nullopt when it never set anything).
+absl::StatusOr<rules::TenantSettings> LoadSettings(pg::Conn& conn, absl::string_view tenant);
+// LoadSettings with the tenant's row locked (created empty when missing), so two updates of
+// different fields both land.
+absl::StatusOr<rules::TenantSettings> LockSettings(pg::Conn& tx, absl::string_view tenant,
+                                                   absl::Time now);
+// Stores `set` and makes every agent of the tenant due at `now`, so the next sweep announces the
+// availability the new settings give them (presence judged by another TTL).
+absl::Status SaveSettings(pg::Conn& tx, absl::string_view tenant, const rules::TenantSettings& set,
+                          absl::Time now);
 
 // Forgets calls that ended and rings that finished before `before` (a redelivery that old is
 // past any consumer's retention). Returns the rows removed.

@@ -282,3 +282,37 @@ TEST_CASE("a claim's race: one agent rung takes the ring before its deadline, no
   CHECK_FALSE(take("alice", kNow).has_value());
   CHECK_FALSE(take("bob", kNow).has_value());  // the winner asking again changes nothing
 }
+
+TEST_CASE(
+    "settings keep what was set and NULL for the rest; saving makes the tenant's agents due") {
+  Fixture f;
+  for (const auto& [tenant, id] : {std::pair{"acme", "alice"}, std::pair{"globex", "gina"}}) {
+    store::AgentRow row;
+    row.agent.agent_id = id;
+    f.Tx([&](pg::Conn& tx) { return store::SaveAgent(tx, tenant, row, std::nullopt); });
+  }
+  f.Tx([&](pg::Conn& tx) -> absl::Status {
+    absl::StatusOr<rules::TenantSettings> none = store::LoadSettings(tx, "acme");
+    REQUIRE(none.ok());
+    CHECK(*none == rules::TenantSettings{});
+    const rules::TenantSettings set{.cooldown = absl::Milliseconds(1500),
+                                    .max_unanswered_offers = 0};
+    REQUIRE(store::SaveSettings(tx, "acme", set, kNow).ok());
+    absl::StatusOr<rules::TenantSettings> back = store::LockSettings(tx, "acme", kNow);
+    REQUIRE(back.ok());
+    CHECK(*back == set);  // 0 is kept apart from "not set"
+    CHECK(*store::LoadSettings(tx, "globex") == rules::TenantSettings{});
+    absl::StatusOr<std::vector<store::AgentKey>> due = store::DueAgents(tx, kNow, 10);
+    REQUIRE(due.ok());
+    REQUIRE(due->size() == 1);  // acme's agents only
+    CHECK((*due)[0].tenant == "acme");
+    CHECK((*due)[0].agent_id == "alice");
+    return absl::OkStatus();
+  });
+  f.Tx([&](pg::Conn& tx) -> absl::Status {  // a lock on a tenant never seen creates its row
+    absl::StatusOr<rules::TenantSettings> fresh = store::LockSettings(tx, "initech", kNow);
+    REQUIRE(fresh.ok());
+    CHECK(*fresh == rules::TenantSettings{});
+    return absl::OkStatus();
+  });
+}
