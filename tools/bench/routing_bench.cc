@@ -386,10 +386,11 @@ int main(int argc, char** argv) {
                    .pool_size = std::max(f.workers * 2, f.claimers) + 4});
     Must(pg::Migrate(pool, routing::Migrations()), "migrate");
     const core::Clock& clock = core::Clock::Real();
-    routing::Agents agents(pool, clock,
-                           {.cooldown = absl::ZeroDuration(),
-                            .presence_ttl = absl::Hours(12),
-                            .max_unanswered_offers = 0});
+    routing::Settings settings(pool, clock,
+                               {.cooldown = absl::ZeroDuration(),
+                                .presence_ttl = absl::Hours(12),
+                                .max_unanswered_offers = 0});
+    routing::Agents agents(pool, clock, settings);
     AlwaysOpen hours;
     routing::Ringer ringer(pool, agents, hours, clock);
     for (int t = 0; t < f.tenants; ++t) {
