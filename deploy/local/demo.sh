@@ -234,6 +234,26 @@ agent1 calls end --call="$call_out"
 wait_state "$call_out" ENDED
 "$ctl" calls get --call="$call_out"
 
+scene "Billing: every finished call is rated once; the month's usage against its limit"
+echo "  Carla's call gets its cost from billing (default plan: \$0.005 a minute, whole minutes):"
+for _ in $(seq 100); do
+  "$ctl" billing entries --filter="call_id = \"$call_out\"" | grep -q CALL && break
+  sleep 0.1
+done
+"$ctl" billing entries --filter="call_id = \"$call_out\""
+"$ctl" calls get --call="$call_out" | grep -E '^  (duration|cost) '
+usage_json=$("$ctl" --output=json billing usage)
+used=$(sed -nE 's/.*"minutesUsed":"?([0-9]+).*/\1/p' <<<"$usage_json")
+bought=$(sed -nE 's/.*"purchasedMinutes":"?([0-9]+).*/\1/p' <<<"$usage_json")
+limit=$(( ${used:-0} - ${bought:-0} + 1 )); [ "$limit" -ge 1 ] || limit=1
+echo "  The admin sets a monthly limit of $limit minutes (tiny, for the demo); the usage card:"
+"$ctl" billing plan set --limit="$limit" >/dev/null
+"$ctl" billing usage
+echo "  ...eligibility blocks new calls at 100 % (MONTHLY_MINUTES_EXHAUSTED), warns above 80 %."
+echo "  The admin buys 100 more minutes for this month:"
+"$ctl" billing topup --minutes=100
+"$ctl" billing plan set --limit=0 >/dev/null  # back to no limit for the next run
+
 scene "RED metrics per method on /metrics"
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | grep -v Health | head -8 || true
 echo "  ..."

@@ -2,23 +2,48 @@
 
 #include "libs/core/status_macros.h"
 #include "libs/runtime/service_module.h"
+#include "services/billing/ledger.h"
+#include "services/billing/plans.h"
+#include "services/billing/probe.h"
 #include "services/billing/service.h"
+#include "services/billing/store/store.h"
+#include "services/billing/usage.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
 
 namespace switchboard::billing {
 namespace {
 
-// On the service kit (libs/runtime/service_module.h): its schema, consumers (Consume), periodic
-// tasks (Every) and peers (PeerOf) are wired here when the service's issue lands.
 class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
     RETURN_IF_ERROR(InitStore(ctx, "billing", Migrations()));
-    ctx.AddService(&service_, v1::BillingService::service_full_name());
+    probe_ = std::make_unique<billing::Probe>(ctx.metrics());
+    plans_ = std::make_unique<Plans>(pool(), ctx.clock());
+    ledger_ = std::make_unique<Ledger>(pool(), *plans_, ctx.clock(), probe_.get());
+    usage_ = std::make_unique<Usage>(pool(), *plans_, ctx.clock());
+    service_ = std::make_unique<Service>(*plans_, *ledger_, *usage_);
+    ctx.AddService(service_.get(), v1::BillingService::service_full_name());
+
+    Ledger* ledger = ledger_.get();
+    RETURN_IF_ERROR(Consume(ctx, "calls", kafka::kCallsState,
+                            kafka::Dispatch().On<calls::v1::CallStateChanged>(
+                                [ledger](const auto& e, const kafka::Message& m) {
+                                  return ledger->OnCallStateChanged(e, m);
+                                })));
+    Every("quarantine gauge", absl::Seconds(15), [this]() -> absl::Status {
+      ASSIGN_OR_RETURN(int64_t waiting, store::CountQuarantine(pool()));
+      probe_->Quarantined(waiting);
+      return absl::OkStatus();
+    });
     return absl::OkStatus();
   }
 
  private:
-  Service service_;
+  std::unique_ptr<billing::Probe> probe_;  // qualified: Module has a Probe() of its own
+  std::unique_ptr<Plans> plans_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Usage> usage_;
+  std::unique_ptr<Service> service_;
 };
 
 }  // namespace

@@ -232,9 +232,13 @@ absl::Status Ingest::OnUsage(const billing::v1::UsageUpdated& u, const kafka::Me
     return core::InvalidArgument("INVALID_ID", "usage event without a tenant");
   rules::Usage usage{
       .known = true, .minutes_used = u.minutes_used(), .minutes_limit = u.minutes_limit()};
-  // Usage resets at the start of the next calendar month (in UTC until billing says when).
+  // Usage resets when the month ends in the plan's zone (end_time); events from before billing
+  // said so carry only the month, read as UTC.
   int year = 0, month = 0;
-  if (std::sscanf(u.month().c_str(), "%d-%d", &year, &month) == 2 && month >= 1 && month <= 12) {
+  if (u.has_end_time()) {
+    usage.resets = FromProto(u.end_time());
+  } else if (std::sscanf(u.month().c_str(), "%d-%d", &year, &month) == 2 && month >= 1 &&
+             month <= 12) {
     usage.resets = absl::FromCivil(absl::CivilMonth(year, month) + 1, absl::UTCTimeZone());
   }
   absl::Status set = hot_.SetUsage(tenant, usage, EventVersion(u.header(), m)).status();

@@ -50,8 +50,9 @@ const std::vector<std::string> kServices = {
     "switchboard.webhooks.v1.WebhooksService", "switchboard.eligibility.v1.EligibilityService",
     "switchboard.calls.v1.CallsService",       "switchboard.routing.v1.RoutingService",
     "switchboard.billing.v1.BillingService",   "switchboard.notifications.v1.NotificationsService"};
-const std::set<std::string> kSkeletons = {"switchboard.billing.v1.BillingService",
-                                          "switchboard.notifications.v1.NotificationsService"};
+const std::set<std::string> kSkeletons = {"switchboard.notifications.v1.NotificationsService"};
+// Methods of built services that answer UNIMPLEMENTED until their part of an issue lands.
+const std::set<std::string> kNotBuilt = {"/switchboard.billing.v1.BillingService/ListInvoices"};
 const std::vector<std::string> kAllRoles = {"agent", "supervisor", "admin", "gateway", "service"};
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {
@@ -128,7 +129,9 @@ class Fuzzer {
   void Judge(const MethodDescriptor* m, const Message& req, const Outcome& out) {
     ++sent_;
     const absl::StatusCode code = out.status.code();
-    const bool skeleton = kSkeletons.count(m->service()->full_name()) > 0;
+    const bool skeleton =
+        kSkeletons.count(m->service()->full_name()) > 0 ||
+        kNotBuilt.count(absl::StrCat("/", m->service()->full_name(), "/", m->name())) > 0;
     std::string wrong;
     if (code == absl::StatusCode::kInternal || code == absl::StatusCode::kUnknown ||
         code == absl::StatusCode::kDataLoss) {

@@ -110,9 +110,10 @@ std::string Code(const grpc::Status& s) {
 }
 
 std::string Token(absl::Time now, absl::Duration ttl = absl::Hours(1),
-                  const std::string& secret = kSecret) {
+                  const std::string& secret = kSecret, std::vector<std::string> roles = {"agent"}) {
   absl::StatusOr<std::string> token = auth::SignToken(
-      secret, {.tenant_id = "acme", .subject = "agent-7", .roles = {"agent"}, .expires = now + ttl},
+      secret,
+      {.tenant_id = "acme", .subject = "agent-7", .roles = std::move(roles), .expires = now + ttl},
       now);
   REQUIRE(token.ok());
   return *token;
@@ -308,11 +309,12 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
   CHECK(testing::MetricSample(text, "switchboard_build_info", {}) == 1.0);
 
   // A service still to be built answers UNIMPLEMENTED (after authentication).
-  grpc::Status s = sb.Call("/switchboard.billing.v1.BillingService/GetUsage", Token(absl::Now()));
+  grpc::Status s = sb.Call("/switchboard.billing.v1.BillingService/ListInvoices",
+                           Token(absl::Now(), absl::Hours(1), kSecret, {"supervisor"}));
   CHECK(Code(s) == "UNIMPLEMENTED");
   const std::map<std::string, std::string> labels = {
       {"grpc_service", "switchboard.billing.v1.BillingService"},
-      {"grpc_method", "GetUsage"},
+      {"grpc_method", "ListInvoices"},
       {"grpc_code", "Unimplemented"}};
   REQUIRE(testing::Eventually(
       [&] {
@@ -321,7 +323,7 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
       },
       absl::Seconds(5)));
   CHECK(testing::MetricSample(text, "switchboard_grpc_server_handling_seconds_count",
-                              {{"grpc_method", "GetUsage"}}) == 1.0);
+                              {{"grpc_method", "ListInvoices"}}) == 1.0);
 
   // Still clean with counters and histograms in it.
   lint = sb.Lint(&rc);

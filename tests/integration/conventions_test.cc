@@ -26,12 +26,15 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/proto_time.h"
+#include "libs/kafka/kafka.h"
 #include "services/billing/module.h"
 #include "services/calls/module.h"
 #include "services/eligibility/module.h"
 #include "services/notifications/module.h"
 #include "services/routing/module.h"
 #include "services/webhooks/module.h"
+#include "switchboard/billing/v1/billing_service.grpc.pb.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
 #include "switchboard/routing/v1/routing_service.grpc.pb.h"
@@ -44,6 +47,7 @@ namespace cv1 = switchboard::calls::v1;
 namespace ev1 = switchboard::eligibility::v1;
 namespace wv1 = switchboard::webhooks::v1;
 namespace rv1 = switchboard::routing::v1;
+namespace bv1 = switchboard::billing::v1;
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -61,8 +65,9 @@ const std::vector<std::string> kServices = {
     "switchboard.calls.v1.CallsService",       "switchboard.routing.v1.RoutingService",
     "switchboard.billing.v1.BillingService",   "switchboard.notifications.v1.NotificationsService"};
 // The services whose issues have not landed: they answer UNIMPLEMENTED (after decoding).
-const std::set<std::string> kSkeletons = {"switchboard.billing.v1.BillingService",
-                                          "switchboard.notifications.v1.NotificationsService"};
+const std::set<std::string> kSkeletons = {"switchboard.notifications.v1.NotificationsService"};
+// Methods of built services that answer UNIMPLEMENTED until their part of an issue lands.
+const std::set<std::string> kNotBuilt = {"/switchboard.billing.v1.BillingService/ListInvoices"};
 
 const testing::Who kAgent{};
 
@@ -196,6 +201,34 @@ class Conventions {
       callbacks_.push_back(scheduled.callback().callback_id());
     }
     REQUIRE(suite_.RegisterNumber({.phone_number_id = kOtherNumber}).ok());
+    // A rated call, for RefundCall: an ended call published as calls publishes it.
+    cv1::CallStateChanged ended;
+    cv1::Call& call = *ended.mutable_call();
+    call.set_call_id("conventions-rated");
+    call.set_tenant_id("acme");
+    call.set_direction(cv1::CALL_DIRECTION_OUTBOUND);
+    call.set_state(cv1::CALL_STATE_ENDED);
+    call.mutable_contact()->set_wa_id(kContact);
+    *call.mutable_answered_time() = sb::core::ToProto(absl::Now() - absl::Minutes(2));
+    *call.mutable_ended_time() = sb::core::ToProto(absl::Now());
+    *call.mutable_duration() = sb::core::ToProto(absl::Minutes(2));
+    ended.set_state(cv1::CALL_STATE_ENDED);
+    ended.mutable_header()->set_tenant_id("acme");
+    ended.mutable_header()->set_entity_id(call.call_id());
+    auto producer = sb::kafka::Producer::Create({.brokers = suite_.kafka_bootstrap()}).value();
+    REQUIRE(producer
+                ->PublishAndWait(sb::kafka::kCallsState,
+                                 sb::kafka::MakeEvent(ended, call.call_id(), "calls"),
+                                 absl::Seconds(10))
+                .ok());
+    REQUIRE(testing::Eventually([&] {
+      bv1::ListUsageEntriesRequest req;
+      req.set_filter(R"(call_id = "conventions-rated")");
+      bv1::ListUsageEntriesResponse resp;
+      return Send("/switchboard.billing.v1.BillingService/ListUsageEntries", req, kAdmin, &resp)
+                 .ok() &&
+             resp.entries_size() == 1;
+    }));
   }
 
   // The valid request of every method that takes a request_id or a page_size.
@@ -373,6 +406,31 @@ class Conventions {
         [](auto& q) { q.set_agent_id("agent-2"); });
     t[r + "ListAgents"] = Make<rv1::ListAgentsRequest>([](auto&) {}, nullptr);
     t[r + "ListTeams"] = Make<rv1::ListTeamsRequest>([](auto&) {}, nullptr);
+
+    const std::string b = "/switchboard.billing.v1.BillingService/";
+    t[b + "UpdateRatePlan"] = Make<bv1::UpdateRatePlanRequest>(
+        [](auto& q) {
+          q.mutable_rate_plan()->set_monthly_minutes_limit(100000);
+          q.mutable_update_mask()->add_paths("monthly_minutes_limit");
+        },
+        [](auto& q) { q.mutable_rate_plan()->set_monthly_minutes_limit(200000); }, kAdmin);
+    t[b + "PurchaseMinutes"] = Make<bv1::PurchaseMinutesRequest>(
+        [](auto& q) { q.set_minutes(10); }, [](auto& q) { q.set_minutes(20); }, kAdmin);
+    t[b + "AdjustUsage"] = Make<bv1::AdjustUsageRequest>(
+        [](auto& q) {
+          q.set_minutes(-5);
+          q.set_reason("goodwill");
+        },
+        [](auto& q) { q.set_reason("goodwill, again"); }, kAdmin);
+    t[b + "RefundCall"] = Make<bv1::RefundCallRequest>(
+        [](auto& q) {
+          q.set_call_id("conventions-rated");
+          q.set_reason("could not hear the agent");
+        },
+        [](auto& q) { q.set_reason("dropped"); }, kAdmin);
+    t[b + "ListUsageEntries"] = Make<bv1::ListUsageEntriesRequest>([](auto&) {}, nullptr, kAdmin);
+    t[b + "ListQuarantinedCalls"] =
+        Make<bv1::ListQuarantinedCallsRequest>([](auto&) {}, nullptr, kAdmin);
     return t;
   }
 
@@ -476,7 +534,10 @@ TEST_CASE("no RPC acts through another tenant's business number") {
   const int64_t graph_before = graph_requests();
   int refused = 0;
   for (const Method& m : Methods()) {
-    if (kSkeletons.count(m.service) > 0 || elsewhere.count(m.path) > 0) continue;
+    if (kSkeletons.count(m.service) > 0 || kNotBuilt.count(m.path) > 0 ||
+        elsewhere.count(m.path) > 0) {
+      continue;
+    }
     const Descriptor* input = m.descriptor->input_type();
     if (!Has(input, "business_phone_number_id") && !Has(input, "phone_number_id")) continue;
     INFO(m.path);
@@ -523,7 +584,7 @@ TEST_CASE("the same fault gets the same code and reason from every RPC of every 
     INFO(m.path);
     const Descriptor* input = m.descriptor->input_type();
     const bool streaming = m.descriptor->client_streaming() || m.descriptor->server_streaming();
-    const bool skeleton = kSkeletons.count(m.service) > 0;
+    const bool skeleton = kSkeletons.count(m.service) > 0 || kNotBuilt.count(m.path) > 0;
 
     // Undecodable: field 1 claims 5 bytes and brings 2; and a string that is not UTF-8.
     if (!streaming) {
@@ -602,8 +663,8 @@ TEST_CASE("the same fault gets the same code and reason from every RPC of every 
     }
   }
   // Everything the table lists was met (a renamed method would silently drop out otherwise).
-  CHECK(reused == 27);
-  CHECK(pages == 8);
+  CHECK(reused == 31);
+  CHECK(pages == 10);
   CHECK(bad_ids == reused);
   CHECK(undecodable > 40);
 

@@ -54,8 +54,8 @@ void ClearEnvironment() {
 Result Run(std::vector<std::string> argv) {
   ClearEnvironment();
   const std::vector<const Command*> commands = {
-      &kTokenCommand,   &kHealthCommand,  &kCallsCommand, &kEligibilityCommand,
-      &kNumbersCommand, &kRoutingCommand, &kDevCommand};
+      &kTokenCommand,   &kHealthCommand,  &kCallsCommand,   &kEligibilityCommand,
+      &kNumbersCommand, &kRoutingCommand, &kBillingCommand, &kDevCommand};
   Capture out, err;
   Result r;
   r.code = Main(argv, commands, out.file(), err.file());

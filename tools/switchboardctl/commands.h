@@ -17,6 +17,7 @@ extern const Command kCallsCommand;        // calls.cc: the calls service
 extern const Command kEligibilityCommand;  // eligibility.cc: the eligibility service
 extern const Command kNumbersCommand;      // numbers.cc: the webhooks service's number registry
 extern const Command kRoutingCommand;      // routing.cc: agents, teams, claims
+extern const Command kBillingCommand;      // billing.cc: usage, plans, the ledger
 extern const Command kDevCommand;          // dev.cc: shortcuts for demos and tests
 
 // --kind (K in --help), taken by `calls start` and the eligibility commands (eligibility.cc).

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       &kEligibilityCommand,  //
       &kNumbersCommand,      //
       &kRoutingCommand,      //
+      &kBillingCommand,      //
       &kDevCommand,          //
   };
   return Main(std::vector<std::string>(argv + 1, argv + argc), commands);

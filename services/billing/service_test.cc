@@ -1,0 +1,413 @@
+// Billing end to end on the real parts: the billing target in one runtime, real PostgreSQL,
+// the embedded Kafka cluster. Ended calls are published on calls.state.v1 as calls publishes
+// them (replayed, redelivered, corrected); what billing decides is read back from
+// billing.usage.v1 and its API.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/core/error.h"
+#include "libs/core/id.h"
+#include "libs/core/proto_time.h"
+#include "libs/kafka/kafka.h"
+#include "services/billing/module.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
+#include "switchboard/billing/v1/billing_service.grpc.pb.h"
+#include "switchboard/calls/v1/calls_events.pb.h"
+#include "tests/support/suite.h"
+
+namespace sb = switchboard;
+namespace v1 = switchboard::billing::v1;
+namespace calls = switchboard::calls::v1;
+namespace testing = switchboard::testing;
+using sb::core::ReasonOf;
+using testing::Who;
+
+namespace {
+
+const Who kAdmin{.subject = "admin-1", .roles = {"admin"}};
+const Who kAgent{.subject = "agent-1", .roles = {"agent"}};
+const Who kGlobexAdmin{.subject = "admin-9", .roles = {"admin"}, .tenant = "globex"};
+
+// Everything billing publishes, as it arrives.
+class Topic {
+ public:
+  explicit Topic(const std::string& brokers) {
+    consumer_ = std::move(
+        sb::kafka::Consumer::Create({.brokers = brokers,
+                                     .group_id = absl::StrCat("test.", sb::core::NewId()),
+                                     .topics = {sb::kafka::kBillingUsage}},
+                                    [this](const sb::kafka::Message& m) { return Take(m); })
+            .value());
+    consumer_->Start();
+  }
+  // CallRated events by event id (a redelivery lands on the same id).
+  std::map<std::string, v1::CallRated> Rated() {
+    absl::MutexLock lock(&mu_);
+    return rated_;
+  }
+  std::vector<v1::UsageUpdated> Updates() {
+    absl::MutexLock lock(&mu_);
+    std::vector<v1::UsageUpdated> out;
+    for (const auto& [id, u] : updates_) out.push_back(u);
+    return out;
+  }
+  std::vector<v1::UsageLevel> Alerts(const std::string& tenant) {
+    std::vector<v1::UsageLevel> out;
+    for (const v1::UsageUpdated& u : Updates()) {
+      if (u.header().tenant_id() == tenant && u.alert() != v1::USAGE_LEVEL_UNSPECIFIED) {
+        out.push_back(u.alert());
+      }
+    }
+    return out;
+  }
+
+ private:
+  absl::Status Take(const sb::kafka::Message& m) {
+    absl::MutexLock lock(&mu_);
+    if (m.event.type == "switchboard.billing.v1.CallRated") {
+      v1::CallRated r;
+      if (!r.ParseFromString(m.event.payload)) return absl::InvalidArgumentError("rated");
+      rated_[m.event.id] = r;
+    } else {
+      v1::UsageUpdated u;
+      if (!u.ParseFromString(m.event.payload)) return absl::InvalidArgumentError("usage");
+      updates_[{u.header().tenant_id(), u.header().sequence()}] = u;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Mutex mu_;
+  std::map<std::string, v1::CallRated> rated_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, int64_t>, v1::UsageUpdated> updates_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<sb::kafka::Consumer> consumer_;
+};
+
+struct Fixture {
+  Fixture()
+      : suite({.services = {sb::billing::Register}, .numbers = {}}),
+        topic(suite.kafka_bootstrap()) {
+    producer = std::move(sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()}).value());
+  }
+
+  template <typename Req, typename Resp>
+  absl::Status Call(grpc::Status (v1::BillingService::Stub::*method)(grpc::ClientContext*,
+                                                                     const Req&, Resp*),
+                    const Req& req, Resp* resp, const Who& who = kAdmin) {
+    auto stub = suite.Stub<v1::BillingService>();
+    return testing::Suite::Call(stub.get(), method, req, resp, who);
+  }
+
+  // An outbound call that ended at `ended` after `talk`, as calls publishes it.
+  static calls::Call Ended(const std::string& id, absl::Duration talk,
+                           absl::Time ended = absl::Now(), const std::string& tenant = "acme") {
+    calls::Call c;
+    c.set_call_id(id);
+    c.set_tenant_id(tenant);
+    c.set_direction(calls::CALL_DIRECTION_OUTBOUND);
+    c.set_state(calls::CALL_STATE_ENDED);
+    c.set_sequence(5);
+    c.set_business_phone_number_id("106540352242922");
+    c.mutable_contact()->set_wa_id("5511966860300");
+    c.set_contact_region_code("BR");
+    *c.mutable_answered_time() = sb::core::ToProto(ended - talk);
+    *c.mutable_ended_time() = sb::core::ToProto(ended);
+    *c.mutable_duration() = sb::core::ToProto(talk);
+    return c;
+  }
+  // Publishes `call`'s transition with event id `event_id` (a fresh one when empty).
+  void Publish(const calls::Call& call, std::string event_id = "") {
+    calls::CallStateChanged changed;
+    changed.mutable_header()->set_tenant_id(call.tenant_id());
+    changed.mutable_header()->set_entity_id(call.call_id());
+    changed.mutable_header()->set_sequence(call.sequence());
+    *changed.mutable_call() = call;
+    changed.set_state(call.state());
+    sb::kafka::Event e = sb::kafka::MakeEvent(changed, call.call_id(), "calls");
+    if (!event_id.empty()) e.id = event_id;
+    REQUIRE(producer->PublishAndWait(sb::kafka::kCallsState, e, absl::Seconds(10)).ok());
+  }
+
+  std::vector<v1::UsageEntry> Entries(const std::string& filter = "", const Who& who = kAdmin) {
+    v1::ListUsageEntriesRequest req;
+    req.set_filter(filter);
+    v1::ListUsageEntriesResponse resp;
+    absl::Status s = Call(&v1::BillingService::Stub::ListUsageEntries, req, &resp, who);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return {resp.entries().begin(), resp.entries().end()};
+  }
+  // Waits until `filter` lists `n` entries.
+  std::vector<v1::UsageEntry> WaitEntries(const std::string& filter, size_t n) {
+    std::vector<v1::UsageEntry> got;
+    bool ok = testing::Eventually([&] {
+      got = Entries(filter);
+      return got.size() >= n;
+    });
+    INFO(filter);
+    REQUIRE(ok);
+    return got;
+  }
+  v1::Usage Usage(const std::string& month = "", const Who& who = kAdmin) {
+    v1::GetUsageRequest req;
+    req.set_month(month);
+    v1::GetUsageResponse resp;
+    absl::Status s = Call(&v1::BillingService::Stub::GetUsage, req, &resp, who);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return resp.usage();
+  }
+  absl::Status Plan(const v1::RatePlan& plan, std::vector<std::string> mask,
+                    const Who& who = kAdmin) {
+    v1::UpdateRatePlanRequest req;
+    *req.mutable_rate_plan() = plan;
+    for (const auto& p : mask) req.mutable_update_mask()->add_paths(p);
+    v1::UpdateRatePlanResponse resp;
+    return Call(&v1::BillingService::Stub::UpdateRatePlan, req, &resp, who);
+  }
+  // Waits until the consumer has handled every record published so far: a marker call rated.
+  void Drain(const std::string& tenant = "acme") {
+    const std::string marker = "marker-" + sb::core::NewId();
+    Publish(Ended(marker, absl::Seconds(1), absl::Now(), tenant));
+    REQUIRE(testing::Eventually(
+        [&] { return topic.Rated().count(absl::StrCat("rated.", tenant, ".", marker)) == 1; }));
+  }
+
+  testing::Suite suite;
+  Topic topic;
+  std::unique_ptr<sb::kafka::Producer> producer;
+};
+
+void RequireOk(const absl::Status& s) {
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+}
+
+}  // namespace
+
+TEST_CASE("an ended call is rated once: one entry, one CallRated, its minutes in the month") {
+  Fixture f;
+  const calls::Call call = Fixture::Ended("call-1", absl::Seconds(330));
+  f.Publish(call, "evt-1");
+  std::vector<v1::UsageEntry> entries = f.WaitEntries(R"(call_id = "call-1")", 1);
+  const v1::UsageEntry& e = entries.front();
+  CHECK(e.kind() == v1::USAGE_ENTRY_KIND_CALL);
+  CHECK(e.minutes() == 6);                      // 5:30 → 6 min
+  CHECK(e.amount().amount_micros() == 30'000);  // → $0.03
+  CHECK(e.billed_duration().seconds() == 360);
+  CHECK(e.region_code() == "BR");
+
+  // The same event redelivered, replayed under another id, and again much later: nothing more.
+  f.Publish(call, "evt-1");
+  f.Publish(call, "evt-2");
+  calls::Call other_state = call;
+  other_state.set_sequence(6);
+  f.Publish(other_state);
+  f.Drain();
+  CHECK(f.Entries(R"(call_id = "call-1")").size() == 1);
+  const auto rated = f.topic.Rated();
+  REQUIRE(rated.count("rated.acme.call-1") == 1);
+  CHECK(rated.at("rated.acme.call-1").cost().amount_micros() == 30'000);
+  CHECK(rated.at("rated.acme.call-1").usage_minutes() == 6);
+  const v1::Usage usage = f.Usage();
+  CHECK(usage.minutes_used() == 6 + 1);  // and the marker's minute
+  CHECK(usage.rated_calls() == 2);
+  CHECK(usage.call_cost().amount_micros() == 35'000);
+  CHECK(usage.level() == v1::USAGE_LEVEL_NORMAL);
+
+  {  // calls that are not rated: missed, rejected, answered but still going
+    calls::Call missed = Fixture::Ended("call-2", absl::ZeroDuration());
+    missed.set_state(calls::CALL_STATE_MISSED);
+    missed.clear_answered_time();
+    f.Publish(missed);
+    calls::Call live = Fixture::Ended("call-3", absl::Seconds(10));
+    live.set_state(calls::CALL_STATE_ANSWERED);
+    f.Publish(live);
+    f.Drain();
+    CHECK(f.Entries(R"(call_id = "call-2")").empty());
+    CHECK(f.Entries(R"(call_id = "call-3")").empty());
+  }
+  {  // another tenant sees none of it
+    CHECK(f.Usage("", kGlobexAdmin).minutes_used() == 0);
+    CHECK(f.Entries("", kGlobexAdmin).empty());
+  }
+}
+
+TEST_CASE("a call coming again with another duration is kept aside until an admin settles it") {
+  Fixture f;
+  f.Publish(Fixture::Ended("call-1", absl::Seconds(60)));
+  f.WaitEntries(R"(call_id = "call-1")", 1);
+  calls::Call longer = Fixture::Ended("call-1", absl::Seconds(65));
+  f.Publish(longer);
+  f.Publish(longer);
+  f.Drain();
+  CHECK(f.Entries(R"(call_id = "call-1")").size() == 1);  // never overwritten
+  v1::ListQuarantinedCallsResponse kept;
+  RequireOk(f.Call(&v1::BillingService::Stub::ListQuarantinedCalls, {}, &kept));
+  REQUIRE(kept.calls_size() == 1);
+  CHECK(kept.calls(0).call_id() == "call-1");
+  CHECK(kept.calls(0).rated_duration().seconds() == 60);
+  CHECK(kept.calls(0).received_duration().seconds() == 65);
+  CHECK(kept.calls(0).occurrences() == 2);
+
+  // The admin settles it at 65 s: a reversal and a new entry, with the reason and who.
+  v1::AdjustUsageRequest adjust;
+  adjust.set_call_id("call-1");
+  *adjust.mutable_duration() = sb::core::ToProto(absl::Seconds(65));
+  adjust.set_reason("Meta's corrected terminate");
+  adjust.set_request_id(sb::core::NewId());
+  v1::AdjustUsageResponse adjusted;
+  RequireOk(f.Call(&v1::BillingService::Stub::AdjustUsage, adjust, &adjusted));
+  REQUIRE(adjusted.entries_size() == 2);
+  CHECK(adjusted.entries(0).kind() == v1::USAGE_ENTRY_KIND_REVERSAL);
+  CHECK(adjusted.entries(0).amount().amount_micros() == -5'000);
+  CHECK(adjusted.entries(1).kind() == v1::USAGE_ENTRY_KIND_CALL);
+  CHECK(adjusted.entries(1).amount().amount_micros() == 10'000);  // 1:05 → 2 min
+  CHECK(adjusted.entries(1).actor() == "admin-1");
+  CHECK(adjusted.usage().minutes_used() == 2 + 1);  // and the first marker's minute
+  {  // the same request again: the same answer, nothing more written
+    v1::AdjustUsageResponse again;
+    RequireOk(f.Call(&v1::BillingService::Stub::AdjustUsage, adjust, &again));
+    CHECK(again.SerializeAsString() == adjusted.SerializeAsString());
+  }
+  RequireOk(f.Call(&v1::BillingService::Stub::ListQuarantinedCalls, {}, &kept));
+  CHECK(kept.calls_size() == 0);
+  // Either duration coming again now changes nothing.
+  f.Publish(longer);
+  f.Publish(Fixture::Ended("call-1", absl::Seconds(60)));
+  f.Drain();
+  CHECK(f.Entries(R"(call_id = "call-1")").size() == 3);
+  RequireOk(f.Call(&v1::BillingService::Stub::ListQuarantinedCalls, {}, &kept));
+  CHECK(kept.calls_size() == 0);
+
+  // A refund reverses the call; a second one is refused.
+  v1::RefundCallRequest refund;
+  refund.set_call_id("call-1");
+  refund.set_reason("the customer could not hear us");
+  refund.set_request_id(sb::core::NewId());
+  v1::RefundCallResponse refunded;
+  RequireOk(f.Call(&v1::BillingService::Stub::RefundCall, refund, &refunded));
+  CHECK(refunded.entry().kind() == v1::USAGE_ENTRY_KIND_REVERSAL);
+  CHECK(refunded.entry().amount().amount_micros() == -10'000);
+  CHECK(refunded.entry().reverses_entry_id() == adjusted.entries(1).entry_id());
+  const std::string refund_entry_id = refunded.entry().entry_id();
+  refund.set_request_id(sb::core::NewId());
+  CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::RefundCall, refund, &refunded)) ==
+        "ALREADY_REFUNDED");
+  refund.set_call_id("call-404");
+  CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::RefundCall, refund, &refunded)) ==
+        "CALL_NOT_RATED");
+  // Corrections and refunds reach calls as CallRated with the call's cost now.
+  const std::string corrected_id =
+      absl::StrCat("rated.acme.call-1.", adjusted.entries(1).entry_id());
+  const std::string refunded_id = absl::StrCat("rated.acme.call-1.", refund_entry_id);
+  REQUIRE(testing::Eventually([&] {
+    const auto rated = f.topic.Rated();
+    return rated.count(corrected_id) == 1 && rated.count(refunded_id) == 1;
+  }));
+  const auto rated = f.topic.Rated();
+  CHECK(rated.at("rated.acme.call-1").cost().amount_micros() == 5'000);
+  CHECK(rated.at(corrected_id).cost().amount_micros() == 10'000);
+  CHECK(rated.at(refunded_id).cost().amount_micros() == 0);
+  CHECK(f.Usage().call_cost().amount_micros() == 2 * 5'000);  // only the two markers
+}
+
+TEST_CASE("limits: the warning and the exhaustion alert once each, a top-up re-arms them") {
+  Fixture f;
+  v1::RatePlan plan;
+  plan.set_monthly_minutes_limit(10);
+  RequireOk(f.Plan(plan, {"monthly_minutes_limit"}));
+  for (int i = 0; i < 8; ++i) f.Publish(Fixture::Ended(absl::StrCat("w-", i), absl::Seconds(50)));
+  f.WaitEntries("kind = CALL", 8);
+  REQUIRE(testing::Eventually([&] { return f.topic.Alerts("acme").size() == 1; }));
+  CHECK(f.topic.Alerts("acme") == std::vector{v1::USAGE_LEVEL_WARNING});
+  v1::Usage u = f.Usage();
+  CHECK(u.minutes_used() == 8);
+  CHECK(u.percent_used() == 80);
+  CHECK(u.level() == v1::USAGE_LEVEL_WARNING);
+
+  // Four calls cross 100 % together: one exhaustion alert.
+  std::vector<std::thread> publishers;
+  for (int i = 0; i < 4; ++i) {
+    publishers.emplace_back(
+        [&, i] { f.Publish(Fixture::Ended(absl::StrCat("x-", i), absl::Seconds(30))); });
+  }
+  for (auto& t : publishers) t.join();
+  f.WaitEntries("kind = CALL", 12);
+  f.Drain();
+  CHECK(f.topic.Alerts("acme") == std::vector{v1::USAGE_LEVEL_WARNING, v1::USAGE_LEVEL_EXHAUSTED});
+  CHECK(f.Usage().level() == v1::USAGE_LEVEL_EXHAUSTED);
+
+  // A top-up of 10 minutes: 13 / 20 is below both thresholds again, so both re-arm.
+  v1::PurchaseMinutesRequest topup;
+  topup.set_minutes(10);
+  topup.set_request_id(sb::core::NewId());
+  v1::PurchaseMinutesResponse bought;
+  RequireOk(f.Call(&v1::BillingService::Stub::PurchaseMinutes, topup, &bought));
+  CHECK(bought.entry().kind() == v1::USAGE_ENTRY_KIND_PURCHASE);
+  CHECK(bought.entry().amount().amount_micros() == 50'000);  // 10 × $0.005
+  CHECK(bought.usage().minutes_limit() == 20);
+  CHECK(bought.usage().level() == v1::USAGE_LEVEL_NORMAL);
+  for (int i = 0; i < 4; ++i) f.Publish(Fixture::Ended(absl::StrCat("y-", i), absl::Seconds(60)));
+  f.WaitEntries("kind = CALL", 17);
+  REQUIRE(testing::Eventually([&] { return f.topic.Alerts("acme").size() == 3; }));
+  CHECK(f.topic.Alerts("acme").back() == v1::USAGE_LEVEL_WARNING);
+  {  // the same purchase again is the first answer; without a request id it is refused
+    v1::PurchaseMinutesResponse again;
+    RequireOk(f.Call(&v1::BillingService::Stub::PurchaseMinutes, topup, &again));
+    CHECK(again.entry().entry_id() == bought.entry().entry_id());
+    topup.clear_request_id();
+    CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::PurchaseMinutes, topup, &again)) ==
+          "MISSING_REQUEST_ID");
+    CHECK(f.Usage().purchased_minutes() == 10);
+  }
+}
+
+TEST_CASE("months are the plan's: a call ending at 18:45Z on Nov 30 is December's in Kolkata") {
+  Fixture f;
+  v1::RatePlan plan;
+  plan.set_time_zone("Asia/Kolkata");
+  RequireOk(f.Plan(plan, {"time_zone"}));
+  absl::Time ended;
+  std::string err;
+  REQUIRE(absl::ParseTime(absl::RFC3339_full, "2026-11-30T18:45:00Z", &ended, &err));
+  f.Publish(Fixture::Ended("late-nov", absl::Seconds(90), ended));
+  const std::vector<v1::UsageEntry> e = f.WaitEntries(R"(call_id = "late-nov")", 1);
+  CHECK(e.front().month() == "2026-12");
+  const v1::Usage december = f.Usage("2026-12");
+  CHECK(december.minutes_used() == 2);
+  CHECK(sb::core::FromProto(december.start_time()) == ended - absl::Minutes(15));
+  CHECK(f.Usage("2026-11").minutes_used() == 0);
+  v1::GetUsageRequest bad;
+  bad.set_month("2026-13");
+  v1::GetUsageResponse resp;
+  CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::GetUsage, bad, &resp)) == "INVALID_MONTH");
+}
+
+TEST_CASE("a plan change by a non-admin, or one that breaks the rules, writes nothing") {
+  Fixture f;
+  v1::RatePlan plan;
+  plan.mutable_price_per_minute()->set_amount_micros(7'000);
+  plan.mutable_price_per_minute()->set_currency_code("USD");
+  CHECK(ReasonOf(f.Plan(plan, {"price_per_minute"}, kAgent)) == "ADMIN_ROLE_REQUIRED");
+  plan.mutable_billing_increment()->set_seconds(7200);
+  CHECK(ReasonOf(f.Plan(plan, {"price_per_minute", "billing_increment"})) ==
+        "INVALID_BILLING_INCREMENT");
+  plan.mutable_price_per_minute()->set_currency_code("XXQ");
+  CHECK(ReasonOf(f.Plan(plan, {"price_per_minute"})) == "INVALID_CURRENCY");
+  v1::GetRatePlanResponse got;
+  RequireOk(f.Call(&v1::BillingService::Stub::GetRatePlan, {}, &got, kAgent));
+  CHECK(got.rate_plan().price_per_minute().amount_micros() == 5'000);
+  CHECK(got.rate_plan().billing_increment().seconds() == 60);
+
+  // A valid change applies to calls rated afterwards.
+  plan.mutable_price_per_minute()->set_currency_code("USD");
+  plan.mutable_billing_increment()->set_seconds(6);
+  RequireOk(f.Plan(plan, {"price_per_minute", "billing_increment"}));
+  f.Publish(Fixture::Ended("pulsed", absl::Seconds(56)));
+  const std::vector<v1::UsageEntry> e = f.WaitEntries(R"(call_id = "pulsed")", 1);
+  CHECK(e.front().billed_duration().seconds() == 60);  // 10 pulses
+  CHECK(e.front().amount().amount_micros() == 7'000);  // 60 s at 7 000 µ$/min
+  CHECK(e.front().price_per_minute().amount_micros() == 7'000);
+}

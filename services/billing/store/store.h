@@ -1,0 +1,89 @@
+// Billing's PostgreSQL schema (migrations/): plans, the append-only ledger (`entries`), the
+// unique key of each rated call (`rated_calls`), calls kept aside (`quarantine`), each tenant's
+// months and event sequence. SQL only: rules/ decides every value; the feature classes hold the
+// transactions. Functions taking a pg::Conn run inside the caller's transaction.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/pg/pg.h"
+#include "services/billing/rules/entry_filter.h"
+#include "services/billing/rules/usage.h"
+#include "switchboard/billing/v1/billing_service.pb.h"
+
+namespace switchboard::billing::store {
+
+// ---- plans ----------------------------------------------------------------------------------
+
+// The plan as the tenant stored it (empty when never set).
+absl::StatusOr<v1::RatePlan> LoadPlan(pg::Conn& conn, absl::string_view tenant);
+absl::Status SavePlan(pg::Conn& tx, absl::string_view tenant, const v1::RatePlan& plan,
+                      absl::Time now);
+
+// ---- rated calls ----------------------------------------------------------------------------
+
+struct RatedCall {
+  absl::Duration first_duration;    // the talk time first rated
+  absl::Duration current_duration;  // the one its current entry rates (after corrections)
+  std::string entry_id;             // its current CALL entry
+  bool refunded = false;
+};
+
+// Claims the call's unique key for a first rating at `duration` with entry `entry_id`: true
+// when claimed (this transaction rates it), false when the call was rated before (the row is
+// then locked; read it with LockRatedCall).
+absl::StatusOr<bool> ClaimCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                               absl::Duration duration, absl::string_view entry_id, absl::Time now);
+absl::StatusOr<std::optional<RatedCall>> LockRatedCall(pg::Conn& tx, absl::string_view tenant,
+                                                       absl::string_view call_id);
+absl::Status SaveRatedCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                           const RatedCall& rated);
+
+// ---- quarantine -----------------------------------------------------------------------------
+
+// Keeps aside `call_id` arriving at `duration`: true the first time that duration came.
+absl::StatusOr<bool> Quarantine(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                                absl::Duration duration, absl::Duration rated,
+                                absl::string_view event_id, absl::Time now);
+// Whether `duration` of `call_id` was kept aside and settled since (it changes nothing more).
+absl::StatusOr<bool> Settled(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                             absl::Duration duration);
+absl::Status SettleQuarantine(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id);
+// Unsettled calls, oldest first, after the (receive time, call id) cursor.
+absl::StatusOr<std::vector<v1::QuarantinedCall>> ListQuarantine(
+    pg::Pool& pool, absl::string_view tenant,
+    std::optional<std::pair<absl::Time, std::string>> after, int limit);
+// Unsettled quarantined calls of every tenant (the gauge).
+absl::StatusOr<int64_t> CountQuarantine(pg::Pool& pool);
+
+// ---- ledger ---------------------------------------------------------------------------------
+
+absl::Status Append(pg::Conn& tx, absl::string_view tenant, const v1::UsageEntry& entry);
+absl::StatusOr<std::optional<v1::UsageEntry>> GetEntry(pg::Conn& tx, absl::string_view tenant,
+                                                       absl::string_view entry_id);
+
+// Newest first, older than `before_entry_id` when given (the page cursor).
+absl::StatusOr<std::vector<v1::UsageEntry>> ListEntries(pg::Pool& pool, absl::string_view tenant,
+                                                        const rules::EntryFilter& filter,
+                                                        absl::string_view before_entry_id,
+                                                        int limit);
+
+// ---- months and sequences -------------------------------------------------------------------
+
+// The month's row, locked (created empty when missing).
+absl::StatusOr<rules::MonthUsage> LockMonth(pg::Conn& tx, absl::string_view tenant,
+                                            absl::string_view month, absl::Time now);
+absl::Status SaveMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+                       const rules::MonthUsage& usage, absl::Time now);
+// The month's sums (empty when nothing happened in it).
+absl::StatusOr<rules::MonthUsage> GetMonth(pg::Pool& pool, absl::string_view tenant,
+                                           absl::string_view month);
+
+// The tenant's next event sequence (locks the tenant's row until the transaction ends).
+absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant);
+
+}  // namespace switchboard::billing::store
