@@ -241,6 +241,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$ctl" billing entries --filter="call_id = \"$call_out\""
+for _ in $(seq 100); do
+  "$ctl" calls get --call="$call_out" | grep -qE '^  cost +\$' && break
+  sleep 0.1
+done
 "$ctl" calls get --call="$call_out" | grep -E '^  (duration|cost) '
 usage_json=$("$ctl" --output=json billing usage)
 used=$(sed -nE 's/.*"minutesUsed":"?([0-9]+).*/\1/p' <<<"$usage_json")

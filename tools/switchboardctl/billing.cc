@@ -37,7 +37,7 @@ void PrintUsage(const Args& args, const bv::Usage& u) {
                   std::string(kBarWidth - filled, '.'), u.percent_used());
     const int64_t left = u.minutes_limit() - u.minutes_used();
     if (left > 0) {
-      absl::FPrintF(args.out, "  %d minutes remaining\n", left);
+      absl::FPrintF(args.out, "  %d %s remaining\n", left, left == 1 ? "minute" : "minutes");
     } else {
       absl::FPrintF(args.out, "  no minutes remaining: new calls are blocked\n");
     }
