@@ -18,6 +18,8 @@ find_package(nlohmann_json CONFIG REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
+# Invoices as PDF (services/billing/documents.cc).
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 
 find_program(PROTOC protoc REQUIRED)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

@@ -15,6 +15,8 @@ packages=(
   # observability, http, crypto, json, phone numbers
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libphonenumber-dev libjwt-dev libboost1.74-dev
+  # invoices as PDF (cairo, with a font) and reading them back in tests (pdftotext)
+  libcairo2-dev fonts-dejavu-core poppler-utils
   # tests and tools
   catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
   clang-format curl python3-yaml python3-jsonschema

@@ -246,17 +246,49 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$ctl" calls get --call="$call_out" | grep -E '^  (duration|cost) '
-usage_json=$("$ctl" --output=json billing usage)
-used=$(sed -nE 's/.*"minutesUsed":"?([0-9]+).*/\1/p' <<<"$usage_json")
-bought=$(sed -nE 's/.*"purchasedMinutes":"?([0-9]+).*/\1/p' <<<"$usage_json")
-limit=$(( ${used:-0} - ${bought:-0} + 1 )); [ "$limit" -ge 1 ] || limit=1
-echo "  The admin sets a monthly limit of $limit minutes (tiny, for the demo); the usage card:"
-"$ctl" billing plan set --limit="$limit" >/dev/null
-"$ctl" billing usage
-echo "  ...eligibility blocks new calls at 100 % (MONTHLY_MINUTES_EXHAUSTED), warns above 80 %."
-echo "  The admin buys 100 more minutes for this month:"
-"$ctl" billing topup --minutes=100
-"$ctl" billing plan set --limit=0 >/dev/null  # back to no limit for the next run
+# The usage card on a tenant of its own, so every run starts the month afresh.
+card_tenant=usage-$(date +%s)
+card() { SWITCHBOARD_TENANT=$card_tenant "$ctl" "$@"; }
+wait_minutes() {  # wait_minutes N: until the card's tenant has used N minutes
+  for _ in $(seq 100); do
+    card --output=json billing usage | grep -q "\"minutesUsed\":\"$1\"" && return 0
+    sleep 0.1
+  done
+}
+echo "  A tenant on a 1 000-minute plan ($card_tenant) has talked 450 minutes this month:"
+card billing plan set --limit=1000 >/dev/null
+card dev ended-call --contact="$carla" "$demo_number" --ended="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --talk=27000s >/dev/null
+wait_minutes 450
+card billing usage
+echo "  ...and 360 more: above 80 %, the card warns (and eligibility adds MONTHLY_MINUTES_NEAR_LIMIT):"
+card dev ended-call --contact="$carla" "$demo_number" --ended="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --talk=21600s >/dev/null
+wait_minutes 810
+card billing usage
+echo "  The admin buys 500 more minutes for this month:"
+card billing topup --minutes=500
+
+scene "Invoices: each month's, issued when it ends in the plan's zone, as PDF, CSV and JSON"
+last_month=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)
+echo "  A call of last month ($last_month), as calls publishes it (dev ended-call):"
+"$ctl" dev ended-call --contact="$carla" "$demo_number" --ended="${last_month}-28T15:00:00Z" \
+  --talk=330s
+invoice=""
+for _ in $(seq 200); do  # the sweep issues a month's invoice within seconds of its end
+  invoice=$("$ctl" billing invoices | awk -v m="$last_month" '$2 == "invoice" && $3 == m && $4 == "OPEN" { print $NF; exit }')
+  [ -n "$invoice" ] && break
+  sleep 0.1
+done
+"$ctl" billing invoices
+echo "  Last month's invoice, line by line; it never changes once issued:"
+"$ctl" billing invoice --id="$invoice"
+"$ctl" billing download --id="$invoice" --format=pdf --out="$run/invoice.pdf"
+"$ctl" billing download --id="$invoice" --format=csv --out="$run/invoice.csv"
+if command -v pdftotext >/dev/null; then
+  echo "  The PDF, read back with pdftotext:"
+  pdftotext -layout "$run/invoice.pdf" - | sed '/^\s*$/d; s/^/    /' | head -12
+fi
 
 scene "RED metrics per method on /metrics"
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | grep -v Health | head -8 || true

@@ -61,8 +61,9 @@ Call CallOf(const v1::UsageEntry& entry, absl::Duration duration) {
 
 }  // namespace
 
-Ledger::Ledger(pg::Pool& pool, Plans& plans, const core::Clock& clock, LedgerProbe* probe)
-    : pool_(pool), plans_(plans), clock_(clock), probe_(probe) {}
+Ledger::Ledger(pg::Pool& pool, Plans& plans, Invoices& invoices, const core::Clock& clock,
+               LedgerProbe* probe)
+    : pool_(pool), plans_(plans), invoices_(invoices), clock_(clock), probe_(probe) {}
 
 v1::Usage Ledger::Show(const rules::MonthUsage& usage, const v1::RatePlan& plan,
                        const rules::Month& month) {
@@ -85,6 +86,8 @@ absl::Status Ledger::Add(pg::Conn& tx, Booking& b, v1::UsageEntry& entry, absl::
   entry.set_month(b.month.id);
   *entry.mutable_create_time() = core::ToProto(now);
   RETURN_IF_ERROR(store::Append(tx, b.tenant, entry));
+  const std::string current = rules::MonthOf(now, rules::ZoneOf(b.plan)).id;
+  if (b.month.id != current) RETURN_IF_ERROR(store::TouchMonth(tx, b.tenant, current, now));
   switch (entry.kind()) {
     case v1::USAGE_ENTRY_KIND_PURCHASE:
       b.usage.purchased_minutes += entry.minutes();
@@ -312,6 +315,7 @@ absl::StatusOr<v1::RefundCallResponse> Ledger::Refund(const auth::Principal& cal
     ASSIGN_OR_RETURN(Booking b, Open(tx, tenant, plan, month, now));
     v1::UsageEntry reversal = Reversal(*current, req.reason(), caller.subject, now);
     RETURN_IF_ERROR(Add(tx, b, reversal, now));
+    RETURN_IF_ERROR(invoices_.CreditIfBilled(tx, tenant, *current, reversal, plan, now));
     rated->refunded = true;
     RETURN_IF_ERROR(store::SaveRatedCall(tx, tenant, req.call_id(), *rated));
     // Calls is told what the call costs now: nothing.
@@ -396,7 +400,10 @@ absl::StatusOr<v1::AdjustUsageResponse> Ledger::Adjust(const auth::Principal& ca
     // A refunded call was reversed already: the correction only rates it again.
     const bool reverse = !rated->refunded;
     v1::UsageEntry reversal = Reversal(*current, req.reason(), caller.subject, now);
-    if (reverse) RETURN_IF_ERROR(Add(tx, b, reversal, now));
+    if (reverse) {
+      RETURN_IF_ERROR(Add(tx, b, reversal, now));
+      RETURN_IF_ERROR(invoices_.CreditIfBilled(tx, tenant, *current, reversal, plan, now));
+    }
     const absl::Duration duration = core::FromProto(req.duration());
     rules::Rating rating;
     ASSIGN_OR_RETURN(v1::UsageEntry corrected, CallEntry(b, CallOf(*current, duration), &rating));

@@ -15,6 +15,7 @@
 #include "libs/core/clock.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
+#include "services/billing/invoices.h"
 #include "services/billing/plans.h"
 #include "services/billing/rules/months.h"
 #include "services/billing/rules/rating.h"
@@ -36,7 +37,8 @@ class LedgerProbe {
 
 class Ledger {
  public:
-  Ledger(pg::Pool& pool, Plans& plans, const core::Clock& clock, LedgerProbe* probe = nullptr);
+  Ledger(pg::Pool& pool, Plans& plans, Invoices& invoices, const core::Clock& clock,
+         LedgerProbe* probe = nullptr);
 
   // calls.state.v1: a call that ended with talk time is rated once; anything else is ignored.
   absl::Status OnCallStateChanged(const calls::v1::CallStateChanged& changed,
@@ -63,7 +65,8 @@ class Ledger {
   };
   absl::StatusOr<Booking> Open(pg::Conn& tx, const std::string& tenant, const v1::RatePlan& plan,
                                const rules::Month& month, absl::Time now);
-  // Appends `entry` and adds it to the month's sums.
+  // Appends `entry` and adds it to the month's sums. An entry of another month than the current
+  // one (a late call, a correction) also opens the current month, whose invoice will bill it.
   absl::Status Add(pg::Conn& tx, Booking& booking, v1::UsageEntry& entry, absl::Time now);
   // Saves the month and announces it (UsageUpdated, with the alert it crossed, if any).
   absl::Status Close(pg::Conn& tx, Booking& booking, const std::string& call_id, absl::Time now);
@@ -78,6 +81,7 @@ class Ledger {
 
   pg::Pool& pool_;
   Plans& plans_;
+  Invoices& invoices_;
   const core::Clock& clock_;
   LedgerProbe* probe_;
 };

@@ -2,6 +2,7 @@
 
 #include "libs/core/status_macros.h"
 #include "libs/runtime/service_module.h"
+#include "services/billing/invoices.h"
 #include "services/billing/ledger.h"
 #include "services/billing/plans.h"
 #include "services/billing/probe.h"
@@ -13,15 +14,19 @@
 namespace switchboard::billing {
 namespace {
 
+// How often months that ended are looked for: the lateness of an invoice.
+constexpr absl::Duration kInvoiceInterval = absl::Seconds(5);
+
 class Module final : public runtime::ServiceModule {
  public:
   absl::Status Init(runtime::Context& ctx) override {
     RETURN_IF_ERROR(InitStore(ctx, "billing", Migrations()));
     probe_ = std::make_unique<billing::Probe>(ctx.metrics());
     plans_ = std::make_unique<Plans>(pool(), ctx.clock());
-    ledger_ = std::make_unique<Ledger>(pool(), *plans_, ctx.clock(), probe_.get());
+    invoices_ = std::make_unique<Invoices>(pool(), *plans_, ctx.clock());
+    ledger_ = std::make_unique<Ledger>(pool(), *plans_, *invoices_, ctx.clock(), probe_.get());
     usage_ = std::make_unique<Usage>(pool(), *plans_, ctx.clock());
-    service_ = std::make_unique<Service>(*plans_, *ledger_, *usage_);
+    service_ = std::make_unique<Service>(*plans_, *ledger_, *usage_, *invoices_);
     ctx.AddService(service_.get(), v1::BillingService::service_full_name());
 
     Ledger* ledger = ledger_.get();
@@ -30,6 +35,7 @@ class Module final : public runtime::ServiceModule {
                                 [ledger](const auto& e, const kafka::Message& m) {
                                   return ledger->OnCallStateChanged(e, m);
                                 })));
+    Every("invoices", kInvoiceInterval, [this] { return invoices_->IssueDue().status(); });
     Every("quarantine gauge", absl::Seconds(15), [this]() -> absl::Status {
       ASSIGN_OR_RETURN(int64_t waiting, store::CountQuarantine(pool()));
       probe_->Quarantined(waiting);
@@ -41,6 +47,7 @@ class Module final : public runtime::ServiceModule {
  private:
   std::unique_ptr<billing::Probe> probe_;  // qualified: Module has a Probe() of its own
   std::unique_ptr<Plans> plans_;
+  std::unique_ptr<Invoices> invoices_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Usage> usage_;
   std::unique_ptr<Service> service_;

@@ -7,8 +7,8 @@ namespace switchboard::billing {
 
 using auth::Principal;
 
-Service::Service(Plans& plans, Ledger& ledger, Usage& usage)
-    : plans_(plans), ledger_(ledger), usage_(usage) {}
+Service::Service(Plans& plans, Ledger& ledger, Usage& usage, Invoices& invoices)
+    : plans_(plans), ledger_(ledger), usage_(usage), invoices_(invoices) {}
 
 grpc::Status Service::GetUsage(grpc::ServerContext* ctx, const v1::GetUsageRequest* req,
                                v1::GetUsageResponse* resp) {
@@ -71,6 +71,30 @@ grpc::Status Service::ListQuarantinedCalls(grpc::ServerContext* ctx,
                                            v1::ListQuarantinedCallsResponse* resp) {
   return runtime::Handle(
       ctx, [&](const Principal& caller) { return usage_.ListQuarantined(caller, *req, resp); });
+}
+
+grpc::Status Service::ListInvoices(grpc::ServerContext* ctx, const v1::ListInvoicesRequest* req,
+                                   v1::ListInvoicesResponse* resp) {
+  return runtime::Handle(
+      ctx, [&](const Principal& caller) { return invoices_.List(caller, *req, resp); });
+}
+
+grpc::Status Service::GetInvoice(grpc::ServerContext* ctx, const v1::GetInvoiceRequest* req,
+                                 v1::GetInvoiceResponse* resp) {
+  return runtime::Handle(ctx, [&](const Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*resp->mutable_invoice(), invoices_.Get(caller, *req));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::DownloadInvoice(grpc::ServerContext* ctx,
+                                      const v1::DownloadInvoiceRequest* req,
+                                      grpc::ServerWriter<v1::DownloadInvoiceResponse>* writer) {
+  return runtime::Handle(ctx, [&](const Principal& caller) {
+    return invoices_.Download(caller, *req, [&](const v1::DownloadInvoiceResponse& piece) {
+      return !ctx->IsCancelled() && writer->Write(piece);
+    });
+  });
 }
 
 }  // namespace switchboard::billing

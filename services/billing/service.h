@@ -1,8 +1,9 @@
 // switchboard.billing.v1.BillingService: each handler authenticates (runtime::Handle) and hands
 // the request to a feature: Plans (rate plans), Ledger (top-ups, corrections, refunds), Usage
-// (the usage card, the ledger, quarantined calls).
+// (the usage card, the ledger, quarantined calls), Invoices (list, get, download).
 #pragma once
 
+#include "services/billing/invoices.h"
 #include "services/billing/ledger.h"
 #include "services/billing/plans.h"
 #include "services/billing/usage.h"
@@ -12,7 +13,7 @@ namespace switchboard::billing {
 
 class Service final : public v1::BillingService::Service {
  public:
-  Service(Plans& plans, Ledger& ledger, Usage& usage);
+  Service(Plans& plans, Ledger& ledger, Usage& usage, Invoices& invoices);
 
   grpc::Status GetUsage(grpc::ServerContext* ctx, const v1::GetUsageRequest* req,
                         v1::GetUsageResponse* resp) override;
@@ -31,11 +32,18 @@ class Service final : public v1::BillingService::Service {
   grpc::Status ListQuarantinedCalls(grpc::ServerContext* ctx,
                                     const v1::ListQuarantinedCallsRequest* req,
                                     v1::ListQuarantinedCallsResponse* resp) override;
+  grpc::Status ListInvoices(grpc::ServerContext* ctx, const v1::ListInvoicesRequest* req,
+                            v1::ListInvoicesResponse* resp) override;
+  grpc::Status GetInvoice(grpc::ServerContext* ctx, const v1::GetInvoiceRequest* req,
+                          v1::GetInvoiceResponse* resp) override;
+  grpc::Status DownloadInvoice(grpc::ServerContext* ctx, const v1::DownloadInvoiceRequest* req,
+                               grpc::ServerWriter<v1::DownloadInvoiceResponse>* writer) override;
 
  private:
   Plans& plans_;
   Ledger& ledger_;
   Usage& usage_;
+  Invoices& invoices_;
 };
 
 }  // namespace switchboard::billing

@@ -3,6 +3,8 @@
 // them (replayed, redelivered, corrected); what billing decides is read back from
 // billing.usage.v1 and its API.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,7 @@
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
+#include "tests/support/servers.h"
 #include "tests/support/suite.h"
 
 namespace sb = switchboard;
@@ -410,4 +413,117 @@ TEST_CASE("a plan change by a non-admin, or one that breaks the rules, writes no
   CHECK(e.front().billed_duration().seconds() == 60);  // 10 pulses
   CHECK(e.front().amount().amount_micros() == 7'000);  // 60 s at 7 000 µ$/min
   CHECK(e.front().price_per_minute().amount_micros() == 7'000);
+}
+
+TEST_CASE("a month's invoice: issued once it ends, never changed; late calls and refunds after") {
+  Fixture f;
+  absl::Time october;
+  std::string err;
+  REQUIRE(absl::ParseTime(absl::RFC3339_full, "2026-10-15T12:00:00Z", &october, &err));
+  f.Publish(Fixture::Ended("oct-a", absl::Seconds(90), october));
+  f.Publish(Fixture::Ended("oct-b", absl::Seconds(30), october + absl::Hours(24)));
+  f.Publish(Fixture::Ended("now-c", absl::Seconds(20)));
+  f.WaitEntries("kind = CALL", 3);
+
+  // October ended long ago: its invoice is issued by the next sweep.
+  v1::Invoice issued;
+  REQUIRE(testing::Eventually(
+      [&] {
+        v1::ListInvoicesResponse list;
+        if (!f.Call(&v1::BillingService::Stub::ListInvoices, {}, &list).ok()) return false;
+        for (const v1::Invoice& inv : list.invoices()) {
+          if (inv.month() == "2026-10" && inv.status() == v1::INVOICE_STATUS_OPEN) issued = inv;
+        }
+        return !issued.invoice_id().empty();
+      },
+      absl::Seconds(40)));
+  CHECK(issued.number() == "INV-000001");
+  CHECK(issued.kind() == v1::INVOICE_KIND_INVOICE);
+  REQUIRE(issued.lines_size() == 1);
+  CHECK(issued.lines(0).description() == "Calls, outbound, BR at $0.005/min");
+  CHECK(issued.lines(0).quantity_minutes() == 3);
+  CHECK(issued.lines(0).entries() == 2);
+  CHECK(issued.total().amount_micros() == 15'000);
+  CHECK(issued.time_zone() == "UTC");
+
+  // A call of October whose end arrives now: the issued invoice stays as it was; the call is
+  // a prior-period line of the current month's draft.
+  f.Publish(Fixture::Ended("oct-late", absl::Seconds(50), october + absl::Hours(48)));
+  f.WaitEntries(R"(call_id = "oct-late")", 1);
+  v1::GetInvoiceRequest get;
+  get.set_invoice_id(issued.invoice_id());
+  v1::GetInvoiceResponse got;
+  RequireOk(f.Call(&v1::BillingService::Stub::GetInvoice, get, &got));
+  CHECK(got.invoice().SerializeAsString() == issued.SerializeAsString());
+  v1::ListInvoicesResponse list;
+  RequireOk(f.Call(&v1::BillingService::Stub::ListInvoices, {}, &list));
+  REQUIRE(list.invoices_size() >= 2);
+  const v1::Invoice& draft = list.invoices(0);
+  CHECK(draft.status() == v1::INVOICE_STATUS_DRAFT);
+  CHECK(draft.number().empty());
+  std::set<std::string> lines;
+  for (const auto& l : draft.lines()) lines.insert(l.description());
+  CHECK(lines.count("Calls, outbound, BR at $0.005/min") == 1);  // now-c
+  CHECK(lines.count("2026-10 (prior period): Calls, outbound, BR at $0.005/min") == 1);
+
+  // A refund of a call October's invoice billed: a credit note against it.
+  v1::RefundCallRequest refund;
+  refund.set_call_id("oct-a");
+  refund.set_reason("no audio");
+  refund.set_request_id(sb::core::NewId());
+  v1::RefundCallResponse refunded;
+  RequireOk(f.Call(&v1::BillingService::Stub::RefundCall, refund, &refunded));
+  RequireOk(f.Call(&v1::BillingService::Stub::ListInvoices, {}, &list));
+  std::optional<v1::Invoice> note;
+  for (const v1::Invoice& inv : list.invoices()) {
+    if (inv.kind() == v1::INVOICE_KIND_CREDIT_NOTE) note = inv;
+  }
+  REQUIRE(note.has_value());
+  CHECK(note->number() == "CN-000001");
+  CHECK(note->credited_invoice_number() == "INV-000001");
+  CHECK(note->total().amount_micros() == -10'000);
+  RequireOk(f.Call(&v1::BillingService::Stub::GetInvoice, get, &got));
+  CHECK(got.invoice().SerializeAsString() == issued.SerializeAsString());  // still as issued
+
+  // Downloads: one snapshot, three formats; the PDF reads back as text.
+  auto download = [&](v1::InvoiceFormat format, std::string* type) {
+    auto stub = f.suite.Stub<v1::BillingService>();
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + testing::Suite::Token(kAdmin));
+    v1::DownloadInvoiceRequest req;
+    req.set_invoice_id(issued.invoice_id());
+    req.set_format(format);
+    auto reader = stub->DownloadInvoice(&ctx, req);
+    v1::DownloadInvoiceResponse piece;
+    std::string bytes;
+    while (reader->Read(&piece)) {
+      if (!piece.content_type().empty()) *type = piece.content_type();
+      bytes += piece.chunk();
+    }
+    REQUIRE(reader->Finish().ok());
+    return bytes;
+  };
+  std::string type;
+  const std::string pdf = download(v1::INVOICE_FORMAT_PDF, &type);
+  CHECK(type == "application/pdf");
+  CHECK(pdf.rfind("%PDF", 0) == 0);
+  const std::string dir = testing::TempDir("invoice");
+  {
+    std::ofstream(dir + "/inv.pdf", std::ios::binary) << pdf;
+  }
+  std::string text;
+  REQUIRE(testing::Run("pdftotext -layout " + dir + "/inv.pdf -", &text) == 0);
+  CHECK(text.find("Invoice INV-000001") != std::string::npos);
+  CHECK(text.find("Calls, outbound, BR at $0.005/min") != std::string::npos);
+  CHECK(text.find("$0.015") != std::string::npos);
+  const std::string csv = download(v1::INVOICE_FORMAT_CSV, &type);
+  CHECK(type == "text/csv");
+  CHECK(csv.find("INV-000001,INVOICE,2026-10,1,\"Calls, outbound, BR at $0.005/min\",3,"
+                 "0.015000,USD,") != std::string::npos);
+  const std::string json = download(v1::INVOICE_FORMAT_JSON, &type);
+  CHECK(json.find("\"number\": \"INV-000001\"") != std::string::npos);
+
+  // Another tenant does not see it.
+  CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::GetInvoice, get, &got, kGlobexAdmin)) ==
+        "INVOICE_NOT_FOUND");
 }

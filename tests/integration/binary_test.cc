@@ -309,12 +309,12 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
   CHECK(testing::MetricSample(text, "switchboard_build_info", {}) == 1.0);
 
   // A service still to be built answers UNIMPLEMENTED (after authentication).
-  grpc::Status s = sb.Call("/switchboard.billing.v1.BillingService/ListInvoices",
-                           Token(absl::Now(), absl::Hours(1), kSecret, {"supervisor"}));
+  grpc::Status s =
+      sb.Call("/switchboard.notifications.v1.NotificationsService/Subscribe", Token(absl::Now()));
   CHECK(Code(s) == "UNIMPLEMENTED");
   const std::map<std::string, std::string> labels = {
-      {"grpc_service", "switchboard.billing.v1.BillingService"},
-      {"grpc_method", "ListInvoices"},
+      {"grpc_service", "switchboard.notifications.v1.NotificationsService"},
+      {"grpc_method", "Subscribe"},
       {"grpc_code", "Unimplemented"}};
   REQUIRE(testing::Eventually(
       [&] {
@@ -323,7 +323,7 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
       },
       absl::Seconds(5)));
   CHECK(testing::MetricSample(text, "switchboard_grpc_server_handling_seconds_count",
-                              {{"grpc_method", "ListInvoices"}}) == 1.0);
+                              {{"grpc_method", "Subscribe"}}) == 1.0);
 
   // Still clean with counters and histograms in it.
   lint = sb.Lint(&rc);

@@ -2,10 +2,13 @@
 // the month's usage card, the rate plan, top-ups, the ledger, corrections, refunds and the calls
 // kept aside.
 #include <algorithm>
+#include <cstdio>
+#include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/error.h"
 #include "libs/core/money.h"
 #include "libs/core/proto_time.h"
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
@@ -231,6 +234,74 @@ absl::Status Quarantine(const Args& args, const BillingClient& client) {
                      });
 }
 
+void PrintInvoice(const Args& args, const bv::Invoice& inv) {
+  const bool credit = inv.kind() == bv::INVOICE_KIND_CREDIT_NOTE;
+  absl::FPrintF(args.out, "  %-11s %-10s %s  %-6s total %s%s\n",
+                inv.number().empty() ? "(draft)" : inv.number(), credit ? "credit" : "invoice",
+                inv.month(), Short(bv::InvoiceStatus_Name(inv.status()), "INVOICE_STATUS_"),
+                Amount(inv.total()),
+                inv.invoice_id().empty() ? "" : absl::StrCat("  id ", inv.invoice_id()));
+}
+
+void PrintInvoiceLines(const Args& args, const bv::Invoice& inv) {
+  PrintInvoice(args, inv);
+  if (!inv.credited_invoice_number().empty()) {
+    absl::FPrintF(args.out, "  credits %s\n", inv.credited_invoice_number());
+  }
+  for (const bv::InvoiceLine& l : inv.lines()) {
+    absl::FPrintF(args.out, "    %-60s %6d min  %12s\n", l.description(), l.quantity_minutes(),
+                  Amount(l.amount()));
+  }
+}
+
+constexpr std::pair<const char*, bv::InvoiceFormat> kFormats[] = {
+    {"pdf", bv::INVOICE_FORMAT_PDF},
+    {"csv", bv::INVOICE_FORMAT_CSV},
+    {"json", bv::INVOICE_FORMAT_JSON}};
+
+absl::Status Invoices(const Args& args, const BillingClient& client) {
+  bv::ListInvoicesRequest req;
+  RETURN_IF_ERROR(Page(args, &req));
+  return client.Show(args, &Stub::ListInvoices, req, [&](const bv::ListInvoicesResponse& r) {
+    for (const auto& inv : r.invoices()) PrintInvoice(args, inv);
+    Print(args, NextPage(r.next_page_token()));
+  });
+}
+
+absl::Status Invoice(const Args& args, const BillingClient& client) {
+  bv::GetInvoiceRequest req;
+  req.set_invoice_id(args.Flag("id"));
+  return client.Show(args, &Stub::GetInvoice, req, [&](const bv::GetInvoiceResponse& r) {
+    PrintInvoiceLines(args, r.invoice());
+  });
+}
+
+absl::Status Download(const Args& args, const BillingClient& client) {
+  bv::DownloadInvoiceRequest req;
+  req.set_invoice_id(args.Flag("id"));
+  ASSIGN_OR_RETURN(bv::InvoiceFormat format,
+                   EnumFlag(args, "format", kFormats, bv::INVOICE_FORMAT_PDF));
+  req.set_format(format);
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::ClientContext> ctx, client.Context());
+  auto reader = client.stub().DownloadInvoice(ctx.get(), req);
+  bv::DownloadInvoiceResponse piece;
+  std::string bytes, name;
+  while (reader->Read(&piece)) {
+    if (!piece.file_name().empty()) name = piece.file_name();
+    bytes += piece.chunk();
+  }
+  RETURN_IF_ERROR(client.ToStatus(reader->Finish()));
+  const std::string path = args.Has("out") ? args.Flag("out") : name;
+  FILE* out = std::fopen(path.c_str(), "wb");
+  if (out == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size() ||
+      std::fclose(out) != 0) {
+    return core::Error(absl::StatusCode::kFailedPrecondition, "CANNOT_WRITE",
+                       absl::StrCat("cannot write ", path));
+  }
+  if (!args.json()) absl::FPrintF(args.out, "  wrote %d bytes to %s\n", bytes.size(), path);
+  return absl::OkStatus();
+}
+
 constexpr char kUsage[] =
     R"(  billing usage [--month=YYYY-MM]                           the month's usage card
   billing plan                                              the rate plan
@@ -246,6 +317,11 @@ constexpr char kUsage[] =
   billing refund --call=ID --reason=R                       refund a rated call (admin)
   billing quarantine [--page-size=N] [--page-token=T]       calls that came again with another
                                                             duration, for an admin to settle
+  billing invoices [--page-size=N] [--page-token=T]         this month's draft, then invoices
+                                                            and credit notes, newest first
+  billing invoice --id=ID                                   one invoice, line by line
+  billing download --id=ID [--format=pdf|csv|json] [--out=FILE]
+                                                            the document (default: its number)
 )";
 
 int RunBilling(const Args& args) {
@@ -264,6 +340,9 @@ int RunBilling(const Args& args) {
        Adjust},
       {"refund", {.required = {"call", "reason"}, .optional = {"request-id"}}, Refund},
       {"quarantine", {.optional = {"page-size", "page-token"}}, Quarantine},
+      {"invoices", {.optional = {"page-size", "page-token"}}, Invoices},
+      {"invoice", {.required = {"id"}}, Invoice},
+      {"download", {.required = {"id"}, .optional = {"format", "out"}}, Download},
   };
   return RunVerbs(args, kVerbs);
 }

@@ -170,7 +170,7 @@ TEST_CASE("Unknown commands and verbs, and words a command does not take") {
   CheckUsageError({"calls", "notes"}, "calls notes: give one of add, list, edit, delete");
   CheckUsageError({"calls", "list", "extra"}, "calls list: unexpected argument 'extra'");
   CheckUsageError({"token", "acme"}, "token: unexpected argument 'acme'");
-  CheckUsageError({"dev"}, "dev: give one of missed-call");
+  CheckUsageError({"dev"}, "dev: give one of missed-call, ended-call");
 }
 
 TEST_CASE("No command prints the usage on stderr with exit code 2") {

@@ -254,4 +254,145 @@ absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant) {
   return r.GetInt(0, 0);
 }
 
+absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+                        absl::Time now) {
+  return tx
+      .Exec("INSERT INTO months (tenant_id, month, update_time) VALUES ($1, $2, $3) "
+            "ON CONFLICT (tenant_id, month) DO NOTHING",
+            {tenant, month, now})
+      .status();
+}
+
+// ---- invoices -------------------------------------------------------------------------------
+
+namespace {
+
+absl::StatusOr<std::vector<v1::Invoice>> ReadInvoices(const pg::Result& r) {
+  std::vector<v1::Invoice> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    v1::Invoice inv;
+    if (!inv.ParseFromString(r.GetBytes(i, 0))) return Unparsable("invoice");
+    out.push_back(std::move(inv));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MonthKey>> OpenMonths(pg::Pool& pool, absl::string_view last_month,
+                                                 int limit) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool.Exec(absl::StrCat("SELECT tenant_id, month FROM months WHERE NOT invoiced "
+                                          "AND month <= $1 ORDER BY month, tenant_id LIMIT ",
+                                          limit),
+                             {last_month}));
+  std::vector<MonthKey> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+  }
+  return out;
+}
+
+absl::StatusOr<bool> LockOpenMonth(pg::Conn& tx, absl::string_view tenant,
+                                   absl::string_view month) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   tx.Exec("SELECT invoiced FROM months WHERE tenant_id = $1 AND month = $2 "
+                           "FOR UPDATE",
+                           {tenant, month}));
+  return r.rows() == 1 && !r.GetBool(0, 0);
+}
+
+absl::Status MarkInvoiced(pg::Conn& tx, absl::string_view tenant, absl::string_view month) {
+  return tx
+      .Exec("UPDATE months SET invoiced = true WHERE tenant_id = $1 AND month = $2",
+            {tenant, month})
+      .status();
+}
+
+absl::StatusOr<std::vector<v1::UsageEntry>> UninvoicedEntries(pg::Conn& conn,
+                                                              absl::string_view tenant,
+                                                              absl::string_view month) {
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn.Exec("SELECT record FROM entries e WHERE tenant_id = $1 AND month <= $2 AND NOT EXISTS "
+                "(SELECT 1 FROM invoice_items i WHERE i.tenant_id = e.tenant_id "
+                "AND i.entry_id = e.entry_id) ORDER BY entry_id",
+                {tenant, month}));
+  std::vector<v1::UsageEntry> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    v1::UsageEntry e;
+    if (!e.ParseFromString(r.GetBytes(i, 0))) return Unparsable("ledger entry");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> NextInvoiceNumber(pg::Conn& tx, absl::string_view tenant,
+                                          v1::InvoiceKind kind) {
+  const char* column = kind == v1::INVOICE_KIND_CREDIT_NOTE ? "credit_notes" : "invoices";
+  ASSIGN_OR_RETURN(pg::Result r,
+                   tx.Exec(absl::StrCat("INSERT INTO tenants AS t (tenant_id, ", column,
+                                        ") VALUES ($1, 1) ON CONFLICT (tenant_id) DO UPDATE SET ",
+                                        column, " = t.", column, " + 1 RETURNING ", column),
+                           {tenant}));
+  return r.GetInt(0, 0);
+}
+
+absl::Status SaveInvoice(pg::Conn& tx, absl::string_view tenant, const v1::Invoice& inv,
+                         const std::vector<std::string>& entry_ids) {
+  RETURN_IF_ERROR(tx.Exec("INSERT INTO invoices (tenant_id, invoice_id, kind, number, month, "
+                          "record, issue_time) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                          {tenant, inv.invoice_id(), static_cast<int>(inv.kind()), inv.number(),
+                           inv.month(), pg::Param::Bytes(inv.SerializeAsString()),
+                           core::FromProto(inv.issue_time())})
+                      .status());
+  for (const std::string& id : entry_ids) {
+    ASSIGN_OR_RETURN(pg::Result r,
+                     tx.Exec("INSERT INTO invoice_items (tenant_id, entry_id, invoice_id) "
+                             "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1",
+                             {tenant, id, inv.invoice_id()}));
+    if (r.rows() == 0) {
+      return core::Error(absl::StatusCode::kAlreadyExists, "ENTRY_INVOICED",
+                         absl::StrCat("entry ", id, " is on another invoice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Invoice>> GetInvoice(pg::Conn& conn, absl::string_view tenant,
+                                                      absl::string_view invoice_id) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   conn.Exec("SELECT record FROM invoices WHERE tenant_id = $1 AND invoice_id = $2",
+                             {tenant, invoice_id}));
+  ASSIGN_OR_RETURN(std::vector<v1::Invoice> found, ReadInvoices(r));
+  if (found.empty()) return std::nullopt;
+  return found.front();
+}
+
+absl::StatusOr<std::optional<v1::Invoice>> InvoiceOf(pg::Conn& tx, absl::string_view tenant,
+                                                     absl::string_view entry_id) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   tx.Exec("SELECT v.record FROM invoice_items i JOIN invoices v USING "
+                           "(tenant_id, invoice_id) WHERE i.tenant_id = $1 AND i.entry_id = $2",
+                           {tenant, entry_id}));
+  ASSIGN_OR_RETURN(std::vector<v1::Invoice> found, ReadInvoices(r));
+  if (found.empty()) return std::nullopt;
+  return found.front();
+}
+
+absl::StatusOr<std::vector<v1::Invoice>> ListInvoices(pg::Pool& pool, absl::string_view tenant,
+                                                      absl::string_view before, int limit) {
+  std::vector<pg::Param> params = {tenant};
+  std::string where = "tenant_id = $1";
+  if (!before.empty()) {
+    params.push_back(before);
+    absl::StrAppend(&where, " AND invoice_id < $2");
+  }
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool.Exec(absl::StrCat("SELECT record FROM invoices WHERE ", where,
+                                          " ORDER BY invoice_id DESC LIMIT ", limit),
+                             params));
+  return ReadInvoices(r);
+}
+
 }  // namespace switchboard::billing::store

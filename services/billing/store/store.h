@@ -85,5 +85,41 @@ absl::StatusOr<rules::MonthUsage> GetMonth(pg::Pool& pool, absl::string_view ten
 
 // The tenant's next event sequence (locks the tenant's row until the transaction ends).
 absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant);
+// Creates the month's row if it is missing (so its invoice will be issued).
+absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+                        absl::Time now);
+
+// ---- invoices -------------------------------------------------------------------------------
+
+struct MonthKey {
+  std::string tenant;
+  std::string month;
+};
+// Months not invoiced yet, up to `last_month` ("YYYY-MM") included, oldest first.
+absl::StatusOr<std::vector<MonthKey>> OpenMonths(pg::Pool& pool, absl::string_view last_month,
+                                                 int limit);
+// Locks the month's row; false when it was invoiced already (or does not exist).
+absl::StatusOr<bool> LockOpenMonth(pg::Conn& tx, absl::string_view tenant,
+                                   absl::string_view month);
+absl::Status MarkInvoiced(pg::Conn& tx, absl::string_view tenant, absl::string_view month);
+// Entries on no invoice yet, of `month` or before, oldest first.
+absl::StatusOr<std::vector<v1::UsageEntry>> UninvoicedEntries(pg::Conn& conn,
+                                                              absl::string_view tenant,
+                                                              absl::string_view month);
+// The tenant's next gap-free number of `kind` (locks the tenant's row).
+absl::StatusOr<int64_t> NextInvoiceNumber(pg::Conn& tx, absl::string_view tenant,
+                                          v1::InvoiceKind kind);
+// Stores an issued document and marks `entry_ids` as billed by it (an entry billed before is
+// ALREADY_EXISTS: nothing is stored).
+absl::Status SaveInvoice(pg::Conn& tx, absl::string_view tenant, const v1::Invoice& invoice,
+                         const std::vector<std::string>& entry_ids);
+absl::StatusOr<std::optional<v1::Invoice>> GetInvoice(pg::Conn& conn, absl::string_view tenant,
+                                                      absl::string_view invoice_id);
+// The invoice that billed `entry_id`, if any.
+absl::StatusOr<std::optional<v1::Invoice>> InvoiceOf(pg::Conn& tx, absl::string_view tenant,
+                                                     absl::string_view entry_id);
+// Newest first, older than the `before` invoice id when given.
+absl::StatusOr<std::vector<v1::Invoice>> ListInvoices(pg::Pool& pool, absl::string_view tenant,
+                                                      absl::string_view before, int limit);
 
 }  // namespace switchboard::billing::store
