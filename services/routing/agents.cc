@@ -108,8 +108,7 @@ absl::StatusOr<v1::Agent> Agents::Set(const auth::Principal& caller,
   std::string given_up;  // the offer the agent let go of, if any
   v1::SetAgentAvailabilityResponse resp;
   RETURN_IF_ERROR(pg::Once(pool_, tenant, req, &resp, [&](pg::Conn& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<store::AgentRow> locked, store::LockAgent(tx, tenant, agent_id));
-    store::AgentRow row = locked.value_or(NewAgent(agent_id));
+    ASSIGN_OR_RETURN(store::AgentRow row, store::LockOrAddAgent(tx, tenant, agent_id));
     const std::string held = row.agent.offered_call_id;
     ASSIGN_OR_RETURN(bool give_up, rules::Choose(row.agent, req.availability(), clock_.Now()));
     given_up = give_up ? held : std::string();
@@ -218,8 +217,7 @@ absl::StatusOr<v1::Agent> Agents::Change(const std::string& tenant, const std::s
                                          const std::function<void(rules::Agent&)>& fn) {
   v1::Agent out;
   RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<store::AgentRow> locked, store::LockAgent(tx, tenant, agent_id));
-    store::AgentRow row = locked.value_or(NewAgent(agent_id));
+    ASSIGN_OR_RETURN(store::AgentRow row, store::LockOrAddAgent(tx, tenant, agent_id));
     fn(row.agent);
     RETURN_IF_ERROR(Save(tx, tenant, row));
     ASSIGN_OR_RETURN(std::vector<v1::Team> teams, store::TeamsOfAgent(tx, tenant, agent_id));

@@ -309,14 +309,10 @@ absl::Status Ringer::CallEnded(pg::Conn& tx, const Call& call, absl::Time now) {
 
 absl::Status Ringer::CallStarted(pg::Conn& tx, const std::string& tenant,
                                  const std::string& agent_id, const std::string& call_id) {
-  ASSIGN_OR_RETURN(std::optional<AgentRow> row, store::LockAgent(tx, tenant, agent_id));
-  if (!row.has_value()) {
-    row = AgentRow{};
-    row->agent.agent_id = agent_id;
-  }
-  if (row->agent.busy_call_id == call_id) return absl::OkStatus();
-  rules::CallStarted(row->agent, call_id);
-  return agents_.Save(tx, tenant, *row);
+  ASSIGN_OR_RETURN(AgentRow row, store::LockOrAddAgent(tx, tenant, agent_id));
+  if (row.agent.busy_call_id == call_id) return absl::OkStatus();
+  rules::CallStarted(row.agent, call_id);
+  return agents_.Save(tx, tenant, row);
 }
 
 // ---- claims -------------------------------------------------------------------------------------

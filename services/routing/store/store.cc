@@ -124,6 +124,17 @@ absl::StatusOr<std::optional<AgentRow>> LockAgent(pg::Conn& tx, absl::string_vie
   return std::move(rows.front());
 }
 
+absl::StatusOr<AgentRow> LockOrAddAgent(pg::Conn& tx, absl::string_view tenant,
+                                        absl::string_view agent_id) {
+  RETURN_IF_ERROR(AddAgents(tx, tenant, {std::string(agent_id)}));
+  ASSIGN_OR_RETURN(std::optional<AgentRow> row, LockAgent(tx, tenant, agent_id));
+  if (!row.has_value()) {
+    return core::Error(absl::StatusCode::kAborted, "AGENT_ROW_MISSING",
+                       "the agent's row vanished between its insert and its lock");
+  }
+  return *std::move(row);
+}
+
 absl::Status SaveAgent(pg::Conn& tx, absl::string_view tenant, const AgentRow& row,
                        std::optional<absl::Time> due) {
   return SaveAgents(tx, tenant, {&row}, {due});

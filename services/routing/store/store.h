@@ -71,6 +71,11 @@ absl::StatusOr<std::vector<AgentRow>> LockAgents(pg::Conn& tx, absl::string_view
                                                  std::vector<std::string> agent_ids);
 absl::StatusOr<std::optional<AgentRow>> LockAgent(pg::Conn& tx, absl::string_view tenant,
                                                   absl::string_view agent_id);
+// LockAgent for an agent that may never have been seen: its row is created OFFLINE first, so
+// two transactions creating the same agent take turns (the second sees the first's row and
+// its sequence) instead of both announcing sequence 1.
+absl::StatusOr<AgentRow> LockOrAddAgent(pg::Conn& tx, absl::string_view tenant,
+                                        absl::string_view agent_id);
 absl::Status SaveAgent(pg::Conn& tx, absl::string_view tenant, const AgentRow& row,
                        std::optional<absl::Time> due);
 // SaveAgent for several agents in one statement; `due[i]` is rows[i]'s.

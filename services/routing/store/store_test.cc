@@ -1,7 +1,9 @@
 #include "services/routing/store/store.h"
 
 #include <catch2/catch.hpp>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/migrate.h"
@@ -315,4 +317,43 @@ TEST_CASE(
     CHECK(*fresh == rules::TenantSettings{});
     return absl::OkStatus();
   });
+}
+
+TEST_CASE("two transactions creating the same agent take turns: the second sees the first's row") {
+  Fixture f;
+  absl::Notification holding, release;
+  std::thread first([&] {
+    f.Tx([&](pg::Conn& tx) -> absl::Status {
+      absl::StatusOr<store::AgentRow> row = store::LockOrAddAgent(tx, "acme", "alice");
+      REQUIRE(row.ok());
+      CHECK(row->sequence == 0);  // created now
+      row->sequence = 1;
+      RETURN_IF_ERROR(store::SaveAgent(tx, "acme", *row, std::nullopt));
+      holding.Notify();
+      release.WaitForNotification();
+      return absl::OkStatus();
+    });
+  });
+  holding.WaitForNotification();
+  std::optional<int64_t> seen;
+  std::thread second([&] {
+    f.Tx([&](pg::Conn& tx) -> absl::Status {
+      absl::StatusOr<store::AgentRow> row = store::LockOrAddAgent(tx, "acme", "alice");
+      REQUIRE(row.ok());
+      seen = row->sequence;
+      return absl::OkStatus();
+    });
+  });
+  // The second waits on the first's row before the first commits.
+  REQUIRE(testing::Eventually([&] {
+    absl::StatusOr<pg::Result> waiting = f.pool.Exec(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()");
+    return waiting.ok() && waiting->GetInt(0, 0) >= 1;
+  }));
+  release.Notify();
+  first.join();
+  second.join();
+  REQUIRE(seen.has_value());
+  CHECK(*seen == 1);
 }
