@@ -20,8 +20,8 @@ namespace {
 constexpr api::PageSizes kInvoicePages = {.default_size = 12, .max = 100};
 
 // A document for `tenant` and `month` billing `lines`, not yet numbered.
-v1::Invoice Compose(const std::string& tenant, const rules::Month& month,
-                     const v1::RatePlan& plan, std::vector<v1::InvoiceLine> lines) {
+v1::Invoice Compose(const std::string& tenant, const rules::Month& month, const v1::RatePlan& plan,
+                    std::vector<v1::InvoiceLine> lines) {
   v1::Invoice inv;
   inv.set_tenant_id(tenant);
   inv.set_month(month.id);
@@ -55,8 +55,7 @@ absl::StatusOr<int> Invoices::IssueDue() {
   const absl::Time now = clock_.Now();
   // No zone is more than 14 h ahead of UTC: a month that ended anywhere is at most this one.
   const std::string last = rules::MonthOf(now + absl::Hours(14), absl::UTCTimeZone()).id;
-  ASSIGN_OR_RETURN(std::vector<store::MonthKey> open,
-                   store::OpenMonths(pool_, last, kIssueBatch));
+  ASSIGN_OR_RETURN(std::vector<store::MonthKey> open, store::OpenMonths(pool_, last, kIssueBatch));
   int issued = 0;
   for (const store::MonthKey& key : open) {
     ASSIGN_OR_RETURN(bool done, Issue(key.tenant, key.month, now));
@@ -142,8 +141,9 @@ absl::Status Invoices::List(const auth::Principal& caller, const v1::ListInvoice
     draft.set_status(v1::INVOICE_STATUS_DRAFT);
     *resp->add_invoices() = std::move(draft);
   }
-  ASSIGN_OR_RETURN(std::vector<v1::Invoice> issued,
-                   store::ListInvoices(pool_, tenant, after.has_value() ? after->id : "", size + 1));
+  ASSIGN_OR_RETURN(
+      std::vector<v1::Invoice> issued,
+      store::ListInvoices(pool_, tenant, after.has_value() ? after->id : "", size + 1));
   const bool more = static_cast<int>(issued.size()) > size;
   if (more) issued.resize(size);
   for (v1::Invoice& inv : issued) *resp->add_invoices() = std::move(inv);

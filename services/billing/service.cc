@@ -73,6 +73,15 @@ grpc::Status Service::ListQuarantinedCalls(grpc::ServerContext* ctx,
       ctx, [&](const Principal& caller) { return usage_.ListQuarantined(caller, *req, resp); });
 }
 
+grpc::Status Service::GetCostAnalytics(grpc::ServerContext* ctx,
+                                       const v1::GetCostAnalyticsRequest* req,
+                                       v1::GetCostAnalyticsResponse* resp) {
+  return runtime::Handle(ctx, [&](const Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*resp, usage_.Costs(caller, *req));
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status Service::ListInvoices(grpc::ServerContext* ctx, const v1::ListInvoicesRequest* req,
                                    v1::ListInvoicesResponse* resp) {
   return runtime::Handle(

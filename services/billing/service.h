@@ -32,6 +32,8 @@ class Service final : public v1::BillingService::Service {
   grpc::Status ListQuarantinedCalls(grpc::ServerContext* ctx,
                                     const v1::ListQuarantinedCallsRequest* req,
                                     v1::ListQuarantinedCallsResponse* resp) override;
+  grpc::Status GetCostAnalytics(grpc::ServerContext* ctx, const v1::GetCostAnalyticsRequest* req,
+                                v1::GetCostAnalyticsResponse* resp) override;
   grpc::Status ListInvoices(grpc::ServerContext* ctx, const v1::ListInvoicesRequest* req,
                             v1::ListInvoicesResponse* resp) override;
   grpc::Status GetInvoice(grpc::ServerContext* ctx, const v1::GetInvoiceRequest* req,

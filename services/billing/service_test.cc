@@ -508,9 +508,7 @@ TEST_CASE("a month's invoice: issued once it ends, never changed; late calls and
   CHECK(type == "application/pdf");
   CHECK(pdf.rfind("%PDF", 0) == 0);
   const std::string dir = testing::TempDir("invoice");
-  {
-    std::ofstream(dir + "/inv.pdf", std::ios::binary) << pdf;
-  }
+  { std::ofstream(dir + "/inv.pdf", std::ios::binary) << pdf; }
   std::string text;
   REQUIRE(testing::Run("pdftotext -layout " + dir + "/inv.pdf -", &text) == 0);
   CHECK(text.find("Invoice INV-000001") != std::string::npos);
@@ -526,4 +524,76 @@ TEST_CASE("a month's invoice: issued once it ends, never changed; late calls and
   // Another tenant does not see it.
   CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::GetInvoice, get, &got, kGlobexAdmin)) ==
         "INVOICE_NOT_FOUND");
+}
+
+TEST_CASE("cost analytics: per day in the plan's zone, per direction and country, as the ledger") {
+  Fixture f;
+  v1::RatePlan plan;
+  plan.set_time_zone("America/Sao_Paulo");
+  v1::CountryRate* us = plan.add_country_rates();
+  us->set_prefix("1");
+  us->mutable_price_per_minute()->set_amount_micros(4'000);
+  us->mutable_price_per_minute()->set_currency_code("USD");
+  RequireOk(f.Plan(plan, {"time_zone", "country_rates"}));
+  const absl::Time now = absl::Now();
+  f.Publish(Fixture::Ended("br-out", absl::Seconds(90), now));  // 2 min, $0.01
+  calls::Call us_out = Fixture::Ended("us-out", absl::Seconds(30), now);
+  us_out.mutable_contact()->set_wa_id("13175551399");
+  us_out.set_contact_region_code("US");
+  f.Publish(us_out);  // 1 min at $0.004
+  calls::Call br_in = Fixture::Ended("br-in", absl::Seconds(61), now - absl::Hours(48));
+  br_in.set_direction(calls::CALL_DIRECTION_INBOUND);
+  f.Publish(br_in);  // 2 min, $0.01, two days ago
+  f.Publish(Fixture::Ended("old", absl::Seconds(60), now - absl::Hours(24 * 40)));  // outside
+  f.WaitEntries("kind = CALL", 4);
+  v1::RefundCallRequest refund;
+  refund.set_call_id("br-in");
+  refund.set_reason("wrong number");
+  refund.set_request_id(sb::core::NewId());
+  v1::RefundCallResponse refunded;
+  RequireOk(f.Call(&v1::BillingService::Stub::RefundCall, refund, &refunded));
+
+  v1::GetCostAnalyticsRequest req;
+  req.set_days(7);
+  v1::GetCostAnalyticsResponse costs;
+  RequireOk(f.Call(&v1::BillingService::Stub::GetCostAnalytics, req, &costs));
+  CHECK(costs.time_zone() == "America/Sao_Paulo");
+  REQUIRE(costs.days_size() == 7);  // every day, zeros included
+  absl::TimeZone sp;
+  REQUIRE(absl::LoadTimeZone("America/Sao_Paulo", &sp));
+  CHECK(costs.days(6).date() == absl::FormatTime("%Y-%m-%d", now, sp));
+  CHECK(costs.days(6).cost().amount_micros() == 14'000);
+  CHECK(costs.days(6).calls() == 2);
+  CHECK(costs.total().cost().amount_micros() == 14'000);  // br-in refunded, "old" outside
+  CHECK(costs.total().calls() == 2);
+  CHECK(costs.total().minutes() == 3);
+
+  // To the micro-unit what the ledger holds for calls that ended in the window.
+  int64_t ledger = 0;
+  for (const v1::UsageEntry& e : f.Entries()) {
+    if ((e.kind() == v1::USAGE_ENTRY_KIND_CALL || e.kind() == v1::USAGE_ENTRY_KIND_REVERSAL) &&
+        sb::core::FromProto(e.ended_time()) >= sb::core::FromProto(costs.start_time())) {
+      ledger += e.amount().amount_micros();
+    }
+  }
+  CHECK(ledger == costs.total().cost().amount_micros());
+
+  REQUIRE(costs.directions_size() == 2);
+  for (const v1::CostBucket& b : costs.directions()) {
+    if (b.direction() == calls::CALL_DIRECTION_INBOUND) {
+      CHECK(b.cost().amount_micros() == 0);  // rated, then refunded
+      CHECK(b.calls() == 0);
+    } else {
+      CHECK(b.cost().amount_micros() == 14'000);
+    }
+  }
+  REQUIRE(costs.countries_size() == 2);
+  CHECK(costs.countries(0).region_code() == "BR");  // costliest first
+  CHECK(costs.countries(0).cost().amount_micros() == 10'000);
+  CHECK(costs.countries(1).region_code() == "US");
+  CHECK(costs.countries(1).cost().amount_micros() == 4'000);
+
+  req.set_days(93);
+  CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::GetCostAnalytics, req, &costs)) ==
+        "INVALID_DAYS");
 }

@@ -1,5 +1,5 @@
-// The ledger's readers: GetUsage (the seed's usage card), ListUsageEntries and
-// ListQuarantinedCalls. Reads only; Ledger writes.
+// The ledger's readers: GetUsage (the seed's usage card), ListUsageEntries, GetCostAnalytics
+// and ListQuarantinedCalls. Reads only; Ledger writes.
 //
 //   Usage usage(pool, plans, clock);
 //   ASSIGN_OR_RETURN(v1::Usage u, usage.Get(caller, req));
@@ -22,6 +22,8 @@ class Usage {
   absl::StatusOr<v1::Usage> Get(const auth::Principal& caller, const v1::GetUsageRequest& req);
   absl::Status ListEntries(const auth::Principal& caller, const v1::ListUsageEntriesRequest& req,
                            v1::ListUsageEntriesResponse* resp);
+  absl::StatusOr<v1::GetCostAnalyticsResponse> Costs(const auth::Principal& caller,
+                                                     const v1::GetCostAnalyticsRequest& req);
   absl::Status ListQuarantined(const auth::Principal& caller,
                                const v1::ListQuarantinedCallsRequest& req,
                                v1::ListQuarantinedCallsResponse* resp);

@@ -33,7 +33,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/kafka/kafka.h"
 #include "libs/runtime/grpc.h"
-#include "switchboard/billing/v1/billing_service.pb.h"
+#include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.pb.h"
@@ -677,4 +677,82 @@ TEST_CASE("kill -9 mid-ring: after a restart past the deadline the fallback runs
   CHECK(Read<rv1::CallOffer>(sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call,
                              absl::Seconds(8))
             .empty());
+}
+
+TEST_CASE("kill -9 while rating, then the whole topic replayed twice: one entry per call") {
+  namespace bv1 = switchboard::billing::v1;
+  namespace cv1 = switchboard::calls::v1;
+  constexpr int kCalls = 2000;
+  Switchboard sb;
+  sb.Start("billing");
+  // kCalls outbound calls of 61 s (2 minutes, $0.01 each on the default plan), as calls
+  // publishes them.
+  auto publish_all = [&] {
+    auto producer = switchboard::kafka::Producer::Create({.brokers = sb.kafka_bootstrap}).value();
+    const absl::Time ended = absl::Now();
+    for (int i = 0; i < kCalls; ++i) {
+      cv1::CallStateChanged changed;
+      changed.mutable_header()->set_tenant_id("acme");
+      cv1::Call& call = *changed.mutable_call();
+      call.set_call_id(absl::StrCat("kill-", i));
+      call.set_tenant_id("acme");
+      call.set_direction(cv1::CALL_DIRECTION_OUTBOUND);
+      call.set_state(cv1::CALL_STATE_ENDED);
+      call.mutable_contact()->set_wa_id("5511966860300");
+      *call.mutable_answered_time() = core::ToProto(ended - absl::Seconds(61));
+      *call.mutable_ended_time() = core::ToProto(ended);
+      *call.mutable_duration() = core::ToProto(absl::Seconds(61));
+      changed.set_state(cv1::CALL_STATE_ENDED);
+      producer->Publish(switchboard::kafka::kCallsState,
+                        switchboard::kafka::MakeEvent(changed, call.call_id(), "calls"),
+                        [](absl::Status) {});
+    }
+    REQUIRE(producer->Flush(absl::Seconds(30)).ok());
+  };
+  auto usage = [&] {
+    auto billing = bv1::BillingService::NewStub(sb.channel());
+    bv1::GetUsageResponse resp;
+    MustCall(billing.get(), &bv1::BillingService::Stub::GetUsage, bv1::GetUsageRequest(), &resp);
+    return resp.usage();
+  };
+  publish_all();
+  // Killed part-way through the calls.
+  REQUIRE(testing::Eventually([&] { return usage().rated_calls() >= 50; }, absl::Seconds(30)));
+  const int64_t before_kill = usage().rated_calls();
+  sb.process.Signal(SIGKILL);
+  sb.process.Wait();
+  fs::remove(sb.ready_path());
+
+  // Started again on a fresh embedded Kafka, and every call delivered twice more.
+  WARN("rated before the kill: " << before_kill << " of " << kCalls);
+  sb.Start("billing");
+  publish_all();
+  publish_all();
+  REQUIRE(testing::Eventually([&] { return usage().rated_calls() == kCalls; }, absl::Seconds(120)));
+  // A marker after everything: once it is rated, every replay before it was handled.
+  bv1::Usage before = usage();
+  {
+    auto producer = switchboard::kafka::Producer::Create({.brokers = sb.kafka_bootstrap}).value();
+    cv1::CallStateChanged marker;
+    cv1::Call& call = *marker.mutable_call();
+    call.set_call_id("kill-marker");
+    call.set_tenant_id("acme");
+    call.set_direction(cv1::CALL_DIRECTION_OUTBOUND);
+    call.set_state(cv1::CALL_STATE_ENDED);
+    *call.mutable_answered_time() = core::ToProto(absl::Now() - absl::Seconds(1));
+    *call.mutable_ended_time() = core::ToProto(absl::Now());
+    *call.mutable_duration() = core::ToProto(absl::Seconds(1));
+    marker.set_state(cv1::CALL_STATE_ENDED);
+    REQUIRE(producer
+                ->PublishAndWait(switchboard::kafka::kCallsState,
+                                 switchboard::kafka::MakeEvent(marker, "kill-marker", "calls"),
+                                 absl::Seconds(10))
+                .ok());
+  }
+  REQUIRE(
+      testing::Eventually([&] { return usage().rated_calls() == kCalls + 1; }, absl::Seconds(60)));
+  const bv1::Usage after = usage();
+  CHECK(before.rated_calls() == kCalls);
+  CHECK(after.minutes_used() == 2 * kCalls + 1);
+  CHECK(after.call_cost().amount_micros() == 10'000LL * kCalls + 5'000);
 }

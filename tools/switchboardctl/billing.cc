@@ -302,6 +302,33 @@ absl::Status Download(const Args& args, const BillingClient& client) {
   return absl::OkStatus();
 }
 
+absl::Status Costs(const Args& args, const BillingClient& client) {
+  bv::GetCostAnalyticsRequest req;
+  ASSIGN_OR_RETURN(int32_t days, CountFlag(args, "days"));
+  req.set_days(days);
+  return client.Show(
+      args, &Stub::GetCostAnalytics, req, [&](const bv::GetCostAnalyticsResponse& r) {
+        absl::FPrintF(args.out, "  %-12s %10s %8s %6s   (%s)\n", "DAY", "COST", "MINUTES", "CALLS",
+                      r.time_zone());
+        for (const auto& d : r.days()) {
+          absl::FPrintF(args.out, "  %-12s %10s %8d %6d\n", d.date(), Amount(d.cost()), d.minutes(),
+                        d.calls());
+        }
+        absl::FPrintF(args.out, "  %-12s %10s %8d %6d\n", "total", Amount(r.total().cost()),
+                      r.total().minutes(), r.total().calls());
+        for (const auto& d : r.directions()) {
+          absl::FPrintF(args.out, "  %-12s %10s %8d %6d\n",
+                        d.direction() == calls::v1::CALL_DIRECTION_INBOUND ? "inbound" : "outbound",
+                        Amount(d.cost()), d.minutes(), d.calls());
+        }
+        for (const auto& c : r.countries()) {
+          absl::FPrintF(args.out, "  %-12s %10s %8d %6d\n",
+                        c.region_code().empty() ? "(unknown)" : c.region_code(), Amount(c.cost()),
+                        c.minutes(), c.calls());
+        }
+      });
+}
+
 constexpr char kUsage[] =
     R"(  billing usage [--month=YYYY-MM]                           the month's usage card
   billing plan                                              the rate plan
@@ -317,6 +344,8 @@ constexpr char kUsage[] =
   billing refund --call=ID --reason=R                       refund a rated call (admin)
   billing quarantine [--page-size=N] [--page-token=T]       calls that came again with another
                                                             duration, for an admin to settle
+  billing costs [--days=30]                                 calls' cost per day in the plan's
+                                                            zone, per direction and country
   billing invoices [--page-size=N] [--page-token=T]         this month's draft, then invoices
                                                             and credit notes, newest first
   billing invoice --id=ID                                   one invoice, line by line
@@ -340,6 +369,7 @@ int RunBilling(const Args& args) {
        Adjust},
       {"refund", {.required = {"call", "reason"}, .optional = {"request-id"}}, Refund},
       {"quarantine", {.optional = {"page-size", "page-token"}}, Quarantine},
+      {"costs", {.optional = {"days"}}, Costs},
       {"invoices", {.optional = {"page-size", "page-token"}}, Invoices},
       {"invoice", {.required = {"id"}}, Invoice},
       {"download", {.required = {"id"}, .optional = {"format", "out"}}, Download},

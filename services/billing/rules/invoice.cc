@@ -58,8 +58,9 @@ std::vector<v1::InvoiceLine> Lines(const std::vector<v1::UsageEntry>& entries,
           *line.mutable_unit_price() = e.price_per_minute();
           std::string text = absl::StrCat("Calls, ", Direction(e.direction()));
           if (!e.region_code().empty()) absl::StrAppend(&text, ", ", e.region_code());
-          absl::StrAppend(&text, e.free() ? " (free)"
-                                          : absl::StrCat(" at ", Price(e.price_per_minute()), "/min"));
+          absl::StrAppend(&text, e.free()
+                                     ? " (free)"
+                                     : absl::StrCat(" at ", Price(e.price_per_minute()), "/min"));
           line.set_description(WithPrior(prior, text));
         }
         Add(line, e);
@@ -82,8 +83,8 @@ std::vector<v1::InvoiceLine> Lines(const std::vector<v1::UsageEntry>& entries,
         line.set_kind(reversal ? v1::INVOICE_LINE_KIND_REVERSAL : v1::INVOICE_LINE_KIND_ADJUSTMENT);
         line.set_prior_period_month(prior);
         line.set_reason(e.reason());
-        std::string text = reversal ? absl::StrCat("Reversal of call ", e.call_id())
-                                    : std::string("Adjustment");
+        std::string text =
+            reversal ? absl::StrCat("Reversal of call ", e.call_id()) : std::string("Adjustment");
         if (!e.reason().empty()) absl::StrAppend(&text, ": ", e.reason());
         line.set_description(WithPrior(prior, text));
         Add(line, e);
@@ -104,8 +105,8 @@ v1::InvoiceLine CreditLine(const v1::UsageEntry& reversal, const v1::Invoice& cr
   line.set_kind(v1::INVOICE_LINE_KIND_CREDIT);
   line.set_reason(reversal.reason());
   line.set_prior_period_month(reversal.month());
-  std::string text = absl::StrCat("Credit for call ", reversal.call_id(), " billed on ",
-                                  credited.number());
+  std::string text =
+      absl::StrCat("Credit for call ", reversal.call_id(), " billed on ", credited.number());
   if (!reversal.reason().empty()) absl::StrAppend(&text, ": ", reversal.reason());
   line.set_description(text);
   Add(line, reversal);

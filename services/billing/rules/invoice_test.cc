@@ -38,9 +38,13 @@ TEST_CASE("an invoice groups calls by price, sums purchases, lists adjustments o
   credit.set_reason("goodwill");
   credit.mutable_amount()->set_amount_micros(-20'000);
   const std::vector<v1::UsageEntry> entries = {
-      Call("2026-11", "BR", 5'000, 6), Call("2026-11", "BR", 5'000, 2),
-      Call("2026-11", "US", 4'000, 3), Call("2026-10", "BR", 5'000, 1),  // late: prior period
-      purchase, purchase, credit};
+      Call("2026-11", "BR", 5'000, 6),
+      Call("2026-11", "BR", 5'000, 2),
+      Call("2026-11", "US", 4'000, 3),
+      Call("2026-10", "BR", 5'000, 1),  // late: prior period
+      purchase,
+      purchase,
+      credit};
   const std::vector<v1::InvoiceLine> lines = rules::Lines(entries, "2026-11");
   REQUIRE(lines.size() == 5);
   CHECK(lines[0].description() == "Calls, outbound, BR at $0.005/min");

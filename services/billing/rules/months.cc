@@ -10,14 +10,16 @@
 namespace switchboard::billing::rules {
 namespace {
 
+// Local midnight of `day`; where midnight is skipped (a DST jump at 00:00), the first instant
+// after it.
+absl::Time StartOf(absl::CivilDay day, absl::TimeZone zone) {
+  const absl::TimeZone::TimeInfo info = zone.At(absl::CivilSecond(day));
+  return info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre;
+}
+
 Month Of(absl::CivilMonth m, absl::TimeZone zone) {
-  // A month starts at local midnight of its first day; where midnight is skipped (a DST jump at
-  // 00:00), at the first instant after it.
-  auto start = [&](absl::CivilMonth civil) {
-    const absl::TimeZone::TimeInfo info = zone.At(absl::CivilSecond(civil));
-    return info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre;
-  };
-  return {absl::StrFormat("%04d-%02d", m.year(), m.month()), start(m), start(m + 1)};
+  return {absl::StrFormat("%04d-%02d", m.year(), m.month()), StartOf(absl::CivilDay(m), zone),
+          StartOf(absl::CivilDay(m + 1), zone)};
 }
 
 }  // namespace
@@ -41,5 +43,15 @@ absl::StatusOr<Month> ParseMonth(absl::string_view id, absl::TimeZone zone) {
 }
 
 Month Next(const Month& month, absl::TimeZone zone) { return MonthOf(month.end, zone); }
+
+Days LastDays(absl::Time now, absl::TimeZone zone, int days) {
+  const absl::CivilDay today(zone.At(now).cs);
+  const absl::CivilDay first = today - (days - 1);
+  Days out{.start = StartOf(first, zone), .end = StartOf(today + 1, zone)};
+  for (absl::CivilDay d = first; d <= today; ++d) {
+    out.dates.push_back(absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day()));
+  }
+  return out;
+}
 
 }  // namespace switchboard::billing::rules

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -27,5 +28,14 @@ absl::StatusOr<Month> ParseMonth(absl::string_view id, absl::TimeZone zone);
 
 // The month after `month`.
 Month Next(const Month& month, absl::TimeZone zone);
+
+// The last `days` days up to `now`'s, today included, in `zone`: their dates ("YYYY-MM-DD",
+// oldest first) and [start, end) from the first one's local midnight to tomorrow's.
+struct Days {
+  std::vector<std::string> dates;
+  absl::Time start;
+  absl::Time end;
+};
+Days LastDays(absl::Time now, absl::TimeZone zone, int days);
 
 }  // namespace switchboard::billing::rules

@@ -52,6 +52,17 @@ TEST_CASE("America/New_York's months move with DST, both ways") {
   CHECK(rules::Next(*rules::ParseMonth("2026-12", ny), ny).id == "2027-01");
 }
 
+TEST_CASE("the last N days in the zone: today included, from local midnight, across DST") {
+  const absl::TimeZone ny = Zone("America/New_York");
+  // 2026-11-02T03:00Z is Nov 1, 22:00 in New York (EST since 06:00Z that day).
+  const rules::Days d = rules::LastDays(Utc("2026-11-02T03:00:00Z"), ny, 3);
+  CHECK(d.dates == std::vector<std::string>{"2026-10-30", "2026-10-31", "2026-11-01"});
+  CHECK(d.start == Utc("2026-10-30T04:00:00Z"));  // EDT
+  CHECK(d.end == Utc("2026-11-02T05:00:00Z"));    // EST: the window is 73 hours
+  CHECK(rules::LastDays(Utc("2026-11-30T18:30:00Z"), Zone("Asia/Kolkata"), 1).dates ==
+        std::vector<std::string>{"2026-12-01"});
+}
+
 TEST_CASE("a month string that does not parse is INVALID_MONTH") {
   for (const char* bad : {"", "2026-13", "2026-00", "2026-1", "26-11", "2026/11", "+026-11",
                           "2026-+1", " 2026-11", "1999-12", "2026-11-01", "abcd-ef"}) {

@@ -158,15 +158,40 @@ absl::StatusOr<int64_t> CountQuarantine(pg::Pool& pool) {
 // ---- ledger ---------------------------------------------------------------------------------
 
 absl::Status Append(pg::Conn& tx, absl::string_view tenant, const v1::UsageEntry& e) {
+  std::optional<absl::Time> ended;
+  if (e.has_ended_time()) ended = core::FromProto(e.ended_time());
   return tx
       .Exec(
           "INSERT INTO entries (tenant_id, entry_id, kind, month, call_id, minutes, "
-          "amount_micros, currency, record, create_time) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+          "amount_micros, currency, record, create_time, ended_time, direction, region) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
           {tenant, e.entry_id(), static_cast<int>(e.kind()), e.month(), e.call_id(), e.minutes(),
            e.amount().amount_micros(), e.amount().currency_code(),
-           pg::Param::Bytes(e.SerializeAsString()), core::FromProto(e.create_time())})
+           pg::Param::Bytes(e.SerializeAsString()), core::FromProto(e.create_time()), ended,
+           static_cast<int>(e.direction()), e.region_code()})
       .status();
+}
+
+absl::StatusOr<std::vector<CostRow>> Costs(pg::Pool& pool, absl::string_view tenant,
+                                           absl::Time from, absl::Time to, absl::string_view zone,
+                                           CostBy by) {
+  const char* key = by == CostBy::kDay         ? "to_char(ended_time AT TIME ZONE $4, 'YYYY-MM-DD')"
+                    : by == CostBy::kDirection ? "direction::text"
+                                               : "region";
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      pool.Exec(absl::StrCat("SELECT ", key,
+                             " AS k, sum(amount_micros), sum(minutes), "
+                             "sum(CASE kind WHEN 1 THEN 1 WHEN 4 THEN -1 ELSE 0 END) "
+                             "FROM entries WHERE tenant_id = $1 AND kind IN (1, 4) "
+                             "AND ended_time >= $2 AND ended_time < $3 GROUP BY k ORDER BY k"),
+                by == CostBy::kDay ? std::vector<pg::Param>{tenant, from, to, zone}
+                                   : std::vector<pg::Param>{tenant, from, to}));
+  std::vector<CostRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Get(i, 0)), r.GetInt(i, 1), r.GetInt(i, 2), r.GetInt(i, 3)});
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<v1::UsageEntry>> GetEntry(pg::Conn& tx, absl::string_view tenant,
@@ -257,9 +282,10 @@ absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant) {
 absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
                         absl::Time now) {
   return tx
-      .Exec("INSERT INTO months (tenant_id, month, update_time) VALUES ($1, $2, $3) "
-            "ON CONFLICT (tenant_id, month) DO NOTHING",
-            {tenant, month, now})
+      .Exec(
+          "INSERT INTO months (tenant_id, month, update_time) VALUES ($1, $2, $3) "
+          "ON CONFLICT (tenant_id, month) DO NOTHING",
+          {tenant, month, now})
       .status();
 }
 
@@ -340,12 +366,12 @@ absl::StatusOr<int64_t> NextInvoiceNumber(pg::Conn& tx, absl::string_view tenant
 
 absl::Status SaveInvoice(pg::Conn& tx, absl::string_view tenant, const v1::Invoice& inv,
                          const std::vector<std::string>& entry_ids) {
-  RETURN_IF_ERROR(tx.Exec("INSERT INTO invoices (tenant_id, invoice_id, kind, number, month, "
-                          "record, issue_time) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                          {tenant, inv.invoice_id(), static_cast<int>(inv.kind()), inv.number(),
-                           inv.month(), pg::Param::Bytes(inv.SerializeAsString()),
-                           core::FromProto(inv.issue_time())})
-                      .status());
+  RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO invoices (tenant_id, invoice_id, kind, number, month, "
+              "record, issue_time) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+              {tenant, inv.invoice_id(), static_cast<int>(inv.kind()), inv.number(), inv.month(),
+               pg::Param::Bytes(inv.SerializeAsString()), core::FromProto(inv.issue_time())})
+          .status());
   for (const std::string& id : entry_ids) {
     ASSIGN_OR_RETURN(pg::Result r,
                      tx.Exec("INSERT INTO invoice_items (tenant_id, entry_id, invoice_id) "
@@ -388,10 +414,9 @@ absl::StatusOr<std::vector<v1::Invoice>> ListInvoices(pg::Pool& pool, absl::stri
     params.push_back(before);
     absl::StrAppend(&where, " AND invoice_id < $2");
   }
-  ASSIGN_OR_RETURN(pg::Result r,
-                   pool.Exec(absl::StrCat("SELECT record FROM invoices WHERE ", where,
-                                          " ORDER BY invoice_id DESC LIMIT ", limit),
-                             params));
+  ASSIGN_OR_RETURN(pg::Result r, pool.Exec(absl::StrCat("SELECT record FROM invoices WHERE ", where,
+                                                        " ORDER BY invoice_id DESC LIMIT ", limit),
+                                           params));
   return ReadInvoices(r);
 }
 

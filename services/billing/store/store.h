@@ -63,6 +63,19 @@ absl::StatusOr<int64_t> CountQuarantine(pg::Pool& pool);
 // ---- ledger ---------------------------------------------------------------------------------
 
 absl::Status Append(pg::Conn& tx, absl::string_view tenant, const v1::UsageEntry& entry);
+// Calls' costs (CALL and REVERSAL entries) by their end in [from, to), grouped by the day in
+// `zone`, the direction (its number, as text) or the contact's region, ordered by that key.
+enum class CostBy { kDay, kDirection, kRegion };
+struct CostRow {
+  std::string key;
+  int64_t micros = 0;
+  int64_t minutes = 0;
+  int64_t calls = 0;
+};
+absl::StatusOr<std::vector<CostRow>> Costs(pg::Pool& pool, absl::string_view tenant,
+                                           absl::Time from, absl::Time to, absl::string_view zone,
+                                           CostBy by);
+
 absl::StatusOr<std::optional<v1::UsageEntry>> GetEntry(pg::Conn& tx, absl::string_view tenant,
                                                        absl::string_view entry_id);
 
@@ -99,8 +112,7 @@ struct MonthKey {
 absl::StatusOr<std::vector<MonthKey>> OpenMonths(pg::Pool& pool, absl::string_view last_month,
                                                  int limit);
 // Locks the month's row; false when it was invoiced already (or does not exist).
-absl::StatusOr<bool> LockOpenMonth(pg::Conn& tx, absl::string_view tenant,
-                                   absl::string_view month);
+absl::StatusOr<bool> LockOpenMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month);
 absl::Status MarkInvoiced(pg::Conn& tx, absl::string_view tenant, absl::string_view month);
 // Entries on no invoice yet, of `month` or before, oldest first.
 absl::StatusOr<std::vector<v1::UsageEntry>> UninvoicedEntries(pg::Conn& conn,
