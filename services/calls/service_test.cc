@@ -18,6 +18,7 @@
 #include "libs/pg/pg.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
+#include "services/billing/module.h"
 #include "services/calls/journal.h"
 #include "services/calls/module.h"
 #include "services/calls/store/store.h"
@@ -25,6 +26,7 @@
 #include "services/routing/module.h"
 #include "services/webhooks/module.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
+#include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
@@ -57,10 +59,11 @@ struct Who {
 
 // Which targets run beside calls: routing only where agents answer (without it an inbound
 // call waits OFFERED for the ring timer, which several tests are about).
-std::vector<std::function<void(sb::runtime::Registry&)>> Targets(bool routing) {
+std::vector<std::function<void(sb::runtime::Registry&)>> Targets(bool routing, bool billing) {
   std::vector<std::function<void(sb::runtime::Registry&)>> out = {
       sb::webhooks::Register, sb::eligibility::Register, sb::calls::Register};
   if (routing) out.push_back(sb::routing::Register);
+  if (billing) out.push_back(sb::billing::Register);
   return out;
 }
 
@@ -72,8 +75,9 @@ std::map<std::string, std::string> Flags(absl::Duration ring_timeout, bool routi
 }
 
 struct Suite {
-  explicit Suite(absl::Duration ring_timeout = absl::Seconds(30), bool routing = false)
-      : suite({.services = Targets(routing),
+  explicit Suite(absl::Duration ring_timeout = absl::Seconds(30), bool routing = false,
+                 bool billing = false)
+      : suite({.services = Targets(routing, billing),
                .meta_sim = true,
                .sim_options =
                    [](sb::metasim::SimOptions& o) {
@@ -802,6 +806,83 @@ TEST_CASE("a scheduled callback comes due once, then is completed; closed ones s
   req.set_request_id("cb-2");
   CHECK(s.Calls(&v1::CallsService::Stub::ScheduleCallback, req, &scheduled).code() ==
         absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE(
+    "a call through Meta is billed: its cost on the call, in the ledger and the month; "
+    "at the limit eligibility blocks, a top-up lifts it") {
+  namespace bv1 = sb::billing::v1;
+  Suite s(absl::Seconds(30), /*routing=*/false, /*billing=*/true);
+  auto billing = bv1::BillingService::NewStub(s.suite.channel());
+  const Who admin{.subject = "admin-1", .roles = {"admin"}};
+  bv1::UpdateRatePlanRequest plan;
+  plan.mutable_rate_plan()->set_monthly_minutes_limit(1);
+  plan.mutable_update_mask()->add_paths("monthly_minutes_limit");
+  bv1::UpdateRatePlanResponse planned;
+  REQUIRE(
+      Suite::Call(billing.get(), &bv1::BillingService::Stub::UpdateRatePlan, plan, &planned, admin)
+          .ok());
+
+  sb::metasim::UserBehaviour contact;
+  contact.answer_after = absl::Milliseconds(200);
+  contact.hang_up_after = absl::Seconds(2);  // Meta's terminate carries the talk time
+  s.sim->SetBehaviour("5511966880011", contact);
+  s.MakeCallable("5511966880011");
+  auto placed = s.Start("5511966880011", "billed-1");
+  INFO(placed.status().ToString());
+  REQUIRE(placed.ok());
+  const v1::Call ended = s.WaitFor(placed->call_id(), v1::CALL_STATE_ENDED);
+  REQUIRE(ended.has_duration());
+  // Billing rates what Meta reported (a few seconds: one whole minute, $0.005) and calls keeps
+  // the cost it was told.
+  REQUIRE(testing::Eventually(
+      [&] {
+        auto c = s.Get(placed->call_id());
+        return c.ok() && c->cost().amount_micros() == 5'000;
+      },
+      absl::Seconds(30)));
+  bv1::ListUsageEntriesRequest entries;
+  entries.set_filter(absl::StrCat("call_id = \"", placed->call_id(), "\""));
+  bv1::ListUsageEntriesResponse listed;
+  REQUIRE(Suite::Call(billing.get(), &bv1::BillingService::Stub::ListUsageEntries, entries, &listed,
+                      admin)
+              .ok());
+  REQUIRE(listed.entries_size() == 1);
+  CHECK(listed.entries(0).duration().seconds() == ended.duration().seconds());
+  CHECK(listed.entries(0).minutes() == 1);
+  bv1::GetUsageResponse usage;
+  REQUIRE(Suite::Call(billing.get(), &bv1::BillingService::Stub::GetUsage, bv1::GetUsageRequest(),
+                      &usage, admin)
+              .ok());
+  CHECK(usage.usage().minutes_used() == 1);
+  CHECK(usage.usage().level() == bv1::USAGE_LEVEL_EXHAUSTED);
+
+  // Eligibility hears of it on billing.usage.v1: the month's minutes are gone.
+  auto blocked_by_minutes = [&] {
+    sb::eligibility::v1::CheckEligibilityRequest req;
+    req.mutable_contact()->set_wa_id("5511966880011");
+    req.set_business_phone_number_id(kNumber);
+    req.set_call_kind(sb::eligibility::v1::CALL_KIND_USER_REQUESTED);
+    sb::eligibility::v1::CheckEligibilityResponse resp;
+    if (!Suite::Call(s.eligibility.get(),
+                     &sb::eligibility::v1::EligibilityService::Stub::CheckEligibility, req, &resp)
+             .ok()) {
+      return std::optional<bool>();
+    }
+    for (const auto& r : resp.blocking_reasons()) {
+      if (r.code() == "MONTHLY_MINUTES_EXHAUSTED") return std::optional<bool>(true);
+    }
+    return std::optional<bool>(false);
+  };
+  REQUIRE(testing::Eventually([&] { return blocked_by_minutes() == true; }, absl::Seconds(20)));
+  bv1::PurchaseMinutesRequest topup;
+  topup.set_minutes(10);
+  topup.set_request_id(sb::core::NewId());
+  bv1::PurchaseMinutesResponse bought;
+  REQUIRE(
+      Suite::Call(billing.get(), &bv1::BillingService::Stub::PurchaseMinutes, topup, &bought, admin)
+          .ok());
+  REQUIRE(testing::Eventually([&] { return blocked_by_minutes() == false; }, absl::Seconds(20)));
 }
 
 TEST_CASE("billing's rating sets the call's cost, once") {

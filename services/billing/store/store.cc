@@ -15,6 +15,19 @@ absl::Status Unparsable(absl::string_view what) {
                      absl::StrCat("a stored ", what, " does not parse"));
 }
 
+// The records (bytea, column 0) of every row of `r`.
+template <typename Record>
+absl::StatusOr<std::vector<Record>> Records(const pg::Result& r, absl::string_view what) {
+  std::vector<Record> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    Record record;
+    if (!record.ParseFromString(r.GetBytes(i, 0))) return Unparsable(what);
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
 rules::MonthUsage ReadMonth(const pg::Result& r) {
   rules::MonthUsage u;
   if (r.rows() == 0) return u;
@@ -224,13 +237,7 @@ absl::StatusOr<std::vector<v1::UsageEntry>> ListEntries(pg::Pool& pool, absl::st
   ASSIGN_OR_RETURN(pg::Result r, pool.Exec(absl::StrCat("SELECT record FROM entries WHERE ", where,
                                                         " ORDER BY entry_id DESC LIMIT ", limit),
                                            params));
-  std::vector<v1::UsageEntry> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    v1::UsageEntry e;
-    if (!e.ParseFromString(r.GetBytes(i, 0))) return Unparsable("ledger entry");
-    out.push_back(std::move(e));
-  }
-  return out;
+  return Records<v1::UsageEntry>(r, "ledger entry");
 }
 
 // ---- months and sequences -------------------------------------------------------------------
@@ -294,13 +301,7 @@ absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, absl::string_vie
 namespace {
 
 absl::StatusOr<std::vector<v1::Invoice>> ReadInvoices(const pg::Result& r) {
-  std::vector<v1::Invoice> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    v1::Invoice inv;
-    if (!inv.ParseFromString(r.GetBytes(i, 0))) return Unparsable("invoice");
-    out.push_back(std::move(inv));
-  }
-  return out;
+  return Records<v1::Invoice>(r, "invoice");
 }
 
 }  // namespace
@@ -344,13 +345,7 @@ absl::StatusOr<std::vector<v1::UsageEntry>> UninvoicedEntries(pg::Conn& conn,
                 "(SELECT 1 FROM invoice_items i WHERE i.tenant_id = e.tenant_id "
                 "AND i.entry_id = e.entry_id) ORDER BY entry_id",
                 {tenant, month}));
-  std::vector<v1::UsageEntry> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    v1::UsageEntry e;
-    if (!e.ParseFromString(r.GetBytes(i, 0))) return Unparsable("ledger entry");
-    out.push_back(std::move(e));
-  }
-  return out;
+  return Records<v1::UsageEntry>(r, "ledger entry");
 }
 
 absl::StatusOr<int64_t> NextInvoiceNumber(pg::Conn& tx, absl::string_view tenant,
