@@ -53,9 +53,7 @@ Invoices::Invoices(pg::Pool& pool, Plans& plans, const core::Clock& clock)
 
 absl::StatusOr<int> Invoices::IssueDue() {
   const absl::Time now = clock_.Now();
-  // No zone is more than 14 h ahead of UTC: a month that ended anywhere is at most this one.
-  const std::string last = rules::MonthOf(now + absl::Hours(14), absl::UTCTimeZone()).id;
-  ASSIGN_OR_RETURN(std::vector<store::MonthKey> open, store::OpenMonths(pool_, last, kIssueBatch));
+  ASSIGN_OR_RETURN(std::vector<store::MonthKey> open, store::DueMonths(pool_, now, kIssueBatch));
   int issued = 0;
   for (const store::MonthKey& key : open) {
     ASSIGN_OR_RETURN(bool done, Issue(key.tenant, key.month, now));
@@ -72,7 +70,9 @@ absl::StatusOr<bool> Invoices::Issue(const std::string& tenant, const std::strin
     issued = false;
     ASSIGN_OR_RETURN(v1::RatePlan plan, plans_.Of(tx, tenant));
     ASSIGN_OR_RETURN(rules::Month month, rules::ParseMonth(month_id, rules::ZoneOf(plan)));
-    if (month.end > now) return absl::OkStatus();  // not over yet in the tenant's zone
+    if (month.end > now) {  // not over yet in the plan's zone (it changed): look again then
+      return store::SetCloseTime(tx, tenant, month.id, month.end);
+    }
     ASSIGN_OR_RETURN(bool open, store::LockOpenMonth(tx, tenant, month.id));
     if (!open) return absl::OkStatus();  // another replica issued it
     ASSIGN_OR_RETURN(std::vector<v1::UsageEntry> entries,

@@ -77,7 +77,7 @@ v1::Usage Ledger::Show(const rules::MonthUsage& usage, const v1::RatePlan& plan,
 absl::StatusOr<Ledger::Booking> Ledger::Open(pg::Conn& tx, const std::string& tenant,
                                              const v1::RatePlan& plan, const rules::Month& month,
                                              absl::Time now) {
-  ASSIGN_OR_RETURN(rules::MonthUsage usage, store::LockMonth(tx, tenant, month.id, now));
+  ASSIGN_OR_RETURN(rules::MonthUsage usage, store::LockMonth(tx, tenant, month, now));
   return Booking{.tenant = tenant, .plan = plan, .month = month, .usage = usage};
 }
 
@@ -86,8 +86,8 @@ absl::Status Ledger::Add(pg::Conn& tx, Booking& b, v1::UsageEntry& entry, absl::
   entry.set_month(b.month.id);
   *entry.mutable_create_time() = core::ToProto(now);
   RETURN_IF_ERROR(store::Append(tx, b.tenant, entry));
-  const std::string current = rules::MonthOf(now, rules::ZoneOf(b.plan)).id;
-  if (b.month.id != current) RETURN_IF_ERROR(store::TouchMonth(tx, b.tenant, current, now));
+  const rules::Month current = rules::MonthOf(now, rules::ZoneOf(b.plan));
+  if (b.month.id != current.id) RETURN_IF_ERROR(store::TouchMonth(tx, b.tenant, current, now));
   switch (entry.kind()) {
     case v1::USAGE_ENTRY_KIND_PURCHASE:
       b.usage.purchased_minutes += entry.minutes();

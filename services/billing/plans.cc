@@ -4,6 +4,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/idempotency.h"
+#include "services/billing/rules/months.h"
 #include "services/billing/rules/plan.h"
 #include "services/billing/store/store.h"
 
@@ -47,7 +48,16 @@ absl::StatusOr<v1::RatePlan> Plans::Update(const auth::Principal& caller,
         tx.Exec("SELECT pg_advisory_xact_lock(hashtext('billing.plan.' || $1))", {tenant})
             .status());
     ASSIGN_OR_RETURN(v1::RatePlan stored, store::LoadPlan(tx, tenant));
+    const std::string zone_before = rules::Effective(stored).time_zone();
     ASSIGN_OR_RETURN(stored, rules::Update(std::move(stored), req));
+    const v1::RatePlan effective = rules::Effective(stored);
+    if (effective.time_zone() != zone_before) {  // open months now close at another instant
+      ASSIGN_OR_RETURN(std::vector<std::string> open, store::OpenMonthsOf(tx, tenant));
+      for (const std::string& id : open) {
+        ASSIGN_OR_RETURN(rules::Month month, rules::ParseMonth(id, rules::ZoneOf(effective)));
+        RETURN_IF_ERROR(store::SetCloseTime(tx, tenant, id, month.end));
+      }
+    }
     *stored.mutable_update_time() = core::ToProto(clock_.Now());
     RETURN_IF_ERROR(store::SavePlan(tx, tenant, stored, clock_.Now()));
     *resp.mutable_rate_plan() = rules::Effective(stored);

@@ -243,16 +243,13 @@ absl::StatusOr<std::vector<v1::UsageEntry>> ListEntries(pg::Pool& pool, absl::st
 // ---- months and sequences -------------------------------------------------------------------
 
 absl::StatusOr<rules::MonthUsage> LockMonth(pg::Conn& tx, absl::string_view tenant,
-                                            absl::string_view month, absl::Time now) {
-  RETURN_IF_ERROR(tx.Exec("INSERT INTO months (tenant_id, month, update_time) VALUES ($1, $2, $3) "
-                          "ON CONFLICT (tenant_id, month) DO NOTHING",
-                          {tenant, month, now})
-                      .status());
+                                            const rules::Month& month, absl::Time now) {
+  RETURN_IF_ERROR(TouchMonth(tx, tenant, month, now));
   ASSIGN_OR_RETURN(pg::Result r,
                    tx.Exec(absl::StrCat("SELECT ", kMonthColumns,
                                         " FROM months WHERE tenant_id = $1 AND month = $2 "
                                         "FOR UPDATE"),
-                           {tenant, month}));
+                           {tenant, month.id}));
   return ReadMonth(r);
 }
 
@@ -286,13 +283,30 @@ absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant) {
   return r.GetInt(0, 0);
 }
 
-absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, const rules::Month& month,
                         absl::Time now) {
   return tx
       .Exec(
-          "INSERT INTO months (tenant_id, month, update_time) VALUES ($1, $2, $3) "
-          "ON CONFLICT (tenant_id, month) DO NOTHING",
-          {tenant, month, now})
+          "INSERT INTO months (tenant_id, month, update_time, close_time) "
+          "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, month) DO NOTHING",
+          {tenant, month.id, now, month.end})
+      .status();
+}
+
+absl::StatusOr<std::vector<std::string>> OpenMonthsOf(pg::Conn& tx, absl::string_view tenant) {
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Exec("SELECT month FROM months WHERE tenant_id = $1 AND NOT invoiced", {tenant}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
+  return out;
+}
+
+absl::Status SetCloseTime(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+                          absl::Time close) {
+  return tx
+      .Exec("UPDATE months SET close_time = $3 WHERE tenant_id = $1 AND month = $2",
+            {tenant, month, close})
       .status();
 }
 
@@ -306,13 +320,12 @@ absl::StatusOr<std::vector<v1::Invoice>> ReadInvoices(const pg::Result& r) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<MonthKey>> OpenMonths(pg::Pool& pool, absl::string_view last_month,
-                                                 int limit) {
+absl::StatusOr<std::vector<MonthKey>> DueMonths(pg::Pool& pool, absl::Time now, int limit) {
   ASSIGN_OR_RETURN(pg::Result r,
                    pool.Exec(absl::StrCat("SELECT tenant_id, month FROM months WHERE NOT invoiced "
-                                          "AND month <= $1 ORDER BY month, tenant_id LIMIT ",
+                                          "AND close_time <= $1 ORDER BY close_time LIMIT ",
                                           limit),
-                             {last_month}));
+                             {now}));
   std::vector<MonthKey> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "libs/pg/pg.h"
 #include "services/billing/rules/entry_filter.h"
+#include "services/billing/rules/months.h"
 #include "services/billing/rules/usage.h"
 #include "switchboard/billing/v1/billing_service.pb.h"
 
@@ -87,9 +88,9 @@ absl::StatusOr<std::vector<v1::UsageEntry>> ListEntries(pg::Pool& pool, absl::st
 
 // ---- months and sequences -------------------------------------------------------------------
 
-// The month's row, locked (created empty when missing).
+// The month's row, locked (created empty, closing at month.end, when missing).
 absl::StatusOr<rules::MonthUsage> LockMonth(pg::Conn& tx, absl::string_view tenant,
-                                            absl::string_view month, absl::Time now);
+                                            const rules::Month& month, absl::Time now);
 absl::Status SaveMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
                        const rules::MonthUsage& usage, absl::Time now);
 // The month's sums (empty when nothing happened in it).
@@ -99,8 +100,13 @@ absl::StatusOr<rules::MonthUsage> GetMonth(pg::Pool& pool, absl::string_view ten
 // The tenant's next event sequence (locks the tenant's row until the transaction ends).
 absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant);
 // Creates the month's row if it is missing (so its invoice will be issued).
-absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, const rules::Month& month,
                         absl::Time now);
+// The open months' ids of `tenant` (not invoiced yet).
+absl::StatusOr<std::vector<std::string>> OpenMonthsOf(pg::Conn& tx, absl::string_view tenant);
+// When `month` closes (after a plan's zone changed, or a row's first guess was early).
+absl::Status SetCloseTime(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
+                          absl::Time close);
 
 // ---- invoices -------------------------------------------------------------------------------
 
@@ -108,9 +114,8 @@ struct MonthKey {
   std::string tenant;
   std::string month;
 };
-// Months not invoiced yet, up to `last_month` ("YYYY-MM") included, oldest first.
-absl::StatusOr<std::vector<MonthKey>> OpenMonths(pg::Pool& pool, absl::string_view last_month,
-                                                 int limit);
+// Months not invoiced yet whose close time is `now` or before, the earliest first.
+absl::StatusOr<std::vector<MonthKey>> DueMonths(pg::Pool& pool, absl::Time now, int limit);
 // Locks the month's row; false when it was invoiced already (or does not exist).
 absl::StatusOr<bool> LockOpenMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month);
 absl::Status MarkInvoiced(pg::Conn& tx, absl::string_view tenant, absl::string_view month);
