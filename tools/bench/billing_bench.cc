@@ -40,10 +40,12 @@
 #include "services/billing/usage.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "tools/bench/bench_flags.h"
+#include "tools/bench/scratch_database.h"
 
 namespace {
 
 using namespace switchboard;  // NOLINT
+using bench::Must;
 namespace cv1 = calls::v1;
 
 struct Flags {
@@ -53,19 +55,6 @@ struct Flags {
   std::string pgbench;
   int baseline_seconds = 10;
 };
-
-void Must(const absl::Status& s, const char* what) {
-  if (s.ok()) return;
-  std::fprintf(stderr, "billing_bench: %s: %s\n", what, s.ToString().c_str());
-  std::exit(1);
-}
-
-// The suite's database URL with another database name.
-std::string WithDatabase(const std::string& url, const std::string& db) {
-  const size_t slash = url.rfind('/');
-  const size_t query = url.find('?', slash);
-  return url.substr(0, slash + 1) + db + (query == std::string::npos ? "" : url.substr(query));
-}
 
 std::string Tenant(int i) { return absl::StrCat("tenant-", i); }
 
@@ -143,12 +132,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  const std::string db = absl::StrCat("billing_bench_", absl::ToUnixSeconds(absl::Now()));
-  {
-    pg::Pool admin({.url = f.postgres_url, .pool_size = 1});
-    Must(admin.Exec(absl::StrCat("CREATE DATABASE ", db), {}).status(), "create database");
-  }
-  const std::string url = WithDatabase(f.postgres_url, db);
+  bench::ScratchDatabase db(f.postgres_url, "billing_bench");
+  const std::string& url = db.url();
   {
     pg::Pool pool({.url = url, .schema = "billing", .pool_size = 8});
     Must(pg::Migrate(pool, billing::Migrations()), "migrate");
@@ -237,7 +222,5 @@ int main(int argc, char** argv) {
         seconds, rate, messages / seconds, reads.size(), p99, baseline,
         baseline > 0 ? rate / baseline : 0, ceiling, ceiling > 0 ? rate / ceiling : 0);
   }
-  pg::Pool admin({.url = f.postgres_url, .pool_size = 1});
-  (void)admin.Exec(absl::StrCat("DROP DATABASE ", db), {});
   return 0;
 }

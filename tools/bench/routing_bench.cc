@@ -47,10 +47,12 @@
 #include "services/routing/store/store.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 #include "tools/bench/bench_flags.h"
+#include "tools/bench/scratch_database.h"
 
 namespace {
 
 using namespace switchboard;  // NOLINT
+using bench::Must;
 namespace rv1 = routing::v1;
 namespace cv1 = calls::v1;
 
@@ -73,19 +75,6 @@ class AlwaysOpen final : public routing::Hours {
     return std::nullopt;
   }
 };
-
-void Must(const absl::Status& s, const char* what) {
-  if (s.ok()) return;
-  std::fprintf(stderr, "routing_bench: %s: %s\n", what, s.ToString().c_str());
-  std::exit(1);
-}
-
-// The suite's database URL with another database name.
-std::string WithDatabase(const std::string& url, const std::string& db) {
-  const size_t slash = url.rfind('/');
-  const size_t query = url.find('?', slash);
-  return url.substr(0, slash + 1) + db + (query == std::string::npos ? "" : url.substr(query));
-}
 
 cv1::CallStateChanged Inbound(const std::string& tenant, const std::string& call_id,
                               const std::string& number, cv1::CallState state, int sequence) {
@@ -375,13 +364,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "routing_bench: --postgres-url=postgresql://... is required\n");
     return 2;
   }
-  const std::string db = absl::StrCat("routing_bench_", absl::ToUnixSeconds(absl::Now()));
+  bench::ScratchDatabase db(f.postgres_url, "routing_bench");
   {
-    pg::Pool admin({.url = f.postgres_url, .pool_size = 1});
-    Must(admin.Exec(absl::StrCat("CREATE DATABASE ", db), {}).status(), "create database");
-  }
-  {
-    pg::Pool pool({.url = WithDatabase(f.postgres_url, db),
+    pg::Pool pool({.url = db.url(),
                    .schema = "routing",
                    .pool_size = std::max(f.workers * 2, f.claimers) + 4});
     Must(pg::Migrate(pool, routing::Migrations()), "migrate");
@@ -401,7 +386,5 @@ int main(int argc, char** argv) {
     OfferScenario(f, ringer);
     ClaimScenario(f, pool, agents, ringer);
   }
-  pg::Pool admin({.url = f.postgres_url, .pool_size = 1});
-  (void)admin.Exec(absl::StrCat("DROP DATABASE ", db), {});
   return 0;
 }
