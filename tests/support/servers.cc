@@ -91,16 +91,32 @@ std::string PgTemplate() {
 }  // namespace
 
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Fail("bind failed");
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  // Below Linux's ephemeral range (32768-60999): a port the kernel handed out for a free bind
+  // is also one it hands to outgoing connections (a PostgreSQL client's, say), which can take it
+  // before the server that asked for it listens. Random ports under that range, checked free,
+  // meet neither; the kernel's choice remains the fallback.
+  static std::atomic<uint64_t> draws{static_cast<uint64_t>(getpid()) * 2654435761u ^
+                                     static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()))};
+  auto bindable = [](int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ok ? ntohs(addr.sin_port) : 0;
+  };
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const uint64_t x = draws.fetch_add(0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
+    const int port = 20000 + static_cast<int>((x >> 33) % 12768);  // 20000-32767
+    if (bindable(port) == port) return port;
+  }
+  const int port = bindable(0);
+  if (port == 0) Fail("bind failed");
+  return port;
 }
 
 bool Eventually(const std::function<bool()>& condition, absl::Duration timeout,

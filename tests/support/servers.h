@@ -18,7 +18,8 @@
 
 namespace switchboard::testing {
 
-// A free TCP port on 127.0.0.1 (bound then released; callers retry on the rare collision).
+// A free TCP port on 127.0.0.1, below the ephemeral range (bound then released; callers retry on
+// the rare collision).
 int FreePort();
 
 // Polls `condition` until it holds or `timeout` passes; returns whether it held.
