@@ -14,6 +14,7 @@
 #include <deque>
 #include <future>
 #include <limits>
+#include <sstream>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -55,6 +56,11 @@ constexpr absl::Duration kStopGrace = absl::Seconds(1);
 // Accept failed (e.g. out of file descriptors): try again after this instead of spinning.
 constexpr std::chrono::milliseconds kAcceptRetry{50};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr absl::string_view kCrlf = "\r\n";
+constexpr absl::string_view kLastChunk = "0\r\n\r\n";
+// A stream's queued pieces go out in writes of about this much, so that request_timeout, which
+// bounds each write, cuts a client that does not read rather than one that reads slowly.
+constexpr int64_t kStreamBatch = 64 << 10;
 
 SteadyClock::duration ToChrono(absl::Duration d) {
   return std::chrono::duration_cast<SteadyClock::duration>(absl::ToChronoNanoseconds(d));
@@ -231,6 +237,215 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
+// One piece of a streamed body as it goes on the wire: the chunk's size line (or the response's
+// head, or the last chunk), the data moved from Write uncopied, and the chunk's closing CRLF.
+struct Piece {
+  std::string prefix;
+  std::string data;
+  bool crlf = false;
+
+  int64_t size() const {
+    return static_cast<int64_t>(prefix.size() + data.size() + (crlf ? kCrlf.size() : 0));
+  }
+};
+
+// The server's ResponseStream. Producers queue pieces under the mutex and wake the connection's
+// strand, which takes them (Take), writes them and reports back (Written), and ends the stream
+// (End) however the connection ends. Once ended it is detached: producers post nothing more, so
+// a stream may outlive its connection and the server.
+class StreamImpl final : public ResponseStream {
+ public:
+  // Posts the connection's next look at the stream (Take) to its strand.
+  using Wake = std::function<void()>;
+
+  // For answers that carry no body: the producer learns at once (OnClose runs on its thread).
+  static std::shared_ptr<StreamImpl> Ended() {
+    auto stream = std::make_shared<StreamImpl>(0, false, "", nullptr);
+    stream->End();
+    return stream;
+  }
+
+  // `head`: the status line and headers, the first bytes to write.
+  StreamImpl(int64_t max_bytes, bool chunked, std::string head, Wake wake)
+      : max_bytes_(max_bytes), chunked_(chunked) {
+    absl::MutexLock lock(&mu_);
+    wake_ = std::move(wake);
+    if (!head.empty()) Queue({.prefix = std::move(head)});
+  }
+
+  bool Write(std::string data) override;
+  void Finish() override;
+  void Abort() override;
+  void OnClose(std::function<void()> fn) override;
+  bool closed() const override {
+    absl::MutexLock lock(&mu_);
+    return !accepting_;
+  }
+  int64_t queued_bytes() const override {
+    absl::MutexLock lock(&mu_);
+    return queued_;
+  }
+
+  enum class Step { kWait, kWrite, kDone, kAbort, kOverflow };
+  // On the strand: what the connection does next. With `batch` (no write under way), the next
+  // pieces to write are moved into it (kWrite), or kDone once the last one is written.
+  Step Take(std::vector<Piece>* batch);
+  // On the strand: a write of `bytes` taken earlier has completed.
+  void Written(int64_t bytes);
+  // The stream is over: what is queued is dropped, producers are detached and OnClose runs
+  // (here, outside the lock, since it may call back into the stream). Idempotent.
+  void End();
+
+ private:
+  void Queue(Piece piece) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    queued_ += piece.size();
+    pending_.push_back(std::move(piece));
+  }
+  void DropPending() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One wake-up in flight at a time: the strand takes everything queued when it looks.
+  void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (wake_ && !wake_posted_) {
+      wake_posted_ = true;
+      wake_();
+    }
+  }
+
+  const int64_t max_bytes_;
+  const bool chunked_;
+  mutable absl::Mutex mu_;
+  Wake wake_ ABSL_GUARDED_BY(mu_);  // empty once ended
+  bool wake_posted_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Piece> pending_ ABSL_GUARDED_BY(mu_);
+  int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;  // pending_ and the write under way
+  bool accepting_ ABSL_GUARDED_BY(mu_) = true;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_close_ ABSL_GUARDED_BY(mu_);
+};
+
+bool StreamImpl::Write(std::string data) {
+  absl::MutexLock lock(&mu_);
+  if (!accepting_) return false;
+  if (data.empty()) return true;
+  Piece piece;
+  if (chunked_) {
+    piece.prefix = absl::StrCat(absl::Hex(data.size()), kCrlf);
+    piece.crlf = true;
+  }
+  piece.data = std::move(data);
+  if (queued_ + piece.size() > max_bytes_) {
+    accepting_ = false;
+    overflowed_ = true;
+    DropPending();  // freed now, not when the strand gets to close
+    WakeLocked();
+    return false;
+  }
+  Queue(std::move(piece));
+  WakeLocked();
+  return true;
+}
+
+void StreamImpl::Finish() {
+  absl::MutexLock lock(&mu_);
+  if (!accepting_) return;
+  accepting_ = false;
+  finishing_ = true;
+  if (chunked_) Queue({.prefix = std::string(kLastChunk)});
+  WakeLocked();
+}
+
+void StreamImpl::Abort() {
+  absl::MutexLock lock(&mu_);
+  if (ended_ || aborted_) return;
+  accepting_ = false;
+  aborted_ = true;
+  DropPending();
+  WakeLocked();
+}
+
+void StreamImpl::OnClose(std::function<void()> fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!ended_) {
+      on_close_ = std::move(fn);
+      return;
+    }
+  }
+  if (fn) fn();
+}
+
+StreamImpl::Step StreamImpl::Take(std::vector<Piece>* batch) {
+  absl::MutexLock lock(&mu_);
+  wake_posted_ = false;
+  if (aborted_) return Step::kAbort;
+  if (overflowed_) return Step::kOverflow;
+  if (batch == nullptr) return Step::kWait;
+  int64_t bytes = 0;
+  while (!pending_.empty() && bytes < kStreamBatch) {
+    bytes += pending_.front().size();
+    batch->push_back(std::move(pending_.front()));
+    pending_.pop_front();
+  }
+  if (!batch->empty()) return Step::kWrite;
+  return finishing_ ? Step::kDone : Step::kWait;
+}
+
+void StreamImpl::Written(int64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (!ended_) queued_ -= bytes;
+}
+
+void StreamImpl::DropPending() {
+  for (const Piece& piece : pending_) queued_ -= piece.size();
+  pending_.clear();
+}
+
+void StreamImpl::End() {
+  std::function<void()> on_close;
+  Wake wake;  // destroyed outside the lock
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return;
+    ended_ = true;
+    accepting_ = false;
+    pending_.clear();
+    queued_ = 0;
+    wake = std::move(wake_);
+    wake_ = nullptr;
+    on_close = std::move(on_close_);
+    on_close_ = nullptr;
+  }
+  if (!on_close) return;
+  try {
+    on_close();
+  } catch (const std::exception& e) {
+    log::Error("http stream OnClose threw", {{"what", e.what()}});
+  } catch (...) {
+    log::Error("http stream OnClose threw", {{"what", "not a std::exception"}});
+  }
+}
+
+// The head of a streamed response. Chunked framing is the server's, so the handler's own
+// Content-Length or Transfer-Encoding cannot contradict it.
+std::string StreamHead(const Response& response, unsigned version, bool chunked, bool keep_alive) {
+  bhttp::response<bhttp::empty_body> head;
+  head.version(version);
+  head.result(static_cast<unsigned>(response.status));
+  if (!response.content_type.empty()) {
+    head.set(bhttp::field::content_type, response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) head.insert(name, value);
+  head.erase(bhttp::field::content_length);
+  head.erase(bhttp::field::transfer_encoding);
+  if (chunked) head.chunked(true);
+  head.keep_alive(keep_alive);
+  std::ostringstream out;
+  out << head.base();
+  return std::move(out).str();
+}
+
 class Session;
 
 }  // namespace
@@ -254,6 +469,11 @@ class Server::Impl {
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   WorkerPool& pool() { return pool_; }
   int64_t connections() const { return open_.load(std::memory_order_relaxed); }
+  int64_t streams() const { return streams_.load(std::memory_order_relaxed); }
+  int64_t slow_streams() const { return slow_streams_.load(std::memory_order_relaxed); }
+  void StreamOpened() { streams_.fetch_add(1, std::memory_order_relaxed); }
+  void StreamEnded() { streams_.fetch_sub(1, std::memory_order_relaxed); }
+  void SlowStream() { slow_streams_.fetch_add(1, std::memory_order_relaxed); }
   const Route* Match(absl::string_view path) const;
   // Counts a refusal; `report`: and tells the owner (on_refusal).
   void Refused(std::atomic<int64_t> Server::Refusals::*counter, int status, bool report);
@@ -263,6 +483,7 @@ class Server::Impl {
  private:
   void Accept();
   void OnAccept(ErrorCode ec, tcp::socket socket);
+  std::vector<std::shared_ptr<Session>> LiveSessions();
   void RunIo();
   bool NoSessions() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sessions_.empty(); }
 
@@ -271,6 +492,8 @@ class Server::Impl {
   Server::Refusals& refusals_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> open_{0};
+  std::atomic<int64_t> streams_{0};
+  std::atomic<int64_t> slow_streams_{0};
   WorkerPool pool_;
 
   absl::Mutex mu_;
@@ -292,8 +515,9 @@ class Server::Impl {
 namespace {
 
 // One connection. Everything runs on the connection's strand except the handler, which runs on
-// the worker pool with its own copy of the request. Between requests the connection holds only
-// its socket and a small buffer.
+// the worker pool with its own copy of the request, and the producer of a streamed response,
+// which only queues into the StreamImpl. Between requests the connection holds only its socket
+// and a small buffer.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Server::Impl& server, tcp::socket socket)
@@ -303,21 +527,38 @@ class Session : public std::enable_shared_from_this<Session> {
         remote_(RemoteAddress(socket)),
         stream_(std::move(socket)),
         buffer_(static_cast<size_t>(options_.max_header_bytes) + 65536) {}
-  ~Session() { server_.Forget(this); }
+  ~Session() {
+    EndStream();
+    server_.Forget(this);
+  }
 
   void Start() {
     asio::dispatch(executor_, [self = shared_from_this()] { self->WaitForRequest(); });
   }
-  // From Stop: closes the connection unless an answer is being prepared or written (which
-  // closes it once written).
+  // From Stop: closes the connection, and its stream, unless an answer is being prepared or
+  // written (which closes it once written).
   void Shutdown() {
     asio::post(executor_, [self = shared_from_this()] {
       if (self->state_ != State::kInHandler && self->state_ != State::kWriting) self->Close();
     });
   }
+  // From Stop, once no I/O thread runs: ends a stream that Shutdown did not get to, so that its
+  // producer is told and posts nothing to the io_context about to go.
+  void Abandon() { EndStream(); }
 
  private:
-  enum class State { kIdle, kReading, kInHandler, kWriting, kClosing, kClosed };
+  // kStreaming: a streamed response is open; kAfterStream: its last chunk is written and the
+  // read kept pending meanwhile is being cancelled, before the next request.
+  enum class State {
+    kIdle,
+    kReading,
+    kInHandler,
+    kWriting,
+    kStreaming,
+    kAfterStream,
+    kClosing,
+    kClosed
+  };
 
   void WaitForRequest();
   void BeginRequest();
@@ -329,6 +570,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void Refuse(int status, std::string body, std::atomic<int64_t> Server::Refusals::*counter,
               bool report);
   void Write(Response response, bool keep_alive);
+  void WriteHead(std::string head, bool keep_alive);
+  void AfterAnswer(ErrorCode ec, bool keep_alive);
+  void AnswerWithoutStream(Response response, bool keep_alive);
+  void StartStream(Response response, bool keep_alive);
+  void Produce(const std::function<void(std::shared_ptr<ResponseStream>)>& produce,
+               std::shared_ptr<StreamImpl> stream);
+  void ReadWhileStreaming();
+  void OnStreamRead(ErrorCode ec, size_t n);
+  void Pump();
+  void WriteBatch();
+  void OnBatchWritten(ErrorCode ec, int64_t bytes);
+  void FinishStream();
+  void EndStream();
   void Linger();
   void Discard();
   void Close();
@@ -348,6 +602,21 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool head_ = false;
   bhttp::response<bhttp::string_body> response_;
+  std::string raw_;  // a head written as is (a HEAD answer to a streamed route)
+
+  // The open stream, and its write under way. tcp_stream has one deadline for reads and writes,
+  // and a read stays pending all along (to see the client leave), so writes have their own
+  // timer; write_generation_ tells a timer that fired late from one for the write under way.
+  std::shared_ptr<StreamImpl> out_;
+  bool out_keep_alive_ = false;
+  bool out_writing_ = false;
+  uint64_t write_generation_ = 0;
+  std::vector<Piece> batch_;
+  std::vector<asio::const_buffer> buffers_;
+  std::optional<asio::steady_timer> write_timer_;
+  // Bytes the client sent while streaming did not fit the buffer and were dropped: whatever
+  // request they began cannot be read, so the connection closes after the stream.
+  bool dropped_input_ = false;
 };
 
 void Session::WaitForRequest() {
@@ -459,6 +728,7 @@ void Session::Dispatch() {
 
 void Session::Answer(Response response) {
   bool keep_alive = keep_alive_ && !server_.stopping() && !WantsClose(response);
+  if (response.stream) return StartStream(std::move(response), keep_alive);
   Write(std::move(response), keep_alive);
 }
 
@@ -495,10 +765,180 @@ void Session::Write(Response response, bool keep_alive) {
   bhttp::async_write(stream_, response_,
                      [self = shared_from_this(), keep_alive](ErrorCode ec, size_t) {
                        self->response_ = {};
-                       if (ec || self->server_.stopping()) return self->Close();
-                       if (!keep_alive) return self->Linger();
-                       self->WaitForRequest();
+                       self->AfterAnswer(ec, keep_alive);
                      });
+}
+
+void Session::WriteHead(std::string head, bool keep_alive) {
+  state_ = State::kWriting;
+  raw_ = std::move(head);
+  stream_.expires_after(ToChrono(options_.request_timeout));
+  asio::async_write(stream_, asio::buffer(raw_),
+                    [self = shared_from_this(), keep_alive](ErrorCode ec, size_t) {
+                      self->raw_ = {};
+                      self->AfterAnswer(ec, keep_alive);
+                    });
+}
+
+void Session::AfterAnswer(ErrorCode ec, bool keep_alive) {
+  if (ec || server_.stopping()) return Close();
+  if (!keep_alive) return Linger();
+  WaitForRequest();
+}
+
+void Session::StartStream(Response response, bool keep_alive) {
+  bool bodiless = head_ || response.status == 204 || response.status == 304;
+  bool valid = response.status >= 200 && response.status <= 999;
+  if (bodiless || !valid || server_.stopping()) {
+    return AnswerWithoutStream(std::move(response), keep_alive);
+  }
+  state_ = State::kStreaming;
+  bool chunked = version_ >= 11;
+  // Without chunks, only the end of the connection can tell the end of the body.
+  out_keep_alive_ = keep_alive && chunked;
+  dropped_input_ = false;
+  auto produce = std::move(response.stream);
+  std::weak_ptr<Session> weak = weak_from_this();
+  out_ = std::make_shared<StreamImpl>(options_.max_stream_buffer, chunked,
+                                      StreamHead(response, version_, chunked, out_keep_alive_),
+                                      [weak, executor = executor_] {
+                                        asio::post(executor, [weak] {
+                                          if (auto self = weak.lock()) self->Pump();
+                                        });
+                                      });
+  server_.StreamOpened();
+  std::shared_ptr<StreamImpl> out = out_;  // Pump may end it (a body over the bound)
+  out->Write(std::move(response.body));
+  // An idle stream (no event for a while) is not a stalled client: only writes are timed.
+  stream_.expires_never();
+  write_timer_.emplace(executor_);
+  ReadWhileStreaming();
+  Pump();
+  Produce(produce, std::move(out));
+}
+
+// A HEAD request, a 204 or 304, an invalid status or a server stopping: an ordinary answer, and
+// the producer gets a stream that has already ended, so that it cleans up at once.
+void Session::AnswerWithoutStream(Response response, bool keep_alive) {
+  auto produce = std::move(response.stream);
+  response.stream = nullptr;
+  bool valid = response.status >= 200 && response.status <= 999;
+  if (head_ && valid && response.status != 204 && response.status != 304) {
+    // The headers a GET would get (chunked, no length), minus the body.
+    WriteHead(StreamHead(response, version_, version_ >= 11, keep_alive), keep_alive);
+  } else {
+    Write(std::move(response), keep_alive);
+  }
+  Produce(produce, StreamImpl::Ended());
+}
+
+void Session::Produce(const std::function<void(std::shared_ptr<ResponseStream>)>& produce,
+                      std::shared_ptr<StreamImpl> stream) {
+  try {
+    produce(stream);
+  } catch (const std::exception& e) {
+    log::Error("http stream producer threw", {{"what", e.what()}});
+    stream->Abort();
+  } catch (...) {
+    log::Error("http stream producer threw", {{"what", "not a std::exception"}});
+    stream->Abort();
+  }
+}
+
+// A read stays pending while streaming so that a client that leaves is noticed even when
+// nothing is being written. What it sends meanwhile (a pipelined request) is kept for after the
+// stream while it fits the buffer, and dropped beyond.
+void Session::ReadWhileStreaming() {
+  if (buffer_.max_size() - buffer_.size() < kDiscardRead) {
+    buffer_.clear();
+    dropped_input_ = true;
+  }
+  stream_.async_read_some(
+      buffer_.prepare(kDiscardRead),
+      [self = shared_from_this()](ErrorCode ec, size_t n) { self->OnStreamRead(ec, n); });
+}
+
+void Session::OnStreamRead(ErrorCode ec, size_t n) {
+  if (state_ == State::kClosed) return;
+  if (!ec) buffer_.commit(n);
+  if (state_ == State::kStreaming) {
+    if (ec) return Close();  // the client went away (or closed its end), or a reset
+    return ReadWhileStreaming();
+  }
+  // kAfterStream: FinishStream cancelled this read so that the connection can move on.
+  if (ec && ec != asio::error::operation_aborted) return Close();
+  if (!out_keep_alive_ || dropped_input_) return Linger();
+  WaitForRequest();
+}
+
+// Looks at the stream: on a wake-up from a producer, and after each write.
+void Session::Pump() {
+  if (state_ != State::kStreaming || !out_) return;
+  switch (out_->Take(out_writing_ ? nullptr : &batch_)) {
+    case StreamImpl::Step::kWait:
+      return;
+    case StreamImpl::Step::kWrite:
+      return WriteBatch();
+    case StreamImpl::Step::kDone:
+      return FinishStream();
+    case StreamImpl::Step::kAbort:
+      return Close();
+    case StreamImpl::Step::kOverflow:
+      server_.SlowStream();  // counted before OnClose runs, so that its reader sees it
+      return Close();
+  }
+}
+
+void Session::WriteBatch() {
+  int64_t bytes = 0;
+  buffers_.clear();
+  for (const Piece& piece : batch_) {
+    if (!piece.prefix.empty()) buffers_.push_back(asio::buffer(piece.prefix));
+    if (!piece.data.empty()) buffers_.push_back(asio::buffer(piece.data));
+    if (piece.crlf) buffers_.push_back(asio::const_buffer(kCrlf.data(), kCrlf.size()));
+    bytes += piece.size();
+  }
+  out_writing_ = true;
+  uint64_t generation = ++write_generation_;
+  write_timer_->expires_after(ToChrono(options_.request_timeout));
+  write_timer_->async_wait([self = shared_from_this(), generation](ErrorCode ec) {
+    if (ec || generation != self->write_generation_ || !self->out_writing_) return;
+    self->server_.SlowStream();  // the client stopped reading
+    self->Close();
+  });
+  asio::async_write(stream_, buffers_, [self = shared_from_this(), bytes](ErrorCode ec, size_t) {
+    self->OnBatchWritten(ec, bytes);
+  });
+}
+
+void Session::OnBatchWritten(ErrorCode ec, int64_t bytes) {
+  out_writing_ = false;
+  ++write_generation_;
+  write_timer_->cancel();
+  batch_.clear();
+  buffers_.clear();
+  if (state_ != State::kStreaming) return;  // closed meanwhile
+  if (ec) return Close();
+  out_->Written(bytes);
+  Pump();
+}
+
+void Session::FinishStream() {
+  state_ = State::kAfterStream;
+  EndStream();
+  write_timer_.reset();
+  batch_.shrink_to_fit();
+  buffers_.shrink_to_fit();
+  // OnStreamRead moves on once the pending read is done.
+  stream_.cancel();
+}
+
+void Session::EndStream() {
+  if (!out_) return;
+  std::shared_ptr<StreamImpl> out = std::move(out_);
+  out_.reset();
+  server_.StreamEnded();  // before OnClose runs, so that its reader sees it
+  out->End();
 }
 
 void Session::Linger() {
@@ -523,6 +963,9 @@ void Session::Discard() {
 
 void Session::Close() {
   state_ = State::kClosed;
+  // A pending timer would keep the session (and Stop) waiting for up to request_timeout.
+  if (write_timer_) write_timer_->cancel();
+  EndStream();
   stream_.close();
 }
 
@@ -649,6 +1092,15 @@ void Server::Impl::Refused(std::atomic<int64_t> Server::Refusals::*counter, int 
   if (report && options_.on_refusal) options_.on_refusal(status);
 }
 
+std::vector<std::shared_ptr<Session>> Server::Impl::LiveSessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [ptr, weak] : sessions_) {
+    if (auto session = weak.lock()) live.push_back(std::move(session));
+  }
+  return live;
+}
+
 void Server::Impl::Forget(const Session* session) {
   absl::MutexLock lock(&mu_);
   sessions_.erase(session);
@@ -679,25 +1131,20 @@ void Server::Impl::Stop() {
   // 2. Running handlers finish and post their answers; requests still queued are dropped
   //    (their connections closed: the client may retry elsewhere).
   pool_.Stop();
-  // 3. Close every connection that is not writing an answer; those close once it is written.
-  std::vector<std::shared_ptr<Session>> open;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [ptr, weak] : sessions_) {
-      if (auto session = weak.lock()) open.push_back(std::move(session));
-    }
-  }
-  for (const auto& session : open) session->Shutdown();
-  open.clear();
+  // 3. Close every connection that is not writing an answer, and every stream; those writing
+  //    an answer close once it is written.
+  for (const auto& session : LiveSessions()) session->Shutdown();
   {
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(this, &Impl::NoSessions), kStopGrace);
   }
   // 4. Whatever is still open (an answer to a client that does not read) goes with the
-  //    io_context's pending handlers.
+  //    io_context's pending handlers; a stream still open is ended first, while the io_context
+  //    its producer posts to still exists.
   work_.reset();
   io_->stop();
   for (std::thread& t : io_threads_) t.join();
+  for (const auto& session : LiveSessions()) session->Abandon();
   accept_retry_.reset();
   acceptor_.reset();
   io_.reset();
@@ -721,6 +1168,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   if (options.max_body_bytes < 0) {
     return core::InvalidArgument("INVALID_OPTION", "max_body_bytes must be >= 0");
   }
+  if (options.max_stream_buffer < 1) {
+    return core::InvalidArgument("INVALID_OPTION", "max_stream_buffer must be >= 1");
+  }
   if (options.request_timeout <= absl::ZeroDuration() ||
       options.keep_alive_timeout <= absl::ZeroDuration()) {
     return core::InvalidArgument("INVALID_OPTION", "timeouts must be positive");
@@ -737,5 +1187,7 @@ void Server::Stop() {
 }
 
 int64_t Server::connections() const { return impl_ ? impl_->connections() : 0; }
+int64_t Server::streams() const { return impl_ ? impl_->streams() : 0; }
+int64_t Server::slow_streams() const { return impl_ ? impl_->slow_streams() : 0; }
 
 }  // namespace switchboard::http

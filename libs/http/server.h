@@ -12,6 +12,12 @@
 // however it trickles in; bodies over `max_body_bytes` are refused with 413 before they are
 // read, headers over `max_header_bytes` with 431; a body shorter than its Content-Length is
 // answered 400 without calling the handler.
+//
+// A response may instead be streamed (Server-Sent Events, downloads): the handler returns at
+// once with `stream` set, and a producer writes the body later, from any thread:
+//
+//   return http::Response{.content_type = "text/event-stream",
+//                         .stream = [&hub](auto out) { hub.Subscribe(std::move(out)); }};
 #pragma once
 
 #include <atomic>
@@ -67,11 +73,53 @@ class Request {
   Headers headers_;
 };
 
+// The body of a streamed response, written by its producer from any thread while the
+// connection's I/O thread sends it, one HTTP/1.1 chunk per Write. Nothing here blocks: what the
+// client has not read yet is queued, up to ServerOptions::max_stream_buffer, beyond which the
+// connection is closed (a client that stops reading must not grow the server's memory). An
+// interface so that a producer can be tested against a fake.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+
+  // Queues `data` as one chunk. False once closed(): the client went away, Stop, Finish or
+  // Abort called, or `data` would take the bytes queued and not yet written (a few bytes of
+  // chunk framing included) past max_stream_buffer, in which case the connection is closed at
+  // once. Empty data sends nothing and returns !closed().
+  virtual bool Write(std::string data) = 0;
+  // Ends the body with the last chunk; once it is written, the connection reads the next
+  // request if keep-alive allows, else closes. Idempotent.
+  virtual void Finish() = 0;
+  // Closes the connection at once, dropping what is queued and not yet written, without the
+  // last chunk, so that the client sees a truncated body (a download cut midway). An HTTP/1.0
+  // client, which gets no chunks, cannot tell.
+  virtual void Abort() = 0;
+  // `fn` runs exactly once, when the stream has ended for any reason (finished and written,
+  // aborted, client gone, write timeout, overflow, Stop): on an I/O thread (or Stop's, for a
+  // connection it had to abandon), so it must not block, or on the caller's thread at once if
+  // the stream has already ended. A second call replaces a callback not yet run.
+  virtual void OnClose(std::function<void()> fn) = 0;
+  // True once Write would return false (after Finish too, while the last chunk is still
+  // being written).
+  virtual bool closed() const = 0;
+  // Bytes queued and not yet written (for tests and metrics).
+  virtual int64_t queued_bytes() const = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the response is streamed: the status line and headers go out with
+  // `Transfer-Encoding: chunked` (any Content-Length or Transfer-Encoding among `headers` is
+  // dropped), `body` if not empty as the first chunk, and `stream` is called once with the
+  // stream to write the rest to, on the connection's I/O thread right after the headers are
+  // queued: it must not block (hand the stream to a publisher or a thread). An HTTP/1.0 client
+  // gets the raw bytes and the connection closed at the end. A HEAD request, a 204 or a 304 is
+  // answered without a body, and `stream` gets a stream that has already ended; so does a
+  // response while the server stops. A stream holds no worker while it is open.
+  std::function<void(std::shared_ptr<ResponseStream>)> stream;
 
   static Response Text(int status, std::string body) {
     return {.status = status, .body = std::move(body)};
@@ -99,7 +147,8 @@ struct ServerOptions {
   int io_threads = 2;
   // A request's headers and body must have arrived this long after its first byte, however
   // slowly they trickle in; past it the connection is closed without an answer. Also bounds
-  // writing each response.
+  // writing each response, and each write of a stream (up to 64 KiB, or one larger piece): a
+  // client that does not read is cut.
   absl::Duration request_timeout = absl::Seconds(10);
   // A connection with no request under way (new, or between requests) is closed after this.
   absl::Duration keep_alive_timeout = absl::Seconds(30);
@@ -108,6 +157,9 @@ struct ServerOptions {
   int64_t max_header_bytes = 16 << 10;
   // Connections open at once; a new one beyond this is closed as soon as it is accepted.
   int max_connections = 10000;
+  // Bytes a streamed response may have queued and not yet written; a Write beyond closes the
+  // connection (the client reads too slowly or not at all).
+  int64_t max_stream_buffer = 1 << 20;
   // Called when a request is refused before its handler runs: 413 too large, 400 truncated
   // body, 431 headers too large, 408 not whole within request_timeout (no answer is sent for
   // that one). For the owner's metrics; runs on an I/O thread, so it must not block. May be
@@ -125,7 +177,8 @@ class Server {
 
   int port() const { return port_; }
   // Stops accepting, lets running handlers finish (and their answers go out), drops requests
-  // still waiting for a worker, closes every connection. Idempotent; not from a handler.
+  // still waiting for a worker, closes every connection and every stream (their OnClose runs).
+  // Idempotent; not from a handler.
   void Stop();
 
   // Counts of requests refused before a handler ran, by cause (for tests and metrics).
@@ -140,6 +193,11 @@ class Server {
   const Refusals& refusals() const { return refusals_; }
   // Connections open now.
   int64_t connections() const;
+  // Streamed responses open now.
+  int64_t streams() const;
+  // Streams closed because the client did not read: over max_stream_buffer, or a write not
+  // done within request_timeout.
+  int64_t slow_streams() const;
 
   class Impl;  // libs/http/server.cc only
 

@@ -6,17 +6,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <condition_variable>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <semaphore>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/notification.h"
 #include "libs/http/client.h"
 #include "tests/support/servers.h"
@@ -44,10 +49,14 @@ std::string Url(const Server& s, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(s.port()) + path;
 }
 
-// A blocking loopback connection, or -1.
-int Connect(int port) {
+// A blocking loopback connection, or -1. `receive_buffer` (bytes) if set shrinks the socket's
+// receive buffer, so that a client that does not read fills up sooner.
+int Connect(int port, int receive_buffer = 0) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  if (receive_buffer > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -88,6 +97,108 @@ std::string ReadUntil(int fd, const std::string& needle) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+using Produce = std::function<void(std::shared_ptr<ResponseStream>)>;
+
+// "/stream" answers `status` with `body` and then `produce`'s stream; "/echo" echoes.
+std::unique_ptr<Server> Streaming(Produce produce, ServerOptions options = {}, int status = 200,
+                                  std::string body = "") {
+  options.host = "127.0.0.1";
+  options.threads = 2;
+  auto server =
+      Server::Start(std::move(options), {{"/stream",
+                                          [=](const Request&) {
+                                            return Response{.status = status,
+                                                            .content_type = "text/event-stream",
+                                                            .body = body,
+                                                            .stream = produce};
+                                          }},
+                                         {"/echo", [](const Request& r) {
+                                            return Response::Text(200, r.method() + " " + r.body());
+                                          }}});
+  REQUIRE(server.ok());
+  return std::move(*server);
+}
+
+// Threads that producers start, joined at the end of a test. Declared before the server, so
+// that the server stops (and ends their streams) first.
+class Producers {
+ public:
+  ~Producers() {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      threads.swap(threads_);
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  void Run(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads_.emplace_back(std::move(fn));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+};
+
+// A producer's stream as the test sees it: kept, and its end noticed.
+struct Watched {
+  std::shared_ptr<ResponseStream> stream;
+  absl::Notification started;  // `stream` is set
+  absl::Notification closed;   // its OnClose ran
+
+  // Keeps `out`, after writing `first` to it.
+  void Keep(std::shared_ptr<ResponseStream> out, const std::string& first) {
+    out->OnClose([this] { closed.Notify(); });
+    if (!first.empty()) out->Write(first);
+    stream = std::move(out);
+    started.Notify();
+  }
+};
+
+// The status line and headers, and what follows them.
+struct Reply {
+  std::string head;
+  std::string body;
+};
+
+Reply SplitReply(const std::string& raw) {
+  size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return {raw, ""};
+  return {raw.substr(0, end + 4), raw.substr(end + 4)};
+}
+
+// A chunked body's pieces; `complete` when the last (empty) chunk ended it, `rest` what follows.
+struct Chunks {
+  std::vector<std::string> pieces;
+  bool complete = false;
+  std::string rest;
+};
+
+Chunks DecodeChunks(absl::string_view body) {
+  Chunks out;
+  for (;;) {
+    size_t eol = body.find("\r\n");
+    size_t size = 0;
+    if (eol == absl::string_view::npos || !absl::SimpleHexAtoi(body.substr(0, eol), &size)) break;
+    body.remove_prefix(eol + 2);
+    if (size == 0) {
+      out.complete = absl::StartsWith(body, "\r\n");
+      if (out.complete) body.remove_prefix(2);
+      break;
+    }
+    if (body.size() < size + 2 || body.substr(size, 2) != "\r\n") break;
+    out.pieces.emplace_back(body.substr(0, size));
+    body.remove_prefix(size + 2);
+  }
+  out.rest = std::string(body);
+  return out;
+}
+
+bool HasHeader(const std::string& head, const std::string& lower_name) {
+  return absl::StrContains(absl::AsciiStrToLower(head), "\r\n" + lower_name + ":");
 }
 
 // Raises the soft limit on open files to the hard limit; returns the soft limit now in force.
@@ -515,6 +626,282 @@ TEST_CASE("trickling requests are cut after request_timeout; idle connections st
   // Connections with no request under way wait for keep_alive_timeout (30 s).
   CHECK(slow.OpenIdle() == per_kind);
   CHECK(server.connections() == per_kind);
+}
+
+TEST_CASE("a streamed response arrives in chunks written from another thread, then keep-alive") {
+  Producers producers;
+  std::atomic<int> calls{0};
+  absl::Notification finished;
+  auto server = Streaming(
+      [&](std::shared_ptr<ResponseStream> out) {
+        calls++;
+        out->OnClose([&] { finished.Notify(); });
+        producers.Run([out] {
+          for (const char* piece : {"data: one\n\n", "data: two\n\n", "data: three\n\n"}) {
+            out->Write(piece);
+          }
+          out->Finish();
+          out->Finish();
+        });
+      },
+      {}, 200, "retry: 1000\n\n");
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Reply reply = SplitReply(ReadUntil(fd, "\r\n0\r\n\r\n"));
+  CHECK(reply.head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(absl::StrContains(reply.head, "\r\nTransfer-Encoding: chunked\r\n"));
+  CHECK(absl::StrContains(reply.head, "\r\nContent-Type: text/event-stream\r\n"));
+  CHECK_FALSE(HasHeader(reply.head, "content-length"));
+  CHECK_FALSE(HasHeader(reply.head, "connection"));
+  Chunks chunks = DecodeChunks(reply.body);
+  CHECK(chunks.complete);
+  CHECK(chunks.pieces == std::vector<std::string>{"retry: 1000\n\n", "data: one\n\n",
+                                                  "data: two\n\n", "data: three\n\n"});
+  CHECK(chunks.rest.empty());
+  CHECK(finished.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(calls == 1);
+  CHECK(server->streams() == 0);
+
+  // The same connection takes the next request.
+  REQUIRE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext"));
+  std::string next = ReadUntil(fd, "POST next");
+  CHECK(next.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(absl::StrContains(next, "POST next"));
+  close(fd);
+  CHECK(server->slow_streams() == 0);
+}
+
+TEST_CASE("a request sent while a response streams is answered after it") {
+  Producers producers;
+  absl::Notification go;
+  auto server = Streaming([&](std::shared_ptr<ResponseStream> out) {
+    out->Write("one");
+    producers.Run([&, out] {
+      go.WaitForNotificationWithTimeout(absl::Seconds(10));
+      out->Write("two");
+      out->Finish();
+    });
+  });
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(absl::StrContains(ReadUntil(fd, "one\r\n"), "one\r\n"));
+  CHECK(server->streams() == 1);
+  REQUIRE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext"));
+  go.Notify();
+  Chunks chunks = DecodeChunks(ReadUntil(fd, "POST next"));
+  close(fd);
+  CHECK(chunks.pieces == std::vector<std::string>{"two"});
+  CHECK(chunks.complete);
+  CHECK(chunks.rest.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(absl::StrContains(chunks.rest, "POST next"));
+}
+
+TEST_CASE("a client that leaves mid-stream ends the stream, though nothing is being written") {
+  Watched watched;
+  auto server = Streaming([&](std::shared_ptr<ResponseStream> out) { watched.Keep(out, "hi"); });
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(absl::StrContains(ReadUntil(fd, "hi\r\n"), "hi\r\n"));
+  REQUIRE(watched.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(server->streams() == 1);
+  CHECK_FALSE(watched.stream->closed());
+  CHECK(watched.stream->Write(""));
+  close(fd);
+  REQUIRE(watched.closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(watched.stream->closed());
+  CHECK_FALSE(watched.stream->Write("more"));
+  CHECK_FALSE(watched.stream->Write(""));
+  CHECK(server->streams() == 0);
+  CHECK(server->slow_streams() == 0);
+  // OnClose on a stream that has ended runs at once.
+  bool late = false;
+  watched.stream->OnClose([&] { late = true; });
+  CHECK(late);
+}
+
+TEST_CASE("a client that does not read is cut once max_stream_buffer is exceeded") {
+  constexpr int64_t kBound = 256 << 10;
+  // Bounded, so that a server that ignores the bound fails the test instead of eating memory.
+  constexpr int64_t kCap = 64 << 20;
+  Producers producers;
+  absl::Notification closed;
+  std::atomic<int64_t> written{0};
+  std::atomic<int64_t> most_queued{0};
+  std::atomic<bool> refused{false};
+  auto server = Streaming(
+      [&](std::shared_ptr<ResponseStream> out) {
+        out->OnClose([&] { closed.Notify(); });
+        producers.Run([&, out] {
+          const std::string piece(64 << 10, 'x');
+          while (written < kCap) {
+            if (!out->Write(piece)) {
+              refused = true;
+              return;
+            }
+            written += static_cast<int64_t>(piece.size());
+            most_queued = std::max(most_queued.load(), out->queued_bytes());
+          }
+        });
+      },
+      {.max_stream_buffer = kBound});
+  int fd = Connect(server->port(), /*receive_buffer=*/4096);
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(server->slow_streams() == 1);
+  CHECK(server->streams() == 0);
+  CHECK(testing::Eventually([&] { return refused.load(); }));
+  CHECK(written < kCap);
+  CHECK(most_queued > 0);
+  CHECK(most_queued <= kBound);
+  CHECK(testing::Eventually([&] { return server->connections() == 0; }));
+  close(fd);
+}
+
+TEST_CASE("a stream write that does not complete within request_timeout cuts the client") {
+  Watched watched;
+  auto server =
+      Streaming([&](std::shared_ptr<ResponseStream> out) { watched.Keep(out, "hi"); },
+                {.request_timeout = absl::Milliseconds(300), .max_stream_buffer = 64 << 20});
+  int fd = Connect(server->port(), /*receive_buffer=*/4096);
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(absl::StrContains(ReadUntil(fd, "hi\r\n"), "hi\r\n"));
+  REQUIRE(watched.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Idle is not stalled: with nothing to write, the stream outlives request_timeout.
+  CHECK_FALSE(watched.closed.WaitForNotificationWithTimeout(absl::Milliseconds(900)));
+  // 16 MiB, well under the bound, that a client not reading cannot take.
+  absl::Time flooded = absl::Now();
+  const std::string piece(64 << 10, 'x');
+  for (int i = 0; i < 256 && watched.stream->Write(piece); ++i) {
+  }
+  REQUIRE(watched.closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(absl::Now() - flooded >= absl::Milliseconds(250));
+  CHECK(server->slow_streams() == 1);
+  CHECK_FALSE(watched.stream->Write("more"));
+  close(fd);
+}
+
+TEST_CASE("Stop closes an idle stream promptly and runs its OnClose") {
+  Watched watched;
+  auto server = Streaming([&](std::shared_ptr<ResponseStream> out) { watched.Keep(out, "hi"); });
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got = ReadUntil(fd, "hi\r\n");
+  REQUIRE(watched.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::Time began = absl::Now();
+  server->Stop();
+  // Well under Stop's 1 s grace for answers being written: the stream is closed, not waited for.
+  CHECK(absl::Now() - began < absl::Milliseconds(800));
+  CHECK(watched.closed.HasBeenNotified());
+  CHECK_FALSE(watched.stream->Write("late"));
+  CHECK(server->streams() == 0);
+  // The client sees the connection end without the last chunk.
+  got += ReadUntil(fd, "never");
+  close(fd);
+  Chunks chunks = DecodeChunks(SplitReply(got).body);
+  CHECK(chunks.pieces == std::vector<std::string>{"hi"});
+  CHECK_FALSE(chunks.complete);
+}
+
+TEST_CASE("HEAD on a streamed route gets the headers only; the producer gets an ended stream") {
+  std::atomic<int> calls{0};
+  std::atomic<bool> saw_closed{false};
+  absl::Notification closed;
+  auto server = Streaming([&](std::shared_ptr<ResponseStream> out) {
+    calls++;
+    saw_closed = out->closed();
+    out->OnClose([&] { closed.Notify(); });
+    out->Write("never sent");
+    out->Finish();
+  });
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string head = ReadUntil(fd, "\r\n\r\n");
+  CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(absl::StrContains(head, "\r\nTransfer-Encoding: chunked\r\n"));
+  CHECK_FALSE(HasHeader(head, "content-length"));
+  CHECK(absl::EndsWith(head, "\r\n\r\n"));
+  CHECK(closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(saw_closed);
+  CHECK(calls == 1);
+  // Nothing followed the headers: the next answer starts right after them.
+  REQUIRE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext"));
+  std::string next = ReadUntil(fd, "POST next");
+  close(fd);
+  CHECK(next.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(server->streams() == 0);
+}
+
+TEST_CASE("a 204 on a streamed route is an ordinary empty answer") {
+  std::atomic<bool> saw_closed{false};
+  auto server = Streaming(
+      [&](std::shared_ptr<ResponseStream> out) {
+        saw_closed = out->closed();
+        out->Write("never sent");
+      },
+      {}, 204);
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string head = ReadUntil(fd, "\r\n\r\n");
+  CHECK(head.rfind("HTTP/1.1 204", 0) == 0);
+  CHECK_FALSE(HasHeader(head, "transfer-encoding"));
+  REQUIRE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext"));
+  std::string next = ReadUntil(fd, "POST next");
+  close(fd);
+  CHECK(next.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(saw_closed);
+}
+
+TEST_CASE("Abort closes the connection without the last chunk") {
+  Watched watched;
+  auto server =
+      Streaming([&](std::shared_ptr<ResponseStream> out) { watched.Keep(out, "partial"); });
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got = ReadUntil(fd, "partial\r\n");
+  REQUIRE(watched.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  watched.stream->Abort();
+  CHECK(watched.stream->closed());
+  absl::Time began = absl::Now();
+  got += ReadUntil(fd, "never");  // returns when the server closes
+  CHECK(absl::Now() - began < absl::Seconds(9));
+  close(fd);
+  Chunks chunks = DecodeChunks(SplitReply(got).body);
+  CHECK(chunks.pieces == std::vector<std::string>{"partial"});
+  CHECK_FALSE(chunks.complete);
+  CHECK(chunks.rest.empty());
+  CHECK(watched.closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  CHECK(server->slow_streams() == 0);
+}
+
+TEST_CASE("an HTTP/1.0 client gets the raw bytes and the end of the connection") {
+  Producers producers;
+  auto server = Streaming([&](std::shared_ptr<ResponseStream> out) {
+    producers.Run([out] {
+      out->Write("one");
+      out->Write("two");
+      out->Finish();
+    });
+  });
+  int fd = Connect(server->port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  absl::Time began = absl::Now();
+  Reply reply = SplitReply(ReadUntil(fd, "never"));
+  CHECK(absl::Now() - began < absl::Seconds(9));
+  close(fd);
+  CHECK(reply.head.rfind("HTTP/1.0 200", 0) == 0);
+  CHECK_FALSE(HasHeader(reply.head, "transfer-encoding"));
+  CHECK_FALSE(HasHeader(reply.head, "content-length"));
+  CHECK(reply.body == "onetwo");
 }
 
 TEST_CASE("a port in use is a clear error") {
