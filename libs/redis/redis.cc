@@ -2,6 +2,9 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <sys/socket.h>
+
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -245,6 +248,98 @@ absl::StatusOr<Reply> Script::Run(Pool& pool, const std::vector<std::string>& ke
   if (reply.ok() || core::ReasonOf(reply.status()) != "NOSCRIPT") return reply;
   RETURN_IF_ERROR(pool.Command({"SCRIPT", "LOAD", source_}).status());
   return pool.Command(cmd);
+}
+
+// ---- Subscriber ------------------------------------------------------------------------------
+
+Subscriber::Subscriber(Options options, std::string channel,
+                       std::function<void(std::string)> on_message,
+                       std::function<void()> on_subscribed)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      on_message_(std::move(on_message)),
+      on_subscribed_(std::move(on_subscribed)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Subscriber::~Subscriber() { Stop(); }
+
+void Subscriber::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Subscriber::subscribed() const {
+  absl::MutexLock lock(&mu_);
+  return subscribed_;
+}
+
+void Subscriber::Run() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    Session();
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.reconnect_backoff);
+  }
+}
+
+bool Subscriber::Session() {
+  redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                            absl::ToTimeval(options_.connect_timeout));
+  if (c == nullptr) return false;
+  std::unique_ptr<redisContext, void (*)(redisContext*)> owned(c, redisFree);
+  if (c->err) return false;
+  redisEnableKeepAlive(c);
+  // Subscribe mode waits for messages as long as there are none: no read timeout.
+  redisSetTimeout(c, timeval{0, 0});
+  auto command = [&](const std::vector<std::string>& args) -> std::optional<Reply> {
+    Append(c, args);
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) return std::nullopt;
+    Reply reply = Convert(static_cast<redisReply*>(raw));
+    freeReplyObject(raw);
+    return reply;
+  };
+  if (!options_.password.empty()) {
+    std::optional<Reply> auth = command({"AUTH", options_.password});
+    if (!auth.has_value() || auth->type == Reply::Type::kError) return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return false;
+    fd_ = c->fd;
+  }
+  std::optional<Reply> subscribed = command({"SUBSCRIBE", channel_});
+  bool ok = subscribed.has_value() && subscribed->type == Reply::Type::kArray;
+  if (ok) {
+    {
+      absl::MutexLock lock(&mu_);
+      subscribed_ = true;
+    }
+    on_subscribed_();
+    for (;;) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) break;
+      Reply reply = Convert(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (reply.type == Reply::Type::kArray && reply.elements.size() == 3 &&
+          reply.elements[0].str == "message") {
+        on_message_(std::move(reply.elements[2].str));
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  subscribed_ = false;
+  fd_ = -1;
+  return ok;
 }
 
 }  // namespace switchboard::redis

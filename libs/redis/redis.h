@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -102,6 +104,41 @@ class Script {
  private:
   std::string source_;
   std::string sha_;
+};
+
+// The messages of one pub/sub channel, read by a thread of its own (a connection in subscribe
+// mode can do nothing else). It reconnects by itself, `reconnect_backoff` apart; what was
+// published while it was away is lost, so `on_subscribed` runs after every (re)subscription
+// for the owner to catch up from wherever the data itself is kept.
+//
+//   redis::Subscriber live(options, "channel", [&](std::string m) { ... }, [&] { Resync(); });
+class Subscriber {
+ public:
+  Subscriber(Options options, std::string channel, std::function<void(std::string)> on_message,
+             std::function<void()> on_subscribed);
+  ~Subscriber();  // Stop()
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  // Unblocks the reader and joins it. Idempotent.
+  void Stop();
+  // Subscribed now (for probes and tests).
+  bool subscribed() const;
+
+ private:
+  void Run();
+  // One connection's life: false when it could not subscribe.
+  bool Session();
+
+  const Options options_;
+  const std::string channel_;
+  std::function<void(std::string)> on_message_;
+  std::function<void()> on_subscribed_;
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool subscribed_ ABSL_GUARDED_BY(mu_) = false;
+  int fd_ ABSL_GUARDED_BY(mu_) = -1;  // the live connection's socket, to unblock its read
+  std::thread thread_;
 };
 
 }  // namespace switchboard::redis

@@ -490,6 +490,9 @@ bool App::WaitAndDrain() {
   log::Info("draining", {{"drain_timeout_ms", absl::ToInt64Milliseconds(config_.drain_timeout)}});
   draining_ = true;
   if (health_thread_.joinable()) health_thread_.join();
+  for (auto& r : running_) {
+    if (r->started) r->module->Drain();
+  }
   // civetweb needs up to 2 s to stop its listener: let it do so while the calls drain.
   std::thread exposer_stop([this] { exposer_.reset(); });
   bool clean = true;

@@ -27,6 +27,9 @@ class Module {
   virtual absl::Status Init(Context& ctx) = 0;
   // After the server started: start consumers, relays, timers.
   virtual absl::Status Start() { return absl::OkStatus(); }
+  // When the drain begins (SIGTERM), before the server stops taking calls: end what would
+  // otherwise run until the drain deadline (long-lived streams tell their clients to reconnect).
+  virtual void Drain() {}
   // In reverse order, after in-flight RPCs finished: stop consumers, flush producers.
   virtual void Stop() {}
   // Infrastructure modules: is the dependency reachable now? (Runs on the health thread.)
