@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Switchboard needs to build, test and run locally, from Debian bookworm
-# packages (and buf from npm). Safe to run again: it only installs what is missing.
+# packages (and buf and playwright-core from npm). Safe to run again: it only installs what is
+# missing.
 #
 #   tools/install-deps.sh           # as root, or as a user with sudo
 set -euo pipefail
@@ -21,6 +22,8 @@ packages=(
   catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
   clang-format curl python3-yaml python3-jsonschema
   nodejs npm procps
+  # the browser tests: Debian's Chromium, driven headless by playwright-core (below)
+  chromium
 )
 
 sudo_cmd=()
@@ -52,5 +55,10 @@ if [ ! -x "$here/.tools/node_modules/.bin/buf" ]; then
   echo "install-deps: installing buf into .tools/"
   mkdir -p "$here/.tools"
   npm install --silent --no-audit --no-fund --prefix "$here/.tools" @bufbuild/buf@1.47.2 >/dev/null
+fi
+# playwright-core drives Debian's Chromium in the browser tests; it never downloads a browser.
+if [ ! -d "$here/.tools/node_modules/playwright-core" ]; then
+  echo "install-deps: installing playwright-core into .tools/"
+  npm install --silent --no-audit --no-fund --prefix "$here/.tools" playwright-core@1.64.1 >/dev/null
 fi
 echo "install-deps: ok"

@@ -117,6 +117,9 @@ grpc::Status Service::ExportCalls(grpc::ServerContext* ctx, const v1::ExportCall
     // A client that stops reading is cut after the idle limit: its Write returns false and
     // the export's connection goes back.
     runtime::ExpectProgress(ctx, f_.export_idle_timeout);
+    chunk.set_content_type("text/csv; charset=utf-8");
+    chunk.set_file_name(absl::StrCat(
+        "calls-", absl::FormatTime("%Y-%m-%d", f_.clock->Now(), absl::UTCTimeZone()), ".csv"));
     return f_.history->Export(caller.tenant_id, *req, [&](const std::string& data) {
       chunk.set_data(data);
       if (ctx->IsCancelled() || !writer->Write(chunk)) {
@@ -124,6 +127,8 @@ grpc::Status Service::ExportCalls(grpc::ServerContext* ctx, const v1::ExportCall
                            "the client stopped reading the export");
       }
       runtime::Progress(ctx);
+      chunk.clear_content_type();
+      chunk.clear_file_name();
       return absl::OkStatus();
     });
   });

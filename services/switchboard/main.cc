@@ -4,6 +4,7 @@
 #include "services/billing/module.h"
 #include "services/calls/module.h"
 #include "services/eligibility/module.h"
+#include "services/gateway/module.h"
 #include "services/notifications/module.h"
 #include "services/routing/module.h"
 #include "services/webhooks/module.h"
@@ -18,5 +19,6 @@ int main(int argc, char** argv) {
   billing::Register(registry);
   notifications::Register(registry);
   webhooks::Register(registry);
+  gateway::Register(registry);
   return runtime::Main(registry, argc, argv);
 }

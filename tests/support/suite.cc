@@ -58,6 +58,7 @@ Suite::Suite(SuiteOptions options)
   if (registry_.Find("webhooks") != nullptr) {
     config_.flags["webhooks-port"] = absl::StrCat(webhooks_port_);
   }
+  if (registry_.Find("gateway") != nullptr) config_.flags["gateway-port"] = "0";
   for (const auto& [name, value] : options_.flags) config_.flags[name] = value;
   if (options_.configure) options_.configure(config_);
   StartApp();
@@ -93,6 +94,11 @@ void Suite::Stop() {
 void Suite::Restart() {
   Stop();
   StartApp();
+}
+
+std::string Suite::gateway_url() const {
+  auto it = app_->addresses().find("gateway");
+  return it == app_->addresses().end() ? "" : absl::StrCat("http://", it->second);
 }
 
 std::string Suite::Token(const Who& who, absl::Duration ttl) {

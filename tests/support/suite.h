@@ -111,6 +111,8 @@ class Suite {
   // "http://127.0.0.1:<port>" of the webhooks edge (when the target runs).
   std::string webhooks_url() const;
   int webhooks_port() const { return webhooks_port_; }
+  // "http://127.0.0.1:<port>" of the browser gateway (when the target runs), else "".
+  std::string gateway_url() const;
   const std::string& dir() const { return dir_; }
   // The Prometheus text the app serves now.
   std::string Metrics() const;

@@ -1,0 +1,320 @@
+#include "services/gateway/events.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "libs/core/error.h"
+#include "libs/core/proto_time.h"
+#include "libs/core/status_macros.h"
+#include "libs/runtime/grpc.h"
+#include "services/gateway/rpc.h"
+#include "services/gateway/rules/connect.h"
+#include "services/gateway/streaming_call.h"
+#include "switchboard/notifications/v1/notifications_service.pb.h"
+
+namespace switchboard::gateway {
+namespace {
+
+namespace nv1 = notifications::v1;
+
+constexpr char kSubscribe[] = "/switchboard.notifications.v1.NotificationsService/Subscribe";
+constexpr char kTicketPrefix[] = "sb:gateway:ticket:";
+
+absl::Status BadTicket() {
+  return core::Error(absl::StatusCode::kUnauthenticated, "STREAM_TICKET_INVALID",
+                     "the stream ticket is unknown, expired or already used; get a new one with "
+                     "POST /v1/events/tickets");
+}
+
+absl::StatusOr<std::string> NewTicket() {
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    return core::Unavailable("NO_RANDOMNESS", "could not draw a ticket");
+  }
+  std::string out;
+  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(bytes), sizeof bytes), &out);
+  return out;
+}
+
+std::string Bearer(const http::Request& request) {
+  std::string value = request.Header("authorization").value_or("");
+  if (absl::StartsWithIgnoreCase(value, "bearer ")) return value.substr(7);
+  return "";
+}
+
+}  // namespace
+
+std::string FormatEvent(const google::protobuf::Message& message) {
+  const auto& n = static_cast<const nv1::Notification&>(message);
+  std::string name = "notification";
+  const google::protobuf::OneofDescriptor* oneof = n.GetDescriptor()->FindOneofByName("payload");
+  if (const auto* field = n.GetReflection()->GetOneofFieldDescriptor(n, oneof); field != nullptr) {
+    name = field->name() == "subscription_started" ? "started" : field->name();
+  }
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(n, &json).ok()) json = "{}";
+  std::string out;
+  if (!n.notification_id().empty()) absl::StrAppend(&out, "id: ", n.notification_id(), "\n");
+  absl::StrAppend(&out, "event: ", name, "\ndata: ", json, "\n\n");
+  return out;
+}
+
+// One SSE response and the Subscribe call behind it.
+struct Events::Session {
+  absl::Mutex mu;
+  absl::Notification first;  // the first notification, or the end, arrived
+  std::vector<std::string> early ABSL_GUARDED_BY(mu);
+  std::optional<grpc::Status> done ABSL_GUARDED_BY(mu);
+  std::shared_ptr<http::ResponseStream> out ABSL_GUARDED_BY(mu);
+  std::shared_ptr<StreamingCall> call ABSL_GUARDED_BY(mu);
+  absl::Time last_write ABSL_GUARDED_BY(mu) = absl::Now();
+
+  void Write(std::string text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    last_write = absl::Now();
+    if (!out->Write(std::move(text)) && call != nullptr) call->Cancel();
+  }
+  // The end event and the end of the response, once the call is over and the client attached.
+  void EndOut() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (out == nullptr || !done.has_value()) return;
+    absl::Status status = runtime::FromGrpcStatus(*done);
+    out->Write(absl::StrCat(
+        "event: end\ndata: ",
+        status.ok() ? std::string("{\"code\":\"ok\"}") : rules::ErrorBody(status), "\n\n"));
+    out->Finish();
+  }
+  void Cancel() {
+    absl::MutexLock lock(&mu);
+    if (call != nullptr) call->Cancel();
+  }
+  // The gateway is going away: the client hears why before the call behind it is cancelled.
+  void Drain() {
+    absl::MutexLock lock(&mu);
+    if (out != nullptr && !done.has_value()) {
+      done = runtime::ToGrpcStatus(
+          core::Unavailable("SERVER_DRAINING", "the gateway is shutting down; reconnect"));
+      EndOut();
+    }
+    if (call != nullptr) call->Cancel();
+  }
+};
+
+Events::Events(redis::Pool& redis, const auth::TokenVerifier& verifier, const core::Clock& clock,
+               Options options)
+    : redis_(redis), verifier_(verifier), clock_(clock), options_(options) {}
+
+Events::~Events() { Stop(); }
+
+void Events::Connect(std::shared_ptr<grpc::Channel> channel) {
+  absl::MutexLock lock(&mu_);
+  channel_ = std::move(channel);
+}
+
+void Events::Start() {
+  heartbeat_ = std::thread([this] { Heartbeat(); });
+}
+
+void Events::Stop() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [ptr, weak] : sessions_) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+  }
+  if (heartbeat_.joinable()) heartbeat_.join();
+  for (auto& s : open) s->Drain();
+}
+
+int64_t Events::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(sessions_.size());
+}
+
+void Events::Forget(const Session* session) {
+  absl::MutexLock lock(&mu_);
+  sessions_.erase(session);
+}
+
+void Events::Heartbeat() {
+  for (;;) {
+    std::vector<std::shared_ptr<Session>> open;
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Seconds(1))) return;
+      for (auto& [ptr, weak] : sessions_) {
+        if (auto s = weak.lock()) open.push_back(std::move(s));
+      }
+    }
+    const absl::Time now = absl::Now();
+    for (auto& s : open) {
+      absl::MutexLock lock(&s->mu);
+      if (s->out != nullptr && now - s->last_write >= options_.heartbeat)
+        s->Write(": heartbeat\n\n");
+    }
+  }
+}
+
+http::Response Events::Ticket(const http::Request& request) {
+  if (request.method() != "POST") {
+    http::Response r = ErrorResponse(
+        core::Error(absl::StatusCode::kInvalidArgument, "METHOD_NOT_ALLOWED", "use POST"));
+    r.status = 405;
+    r.headers.emplace_back("Allow", "POST, OPTIONS");
+    return r;
+  }
+  const std::string token = Bearer(request);
+  absl::StatusOr<auth::Principal> who = verifier_.Verify(token);
+  if (!who.ok()) return ErrorResponse(who.status());
+  nv1::SubscribeRequest subscribe;
+  if (!absl::StripAsciiWhitespace(request.body()).empty()) {
+    google::protobuf::util::JsonParseOptions options;
+    if (!google::protobuf::util::JsonStringToMessage(request.body(), &subscribe, options).ok()) {
+      return ErrorResponse(core::InvalidArgument(
+          "INVALID_JSON", "the body is not a switchboard.notifications.v1.SubscribeRequest"));
+    }
+  }
+  absl::StatusOr<std::string> ticket = NewTicket();
+  if (!ticket.ok()) return ErrorResponse(ticket.status());
+  // A ticket outlives neither its TTL nor the token.
+  absl::Duration ttl = std::min(options_.ticket_ttl, who->expires - clock_.Now());
+  if (ttl <= absl::ZeroDuration()) return ErrorResponse(BadTicket());
+  absl::StatusOr<redis::Reply> stored =
+      redis_.Command({"SET", absl::StrCat(kTicketPrefix, *ticket),
+                      absl::StrCat(token, "\n", subscribe.SerializeAsString()), "PX",
+                      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))});
+  if (!stored.ok()) return ErrorResponse(stored.status());
+  return http::Response::Json(
+      200, absl::StrCat("{\"ticket\":", rules::JsonString(*ticket), ",\"expiresTime\":",
+                        rules::JsonString(absl::FormatTime(
+                            "%Y-%m-%d%ET%H:%M:%E3SZ", clock_.Now() + ttl, absl::UTCTimeZone())),
+                        "}"));
+}
+
+http::Response Events::Stream(const http::Request& request) {
+  if (request.method() != "GET") {
+    http::Response r = ErrorResponse(
+        core::Error(absl::StatusCode::kInvalidArgument, "METHOD_NOT_ALLOWED", "use GET"));
+    r.status = 405;
+    r.headers.emplace_back("Allow", "GET, OPTIONS");
+    return r;
+  }
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      return ErrorResponse(core::Unavailable("SERVER_DRAINING", "the gateway is shutting down"));
+    }
+    channel = channel_;
+  }
+  if (channel == nullptr) {
+    return ErrorResponse(
+        core::Unavailable("NOTIFICATIONS_UNAVAILABLE", "notifications is not reachable"));
+  }
+  const std::string ticket = request.QueryParam("ticket").value_or("");
+  if (ticket.empty() || ticket.size() > 64) return ErrorResponse(BadTicket());
+  // Redeemed once: GETDEL hands it to exactly one request.
+  absl::StatusOr<redis::Reply> held =
+      redis_.Command({"GETDEL", absl::StrCat(kTicketPrefix, ticket)});
+  if (!held.ok()) return ErrorResponse(held.status());
+  if (held->is_nil()) return ErrorResponse(BadTicket());
+  size_t newline = held->str.find('\n');
+  if (newline == std::string::npos) return ErrorResponse(BadTicket());
+  const std::string token = held->str.substr(0, newline);
+  nv1::SubscribeRequest subscribe;
+  if (!subscribe.ParseFromString(held->str.substr(newline + 1))) return ErrorResponse(BadTicket());
+  if (auto last = request.Header("last-event-id"); last.has_value() && !last->empty()) {
+    subscribe.set_resume_after_id(*last);
+  } else if (auto param = request.QueryParam("lastEventId"); param.has_value()) {
+    subscribe.set_resume_after_id(*param);
+  }
+
+  auto session = std::make_shared<Session>();
+  const int max_early = options_.max_early;
+  StreamingCall::Handlers handlers{
+      .on_message =
+          [session, max_early](const grpc::ByteBuffer& buffer) {
+            nv1::SubscribeResponse response;
+            grpc::Slice slice;
+            if (!buffer.DumpToSingleSlice(&slice).ok() ||
+                !response.ParseFromArray(slice.begin(), static_cast<int>(slice.size()))) {
+              return true;
+            }
+            std::string text = FormatEvent(response.notification());
+            absl::MutexLock lock(&session->mu);
+            if (!session->first.HasBeenNotified()) session->first.Notify();
+            if (session->out != nullptr) {
+              session->Write(std::move(text));
+            } else if (static_cast<int>(session->early.size()) < max_early) {
+              session->early.push_back(std::move(text));
+            } else if (session->call != nullptr) {
+              session->call->Cancel();
+            }
+            return true;
+          },
+      .on_done =
+          [session](const grpc::Status& status) {
+            absl::MutexLock lock(&session->mu);
+            session->done = status;
+            if (!session->first.HasBeenNotified()) session->first.Notify();
+            session->EndOut();
+            session->call.reset();
+          },
+  };
+  std::shared_ptr<StreamingCall> call = StreamingCall::Start(
+      std::move(channel), kSubscribe, subscribe.SerializeAsString(),
+      [&](grpc::ClientContext* ctx) {
+        ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
+        for (const char* key : {"x-correlation-id", "traceparent", "tracestate"}) {
+          if (auto v = request.Header(key); v.has_value() && v->size() <= 256) {
+            ctx->AddMetadata(key, *v);
+          }
+        }
+      },
+      std::move(handlers));
+  {
+    absl::MutexLock lock(&session->mu);
+    if (!session->done.has_value()) session->call = std::move(call);
+  }
+  // The stream's first message comes at once; a service that does not answer is cut.
+  if (!session->first.WaitForNotificationWithTimeout(absl::Seconds(10))) {
+    session->Cancel();
+    session->first.WaitForNotification();
+  }
+  {
+    absl::MutexLock lock(&session->mu);
+    if (session->done.has_value() && session->early.empty()) {
+      return ErrorResponse(runtime::FromGrpcStatus(*session->done));
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    sessions_[session.get()] = session;
+  }
+  http::Response response;
+  response.content_type = "text/event-stream; charset=utf-8";
+  response.headers = {{"Cache-Control", "no-cache, no-store"}, {"X-Accel-Buffering", "no"}};
+  response.body = "retry: 3000\n\n";
+  response.stream = [this, session](std::shared_ptr<http::ResponseStream> out) {
+    {
+      absl::MutexLock lock(&session->mu);
+      session->out = out;
+      for (std::string& text : session->early) session->Write(std::move(text));
+      session->early.clear();
+      session->EndOut();
+    }
+    const Session* key = session.get();
+    out->OnClose([this, session, key] {
+      session->Cancel();
+      Forget(key);
+    });
+  };
+  return response;
+}
+
+}  // namespace switchboard::gateway
