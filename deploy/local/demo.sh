@@ -134,6 +134,10 @@ echo "  backup rings agent-3 for 5 s, then auto-replies to the caller:"
 
 scene "An inbound call: Carla calls; both agents' alerts ring; agent-1 answers first"
 sim behaviour "{\"wa_id\":\"$carla\",\"name\":\"Carla Souza\",\"hang_up_after_ms\":4000}" >/dev/null
+# agent-2's browser, as notifications streams it: the alert, then its withdrawal.
+stream2=$(mktemp)
+SWITCHBOARD_SUBJECT=agent-2 "$ctl" notifications watch --count=2 --for=30s >"$stream2" 2>&1 &
+watch2=$!
 echo "  Carla taps the call button in WhatsApp (she will hang up 4 s after an answer)"
 sim call "{$(from "$carla")}" | sed 's/^/  meta: /'; echo
 call_in=$(newest_call "$carla")
@@ -143,6 +147,9 @@ echo "  agent-1 clicks Answer: routing's claim first (one winner), then pre_acce
 agent1 calls answer --call="$call_in"
 echo "  agent-2 clicks Answer a moment later; the call is taken, and its alert was withdrawn:"
 SWITCHBOARD_SUBJECT=agent-2 "$ctl" calls answer --call="$call_in" 2>&1 | sed 's/^/  /' || true
+wait "$watch2" || true
+echo "  agent-2's live stream (switchboardctl notifications watch): the card rang, then went away:"
+sed 's/^/    /' "$stream2"; rm -f "$stream2"
 "$ctl" routing agents --filter='team_id = "support"'
 wait_state "$call_in" ENDED
 "$ctl" calls get --call="$call_in"
@@ -289,6 +296,25 @@ if command -v pdftotext >/dev/null; then
   echo "  The PDF, read back with pdftotext:"
   pdftotext -layout "$run/invoice.pdf" - | sed '/^\s*$/d; s/^/    /' | head -12
 fi
+
+scene "The browser gateway: every API as JSON over HTTP, the stream as Server-Sent Events"
+token=$(SWITCHBOARD_SUBJECT=agent-1 "$ctl" token --roles=agent)
+echo "  POST $SWITCHBOARD_GATEWAY/switchboard.billing.v1.BillingService/GetUsage (as a supervisor):"
+curl -s -X POST "$SWITCHBOARD_GATEWAY/switchboard.billing.v1.BillingService/GetUsage" \
+  -H "Authorization: Bearer $("$ctl" token --roles=supervisor)" -H 'Content-Type: application/json' \
+  -d '{}' | cut -c1-300 | sed 's/^/    /'; echo
+echo "  The same fault as gRPC gives it, in the Connect error shape:"
+curl -s -X POST "$SWITCHBOARD_GATEWAY/switchboard.calls.v1.CallsService/GetCall" \
+  -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"callId":"not-an-id"}' | sed 's/^/    /'; echo
+echo "  A browser trades its token for a one-minute, single-use ticket, then opens the stream:"
+ticket=$(curl -s -X POST "$SWITCHBOARD_GATEWAY/v1/events/tickets" \
+  -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{}' \
+  | sed -E 's/.*"ticket":"([^"]+)".*/\1/')
+curl -sN --max-time 2 "$SWITCHBOARD_GATEWAY/v1/events?ticket=$ticket" | cut -c1-160 \
+  | sed 's/^/    /' || true
+echo "  The ticket is spent once used:"
+curl -s "$SWITCHBOARD_GATEWAY/v1/events?ticket=$ticket" | sed 's/^/    /'; echo
 
 scene "RED metrics per method on /metrics"
 curl -s "http://$SWITCHBOARD_METRICS/metrics" | grep -E '^switchboard_grpc_server_handled_total' | grep -v Health | head -8 || true

@@ -112,8 +112,9 @@ meta_sim_up() {
 switchboard_up() {
   [ -x "$bin" ] || die "$bin is missing: run 'make build' first"
   running switchboard && return
-  local grpc metrics webhooks
+  local grpc metrics webhooks gateway
   grpc=$(free_port 50051); metrics=$(free_port 9464); webhooks=$(cat "$run/webhooks.port")
+  gateway=$(free_port 8090)
   port_free "$webhooks" || die "port $webhooks (webhooks edge) is taken"
   rm -f "$run/ready.json"
   SWITCHBOARD_AUTH_SECRET=$(secret auth-secret) \
@@ -122,7 +123,7 @@ switchboard_up() {
   SWITCHBOARD_META_VERIFY_TOKEN=$(secret meta-verify-token) \
     "$bin" --target=all \
     --listen-host=127.0.0.1 --grpc-port="$grpc" --metrics-port="$metrics" \
-    --webhooks-port="$webhooks" --meta-graph-url="http://127.0.0.1:$(cat "$run/meta-sim.port")" \
+    --webhooks-port="$webhooks" --gateway-port="$gateway" --meta-graph-url="http://127.0.0.1:$(cat "$run/meta-sim.port")" \
     --redis-url="redis://127.0.0.1:$(cat "$run/redis.port")/0" \
     --postgres-url="postgresql://postgres@127.0.0.1:$(cat "$run/pg.port")/switchboard" \
     --kafka-bootstrap-file="$run/kafka.bootstrap" --ready-file="$run/ready.json" \
@@ -134,6 +135,7 @@ switchboard_up() {
 export SWITCHBOARD_ADDR=127.0.0.1:$grpc
 export SWITCHBOARD_METRICS=127.0.0.1:$metrics
 export SWITCHBOARD_WEBHOOKS=127.0.0.1:$webhooks
+export SWITCHBOARD_GATEWAY=http://127.0.0.1:$gateway
 export SWITCHBOARD_KAFKA=$(cat "$run/kafka.bootstrap")
 export SWITCHBOARD_AUTH_SECRET=$(cat "$run/auth-secret")
 export SWITCHBOARD_META_APP_SECRET=$(cat "$run/meta-app-secret")

@@ -11,14 +11,15 @@
 
 namespace switchboard::cli {
 
-extern const Command kTokenCommand;        // token.cc: mint a bearer token
-extern const Command kHealthCommand;       // health.cc: grpc.health.v1 per target
-extern const Command kCallsCommand;        // calls.cc: the calls service
-extern const Command kEligibilityCommand;  // eligibility.cc: the eligibility service
-extern const Command kNumbersCommand;      // numbers.cc: the webhooks service's number registry
-extern const Command kRoutingCommand;      // routing.cc: agents, teams, claims
-extern const Command kBillingCommand;      // billing.cc: usage, plans, the ledger
-extern const Command kDevCommand;          // dev.cc: shortcuts for demos and tests
+extern const Command kTokenCommand;          // token.cc: mint a bearer token
+extern const Command kHealthCommand;         // health.cc: grpc.health.v1 per target
+extern const Command kCallsCommand;          // calls.cc: the calls service
+extern const Command kEligibilityCommand;    // eligibility.cc: the eligibility service
+extern const Command kNumbersCommand;        // numbers.cc: the webhooks service's number registry
+extern const Command kRoutingCommand;        // routing.cc: agents, teams, claims
+extern const Command kBillingCommand;        // billing.cc: usage, plans, the ledger
+extern const Command kNotificationsCommand;  // notifications.cc: live streams
+extern const Command kDevCommand;            // dev.cc: shortcuts for demos and tests
 
 // --kind (K in --help), taken by `calls start` and the eligibility commands (eligibility.cc).
 absl::StatusOr<eligibility::v1::CallKind> KindFlag(const Args& args);

@@ -15,14 +15,15 @@ int main(int argc, char** argv) {
   using namespace switchboard::cli;  // NOLINT
   // In the order --help lists them.
   const std::vector<const Command*> commands = {
-      &kTokenCommand,        //
-      &kHealthCommand,       //
-      &kCallsCommand,        //
-      &kEligibilityCommand,  //
-      &kNumbersCommand,      //
-      &kRoutingCommand,      //
-      &kBillingCommand,      //
-      &kDevCommand,          //
+      &kTokenCommand,          //
+      &kHealthCommand,         //
+      &kCallsCommand,          //
+      &kEligibilityCommand,    //
+      &kNumbersCommand,        //
+      &kRoutingCommand,        //
+      &kBillingCommand,        //
+      &kNotificationsCommand,  //
+      &kDevCommand,            //
   };
   return Main(std::vector<std::string>(argv + 1, argv + argc), commands);
 }
