@@ -333,6 +333,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
       {"enable.auto.offset.store", "false"},
       {"auto.commit.interval.ms", "1000"},
       {"auto.offset.reset", "earliest"},
+      {"fetch.wait.max.ms", absl::StrCat(absl::ToInt64Milliseconds(options.max_wait))},
       // A dead member's partitions move to the others within seconds, not the 45 s default.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "2000"},

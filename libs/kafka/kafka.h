@@ -130,6 +130,9 @@ struct ConsumerOptions {
   std::string client_id = "switchboard";
   absl::Duration min_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(5);
+  // How long a fetch may wait for new records (fetch.wait.max.ms): the latency a quiet topic
+  // adds to each record, against one fetch request per this interval while idle.
+  absl::Duration max_wait = absl::Milliseconds(100);
   std::map<std::string, std::string> extra;
   prometheus::Registry* metrics = nullptr;
 };

@@ -37,11 +37,12 @@ pg::Pool& ServiceModule::SeparatePool(Context& ctx, absl::string_view work, int 
 }
 
 absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::string_view topic,
-                                    const kafka::Dispatch& handlers) {
+                                    const kafka::Dispatch& handlers, absl::Duration max_wait) {
   ASSIGN_OR_RETURN(std::unique_ptr<kafka::Consumer> consumer,
                    kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
                                             .group_id = absl::StrCat(ctx.module(), ".", what),
                                             .topics = {std::string(topic)},
+                                            .max_wait = max_wait,
                                             .metrics = &ctx.metrics()},
                                            handlers.AsHandler()));
   consumers_.push_back(std::move(consumer));

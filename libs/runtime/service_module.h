@@ -56,9 +56,11 @@ class ServiceModule : public Module {
                          absl::Duration idle_in_transaction = absl::ZeroDuration());
 
   // Consumes `topic` in the consumer group "<module>.<what>", handing each record to the handler
-  // of its ce_type (types not handled are skipped and counted). Started by Start().
+  // of its ce_type (types not handled are skipped and counted). Started by Start(). `max_wait`
+  // bounds what a quiet topic adds to a record's latency (kafka::ConsumerOptions::max_wait).
   absl::Status Consume(Context& ctx, absl::string_view what, absl::string_view topic,
-                       const kafka::Dispatch& handlers);
+                       const kafka::Dispatch& handlers,
+                       absl::Duration max_wait = absl::Milliseconds(100));
 
   // Runs `fn` every `interval` on a thread of its own, from Start() to Stop(). A failure is
   // logged (with `name`) and the task runs again at the next tick.

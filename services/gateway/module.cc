@@ -74,6 +74,8 @@ class Module final : public runtime::Module {
         .port = ctx.IntFlag("gateway-port"),
         .threads = 256,
         .max_body_bytes = 1 << 20,
+        // Idle event streams are the common case: the file limit decides.
+        .max_connections = 100000,
         .on_refusal = [this](int status) {
           requests_->Add({{"route", "refused"}, {"status", absl::StrCat(status)}}).Increment();
         }};

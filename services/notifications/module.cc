@@ -13,6 +13,8 @@ namespace {
 // A request taken this long ago and never settled lost its outcome (the process died while
 // Meta was being asked).
 constexpr absl::Duration kOutcomeLostAfter = absl::Minutes(5);
+// The longest a quiet topic delays an alert or a call's state on its way to a browser.
+constexpr absl::Duration kAlertWait = absl::Milliseconds(10);
 
 // On the service kit (libs/runtime/service_module.h): the streams (fanout.h appends the
 // suite's events once per deployment, hub.h delivers them on every replica, ADR 0017) and the
@@ -31,10 +33,12 @@ class Module final : public runtime::ServiceModule {
     service_ = std::make_unique<Service>(*hub_);
     ctx.AddService(service_.get(), v1::NotificationsService::service_full_name());
     Fanout* fanout = fanout_.get();
+    // An agent's phone rings on these two: a quiet topic delays them at most kAlertWait.
     RETURN_IF_ERROR(Consume(
         ctx, "offers", kafka::kRoutingOffers,
         kafka::Dispatch().On<routing::v1::CallOffer>(
-            [fanout](const auto& e, const kafka::Message& m) { return fanout->OnOffer(e, m); })));
+            [fanout](const auto& e, const kafka::Message& m) { return fanout->OnOffer(e, m); }),
+        kAlertWait));
     RETURN_IF_ERROR(Consume(
         ctx, "calls", kafka::kCallsState,
         kafka::Dispatch()
@@ -43,7 +47,8 @@ class Module final : public runtime::ServiceModule {
             })
             .On<calls::v1::CallbackDue>([fanout](const auto& e, const kafka::Message& m) {
               return fanout->OnCallbackDue(e, m);
-            })));
+            }),
+        kAlertWait));
     RETURN_IF_ERROR(Consume(
         ctx, "usage", kafka::kBillingUsage,
         kafka::Dispatch().On<billing::v1::UsageUpdated>(
