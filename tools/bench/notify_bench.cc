@@ -357,6 +357,7 @@ int main(int argc, char** argv) {
     config.auth_secret = kSecret;
     config.redis_url = f.redis_url;
     config.postgres_url = db.url();
+    config.kafka_bootstrap_file = "";  // nobody else needs the embedded cluster here
     log::SetLevel(log::Level::kWarning);
     // GetRoutingSettings needs no number registry: routing is told where none listens.
     config.flags = {
