@@ -415,3 +415,66 @@ TEST_CASE(
   CHECK(sb::core::ReasonOf(*drained) == "SERVER_DRAINING");
   CHECK(absl::Now() - began < absl::Seconds(5));
 }
+
+TEST_CASE(
+    "two replicas: each delivers every event to its own subscribers, and a stream resumes "
+    "on the other replica without a reset") {
+  Fixture f;
+  std::unique_ptr<sb::runtime::App> b = f.suite.StartReplica();
+  auto b_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", b->grpc_port()),
+                                       grpc::InsecureChannelCredentials());
+  std::string resume;
+  {
+    Reader on_a(f.suite.channel(), Agent("ana"), ForAgent());
+    Reader on_b(b_channel, Agent("ben"), ForAgent());
+    on_a.WaitCount(2);
+    on_b.WaitCount(2);
+    // Whichever replica's consumer appends them (the groups are shared), both hear them.
+    for (int i = 0; i < 6; ++i) {
+      f.Offer(absl::StrCat("call-", i), rv1::CALL_OFFER_KIND_OFFERED, {"ana", "ben"});
+    }
+    CHECK(Events(on_a.WaitCount(8)).size() == 6);
+    CHECK(Events(on_b.WaitCount(8)).size() == 6);
+    resume = on_a.LastId();
+  }
+  f.Offer("call-9", rv1::CALL_OFFER_KIND_OFFERED, {"ana"});
+  Reader moved(b_channel, Agent("ana"), ForAgent(resume));
+  auto got = moved.WaitCount(2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].subscription_started().resumed());
+  CHECK(got[1].incoming_call().call_id() == "call-9");
+}
+
+TEST_CASE("Redis restarted and emptied: a stream says reset, then goes on live") {
+  Fixture f;
+  Reader ana(f.suite.channel(), Agent("ana"), ForAgent());
+  ana.WaitCount(2);
+  f.Offer("call-1", rv1::CALL_OFFER_KIND_OFFERED, {"ana"});
+  REQUIRE(Events(ana.WaitCount(3)).size() == 1);
+  f.suite.redis().Restart();  // no persistence: everything the streams kept is gone
+  // The events keep coming; the first one after the restart creates the stream anew.
+  std::vector<v1::Notification> got;
+  REQUIRE(testing::Eventually(
+      [&] {
+        f.Offer(absl::StrCat("call-", sb::core::NewId()), rv1::CALL_OFFER_KIND_OFFERED, {"ana"});
+        got = ana.Got();
+        for (size_t i = 3; i < got.size(); ++i) {
+          if (got[i].has_reset() && i + 1 < got.size() && got[i + 1].has_incoming_call()) {
+            return true;
+          }
+        }
+        return false;
+      },
+      absl::Seconds(30), absl::Milliseconds(500)));
+  // A reset of a stream that changed, and nothing after it twice.
+  bool reset_seen = false;
+  std::set<std::string> ids;
+  for (size_t i = 3; i < got.size(); ++i) {
+    if (got[i].has_reset()) {
+      reset_seen = true;
+      CHECK(got[i].reset().reason() == v1::RESET_REASON_STREAM_CHANGED);
+    }
+    if (got[i].has_incoming_call()) CHECK(ids.insert(got[i].notification_id()).second);
+  }
+  CHECK(reset_seen);
+}

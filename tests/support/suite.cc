@@ -91,6 +91,19 @@ void Suite::Stop() {
   app_.reset();
 }
 
+std::unique_ptr<runtime::App> Suite::StartReplica() {
+  runtime::Config config = config_;
+  config.kafka_bootstrap_file = "";
+  for (const char* port : {"webhooks-port", "gateway-port"}) {
+    if (config.flags.count(port) > 0) config.flags[port] = "0";
+  }
+  auto replica = std::make_unique<runtime::App>(registry_, config);
+  absl::Status started = replica->Start();
+  INFO(started.ToString());
+  REQUIRE(started.ok());
+  return replica;
+}
+
 void Suite::Restart() {
   Stop();
   StartApp();

@@ -75,6 +75,9 @@ class Suite {
   void Restart();
   // Stops the app without a restart (tests of what happens after).
   void Stop();
+  // Another replica of the same targets on the same Redis, database and Kafka, on ports of its
+  // own (started; stopped when the returned app goes).
+  std::unique_ptr<runtime::App> StartReplica();
 
   runtime::App& app() { return *app_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
