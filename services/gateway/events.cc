@@ -10,9 +10,9 @@
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/runtime/grpc.h"
+#include "services/gateway/relay.h"
 #include "services/gateway/rpc.h"
 #include "services/gateway/rules/connect.h"
-#include "services/gateway/streaming_call.h"
 #include "switchboard/notifications/v1/notifications_service.pb.h"
 
 namespace switchboard::gateway {
@@ -62,45 +62,6 @@ std::string FormatEvent(const google::protobuf::Message& message) {
   return out;
 }
 
-// One SSE response and the Subscribe call behind it.
-struct Events::Session {
-  absl::Mutex mu;
-  absl::Notification first;  // the first notification, or the end, arrived
-  std::vector<std::string> early ABSL_GUARDED_BY(mu);
-  std::optional<grpc::Status> done ABSL_GUARDED_BY(mu);
-  std::shared_ptr<http::ResponseStream> out ABSL_GUARDED_BY(mu);
-  std::shared_ptr<StreamingCall> call ABSL_GUARDED_BY(mu);
-  absl::Time last_write ABSL_GUARDED_BY(mu) = absl::Now();
-
-  void Write(std::string text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    last_write = absl::Now();
-    if (!out->Write(std::move(text)) && call != nullptr) call->Cancel();
-  }
-  // The end event and the end of the response, once the call is over and the client attached.
-  void EndOut() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (out == nullptr || !done.has_value()) return;
-    absl::Status status = runtime::FromGrpcStatus(*done);
-    out->Write(absl::StrCat(
-        "event: end\ndata: ",
-        status.ok() ? std::string("{\"code\":\"ok\"}") : rules::ErrorBody(status), "\n\n"));
-    out->Finish();
-  }
-  void Cancel() {
-    absl::MutexLock lock(&mu);
-    if (call != nullptr) call->Cancel();
-  }
-  // The gateway is going away: the client hears why before the call behind it is cancelled.
-  void Drain() {
-    absl::MutexLock lock(&mu);
-    if (out != nullptr && !done.has_value()) {
-      done = runtime::ToGrpcStatus(
-          core::Unavailable("SERVER_DRAINING", "the gateway is shutting down; reconnect"));
-      EndOut();
-    }
-    if (call != nullptr) call->Cancel();
-  }
-};
-
 Events::Events(redis::Pool& redis, const auth::TokenVerifier& verifier, const core::Clock& clock,
                Options options)
     : redis_(redis), verifier_(verifier), clock_(clock), options_(options) {}
@@ -117,45 +78,52 @@ void Events::Start() {
 }
 
 void Events::Stop() {
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<Relay>> open;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
-    for (auto& [ptr, weak] : sessions_) {
-      if (auto s = weak.lock()) open.push_back(std::move(s));
-    }
+    open = Open();
   }
   if (heartbeat_.joinable()) heartbeat_.join();
-  for (auto& s : open) s->Drain();
+  // The clients hear why before the calls behind their streams are cancelled.
+  for (auto& relay : open) {
+    relay->EndNow(core::Unavailable("SERVER_DRAINING", "the gateway is shutting down; reconnect"));
+  }
 }
 
 int64_t Events::open_streams() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(sessions_.size());
+  int64_t n = 0;
+  for (const auto& weak : streams_) n += weak.expired() ? 0 : 1;
+  return n;
 }
 
-void Events::Forget(const Session* session) {
-  absl::MutexLock lock(&mu_);
-  sessions_.erase(session);
+std::vector<std::shared_ptr<Relay>> Events::Open() {
+  std::vector<std::shared_ptr<Relay>> open;
+  std::vector<std::weak_ptr<Relay>> kept;
+  for (auto& weak : streams_) {
+    if (auto relay = weak.lock()) {
+      open.push_back(std::move(relay));
+      kept.push_back(std::move(weak));
+    }
+  }
+  streams_ = std::move(kept);
+  return open;
 }
 
 void Events::Heartbeat() {
   for (;;) {
-    std::vector<std::shared_ptr<Session>> open;
+    std::vector<std::shared_ptr<Relay>> open;
     {
       absl::MutexLock lock(&mu_);
       auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
       if (mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Seconds(1))) return;
-      for (auto& [ptr, weak] : sessions_) {
-        if (auto s = weak.lock()) open.push_back(std::move(s));
-      }
+      open = Open();
     }
     const absl::Time now = absl::Now();
-    for (auto& s : open) {
-      absl::MutexLock lock(&s->mu);
-      if (s->out != nullptr && now - s->last_write >= options_.heartbeat)
-        s->Write(": heartbeat\n\n");
+    for (auto& relay : open) {
+      if (now - relay->last_write() >= options_.heartbeat) relay->Write(": heartbeat\n\n");
     }
   }
 }
@@ -234,39 +202,29 @@ http::Response Events::Stream(const http::Request& request) {
     subscribe.set_resume_after_id(*param);
   }
 
-  auto session = std::make_shared<Session>();
-  const int max_early = options_.max_early;
-  StreamingCall::Handlers handlers{
-      .on_message =
-          [session, max_early](const grpc::ByteBuffer& buffer) {
+  Relay::Options relay{
+      .piece =
+          [](const grpc::ByteBuffer& buffer) {
             nv1::SubscribeResponse response;
             grpc::Slice slice;
             if (!buffer.DumpToSingleSlice(&slice).ok() ||
                 !response.ParseFromArray(slice.begin(), static_cast<int>(slice.size()))) {
-              return true;
+              return std::string();
             }
-            std::string text = FormatEvent(response.notification());
-            absl::MutexLock lock(&session->mu);
-            if (!session->first.HasBeenNotified()) session->first.Notify();
-            if (session->out != nullptr) {
-              session->Write(std::move(text));
-            } else if (static_cast<int>(session->early.size()) < max_early) {
-              session->early.push_back(std::move(text));
-            } else if (session->call != nullptr) {
-              session->call->Cancel();
-            }
-            return true;
+            return FormatEvent(response.notification());
           },
-      .on_done =
-          [session](const grpc::Status& status) {
-            absl::MutexLock lock(&session->mu);
-            session->done = status;
-            if (!session->first.HasBeenNotified()) session->first.Notify();
-            session->EndOut();
-            session->call.reset();
+      // Why the subscription ended, in the error shape, then the end of the response.
+      .end =
+          [](const grpc::Status& status, http::ResponseStream& out) {
+            absl::Status why = runtime::FromGrpcStatus(status);
+            out.Write(absl::StrCat(
+                "event: end\ndata: ",
+                why.ok() ? std::string("{\"code\":\"ok\"}") : rules::ErrorBody(why), "\n\n"));
+            out.Finish();
           },
+      .max_early = options_.max_early,
   };
-  std::shared_ptr<StreamingCall> call = StreamingCall::Start(
+  std::shared_ptr<Relay> stream = Relay::Start(
       std::move(channel), kSubscribe, subscribe.SerializeAsString(),
       [&](grpc::ClientContext* ctx) {
         ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
@@ -276,43 +234,22 @@ http::Response Events::Stream(const http::Request& request) {
           }
         }
       },
-      std::move(handlers));
-  {
-    absl::MutexLock lock(&session->mu);
-    if (!session->done.has_value()) session->call = std::move(call);
-  }
-  // The stream's first message comes at once; a service that does not answer is cut.
-  if (!session->first.WaitForNotificationWithTimeout(absl::Seconds(10))) {
-    session->Cancel();
-    session->first.WaitForNotification();
-  }
-  {
-    absl::MutexLock lock(&session->mu);
-    if (session->done.has_value() && session->early.empty()) {
-      return ErrorResponse(runtime::FromGrpcStatus(*session->done));
-    }
+      std::move(relay));
+  // The stream's first message comes at once; a refusal is an ordinary error response.
+  if (std::optional<absl::Status> ended = stream->WaitFirst(absl::Seconds(10)); ended.has_value()) {
+    return ErrorResponse(ended->ok() ? core::Unavailable("STREAM_ENDED", "the stream ended at once")
+                                     : *ended);
   }
   {
     absl::MutexLock lock(&mu_);
-    sessions_[session.get()] = session;
+    streams_.push_back(stream);
   }
   http::Response response;
   response.content_type = "text/event-stream; charset=utf-8";
   response.headers = {{"Cache-Control", "no-cache, no-store"}, {"X-Accel-Buffering", "no"}};
   response.body = "retry: 3000\n\n";
-  response.stream = [this, session](std::shared_ptr<http::ResponseStream> out) {
-    {
-      absl::MutexLock lock(&session->mu);
-      session->out = out;
-      for (std::string& text : session->early) session->Write(std::move(text));
-      session->early.clear();
-      session->EndOut();
-    }
-    const Session* key = session.get();
-    out->OnClose([this, session, key] {
-      session->Cancel();
-      Forget(key);
-    });
+  response.stream = [stream](std::shared_ptr<http::ResponseStream> out) {
+    stream->Attach(std::move(out));
   };
   return response;
 }

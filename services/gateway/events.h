@@ -16,8 +16,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
@@ -27,6 +27,8 @@
 #include "libs/redis/redis.h"
 
 namespace switchboard::gateway {
+
+class Relay;
 
 class Events {
  public:
@@ -56,9 +58,9 @@ class Events {
   int64_t open_streams() const;
 
  private:
-  struct Session;
   void Heartbeat();
-  void Forget(const Session* session);
+  // The streams still open (forgetting the others).
+  std::vector<std::shared_ptr<Relay>> Open() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   redis::Pool& redis_;
   const auth::TokenVerifier& verifier_;
@@ -67,7 +69,7 @@ class Events {
 
   mutable absl::Mutex mu_;
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<const Session*, std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::weak_ptr<Relay>> streams_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread heartbeat_;
 };

@@ -346,6 +346,12 @@ TEST_CASE(
   auto unknown = f.client.Send({.url = f.suite.gateway_url() + "/v1/events?ticket=forged"});
   REQUIRE(unknown.ok());
   CHECK(unknown->status == 401);
+
+  // A drain tells an open stream why it ends, then ends the response.
+  f.suite.Stop();
+  REQUIRE(back.WaitFor("event: end"));
+  CHECK(absl::StrContains(back.Body(), "SERVER_DRAINING"));
+  CHECK(testing::Eventually([&] { return back.closed(); }));
 }
 
 TEST_CASE("CORS for configured origins only; a client over its rate gets 429") {

@@ -9,8 +9,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "libs/core/error.h"
 #include "libs/runtime/grpc.h"
+#include "services/gateway/relay.h"
 #include "services/gateway/rules/connect.h"
-#include "services/gateway/streaming_call.h"
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
@@ -93,35 +93,6 @@ Piece PieceOf(const Message& m) {
 
 }  // namespace
 
-// One download in flight: the call's pieces go to the client's stream as they arrive; while
-// more than Options::download_buffer waits for the client, reading pauses (the pump resumes it).
-struct Rpc::DownloadState {
-  absl::Mutex mu;
-  absl::Notification first;  // the first piece, or the end, arrived
-  Piece head;
-  std::vector<std::string> early ABSL_GUARDED_BY(mu);  // before the stream was attached
-  int64_t early_bytes ABSL_GUARDED_BY(mu) = 0;
-  std::optional<grpc::Status> done ABSL_GUARDED_BY(mu);
-  std::shared_ptr<http::ResponseStream> out ABSL_GUARDED_BY(mu);
-  // Until the call ends (the call's handlers hold this Download: the cycle ends with it).
-  std::shared_ptr<StreamingCall> call ABSL_GUARDED_BY(mu);
-
-  void Cancel() {
-    absl::MutexLock lock(&mu);
-    if (call != nullptr) call->Cancel();
-  }
-
-  // Ends the client's stream as the call ended: whole, or cut (a truncated body).
-  void EndOut() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (out == nullptr || !done.has_value()) return;
-    if (done->ok()) {
-      out->Finish();
-    } else {
-      out->Abort();
-    }
-  }
-};
-
 Rpc::Rpc(Options options) : options_(options) {}
 
 Rpc::~Rpc() { Stop(); }
@@ -140,33 +111,22 @@ void Rpc::Stop() {
 
 void Rpc::Pump() {
   for (;;) {
-    std::vector<std::shared_ptr<DownloadState>> ready;
+    std::vector<std::shared_ptr<Relay>> waiting;
     {
       absl::MutexLock lock(&mu_);
       auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
       if (mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(10))) return;
-      std::vector<std::weak_ptr<DownloadState>> still;
       for (auto& weak : paused_) {
-        std::shared_ptr<DownloadState> d = weak.lock();
-        if (d == nullptr) continue;
-        absl::MutexLock dl(&d->mu);
-        if (d->out != nullptr && d->out->closed()) continue;
-        if (d->out != nullptr && d->out->queued_bytes() < options_.download_buffer / 2) {
-          ready.push_back(d);
-        } else {
-          still.push_back(weak);
-        }
+        if (auto relay = weak.lock()) waiting.push_back(std::move(relay));
       }
-      paused_ = std::move(still);
+      paused_.clear();
     }
-    for (auto& d : ready) {
-      std::shared_ptr<StreamingCall> call;
-      {
-        absl::MutexLock lock(&d->mu);
-        call = d->call;
-      }
-      if (call != nullptr) call->Resume();
+    std::vector<std::weak_ptr<Relay>> still;
+    for (auto& relay : waiting) {
+      if (relay->MaybeResume()) still.push_back(relay);
     }
+    absl::MutexLock lock(&mu_);
+    paused_.insert(paused_.end(), still.begin(), still.end());
   }
 }
 
@@ -310,87 +270,55 @@ http::Response Rpc::Download(const MethodDescriptor& method, const http::Request
                              std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
   absl::StatusOr<std::unique_ptr<Message>> in = ParseJson(request, method.input_type());
   if (!in.ok()) return ErrorResponse(in.status());
-  auto d = std::make_shared<DownloadState>();
   const google::protobuf::Descriptor* output = method.output_type();
-  const int64_t limit = options_.download_buffer;
-  std::weak_ptr<DownloadState> weak = d;
-  auto pause = [this, weak] {
-    absl::MutexLock lock(&mu_);
-    paused_.push_back(weak);
-  };
-  StreamingCall::Handlers handlers{
-      .on_message =
-          [d, output, limit, pause](const grpc::ByteBuffer& buffer) {
+  Relay::Options relay{
+      .piece =
+          [output](const grpc::ByteBuffer& buffer) {
             std::unique_ptr<Message> m = New(output);
-            if (!FromBuffer(buffer, m.get())) return true;
-            Piece piece = PieceOf(*m);
-            absl::MutexLock lock(&d->mu);
-            if (!d->first.HasBeenNotified()) {
-              d->head = piece;
-              d->first.Notify();
-            }
-            if (d->out == nullptr) {
-              d->early_bytes += static_cast<int64_t>(piece.bytes.size());
-              d->early.push_back(std::move(piece.bytes));
-              if (d->early_bytes < limit) return true;
-              pause();
-              return false;
-            }
-            if (!d->out->Write(std::move(piece.bytes))) {
-              if (d->call != nullptr) d->call->Cancel();  // the client is gone
-              return true;
-            }
-            if (d->out->queued_bytes() < limit) return true;
-            pause();
-            return false;
+            return FromBuffer(buffer, m.get()) ? PieceOf(*m).bytes : std::string();
           },
-      .on_done =
-          [d](const grpc::Status& status) {
-            absl::MutexLock lock(&d->mu);
-            d->done = status;
-            if (!d->first.HasBeenNotified()) d->first.Notify();
-            d->EndOut();
-            d->call.reset();
+      // Whole, or cut: a truncated body tells the client the file is not complete.
+      .end =
+          [](const grpc::Status& status, http::ResponseStream& out) {
+            if (status.ok()) {
+              out.Finish();
+            } else {
+              out.Abort();
+            }
+          },
+      .max_early = 1 << 20,
+      .pause_above = options_.download_buffer,
+      .paused =
+          [this](std::weak_ptr<Relay> waiting) {
+            absl::MutexLock lock(&mu_);
+            paused_.push_back(std::move(waiting));
           },
   };
-  std::shared_ptr<StreamingCall> call = StreamingCall::Start(
+  std::shared_ptr<Relay> call = Relay::Start(
       std::move(channel), absl::StrCat("/", method.service()->full_name(), "/", method.name()),
       (*in)->SerializeAsString(),
       [&](grpc::ClientContext* ctx) {
         ForwardHeaders(request, ctx);
         ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
       },
-      std::move(handlers));
-  {
-    absl::MutexLock lock(&d->mu);
-    if (!d->done.has_value()) d->call = std::move(call);
+      std::move(relay));
+  // The call's deadline bounds the wait.
+  if (std::optional<absl::Status> ended = call->WaitFirst(timeout); ended.has_value()) {
+    if (!ended->ok()) return ErrorResponse(*ended);
   }
-  d->first.WaitForNotification();  // the call's deadline bounds this
-  {
-    absl::MutexLock lock(&d->mu);
-    if (d->done.has_value() && !d->done->ok() && d->early.empty()) {
-      return ErrorResponse(runtime::FromGrpcStatus(*d->done));
-    }
+  Piece head;
+  if (std::unique_ptr<Message> first = New(output); FromBuffer(call->first(), first.get())) {
+    head = PieceOf(*first);
   }
   http::Response response;
   response.content_type =
-      d->head.content_type.empty() ? "application/octet-stream" : d->head.content_type;
+      head.content_type.empty() ? "application/octet-stream" : head.content_type;
   response.headers.emplace_back(
       "Content-Disposition",
-      absl::StrCat("attachment; filename=\"", SafeFileName(d->head.file_name, "download"), "\""));
+      absl::StrCat("attachment; filename=\"", SafeFileName(head.file_name, "download"), "\""));
   response.headers.emplace_back("Cache-Control", "no-store");
-  // A paused call stays on the pump's list until its client has room.
-  response.stream = [d](std::shared_ptr<http::ResponseStream> out) {
-    {
-      absl::MutexLock lock(&d->mu);
-      d->out = out;
-      for (std::string& piece : d->early) out->Write(std::move(piece));
-      d->early.clear();
-      d->early_bytes = 0;
-      d->EndOut();
-    }
-    // A client that leaves ends the call; a finished call's cancel is a no-op.
-    out->OnClose([d] { d->Cancel(); });
+  response.stream = [call](std::shared_ptr<http::ResponseStream> out) {
+    call->Attach(std::move(out));
   };
   return response;
 }

@@ -24,6 +24,8 @@
 
 namespace switchboard::gateway {
 
+class Relay;
+
 class Rpc {
  public:
   struct Options {
@@ -62,14 +64,13 @@ class Rpc {
                           absl::Duration timeout);
   std::shared_ptr<grpc::Channel> ChannelFor(const std::string& service);
 
-  struct DownloadState;
   void Pump();
 
   const Options options_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
   // Downloads waiting for their client to read what is queued.
-  std::vector<std::weak_ptr<DownloadState>> paused_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::weak_ptr<Relay>> paused_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread pump_;
 };
