@@ -13,6 +13,7 @@
 #include "services/gateway/relay.h"
 #include "services/gateway/rpc.h"
 #include "services/gateway/rules/connect.h"
+#include "services/gateway/rules/sse.h"
 #include "switchboard/notifications/v1/notifications_service.pb.h"
 
 namespace switchboard::gateway {
@@ -46,21 +47,6 @@ std::string Bearer(const http::Request& request) {
 }
 
 }  // namespace
-
-std::string FormatEvent(const google::protobuf::Message& message) {
-  const auto& n = static_cast<const nv1::Notification&>(message);
-  std::string name = "notification";
-  const google::protobuf::OneofDescriptor* oneof = n.GetDescriptor()->FindOneofByName("payload");
-  if (const auto* field = n.GetReflection()->GetOneofFieldDescriptor(n, oneof); field != nullptr) {
-    name = field->name() == "subscription_started" ? "started" : field->name();
-  }
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(n, &json).ok()) json = "{}";
-  std::string out;
-  if (!n.notification_id().empty()) absl::StrAppend(&out, "id: ", n.notification_id(), "\n");
-  absl::StrAppend(&out, "event: ", name, "\ndata: ", json, "\n\n");
-  return out;
-}
 
 Events::Events(redis::Pool& redis, const auth::TokenVerifier& verifier, const core::Clock& clock,
                Options options)
@@ -129,24 +115,13 @@ void Events::Heartbeat() {
 }
 
 http::Response Events::Ticket(const http::Request& request) {
-  if (request.method() != "POST") {
-    http::Response r = ErrorResponse(
-        core::Error(absl::StatusCode::kInvalidArgument, "METHOD_NOT_ALLOWED", "use POST"));
-    r.status = 405;
-    r.headers.emplace_back("Allow", "POST, OPTIONS");
-    return r;
-  }
+  if (request.method() != "POST") return MethodNotAllowed("POST, OPTIONS");
   const std::string token = Bearer(request);
   absl::StatusOr<auth::Principal> who = verifier_.Verify(token);
   if (!who.ok()) return ErrorResponse(who.status());
-  nv1::SubscribeRequest subscribe;
-  if (!absl::StripAsciiWhitespace(request.body()).empty()) {
-    google::protobuf::util::JsonParseOptions options;
-    if (!google::protobuf::util::JsonStringToMessage(request.body(), &subscribe, options).ok()) {
-      return ErrorResponse(core::InvalidArgument(
-          "INVALID_JSON", "the body is not a switchboard.notifications.v1.SubscribeRequest"));
-    }
-  }
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> subscribe =
+      ParseJson(request, nv1::SubscribeRequest::descriptor());
+  if (!subscribe.ok()) return ErrorResponse(subscribe.status());
   absl::StatusOr<std::string> ticket = NewTicket();
   if (!ticket.ok()) return ErrorResponse(ticket.status());
   // A ticket outlives neither its TTL nor the token.
@@ -154,7 +129,7 @@ http::Response Events::Ticket(const http::Request& request) {
   if (ttl <= absl::ZeroDuration()) return ErrorResponse(BadTicket());
   absl::StatusOr<redis::Reply> stored =
       redis_.Command({"SET", absl::StrCat(kTicketPrefix, *ticket),
-                      absl::StrCat(token, "\n", subscribe.SerializeAsString()), "PX",
+                      absl::StrCat(token, "\n", (*subscribe)->SerializeAsString()), "PX",
                       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))});
   if (!stored.ok()) return ErrorResponse(stored.status());
   return http::Response::Json(
@@ -165,13 +140,7 @@ http::Response Events::Ticket(const http::Request& request) {
 }
 
 http::Response Events::Stream(const http::Request& request) {
-  if (request.method() != "GET") {
-    http::Response r = ErrorResponse(
-        core::Error(absl::StatusCode::kInvalidArgument, "METHOD_NOT_ALLOWED", "use GET"));
-    r.status = 405;
-    r.headers.emplace_back("Allow", "GET, OPTIONS");
-    return r;
-  }
+  if (request.method() != "GET") return MethodNotAllowed("GET, OPTIONS");
   std::shared_ptr<grpc::Channel> channel;
   {
     absl::MutexLock lock(&mu_);
@@ -211,7 +180,7 @@ http::Response Events::Stream(const http::Request& request) {
                 !response.ParseFromArray(slice.begin(), static_cast<int>(slice.size()))) {
               return std::string();
             }
-            return FormatEvent(response.notification());
+            return rules::SseEvent(response.notification());
           },
       // Why the subscription ended, in the error shape, then the end of the response.
       .end =

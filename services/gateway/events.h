@@ -74,8 +74,4 @@ class Events {
   std::thread heartbeat_;
 };
 
-// One notification as an SSE event: its id (when it has one), its kind as the event name
-// ("incoming_call", "reset", ...) and its JSON.
-std::string FormatEvent(const google::protobuf::Message& notification);
-
 }  // namespace switchboard::gateway

@@ -40,34 +40,6 @@ bool FromBuffer(const grpc::ByteBuffer& buffer, Message* message) {
   return message->ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
 }
 
-absl::StatusOr<std::unique_ptr<Message>> ParseJson(const http::Request& request,
-                                                   const google::protobuf::Descriptor* type) {
-  std::unique_ptr<Message> message = New(type);
-  absl::string_view body = absl::StripAsciiWhitespace(request.body());
-  if (body.empty()) return message;  // an empty body is the empty message
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto parsed =
-      google::protobuf::util::JsonStringToMessage(std::string(body), message.get(), options);
-  if (!parsed.ok()) {
-    return core::InvalidArgument("INVALID_JSON",
-                                 absl::StrCat("the body is not a ", type->full_name(),
-                                              " in JSON: ", std::string(parsed.message())));
-  }
-  return message;
-}
-
-// What a file name may hold in Content-Disposition.
-std::string SafeFileName(absl::string_view name, absl::string_view fallback) {
-  std::string out;
-  for (char c : name) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') {
-      out += c;
-    }
-  }
-  return out.empty() || out.size() > 128 ? std::string(fallback) : out;
-}
-
 // The bytes, media type and name a download's message carries (DownloadInvoiceResponse's
 // chunk, ExportCallsResponse's data; content_type and file_name on the first).
 struct Piece {
@@ -130,8 +102,34 @@ void Rpc::Pump() {
   }
 }
 
+absl::StatusOr<std::unique_ptr<Message>> ParseJson(const http::Request& request,
+                                                   const google::protobuf::Descriptor* type) {
+  std::unique_ptr<Message> message = New(type);
+  absl::string_view body = absl::StripAsciiWhitespace(request.body());
+  if (body.empty()) return message;  // an empty body is the empty message
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto parsed =
+      google::protobuf::util::JsonStringToMessage(std::string(body), message.get(), options);
+  if (!parsed.ok()) {
+    return core::InvalidArgument("INVALID_JSON",
+                                 absl::StrCat("the body is not a ", type->full_name(),
+                                              " in JSON: ", std::string(parsed.message())));
+  }
+  return message;
+}
+
 http::Response ErrorResponse(const absl::Status& status) {
   return http::Response::Json(rules::HttpStatus(status.code()), rules::ErrorBody(status));
+}
+
+http::Response MethodNotAllowed(absl::string_view allow) {
+  http::Response r =
+      ErrorResponse(core::Error(absl::StatusCode::kInvalidArgument, "METHOD_NOT_ALLOWED",
+                                absl::StrCat("use ", allow.substr(0, allow.find(',')))));
+  r.status = 405;
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
 }
 
 void ForwardHeaders(const http::Request& request, grpc::ClientContext* ctx) {
@@ -143,32 +141,35 @@ void ForwardHeaders(const http::Request& request, grpc::ClientContext* ctx) {
   }
 }
 
-std::vector<std::pair<const google::protobuf::ServiceDescriptor*, std::string>>
+const std::vector<std::pair<const google::protobuf::ServiceDescriptor*, std::string>>&
 Rpc::PublicServices() {
   // Naming one message of each file links its descriptors into the generated pool.
   auto find = [](const google::protobuf::Descriptor* anchor, const char* name) {
     return anchor->file()->pool()->FindServiceByName(name);
   };
-  return {
-      {find(eligibility::v1::CheckEligibilityRequest::descriptor(),
-            eligibility::v1::EligibilityService::service_full_name()),
-       "eligibility"},
-      {find(calls::v1::StartCallRequest::descriptor(),
-            calls::v1::CallsService::service_full_name()),
-       "calls"},
-      {find(routing::v1::SetAgentAvailabilityRequest::descriptor(),
-            routing::v1::RoutingService::service_full_name()),
-       "routing"},
-      {find(billing::v1::GetUsageRequest::descriptor(),
-            billing::v1::BillingService::service_full_name()),
-       "billing"},
-      {find(notifications::v1::SubscribeRequest::descriptor(),
-            notifications::v1::NotificationsService::service_full_name()),
-       "notifications"},
-      {find(webhooks::v1::RegisterPhoneNumberRequest::descriptor(),
-            webhooks::v1::WebhooksService::service_full_name()),
-       "webhooks"},
-  };
+  // Looked up once: every request reads it.
+  static const auto* services =
+      new std::vector<std::pair<const google::protobuf::ServiceDescriptor*, std::string>>{
+          {find(eligibility::v1::CheckEligibilityRequest::descriptor(),
+                eligibility::v1::EligibilityService::service_full_name()),
+           "eligibility"},
+          {find(calls::v1::StartCallRequest::descriptor(),
+                calls::v1::CallsService::service_full_name()),
+           "calls"},
+          {find(routing::v1::SetAgentAvailabilityRequest::descriptor(),
+                routing::v1::RoutingService::service_full_name()),
+           "routing"},
+          {find(billing::v1::GetUsageRequest::descriptor(),
+                billing::v1::BillingService::service_full_name()),
+           "billing"},
+          {find(notifications::v1::SubscribeRequest::descriptor(),
+                notifications::v1::NotificationsService::service_full_name()),
+           "notifications"},
+          {find(webhooks::v1::RegisterPhoneNumberRequest::descriptor(),
+                webhooks::v1::WebhooksService::service_full_name()),
+           "webhooks"},
+      };
+  return *services;
 }
 
 void Rpc::Connect(const std::string& service, std::shared_ptr<grpc::Channel> channel) {
@@ -203,13 +204,7 @@ http::Response Rpc::Handle(const http::Request& request) {
                                                   " (POST /<package>.<Service>/<Method>; the "
                                                   "notification stream is GET /v1/events)")));
   }
-  if (request.method() != "POST") {
-    http::Response r = ErrorResponse(
-        core::Error(absl::StatusCode::kInvalidArgument, "METHOD_NOT_ALLOWED", "use POST"));
-    r.status = 405;
-    r.headers.emplace_back("Allow", "POST, OPTIONS");
-    return r;
-  }
+  if (request.method() != "POST") return MethodNotAllowed("POST, OPTIONS");
   if (!rules::IsJson(request.Header("content-type").value_or("application/json"))) {
     http::Response r = ErrorResponse(core::InvalidArgument(
         "UNSUPPORTED_MEDIA_TYPE", "the body must be JSON (Content-Type: application/json)"));
@@ -314,8 +309,8 @@ http::Response Rpc::Download(const MethodDescriptor& method, const http::Request
   response.content_type =
       head.content_type.empty() ? "application/octet-stream" : head.content_type;
   response.headers.emplace_back(
-      "Content-Disposition",
-      absl::StrCat("attachment; filename=\"", SafeFileName(head.file_name, "download"), "\""));
+      "Content-Disposition", absl::StrCat("attachment; filename=\"",
+                                          rules::SafeFileName(head.file_name, "download"), "\""));
   response.headers.emplace_back("Cache-Control", "no-store");
   response.stream = [call](std::shared_ptr<http::ResponseStream> out) {
     call->Attach(std::move(out));

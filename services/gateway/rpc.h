@@ -46,7 +46,7 @@ class Rpc {
 
   // The services the gateway forwards to (every public service of the suite), by full name,
   // with the target that serves each ("switchboard.calls.v1.CallsService" -> "calls").
-  static std::vector<std::pair<const google::protobuf::ServiceDescriptor*, std::string>>
+  static const std::vector<std::pair<const google::protobuf::ServiceDescriptor*, std::string>>&
   PublicServices();
 
   // Where `service` is reached; nullptr: nowhere (503 <TARGET>_UNAVAILABLE).
@@ -77,6 +77,12 @@ class Rpc {
 
 // Shared by the RPCs and the event stream.
 http::Response ErrorResponse(const absl::Status& status);
+// 405 METHOD_NOT_ALLOWED with the methods the route takes in `Allow` ("POST, OPTIONS").
+http::Response MethodNotAllowed(absl::string_view allow);
+// The request's body as a `type` in protobuf's JSON mapping (unknown fields refused); an empty
+// body is the empty message. INVALID_ARGUMENT INVALID_JSON otherwise.
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> ParseJson(
+    const http::Request& request, const google::protobuf::Descriptor* type);
 // The gRPC metadata a gateway call carries from the HTTP request: the bearer token, the
 // correlation id and trace context.
 void ForwardHeaders(const http::Request& request, grpc::ClientContext* ctx);

@@ -122,6 +122,16 @@ absl::StatusOr<std::optional<absl::Duration>> Timeout(const std::optional<std::s
   return std::min(absl::Milliseconds(ms), max);
 }
 
+std::string SafeFileName(absl::string_view name, absl::string_view fallback) {
+  std::string out;
+  for (char c : name) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') {
+      out += c;
+    }
+  }
+  return out.empty() || out.size() > 128 ? std::string(fallback) : out;
+}
+
 bool IsJson(absl::string_view content_type) {
   absl::string_view type = content_type.substr(0, content_type.find(';'));
   type = absl::StripAsciiWhitespace(type);

@@ -32,6 +32,10 @@ std::string JsonString(absl::string_view text);
 absl::StatusOr<std::optional<absl::Duration>> Timeout(const std::optional<std::string>& header,
                                                       absl::Duration max);
 
+// `name` reduced to what a Content-Disposition file name may hold ([A-Za-z0-9._-]); `fallback`
+// when nothing is left or more than 128 characters are.
+std::string SafeFileName(absl::string_view name, absl::string_view fallback);
+
 // Whether a Content-Type names JSON ("application/json", with or without parameters).
 bool IsJson(absl::string_view content_type);
 

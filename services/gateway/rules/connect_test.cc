@@ -46,6 +46,7 @@ TEST_CASE("timeouts, media types and origins") {
   CHECK_FALSE(rules::Timeout(std::nullopt, absl::Minutes(1))->has_value());
   CHECK(**rules::Timeout("1500", absl::Minutes(1)) == absl::Milliseconds(1500));
   CHECK(**rules::Timeout("99999999", absl::Minutes(1)) == absl::Minutes(1));
+  CHECK(**rules::Timeout("9999999999", absl::Hours(3000)) == absl::Milliseconds(9999999999));
   for (const char* bad : {"", "-1", "0", "1.5", "12345678901", "1e3"}) {
     CAPTURE(bad);
     CHECK(core::ReasonOf(rules::Timeout(bad, absl::Minutes(1)).status()) == "INVALID_TIMEOUT");
@@ -59,6 +60,15 @@ TEST_CASE("timeouts, media types and origins") {
   CHECK_FALSE(rules::AllowedOrigin("https://evil.example", {"https://app.example"}).has_value());
   CHECK(rules::AllowedOrigin("https://any.example", {"*"}).has_value());
   CHECK_FALSE(rules::AllowedOrigin("", {"*"}).has_value());
+}
+
+TEST_CASE("file names keep only what a Content-Disposition may hold") {
+  CHECK(rules::SafeFileName("INV-000001.pdf", "x") == "INV-000001.pdf");
+  CHECK(rules::SafeFileName("../\"evil\"\r\n.csv", "x") == "..evil.csv");
+  CHECK(rules::SafeFileName("", "download") == "download");
+  CHECK(rules::SafeFileName("/\"", "download") == "download");
+  CHECK(rules::SafeFileName(std::string(128, 'a'), "x") == std::string(128, 'a'));
+  CHECK(rules::SafeFileName(std::string(129, 'a'), "x") == "x");
 }
 
 TEST_CASE("the limiter allows a burst, then the rate, per client") {
