@@ -1,7 +1,5 @@
 #include "services/notifications/fanout.h"
 
-#include "absl/random/random.h"
-#include "absl/strings/str_format.h"
 #include "libs/auth/token.h"
 #include "libs/core/error.h"
 #include "libs/core/proto_time.h"
@@ -22,10 +20,7 @@ absl::Status Fanout::Append(const events::v1::EventHeader& header, const kafka::
       *entry.notification->mutable_occurred_time() = core::ToProto(m.event.time);
     }
   }
-  thread_local absl::BitGen bits;
-  return store::Append(redis_, m.event.id, entries, retention_,
-                       absl::StrFormat("%08x", absl::Uniform<uint32_t>(bits)))
-      .status();
+  return store::Append(redis_, m.event.id, entries, retention_, store::NewEpoch()).status();
 }
 
 absl::Status Fanout::OnOffer(const routing::v1::CallOffer& offer, const kafka::Message& m) {

@@ -1,6 +1,5 @@
 #include "services/notifications/hub.h"
 
-#include "absl/random/random.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/error.h"
 #include "libs/core/log.h"
@@ -143,7 +142,7 @@ absl::Status Hub::Open(const std::shared_ptr<Subscription>& sub, bool first) {
   }
   ASSIGN_OR_RETURN(store::Opened opened,
                    store::Open(redis_, sub->spec.stream, resume, options_.max_replay,
-                               options_.retention, FreshEpoch()));
+                               options_.retention, store::NewEpoch()));
   absl::MutexLock lock(&sub->mu);
   if (sub->ended) return absl::OkStatus();
   if (first) {
@@ -312,11 +311,6 @@ void Hub::Housekeep() {
                     "the stream's token expired; reconnect with a fresh one"),
         "token_expired");
   }
-}
-
-std::string Hub::FreshEpoch() {
-  thread_local absl::BitGen bits;
-  return absl::StrFormat("%08x", absl::Uniform<uint32_t>(bits));
 }
 
 }  // namespace switchboard::notifications

@@ -112,7 +112,6 @@ class Hub {
   void OnPublished(std::string message);
   void OnListening();
   void Housekeep();
-  std::string FreshEpoch();
 
   redis::Pool& redis_;
   const core::Clock& clock_;

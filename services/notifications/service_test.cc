@@ -429,12 +429,13 @@ TEST_CASE(
     Reader on_b(b_channel, Agent("ben"), ForAgent());
     on_a.WaitCount(2);
     on_b.WaitCount(2);
-    // Whichever replica's consumer appends them (the groups are shared), both hear them.
+    // Whichever replica's consumer appends them (the groups are shared), both hear them. The
+    // groups rebalance as B joins, which may hold the first appends for several seconds.
     for (int i = 0; i < 6; ++i) {
       f.Offer(absl::StrCat("call-", i), rv1::CALL_OFFER_KIND_OFFERED, {"ana", "ben"});
     }
-    CHECK(Events(on_a.WaitCount(8)).size() == 6);
-    CHECK(Events(on_b.WaitCount(8)).size() == 6);
+    CHECK(Events(on_a.WaitCount(8, absl::Seconds(40))).size() == 6);
+    CHECK(Events(on_b.WaitCount(8, absl::Seconds(40))).size() == 6);
     resume = on_a.LastId();
   }
   f.Offer("call-9", rv1::CALL_OFFER_KIND_OFFERED, {"ana"});

@@ -164,3 +164,28 @@ TEST_CASE("a reset shows what still rings and the calls in progress, newest firs
   CHECK(reset.calls(1).call_id() == "a");
   CHECK_FALSE(reset.truncated());
 }
+
+TEST_CASE("a reset holds at most 200 calls in progress, and says when there were more") {
+  auto snapshot = [](int calls) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < calls; ++i) {
+      cv1::Call call;
+      call.set_call_id(std::to_string(i));
+      call.set_state(cv1::CALL_STATE_ANSWERED);
+      *call.mutable_offered_time() = core::ToProto(kNow - absl::Seconds(i));
+      out.emplace_back("call:" + call.call_id(), call.SerializeAsString());
+    }
+    return out;
+  };
+  v1::StreamReset full = rules::BuildReset(v1::RESET_REASON_NEW_SUBSCRIPTION,
+                                           snapshot(rules::kMaxSnapshotCalls), kNow);
+  CHECK(full.calls_size() == rules::kMaxSnapshotCalls);
+  CHECK_FALSE(full.truncated());
+  v1::StreamReset over = rules::BuildReset(v1::RESET_REASON_NEW_SUBSCRIPTION,
+                                           snapshot(rules::kMaxSnapshotCalls + 1), kNow);
+  CHECK(over.calls_size() == rules::kMaxSnapshotCalls);
+  CHECK(over.truncated());
+  CHECK(over.calls(0).call_id() == "0");  // the newest kept
+  CHECK(over.calls(rules::kMaxSnapshotCalls - 1).call_id() ==
+        std::to_string(rules::kMaxSnapshotCalls - 1));
+}

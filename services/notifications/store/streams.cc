@@ -1,7 +1,9 @@
 #include "services/notifications/store/streams.h"
 
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
 
@@ -132,6 +134,11 @@ absl::Status Malformed(absl::string_view what) {
 }
 
 }  // namespace
+
+std::string NewEpoch() {
+  thread_local absl::BitGen bits;
+  return absl::StrFormat("%08x", absl::Uniform<uint32_t>(bits));
+}
 
 std::string StreamKey(const rules::StreamRef& stream) {
   if (stream.tenant_wide()) return absl::StrCat(TenantTag(stream.tenant_id), ":tenant");

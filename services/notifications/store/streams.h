@@ -26,6 +26,9 @@ struct Retention {
   absl::Duration dedupe = absl::Hours(24);
 };
 
+// A random epoch (8 hex digits) for a stream created now.
+std::string NewEpoch();
+
 // The key every other key of `stream` derives from; also what the pub/sub messages name.
 std::string StreamKey(const rules::StreamRef& stream);
 
