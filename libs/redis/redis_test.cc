@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "libs/core/error.h"
 #include "tests/support/servers.h"
@@ -84,4 +85,48 @@ TEST_CASE("an unreachable address fails fast with UNAVAILABLE") {
   auto r = pool.Command({"PING"});
   CHECK(r.status().code() == absl::StatusCode::kUnavailable);
   CHECK(ReasonOf(r.status()) == "REDIS_UNAVAILABLE");
+}
+
+TEST_CASE("a subscriber hears what is published, and catches up after Redis comes back") {
+  testing::RedisServer server;
+  Options options = *Options::FromUrl(server.url());
+  Pool pool(options);
+  absl::Mutex mu;
+  std::vector<std::string> heard;
+  int subscribed = 0;
+  switchboard::redis::Subscriber subscriber(
+      options, "news",
+      [&](std::string m) {
+        absl::MutexLock lock(&mu);
+        heard.push_back(std::move(m));
+      },
+      [&] {
+        absl::MutexLock lock(&mu);
+        ++subscribed;
+      });
+  auto count = [&] {
+    absl::MutexLock lock(&mu);
+    return std::make_pair(subscribed, heard.size());
+  };
+  REQUIRE(testing::Eventually([&] { return subscriber.subscribed(); }));
+  CHECK(pool.Command({"PUBLISH", "news", "one"})->integer == 1);
+  CHECK(pool.Command({"PUBLISH", "other", "not ours"})->integer == 0);
+  REQUIRE(testing::Eventually([&] { return count().second == 1; }));
+
+  // Gone, then back: the subscriber subscribes again by itself and says so.
+  server.Restart();
+  REQUIRE(testing::Eventually([&] { return count().first == 2 && subscriber.subscribed(); },
+                              absl::Seconds(10)));
+  REQUIRE(testing::Eventually(
+      [&] {
+        return pool.Command({"PUBLISH", "news", "two"}).ok();
+      },
+      absl::Seconds(5)));
+  REQUIRE(testing::Eventually([&] { return count().second == 2; }));
+  {
+    absl::MutexLock lock(&mu);
+    CHECK(heard == std::vector<std::string>{"one", "two"});
+  }
+  subscriber.Stop();  // returns although the connection is blocked reading
+  CHECK_FALSE(subscriber.subscribed());
 }
