@@ -5,14 +5,14 @@
 //
 //   notify_bench --redis-url=redis://127.0.0.1:PORT/0 --postgres-url=postgresql://...
 //                [--subscribers=10000] [--receivers=1000] [--offers=2000] [--rate=200]
-//                [--rpc-seconds=5] [--rpc-threads=8]
+//                [--warmup-seconds=3] [--rpc-seconds=5] [--rpc-threads=8]
 //
 // 1. Baseline: a bare SSE server on the same HTTP server (libs/http over Boost.Beast) that
 //    answers each GET with a held stream and does nothing else; --subscribers connections.
 // 2. The gateway: as many subscribers, each an agent of its own with a ticket, GET /v1/events
 //    until its reset arrived. Added RSS per subscriber and threads, against the baseline's.
-// 3. Latency: --offers CallOffers for agents among the first --receivers, at --rate a second,
-//    produced to routing.offers.v1; each timed from the produce call to the alert read from the
+// 3. Latency: after --warmup-seconds of untimed ones, --offers CallOffers for agents among the
+//    first --receivers, at --rate a second, produced to routing.offers.v1; each timed from the produce call to the alert read from the
 //    right subscriber's socket. p50, p99, max.
 // 4. Unary: routing's GetRoutingSettings over native gRPC (TCP to the server) and as POST JSON
 //    through the gateway (HTTP/1.1 keep-alive, then the in-process channel), --rpc-threads
@@ -75,6 +75,7 @@ struct Flags {
   int receivers = 1000;
   int offers = 2000;
   int rate = 200;
+  int warmup_seconds = 3;
   int rpc_seconds = 5;
   int rpc_threads = 8;
 };
@@ -271,20 +272,34 @@ struct Footprint {
   double seconds_to_ready;
 };
 
-Footprint Measure(int port, const std::vector<std::string>& paths) {
+// Opens one stream per path from a child process, and measures what they cost this process.
+// The streams stay open until the caller finishes the child.
+struct Subscribers {
+  Child child;
+  std::string file;
+  Footprint footprint;
+
+  std::vector<std::pair<std::string, int64_t>> Finish() {
+    auto received = child.Finish();
+    std::remove(file.c_str());
+    return received;
+  }
+};
+
+Subscribers Open(int port, const std::vector<std::string>& paths) {
   const int64_t rss0 = RssKb(), threads0 = Threads();
   const absl::Time began = absl::Now();
-  std::string file = WriteLines(paths);
-  Child child = Child::Spawn(port, file);
-  if (!child.WaitReady()) Must(absl::InternalError("subscribers did not get ready"), "subscribe");
+  Subscribers s;
+  s.file = WriteLines(paths);
+  s.child = Child::Spawn(port, s.file);
+  if (!s.child.WaitReady()) Must(absl::InternalError("streams did not open"), "subscribe");
   const double seconds = absl::ToDoubleSeconds(absl::Now() - began);
   // Let the allocator settle what the burst of connections left behind.
   absl::SleepFor(absl::Seconds(1));
   const int64_t rss1 = RssKb(), threads1 = Threads();
-  child.Finish();
-  std::remove(file.c_str());
-  return {static_cast<double>(rss1 - rss0) / static_cast<double>(paths.size()), threads1 - threads0,
-          seconds};
+  s.footprint = {static_cast<double>(rss1 - rss0) / static_cast<double>(paths.size()),
+                 threads1 - threads0, seconds};
+  return s;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -334,6 +349,7 @@ int main(int argc, char** argv) {
   flags.Int("receivers", &f.receivers);
   flags.Int("offers", &f.offers);
   flags.Int("rate", &f.rate);
+  flags.Int("warmup-seconds", &f.warmup_seconds);
   flags.Int("rpc-seconds", &f.rpc_seconds);
   flags.Int("rpc-threads", &f.rpc_threads);
   if (f.redis_url.empty() || f.postgres_url.empty()) {
@@ -382,7 +398,9 @@ int main(int argc, char** argv) {
                                       }}});
     Must(bare.status(), "baseline server");
     std::vector<std::string> plain(static_cast<size_t>(f.subscribers), "/sse");
-    Footprint base = Measure((*bare)->port(), plain);
+    Subscribers baseline = Open((*bare)->port(), plain);
+    baseline.Finish();
+    const Footprint base = baseline.footprint;
     {
       absl::MutexLock lock(&held_mu);
       held.clear();
@@ -410,21 +428,15 @@ int main(int argc, char** argv) {
       paths.push_back(
           absl::StrCat("/v1/events?ticket=", r->body.substr(at, r->body.find('"', at) - at)));
     }
-    const int64_t rss0 = RssKb(), threads0 = Threads();
-    const absl::Time began = absl::Now();
-    std::string file = WriteLines(paths);
-    Child child = Child::Spawn(gateway_port, file);
-    if (!child.WaitReady()) Must(absl::InternalError("streams did not open"), "subscribe");
-    const double ready_seconds = absl::ToDoubleSeconds(absl::Now() - began);
-    absl::SleepFor(absl::Seconds(1));
-    const int64_t rss1 = RssKb(), threads1 = Threads();
-    const double per = static_cast<double>(rss1 - rss0) / f.subscribers;
+    Subscribers streams = Open(gateway_port, paths);
+    const Footprint& gw = streams.footprint;
     std::printf(
         "{\"bench\":\"notify\",\"phase\":\"gateway_streams\",\"subscribers\":%d,"
         "\"rss_kb_per_subscriber\":%.1f,\"threads_added\":%lld,\"seconds_to_ready\":%.1f,"
         "\"rss_ratio_to_baseline\":%.2f}\n",
-        f.subscribers, per, (long long)(threads1 - threads0), ready_seconds,
-        base.rss_kb_per_subscriber > 0 ? per / base.rss_kb_per_subscriber : 0.0);
+        f.subscribers, gw.rss_kb_per_subscriber, (long long)gw.threads_added, gw.seconds_to_ready,
+        base.rss_kb_per_subscriber > 0 ? gw.rss_kb_per_subscriber / base.rss_kb_per_subscriber
+                                       : 0.0);
     std::fflush(stdout);
 
     // 3. Latency: offers to the first --receivers agents, open loop.
@@ -432,30 +444,32 @@ int main(int argc, char** argv) {
     Must(producer.status(), "producer");
     std::map<std::string, int64_t> sent;
     const absl::Duration gap = absl::Seconds(1) / std::max(1, f.rate);
+    // The first --warmup-seconds of offers are not timed: the consumer groups may still be
+    // joining (a fresh process) and would time the join, not the path.
+    const int warmup = f.rate * f.warmup_seconds;
     absl::Time next = absl::Now();
-    for (int i = 0; i < f.offers; ++i) {
+    for (int i = 0; i < warmup + f.offers; ++i) {
       absl::SleepFor(next - absl::Now());
       next += gap;
       routing::v1::CallOffer offer;
-      const std::string call = absl::StrCat("c-", i);
+      const std::string call = absl::StrCat(i < warmup ? "w-" : "c-", i);
       offer.mutable_header()->set_tenant_id(kTenant);
       offer.mutable_header()->set_entity_id(call);
       offer.set_call_id(call);
       offer.set_kind(routing::v1::CALL_OFFER_KIND_OFFERED);
       offer.add_offered_agent_ids(absl::StrCat("a-", i % f.receivers));
       *offer.mutable_ring_deadline_time() = core::ToProto(absl::Now() + absl::Seconds(30));
-      sent[call] = absl::ToUnixNanos(absl::Now());
+      if (i >= warmup) sent[call] = absl::ToUnixNanos(absl::Now());
       (*producer)->Publish(kafka::kRoutingOffers, kafka::MakeEvent(offer, call, "bench"),
                            [](absl::Status) {});
     }
     Must((*producer)->Flush(absl::Seconds(30)), "flush");
     absl::SleepFor(absl::Seconds(2));  // the last alerts reach their sockets
     std::vector<double> ms;
-    for (const auto& [call, ns] : child.Finish()) {
+    for (const auto& [call, ns] : streams.Finish()) {
       auto it = sent.find(call);
       if (it != sent.end()) ms.push_back(static_cast<double>(ns - it->second) / 1e6);
     }
-    std::remove(file.c_str());
     std::printf(
         "{\"bench\":\"notify\",\"phase\":\"alert_latency\",\"offers\":%d,\"received\":%zu,"
         "\"receivers\":%d,\"idle_subscribers\":%d,\"rate\":%d,\"p50_ms\":%.1f,\"p99_ms\":%.1f,"
