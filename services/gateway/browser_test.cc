@@ -37,7 +37,8 @@ TEST_CASE("a real EventSource in headless Chromium receives an incoming call wit
   REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
 
   testing::Suite suite({.services = {sb::notifications::Register, sb::gateway::Register},
-                        .targets = {"notifications", "gateway"}});
+                        .targets = {"notifications", "gateway"},
+                        .flags = {{"webhooks-address", "127.0.0.1:9"}}});
   sb::http::Client client;
   auto ticket = client.Send(
       {.method = "POST",

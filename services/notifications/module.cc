@@ -4,6 +4,7 @@
 #include "libs/runtime/service_module.h"
 #include "services/notifications/fanout.h"
 #include "services/notifications/hub.h"
+#include "services/notifications/notices.h"
 #include "services/notifications/outbound.h"
 #include "services/notifications/service.h"
 
@@ -30,7 +31,10 @@ class Module final : public runtime::ServiceModule {
     hub_ = std::make_unique<Hub>(ctx.redis(), ctx.clock(), &ctx.metrics(),
                                  Hub::Options{.retention = retention});
     fanout_ = std::make_unique<Fanout>(ctx.redis(), retention);
-    service_ = std::make_unique<Service>(*hub_);
+    ASSIGN_OR_RETURN(auto registry, PeerOf<webhooks::v1::WebhooksService>(ctx, "webhooks"));
+    numbers_ = std::make_unique<runtime::RegistryNumbers>(std::move(registry), ctx.clock());
+    notices_ = std::make_unique<Notices>(pool(), *numbers_, ctx.clock());
+    service_ = std::make_unique<Service>(*hub_, *notices_);
     ctx.AddService(service_.get(), v1::NotificationsService::service_full_name());
     Fanout* fanout = fanout_.get();
     // An agent's phone rings on these two: a quiet topic delays them at most kAlertWait.
@@ -57,6 +61,18 @@ class Module final : public runtime::ServiceModule {
                             kafka::Dispatch().On<eligibility::v1::CallingSuspensionChanged>(
                                 [fanout](const auto& e, const kafka::Message& m) {
                                   return fanout->OnSuspension(e, m);
+                                })));
+    // The admins' WhatsApp notices read the same topics in groups of their own: a slow
+    // PostgreSQL never holds back the streams' alerts.
+    Notices* notices = notices_.get();
+    RETURN_IF_ERROR(Consume(
+        ctx, "usage-notices", kafka::kBillingUsage,
+        kafka::Dispatch().On<billing::v1::UsageUpdated>(
+            [notices](const auto& e, const kafka::Message& m) { return notices->OnUsage(e, m); })));
+    RETURN_IF_ERROR(Consume(ctx, "suspension-notices", kafka::kEligibilityState,
+                            kafka::Dispatch().On<eligibility::v1::CallingSuspensionChanged>(
+                                [notices](const auto& e, const kafka::Message& m) {
+                                  return notices->OnSuspension(e, m);
                                 })));
     Outbound* outbound = outbound_.get();
     RETURN_IF_ERROR(Consume(ctx, "outbound", kafka::kWhatsAppOutbound,
@@ -88,6 +104,8 @@ class Module final : public runtime::ServiceModule {
 
  private:
   std::unique_ptr<Outbound> outbound_;
+  std::unique_ptr<runtime::Numbers> numbers_;
+  std::unique_ptr<Notices> notices_;
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<Fanout> fanout_;
   std::unique_ptr<Service> service_;
@@ -103,7 +121,8 @@ void Register(runtime::Registry& registry) {
                 .flags = {runtime::DurationFlag(
                     "notifications-retention",
                     "how long a notification stream keeps what it sent, for clients that resume",
-                    absl::Hours(1), absl::Minutes(1), absl::Hours(48))}});
+                    absl::Hours(1), absl::Minutes(1), absl::Hours(48))},
+                .peers = {"webhooks"}});
 }
 
 }  // namespace switchboard::notifications

@@ -1,5 +1,7 @@
 #include "services/notifications/outbound.h"
 
+#include <nlohmann/json.hpp>
+
 #include "libs/api/contact.h"
 #include "libs/core/error.h"
 #include "libs/core/log.h"
@@ -29,6 +31,16 @@ Answer Classify(const absl::Status& s) {
     meta = code;
   }
   return {true, whatsapp::MetaIsTransient(status, meta)};
+}
+
+// The template's body parameters ({{1}}, {{2}}, ...) as Meta's components; empty for none.
+std::string BodyComponents(const v1::TemplateMessage& t) {
+  if (t.body_parameters().empty()) return "";
+  nlohmann::json parameters = nlohmann::json::array();
+  for (const std::string& p : t.body_parameters()) {
+    parameters.push_back({{"type", "text"}, {"text", p}});
+  }
+  return nlohmann::json::array({{{"type", "body"}, {"parameters", std::move(parameters)}}}).dump();
 }
 
 }  // namespace
@@ -99,7 +111,9 @@ absl::Status Outbound::OnRequested(const v1::OutboundMessageRequested& request,
       const v1::TemplateMessage& t =
           request.has_template_() ? request.template_() : request.fallback_template();
       sent = graph_.SendTemplate(number, contact,
-                                 {.name = t.name(), .language_code = t.language_code()});
+                                 {.name = t.name(),
+                                  .language_code = t.language_code(),
+                                  .components_json = BodyComponents(t)});
       break;
     }
   }

@@ -3,12 +3,17 @@
 // what reaches Meta (the simulator, which refuses free text outside the window as Meta does).
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
+#include "libs/core/error.h"
 #include "libs/core/id.h"
+#include "libs/core/proto_time.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "services/notifications/module.h"
 #include "services/webhooks/module.h"
-#include "switchboard/notifications/v1/notifications_service.pb.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
+#include "switchboard/eligibility/v1/eligibility_service.pb.h"
+#include "switchboard/notifications/v1/notifications_service.grpc.pb.h"
 #include "tests/support/servers.h"
 #include "tests/support/suite.h"
 
@@ -124,4 +129,174 @@ TEST_CASE("a request delivered again is not sent again") {
   f.Request("reply-3", "5511900000001", "Still there?");
   f.Settled("reply-3");
   CHECK(f.MessagesAtMeta() == sent + 2);
+}
+
+// ---- the admins' notices --------------------------------------------------------------------
+
+namespace {
+
+const testing::Who kAdmin{.subject = "admin-1", .roles = {"admin"}};
+constexpr char kAna[] = "5511900000011";    // an admin who wrote to the business today
+constexpr char kBruno[] = "5511900000012";  // one who never did
+
+struct Notices : Fixture {
+  Notices() : stub(suite.Stub<v1::NotificationsService>()) {}
+
+  absl::StatusOr<v1::NoticeSettings> Update(const v1::NoticeSettings& settings,
+                                            const testing::Who& who = kAdmin) {
+    v1::UpdateNoticeSettingsRequest req;
+    *req.mutable_settings() = settings;
+    v1::NoticeSettings resp;
+    absl::Status s = testing::Suite::Call(
+        stub.get(), &v1::NotificationsService::Stub::UpdateNoticeSettings, req, &resp, who);
+    if (!s.ok()) return s;
+    return resp;
+  }
+  absl::StatusOr<v1::NoticeSettings> Get(const testing::Who& who = kAdmin) {
+    v1::NoticeSettings resp;
+    absl::Status s =
+        testing::Suite::Call(stub.get(), &v1::NotificationsService::Stub::GetNoticeSettings,
+                             v1::GetNoticeSettingsRequest(), &resp, who);
+    if (!s.ok()) return s;
+    return resp;
+  }
+
+  void Publish(const char* topic, const google::protobuf::Message& m, const std::string& id,
+               const char* service) {
+    sb::kafka::Event e = sb::kafka::MakeEvent(m, "acme", service);
+    e.id = id;
+    REQUIRE(producer->PublishAndWait(topic, e, absl::Seconds(10)).ok());
+  }
+  void Usage(const std::string& id, sb::billing::v1::UsageLevel alert) {
+    sb::billing::v1::UsageUpdated u;
+    u.mutable_header()->set_tenant_id("acme");
+    u.set_month("2026-11");
+    u.set_minutes_used(800);
+    u.set_minutes_limit(1000);
+    u.set_percent_used(80);
+    u.set_alert(alert);
+    Publish(sb::kafka::kBillingUsage, u, id, "billing");
+  }
+  void Suspended(const std::string& id) {
+    sb::eligibility::v1::CallingSuspensionChanged e;
+    e.mutable_header()->set_tenant_id("acme");
+    e.set_business_phone_number_id(kNumber);
+    e.set_suspended(true);
+    e.set_reason_code("SUSPENDED_MISSED_CALLS");
+    *e.mutable_suspended_until_time() = sb::core::ToProto(absl::FromUnixSeconds(1'780'000'000));
+    e.set_missed_call_count(5);
+    Publish(sb::kafka::kEligibilityState, e, id, "eligibility");
+  }
+
+  // The messages Meta accepted for `wa_id`, once there are `count` of them.
+  std::vector<sb::metasim::SentMessage> MessagesTo(const std::string& wa_id, size_t count) {
+    std::vector<sb::metasim::SentMessage> out;
+    bool reached = testing::Eventually(
+        [&] {
+          out.clear();
+          for (auto& m : suite.sim()->Messages()) {
+            if (m.to == wa_id) out.push_back(std::move(m));
+          }
+          return out.size() >= count;
+        },
+        absl::Seconds(20));
+    INFO(wa_id);
+    REQUIRE(reached);
+    return out;
+  }
+
+  std::unique_ptr<v1::NotificationsService::Stub> stub;
+};
+
+v1::NoticeSettings AdminSettings() {
+  v1::NoticeSettings s;
+  s.set_business_phone_number_id(kNumber);
+  s.add_recipient_wa_ids(kAna);
+  s.add_recipient_wa_ids(kBruno);
+  s.set_usage_alerts(true);
+  s.set_suspension_alerts(true);
+  s.mutable_fallback_template()->set_name("admin_notice");
+  s.mutable_fallback_template()->set_language_code("en_US");
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("notice settings: admins only, the tenant's own number, bad input changes nothing") {
+  Notices f;
+  // Never set: the defaults, no notices.
+  absl::StatusOr<v1::NoticeSettings> none = f.Get();
+  INFO(none.status().ToString());
+  REQUIRE(none.ok());
+  CHECK(none->business_phone_number_id().empty());
+  CHECK_FALSE(none->has_update_time());
+
+  absl::StatusOr<v1::NoticeSettings> saved = f.Update(AdminSettings());
+  REQUIRE(saved.ok());
+  CHECK(saved->recipient_wa_ids_size() == 2);
+  CHECK(saved->updated_by() == "admin-1");
+  CHECK(saved->has_update_time());
+  absl::StatusOr<v1::NoticeSettings> read = f.Get();
+  REQUIRE(read.ok());
+  CHECK(read->SerializeAsString() == saved->SerializeAsString());
+
+  // Another tenant's admin naming acme's number: as if it did not exist.
+  const testing::Who globex{.subject = "admin-9", .roles = {"admin"}, .tenant = "globex"};
+  absl::StatusOr<v1::NoticeSettings> stolen = f.Update(AdminSettings(), globex);
+  CHECK(stolen.status().code() == absl::StatusCode::kNotFound);
+  CHECK(sb::core::ReasonOf(stolen.status()) == "PHONE_NUMBER_NOT_FOUND");
+  absl::StatusOr<v1::NoticeSettings> theirs = f.Get(globex);
+  REQUIRE(theirs.ok());
+  CHECK(theirs->business_phone_number_id().empty());
+
+  // A supervisor may neither read nor change them.
+  const testing::Who supervisor{.subject = "sup-1", .roles = {"supervisor"}};
+  CHECK(sb::core::ReasonOf(f.Get(supervisor).status()) == "ADMIN_ROLE_REQUIRED");
+  CHECK(sb::core::ReasonOf(f.Update(AdminSettings(), supervisor).status()) ==
+        "ADMIN_ROLE_REQUIRED");
+
+  // Refused settings leave the stored ones as they were.
+  v1::NoticeSettings bad = AdminSettings();
+  bad.add_recipient_wa_ids("+55 11 9000");
+  absl::StatusOr<v1::NoticeSettings> refused = f.Update(bad);
+  CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(sb::core::ReasonOf(refused.status()) == "INVALID_PHONE_NUMBER");
+  CHECK(f.Update(v1::NoticeSettings()).ok() == true);  // off again
+  CHECK(f.Get()->recipient_wa_ids_size() == 0);
+}
+
+TEST_CASE("usage alerts and suspensions reach the admins over WhatsApp, each once") {
+  Notices f;
+  REQUIRE(f.Update(AdminSettings()).ok());
+  f.Writes(kAna);
+
+  // An update without an alert (every rated call) tells nobody; the 80 % warning tells both:
+  // Ana in her open window as text, Bruno through the template carrying the same text.
+  f.Usage("usage-1", sb::billing::v1::USAGE_LEVEL_UNSPECIFIED);
+  f.Usage("usage-2", sb::billing::v1::USAGE_LEVEL_WARNING);
+  std::vector<sb::metasim::SentMessage> ana = f.MessagesTo(kAna, 1);
+  std::vector<sb::metasim::SentMessage> bruno = f.MessagesTo(kBruno, 1);
+  CHECK(ana[0].type == "text");
+  CHECK(ana[0].phone_number_id == kNumber);
+  CHECK(absl::StrContains(ana[0].body, "2026-11 are at 80% of the monthly limit (800 / 1000"));
+  CHECK(bruno[0].type == "template");
+  CHECK(bruno[0].body == "admin_notice");
+  CHECK(bruno[0].template_parameters == std::vector<std::string>{ana[0].body});
+
+  // The same alert delivered again, then the 100 % one: the tenant's usage updates share a
+  // partition and each recipient's requests another, so once Ana has the second notice the
+  // replay was handled before it, and was not sent.
+  f.Usage("usage-2", sb::billing::v1::USAGE_LEVEL_WARNING);
+  f.Usage("usage-3", sb::billing::v1::USAGE_LEVEL_EXHAUSTED);
+  ana = f.MessagesTo(kAna, 2);
+  CHECK(absl::StrContains(ana[1].body, "monthly calling limit for 2026-11 is reached"));
+  f.Suspended("suspension-1");
+  ana = f.MessagesTo(kAna, 3);
+  CHECK(ana[2].body ==
+        "Switchboard, number 106540352242922: Calling from this number is suspended until 20:26 "
+        "UTC after 5 missed calls.");
+  bruno = f.MessagesTo(kBruno, 3);
+  CHECK(ana.size() == 3);
+  CHECK(bruno.size() == 3);
+  CHECK(f.suite.sim()->Stats().graph_errors.empty());
 }

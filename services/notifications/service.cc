@@ -183,4 +183,22 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* Service::Subscribe(
   return stream;
 }
 
+grpc::Status Service::GetNoticeSettings(grpc::ServerContext* ctx,
+                                        const v1::GetNoticeSettingsRequest* /*request*/,
+                                        v1::NoticeSettings* response) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*response, notices_.Get(caller));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status Service::UpdateNoticeSettings(grpc::ServerContext* ctx,
+                                           const v1::UpdateNoticeSettingsRequest* request,
+                                           v1::NoticeSettings* response) {
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
+    ASSIGN_OR_RETURN(*response, notices_.Update(ctx, caller, *request));
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace switchboard::notifications

@@ -107,7 +107,10 @@ v1::SubscribeRequest ForAgent(const std::string& resume = "") {
 
 struct Fixture {
   Fixture()
-      : suite({.services = {sb::notifications::Register}, .targets = {"notifications"}}),
+      : suite({.services = {sb::notifications::Register},
+               .targets = {"notifications"},
+               // The notice settings' number check goes nowhere: no test here names a number.
+               .flags = {{"webhooks-address", "127.0.0.1:9"}}}),
         producer(
             std::move(sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()}).value())) {}
 

@@ -260,6 +260,11 @@ class Sim::Impl {
     return s;
   }
 
+  std::vector<SentMessage> Messages() {
+    absl::MutexLock lock(&mu_);
+    return {messages_.begin(), messages_.end()};
+  }
+
   std::vector<CallView> Calls() {
     absl::MutexLock lock(&mu_);
     std::vector<CallView> out;
@@ -535,6 +540,8 @@ class Sim::Impl {
   std::map<std::pair<std::string, std::string>, std::string> last_request_ ABSL_GUARDED_BY(mu_);
   std::vector<GraphFault> graph_faults_ ABSL_GUARDED_BY(mu_);
   SimStats stats_ ABSL_GUARDED_BY(mu_);
+  static constexpr size_t kMessagesKept = 10000;
+  std::deque<SentMessage> messages_ ABSL_GUARDED_BY(mu_);
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -869,6 +876,25 @@ std::optional<Refusal> Sim::Impl::Messages(Number& number, const Json& body, Jso
       });
     }
   }
+  SentMessage sent{.phone_number_id = number_id, .to = user, .type = type};
+  if (type == "text") {
+    sent.body = body.at("text").at("body").get<std::string>();
+  } else if (type == "interactive") {
+    sent.body = body.at("interactive").at("body").at("text").get<std::string>();
+  } else {
+    const Json& t = body.at("template");
+    sent.body = t.value("name", "");
+    for (const Json& c : t.value("components", Json::array())) {
+      if (!c.is_object() || c.value("type", "") != "body") continue;
+      for (const Json& p : c.value("parameters", Json::array())) {
+        if (p.is_object() && p.value("type", "") == "text") {
+          sent.template_parameters.push_back(p.value("text", ""));
+        }
+      }
+    }
+  }
+  messages_.push_back(std::move(sent));
+  if (messages_.size() > kMessagesKept) messages_.pop_front();
   Json message = {{"id", wamid}};
   if (type == "template") message["message_status"] = "accepted";
   *answer = {{"messaging_product", "whatsapp"},
@@ -1118,6 +1144,7 @@ void Sim::AddGraphFault(GraphFault fault) { impl_->AddGraphFault(std::move(fault
 void Sim::ClearFaults() { impl_->ClearFaults(); }
 SimStats Sim::Stats() const { return impl_->Stats(); }
 std::vector<CallView> Sim::Calls() const { return impl_->Calls(); }
+std::vector<SentMessage> Sim::Messages() const { return impl_->Messages(); }
 std::optional<CallView> Sim::Call(const std::string& id) const { return impl_->Call(id); }
 PermissionView Sim::Permissions(const std::string& number, const std::string& user) {
   return impl_->Permissions(number, user);

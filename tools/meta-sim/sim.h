@@ -95,6 +95,17 @@ struct SimStats {
   int64_t calls_ended = 0;
 };
 
+// A message the business sent (POST /messages that Meta accepted).
+struct SentMessage {
+  std::string phone_number_id;
+  std::string to;
+  std::string type;  // "text", "template", "interactive"
+  // The text's body, the interactive body text, or the template's name.
+  std::string body;
+  // A template's body parameters ({{1}}, ...), in order.
+  std::vector<std::string> template_parameters;
+};
+
 enum class CallStage { kRinging, kPreAccepted, kConnected, kEnded };
 
 struct CallView {
@@ -151,6 +162,8 @@ class Sim {
 
   SimStats Stats() const;
   std::vector<CallView> Calls() const;
+  // The messages accepted, oldest first (the last 10 000).
+  std::vector<SentMessage> Messages() const;
   std::optional<CallView> Call(const std::string& call_id) const;
   PermissionView Permissions(const std::string& phone_number_id, const std::string& user);
 

@@ -1,11 +1,13 @@
 // `switchboardctl notifications ...`: the notifications service's stream
 // (switchboard.notifications.v1.NotificationsService.Subscribe), one line per notification, as
-// an agent's browser or a supervisor's dashboard receives it.
+// an agent's browser or a supervisor's dashboard receives it; and the WhatsApp notices admins
+// get (Get/UpdateNoticeSettings).
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "libs/core/proto_time.h"
 #include "switchboard/notifications/v1/notifications_service.grpc.pb.h"
@@ -123,17 +125,115 @@ absl::Status Watch(const Args& args, const NotificationsClient& client) {
   return client.ToStatus(status);
 }
 
+void PrintNotices(const Args& args, const nv::NoticeSettings& s) {
+  if (s.business_phone_number_id().empty()) {
+    Print(args, "WhatsApp notices to admins: off\n");
+    return;
+  }
+  std::string to;
+  for (const std::string& wa_id : s.recipient_wa_ids()) {
+    absl::StrAppend(&to, to.empty() ? "" : ", ", wa_id);
+  }
+  Print(args,
+        absl::StrFormat("WhatsApp notices to admins from %s\n", s.business_phone_number_id()));
+  Print(args, absl::StrFormat("  to           %s\n", to.empty() ? "nobody" : to));
+  Print(args, absl::StrFormat("  usage        %s\n", s.usage_alerts() ? "on" : "off"));
+  Print(args, absl::StrFormat("  suspension   %s\n", s.suspension_alerts() ? "on" : "off"));
+  Print(args, absl::StrFormat("  template     %s\n",
+                              s.fallback_template().name().empty()
+                                  ? "none (outside a recipient's 24 h window nothing is sent)"
+                                  : absl::StrCat(s.fallback_template().name(), " (",
+                                                 s.fallback_template().language_code(), ")")));
+  if (s.has_update_time()) {
+    Print(args,
+          absl::StrFormat("  updated      %s by %s\n",
+                          absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                           core::FromProto(s.update_time()), absl::UTCTimeZone()),
+                          s.updated_by()));
+  }
+}
+
+absl::Status Notices(const Args& args, const NotificationsClient& client) {
+  return client.Show(args, &nv::NotificationsService::Stub::GetNoticeSettings,
+                     nv::GetNoticeSettingsRequest(),
+                     [&](const nv::NoticeSettings& s) { PrintNotices(args, s); });
+}
+
+absl::StatusOr<bool> OnOff(const Args& args, const std::string& name) {
+  const std::string v = args.Flag(name);
+  if (v == "on" || v == "true") return true;
+  if (v == "off" || v == "false") return false;
+  return UsageError(absl::StrCat("--", name, " must be on or off"));
+}
+
+// Starts from the settings as they are, so only the flags given change.
+absl::Status SetNotices(const Args& args, const NotificationsClient& client) {
+  if (args.Word(2) == "off") {
+    nv::UpdateNoticeSettingsRequest off;
+    off.mutable_settings();
+    return client.Show(args, &nv::NotificationsService::Stub::UpdateNoticeSettings, off,
+                       [&](const nv::NoticeSettings& r) { PrintNotices(args, r); });
+  }
+  nv::NoticeSettings current;
+  RETURN_IF_ERROR(client.Call(&nv::NotificationsService::Stub::GetNoticeSettings,
+                              nv::GetNoticeSettingsRequest(), &current));
+  nv::UpdateNoticeSettingsRequest req;
+  nv::NoticeSettings& s = *req.mutable_settings();
+  s = current;
+  s.clear_update_time();
+  s.clear_updated_by();
+  if (args.Has("number")) s.set_business_phone_number_id(args.Flag("number"));
+  if (args.Has("to")) {
+    s.clear_recipient_wa_ids();
+    for (absl::string_view wa_id : absl::StrSplit(args.Flag("to"), ',', absl::SkipEmpty())) {
+      s.add_recipient_wa_ids(std::string(absl::StripAsciiWhitespace(wa_id)));
+    }
+  }
+  if (args.Has("usage")) {
+    ASSIGN_OR_RETURN(bool on, OnOff(args, "usage"));
+    s.set_usage_alerts(on);
+  }
+  if (args.Has("suspension")) {
+    ASSIGN_OR_RETURN(bool on, OnOff(args, "suspension"));
+    s.set_suspension_alerts(on);
+  }
+  if (args.Has("template")) {
+    const std::string t = args.Flag("template");
+    if (t.empty() || t == "none") {
+      s.clear_fallback_template();
+    } else {
+      std::pair<std::string, std::string> parts = absl::StrSplit(t, absl::MaxSplits(':', 1));
+      if (parts.second.empty()) return UsageError("--template must be NAME:LANGUAGE or none");
+      s.mutable_fallback_template()->set_name(parts.first);
+      s.mutable_fallback_template()->set_language_code(parts.second);
+    }
+  }
+  return client.Show(args, &nv::NotificationsService::Stub::UpdateNoticeSettings, req,
+                     [&](const nv::NoticeSettings& r) { PrintNotices(args, r); });
+}
+
 constexpr char kUsage[] =
     R"(  notifications watch [--agent=A] [--stream=agent|tenant] [--resume=ID] [--count=N]
                 [--for=30s]                                 an agent's (or with --stream=tenant
                                                             a supervisor's) live stream, a line
                                                             per notification; --resume continues
                                                             after a notification id
+  notifications notices                                     the WhatsApp notices admins get
+  notifications notices set [--number=ID] [--to=WA_ID,...] [--usage=on|off]
+                [--suspension=on|off] [--template=NAME:LANG|none]
+                                                            change them (admin); flags not given
+                                                            keep their value
+  notifications notices off                                 no notices (admin)
 )";
 
 int RunNotifications(const Args& args) {
   static const std::vector<Verb<nv::NotificationsService>> kVerbs = {
       {"watch", {.optional = {"agent", "stream", "resume", "count", "for"}}, Watch},
+      {"notices", {}, Notices},
+      {"notices set",
+       {.optional = {"number", "to", "usage", "suspension", "template"}},
+       SetNotices},
+      {"notices off", {}, SetNotices},
   };
   return RunVerbs(args, kVerbs);
 }

@@ -97,12 +97,27 @@ it uses.
 {{- $_ := set $deps "calls" (list "postgres" "kafka") }}
 {{- $_ := set $deps "routing" (list "redis" "postgres" "kafka") }}
 {{- $_ := set $deps "billing" (list "postgres" "kafka") }}
-{{- $_ := set $deps "notifications" (list "kafka") }}
+{{- $_ := set $deps "notifications" (list "postgres" "redis" "kafka") }}
 {{- $_ := set $deps "webhooks" (list "postgres" "redis" "kafka") }}
 {{- if not (hasKey $deps .) }}
 {{- fail (printf "targets.%s: unknown target; the binary has %s" . (keys $deps | sortAlpha | join ", ")) }}
 {{- end }}
 {{- get $deps . | join " " }}
+{{- end }}
+
+{{/*
+The targets whose gRPC APIs a target calls, space-separated (the binary's --<peer>-address
+flags): each reaches them through their Services. A property of the binary.
+*/}}
+{{- define "switchboard.peers" -}}
+{{- $peers := dict }}
+{{- $_ := set $peers "eligibility" (list "webhooks") }}
+{{- $_ := set $peers "calls" (list "eligibility" "webhooks" "routing") }}
+{{- $_ := set $peers "routing" (list "webhooks") }}
+{{- $_ := set $peers "billing" (list) }}
+{{- $_ := set $peers "notifications" (list "webhooks") }}
+{{- $_ := set $peers "webhooks" (list) }}
+{{- get $peers . | join " " }}
 {{- end }}
 
 {{/*

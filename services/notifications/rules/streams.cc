@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/proto_time.h"
+#include "services/notifications/rules/notices.h"
 
 namespace switchboard::notifications::rules {
 namespace {
@@ -176,16 +177,8 @@ std::vector<Entry> FromSuspension(const eligibility::v1::CallingSuspensionChange
   alert->set_business_phone_number_id(event.business_phone_number_id());
   alert->set_suspended(event.suspended());
   alert->set_reason_code(event.reason_code());
-  if (event.suspended()) {
-    *alert->mutable_suspended_until_time() = event.suspended_until_time();
-    alert->set_message(
-        absl::StrFormat("Calling from this number is suspended until %s after %d missed calls.",
-                        absl::FormatTime("%H:%M UTC", core::FromProto(event.suspended_until_time()),
-                                         absl::UTCTimeZone()),
-                        event.missed_call_count()));
-  } else {
-    alert->set_message("Calling from this number is allowed again.");
-  }
+  if (event.suspended()) *alert->mutable_suspended_until_time() = event.suspended_until_time();
+  alert->set_message(SuspensionText(event));
   std::vector<Entry> out;
   out.push_back(To(StreamRef{event.header().tenant_id(), ""}, std::move(n)));
   return out;
