@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/message.h"
@@ -315,8 +316,8 @@ struct Consumer::Metrics {
   }
 };
 
-absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
-                                                           Handler handler) {
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options, Handler handler,
+                                                           BatchHandler batch) {
   if (options.brokers.empty()) {
     return core::InvalidArgument("MISSING_KAFKA_BROKERS", "no kafka brokers given");
   }
@@ -376,15 +377,16 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
                         .Help("Messages behind the partition's high watermark.")
                         .Register(*options.metrics);
   }
-  return std::unique_ptr<Consumer>(
-      new Consumer(rk, std::move(options), std::move(handler), std::move(metrics)));
+  return std::unique_ptr<Consumer>(new Consumer(rk, std::move(options), std::move(handler),
+                                                std::move(batch), std::move(metrics)));
 }
 
-Consumer::Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler,
+Consumer::Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler, BatchHandler batch,
                    std::unique_ptr<Metrics> metrics)
     : rk_(rk),
       options_(std::move(options)),
       handler_(std::move(handler)),
+      batch_(std::move(batch)),
       metrics_(std::move(metrics)) {}
 
 Consumer::~Consumer() { Stop(); }
@@ -408,91 +410,138 @@ bool Consumer::WaitBackoff(absl::Duration d) {
   return !stop_.load();
 }
 
+std::optional<Message> Consumer::Next(int timeout_ms) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
+  if (m == nullptr) return std::nullopt;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      log::Warning("kafka consumer error",
+                   {{"group", options_.group_id}, {"error", rd_kafka_message_errstr(m)}});
+    }
+    rd_kafka_message_destroy(m);
+    return std::nullopt;
+  }
+  Message msg;
+  msg.topic = rd_kafka_topic_name(m->rkt);
+  msg.partition = m->partition;
+  msg.offset = m->offset;
+  if (m->key) msg.event.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) msg.event.payload.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* headers = nullptr;
+  rd_kafka_message_headers(m, &headers);
+  msg.event.id = Header(headers, "ce_id");
+  msg.event.type = Header(headers, "ce_type");
+  msg.event.source = Header(headers, "ce_source");
+  msg.event.content_type = Header(headers, "content-type");
+  std::string ce_time = Header(headers, "ce_time");
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, ce_time, &msg.event.time, &err)) {
+    msg.event.time = absl::InfinitePast();
+  }
+  rd_kafka_message_destroy(m);
+  return msg;
+}
+
+void Consumer::Done(const Message& msg, const char* outcome) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
+      msg.offset + 1;
+  rd_kafka_offsets_store(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  metrics_->Count(msg.topic, outcome);
+  if (absl::string_view(outcome) == "ok") ++handled_;
+  if (absl::string_view(outcome) == "skipped") ++skipped_;
+  int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    metrics_->Lag(msg.topic, msg.partition, std::max<int64_t>(0, high - (msg.offset + 1)));
+  }
+}
+
+bool Consumer::HandleOne(const Message& msg, absl::flat_hash_map<std::string, int>& failures,
+                         absl::Duration* backoff) {
+  std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
+  absl::Status status = handler_(msg);
+  if (status.code() == absl::StatusCode::kAlreadyExists) status = absl::OkStatus();
+  // A type this consumer does not handle (Dispatch): normal on a topic of several types.
+  const bool skipped = !status.ok() && core::ReasonOf(status) == kEventNotHandled;
+  if (skipped) status = absl::OkStatus();
+  bool poison = !status.ok() && IsPoison(status);
+  if (status.ok() || poison) {
+    if (poison) {
+      log::Error("kafka message skipped: the handler refused it", {{"group", options_.group_id},
+                                                                   {"topic", msg.topic},
+                                                                   {"partition", msg.partition},
+                                                                   {"offset", msg.offset},
+                                                                   {"ce_id", msg.event.id},
+                                                                   {"error", status.ToString()}});
+    }
+    failures.erase(partition_key);
+    Done(msg, poison ? "poison" : skipped ? "skipped" : "ok");
+    return true;
+  }
+  // Retryable: go back to this message and try again after a back-off. Polling goes on, so
+  // the group membership stays alive however long the dependency is down.
+  metrics_->Count(msg.topic, "retry");
+  int n = ++failures[partition_key];
+  *backoff = std::max(
+      *backoff, std::min(options_.max_backoff, options_.min_backoff * (1 << std::min(n - 1, 16))));
+  log::Warning("kafka handler failed, will retry", {{"group", options_.group_id},
+                                                    {"topic", msg.topic},
+                                                    {"partition", msg.partition},
+                                                    {"offset", msg.offset},
+                                                    {"attempt", n},
+                                                    {"error", status.ToString()}});
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset = msg.offset;
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 2000)) {
+    log::Error("kafka seek failed", {{"error", rd_kafka_error_string(e)}});
+    rd_kafka_error_destroy(e);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return false;
+}
+
 void Consumer::Loop() {
   // Consecutive failures per partition, for the back-off.
   absl::flat_hash_map<std::string, int> failures;
+  const size_t max_batch = batch_ ? static_cast<size_t>(std::max(1, options_.max_batch)) : 1;
+  std::vector<Message> batch;
   while (!stop_.load()) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
-    if (m == nullptr) continue;
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        log::Warning("kafka consumer error",
-                     {{"group", options_.group_id}, {"error", rd_kafka_message_errstr(m)}});
+    std::optional<Message> first = Next(100);
+    if (!first.has_value()) continue;
+    batch.clear();
+    batch.push_back(*std::move(first));
+    // What is already fetched joins the batch; nothing is waited for.
+    while (batch.size() < max_batch) {
+      std::optional<Message> more = Next(0);
+      if (!more.has_value()) break;
+      batch.push_back(*std::move(more));
+    }
+    if (batch.size() > 1) {
+      absl::Status status = batch_(batch);
+      if (status.ok()) {
+        for (const Message& msg : batch) {
+          failures.erase(absl::StrCat(msg.topic, "/", msg.partition));
+          Done(msg, "ok");
+        }
+        continue;
       }
-      rd_kafka_message_destroy(m);
-      continue;
+      log::Warning("kafka batch failed; handling its records one at a time",
+                   {{"group", options_.group_id},
+                    {"records", static_cast<int64_t>(batch.size())},
+                    {"error", status.ToString()}});
     }
-    Message msg;
-    msg.topic = rd_kafka_topic_name(m->rkt);
-    msg.partition = m->partition;
-    msg.offset = m->offset;
-    if (m->key) msg.event.key.assign(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) msg.event.payload.assign(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_headers_t* headers = nullptr;
-    rd_kafka_message_headers(m, &headers);
-    msg.event.id = Header(headers, "ce_id");
-    msg.event.type = Header(headers, "ce_type");
-    msg.event.source = Header(headers, "ce_source");
-    msg.event.content_type = Header(headers, "content-type");
-    std::string ce_time = Header(headers, "ce_time");
-    std::string err;
-    if (!absl::ParseTime(absl::RFC3339_full, ce_time, &msg.event.time, &err)) {
-      msg.event.time = absl::InfinitePast();
+    // One at a time. After a retryable failure the partition was sought back to that record:
+    // its later records in this batch come again, and are left for then.
+    absl::flat_hash_set<std::string> sought;
+    absl::Duration backoff;
+    for (const Message& msg : batch) {
+      std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
+      if (sought.contains(partition_key)) continue;
+      if (!HandleOne(msg, failures, &backoff)) sought.insert(partition_key);
     }
-    rd_kafka_message_destroy(m);
-
-    std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
-    absl::Status status = handler_(msg);
-    if (status.code() == absl::StatusCode::kAlreadyExists) status = absl::OkStatus();
-    // A type this consumer does not handle (Dispatch): normal on a topic of several types.
-    const bool skipped = !status.ok() && core::ReasonOf(status) == kEventNotHandled;
-    if (skipped) status = absl::OkStatus();
-    bool poison = !status.ok() && IsPoison(status);
-    if (status.ok() || poison) {
-      if (poison) {
-        log::Error("kafka message skipped: the handler refused it", {{"group", options_.group_id},
-                                                                     {"topic", msg.topic},
-                                                                     {"partition", msg.partition},
-                                                                     {"offset", msg.offset},
-                                                                     {"ce_id", msg.event.id},
-                                                                     {"error", status.ToString()}});
-      }
-      rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
-          msg.offset + 1;
-      rd_kafka_offsets_store(rk_, list);
-      rd_kafka_topic_partition_list_destroy(list);
-      failures.erase(partition_key);
-      metrics_->Count(msg.topic, poison ? "poison" : skipped ? "skipped" : "ok");
-      if (status.ok() && !skipped) ++handled_;
-      if (skipped) ++skipped_;
-      int64_t low = 0, high = 0;
-      if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR) {
-        metrics_->Lag(msg.topic, msg.partition, std::max<int64_t>(0, high - (msg.offset + 1)));
-      }
-      continue;
-    }
-    // Retryable: go back to this message and try again after a back-off. Polling goes on, so
-    // the group membership stays alive however long the dependency is down.
-    metrics_->Count(msg.topic, "retry");
-    int n = ++failures[partition_key];
-    absl::Duration backoff =
-        std::min(options_.max_backoff, options_.min_backoff * (1 << std::min(n - 1, 16)));
-    log::Warning("kafka handler failed, will retry", {{"group", options_.group_id},
-                                                      {"topic", msg.topic},
-                                                      {"partition", msg.partition},
-                                                      {"offset", msg.offset},
-                                                      {"attempt", n},
-                                                      {"error", status.ToString()}});
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset = msg.offset;
-    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 2000)) {
-      log::Error("kafka seek failed", {{"error", rd_kafka_error_string(e)}});
-      rd_kafka_error_destroy(e);
-    }
-    rd_kafka_topic_partition_list_destroy(list);
-    WaitBackoff(backoff);
+    if (!sought.empty()) WaitBackoff(backoff);
   }
 }
 

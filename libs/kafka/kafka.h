@@ -12,10 +12,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -123,6 +125,14 @@ struct Message {
 // with back-off.
 using Handler = std::function<absl::Status(const Message&)>;
 
+// Several records at once, in the order each partition gave them (a batch may span partitions).
+// OK: every record is handled (as Handler's OK, ALREADY_EXISTS or EVENT_NOT_HANDLED). Any error:
+// nothing of the batch may be taken as applied, and the consumer hands its records to the
+// Handler one at a time, so a poison record or a retry concerns that record alone. A batch
+// handler is an optimisation of Handler (one transaction for many records), never a second
+// meaning.
+using BatchHandler = std::function<absl::Status(const std::vector<Message>&)>;
+
 struct ConsumerOptions {
   std::string brokers;
   std::string group_id;
@@ -133,13 +143,17 @@ struct ConsumerOptions {
   // How long a fetch may wait for new records (fetch.wait.max.ms): the latency a quiet topic
   // adds to each record, against one fetch request per this interval while idle.
   absl::Duration max_wait = absl::Milliseconds(100);
+  // With a BatchHandler: at most this many records per batch. A batch is what is already
+  // fetched when the first record arrives, so a quiet topic still gets one record at a time.
+  int max_batch = 1;
   std::map<std::string, std::string> extra;
   prometheus::Registry* metrics = nullptr;
 };
 
 class Consumer {
  public:
-  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options, Handler handler);
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options, Handler handler,
+                                                          BatchHandler batch = nullptr);
   ~Consumer();  // Stop()
 
   void Start();
@@ -153,14 +167,22 @@ class Consumer {
 
  private:
   struct Metrics;
-  Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler,
+  Consumer(rd_kafka_t* rk, ConsumerOptions options, Handler handler, BatchHandler batch,
            std::unique_ptr<Metrics> metrics);
   void Loop();
+  // The next record within `timeout`, or nullopt (none, or an error, logged).
+  std::optional<Message> Next(int timeout_ms);
+  // Marks `message` handled: its offset stored, counted, the lag measured.
+  void Done(const Message& message, const char* outcome);
+  // Handles one record; false when it must be retried (the partition was sought back to it).
+  bool HandleOne(const Message& message, absl::flat_hash_map<std::string, int>& failures,
+                 absl::Duration* backoff);
   bool WaitBackoff(absl::Duration d);
 
   rd_kafka_t* rk_;
   ConsumerOptions options_;
   Handler handler_;
+  BatchHandler batch_;
   std::unique_ptr<Metrics> metrics_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> handled_{0};

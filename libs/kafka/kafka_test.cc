@@ -1,5 +1,6 @@
 #include "libs/kafka/kafka.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <set>
@@ -253,4 +254,56 @@ TEST_CASE("dispatch hands each type to its handler and skips the types it does n
   CHECK(consumer->handled() == 2);
   CHECK(handlers.Types() == std::vector<std::string>{"google.protobuf.StringValue"});
   CHECK(switchboard::core::ReasonOf(handlers(kafka::Message{})) == "EVENT_NOT_HANDLED");
+}
+
+TEST_CASE("a batch handler takes what is already fetched; a refused batch goes one at a time") {
+  Fixture f;
+  f.Publish(40);
+  Seen seen;  // applied, in order
+  std::atomic<int> batches{0}, largest{0};
+  kafka::Dispatch handlers;
+  handlers.On<google::protobuf::StringValue>(
+      [&](const google::protobuf::StringValue& v, const kafka::Message&) {
+        if (v.value() == "m25") return absl::InvalidArgumentError("m25 is poison");
+        seen.Add(v.value());
+        return absl::OkStatus();
+      });
+  handlers.OnBatch<google::protobuf::StringValue>(
+      [&](const std::vector<kafka::Typed<google::protobuf::StringValue>>& batch) {
+        // The batch with m25 cannot be applied as a whole: nothing of it is.
+        for (const auto& t : batch) {
+          if (t.event.value() == "m25") return absl::UnavailableError("a record it cannot take");
+        }
+        ++batches;
+        largest = std::max<int>(largest, static_cast<int>(batch.size()));
+        for (const auto& t : batch) {
+          CHECK(Text(*t.message) == t.event.value());
+          seen.Add(t.event.value());
+        }
+        return absl::OkStatus();
+      },
+      16);
+  CHECK(handlers.max_batch() == 16);
+  auto consumer = kafka::Consumer::Create({.brokers = f.cluster->bootstrap(),
+                                           .group_id = "g-batch",
+                                           .topics = {f.topic},
+                                           .max_batch = handlers.max_batch()},
+                                          handlers.AsHandler(), handlers.AsBatchHandler());
+  REQUIRE(consumer.ok());
+  (*consumer)->Start();
+  REQUIRE(testing::Eventually([&] { return seen.Size() == 39; }));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 40; ++i) {
+    if (i != 25) expected.push_back(absl::StrCat("m", i));
+  }
+  CHECK(seen.Get() == expected);  // each once, in order, the refused batch's records included
+  CHECK(batches.load() >= 1);
+  CHECK(largest.load() > 1);
+  CHECK(largest.load() <= 16);
+  CHECK((*consumer)->handled() == 39);
+
+  // Without a batch handler the Dispatch has none to give, and batches of one.
+  kafka::Dispatch single;
+  CHECK(single.AsBatchHandler() == nullptr);
+  CHECK(single.max_batch() == 1);
 }

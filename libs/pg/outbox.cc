@@ -62,6 +62,31 @@ absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Eve
       .status();
 }
 
+absl::Status Outbox::EnqueueAll(Conn& tx, absl::string_view topic,
+                                const std::vector<kafka::Event>& events) {
+  if (events.empty()) return absl::OkStatus();
+  tx.MarkOutboxWritten();
+  Array keys, ids, types, sources, times, payloads;
+  for (const kafka::Event& e : events) {
+    keys.Add(e.key);
+    ids.Add(e.id);
+    types.Add(e.type);
+    sources.Add(e.source);
+    times.Add(e.time);
+    payloads.AddBytes(e.payload);
+  }
+  // WITH ORDINALITY keeps the events' order in the outbox's ids, which the relay publishes by.
+  return tx
+      .Exec(
+          "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, payload) "
+          "SELECT $1, k, i, t, s, c, p FROM unnest($2::text[], $3::text[], $4::text[], "
+          "$5::text[], $6::timestamptz[], $7::bytea[]) WITH ORDINALITY AS u (k, i, t, s, c, p, n) "
+          "ORDER BY n",
+          {topic, keys.Done(), ids.Done(), types.Done(), sources.Done(), times.Done(),
+           payloads.Done()})
+      .status();
+}
+
 absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic,
                              const google::protobuf::Message& message, std::string key,
                              std::string id, absl::Time time, absl::string_view service) {

@@ -45,6 +45,9 @@ class Outbox {
   // Adds `event` for `topic` inside the caller's transaction. Once the transaction commits, the
   // pool's outbox listener wakes the relay (Pool::SetOutboxListener; the service kit sets it).
   static absl::Status Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event);
+  // Many events for `topic` in one statement, in order.
+  static absl::Status EnqueueAll(Conn& tx, absl::string_view topic,
+                                 const std::vector<kafka::Event>& events);
   // The same for a message: a CloudEvent from `service` keyed by `key`, with a stable `id` (a
   // retried transaction or another replica writing the same fact writes the same event) and
   // `time` as ce_time.

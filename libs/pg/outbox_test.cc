@@ -103,6 +103,33 @@ TEST_CASE("state and event commit together; a rolled-back change publishes nothi
   CHECK(f.received.order == std::vector<std::string>{"c1"});
 }
 
+TEST_CASE("many events enqueued in one statement arrive once each, in order per key") {
+  Fixture f;
+  std::vector<kafka::Event> events;
+  for (int i = 0; i < 300; ++i) {
+    google::protobuf::StringValue v;
+    v.set_value(absl::StrCat("e", i));
+    events.push_back(kafka::MakeEvent(v, "one-key", "calls"));
+  }
+  REQUIRE(f.pool
+              ->InTransaction([&](pg::Conn& tx) {
+                return pg::Outbox::EnqueueAll(tx, "calls.state.v1", events);
+              })
+              .ok());
+  REQUIRE(f.pool
+              ->InTransaction([&](pg::Conn& tx) {
+                return pg::Outbox::EnqueueAll(tx, "calls.state.v1", {});  // nothing
+              })
+              .ok());
+  pg::OutboxRelay relay(*f.pool, *f.producer);
+  while (f.Unsent() > 0) REQUIRE(relay.RunOnce().ok());
+  REQUIRE(testing::Eventually([&] { return f.received.Distinct() == 300; }));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 300; ++i) expected.push_back(absl::StrCat("e", i));
+  absl::MutexLock l(&f.received.mu);
+  CHECK(f.received.order == expected);
+}
+
 TEST_CASE("a crash between publish and mark re-sends, never loses") {
   Fixture f;
   for (int i = 0; i < 20; ++i) {

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,43 @@ namespace {
 constexpr char kTimeFormat[] = "%Y-%m-%dT%H:%M:%E6SZ";
 
 }  // namespace
+
+void Array::Quoted(absl::string_view text) {
+  absl::StrAppend(&literal_, literal_.empty() ? "\"" : ",\"");
+  for (char c : text) {
+    if (c == '"' || c == '\\') literal_.push_back('\\');
+    literal_.push_back(c);
+  }
+  literal_.push_back('"');
+}
+
+Array& Array::Add(absl::string_view text) {
+  Quoted(text);
+  return *this;
+}
+
+Array& Array::Add(int64_t value) {
+  absl::StrAppend(&literal_, literal_.empty() ? "" : ",", value);
+  return *this;
+}
+
+Array& Array::Add(absl::Time time) {
+  Quoted(Param(time).value());
+  return *this;
+}
+
+Array& Array::Add(const std::optional<absl::Time>& time) {
+  if (time.has_value()) return Add(*time);
+  absl::StrAppend(&literal_, literal_.empty() ? "NULL" : ",NULL");
+  return *this;
+}
+
+Array& Array::AddBytes(absl::string_view bytes) {
+  Quoted(absl::StrCat("\\x", absl::BytesToHexString(bytes)));
+  return *this;
+}
+
+Param Array::Done() const { return Param(absl::StrCat("{", literal_, "}")); }
 
 bool IsSafeIdentifier(absl::string_view name) {
   if (name.empty() || name.size() > 63) return false;

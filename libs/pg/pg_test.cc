@@ -114,6 +114,42 @@ TEST_CASE("transactions commit together or not at all, and retry on conflicts") 
   CHECK(pool.Exec("SELECT count(*) FROM items")->GetInt(0, 0) == 1);
 }
 
+TEST_CASE("an array parameter carries many rows, whatever their text or bytes") {
+  std::string url = testing::PostgresServer::Shared().CreateDatabase();
+  pg::Pool pool({.url = url, .schema = "inventory"});
+  REQUIRE(pg::Migrate(pool, Migrations()).ok());
+  // Quotes, backslashes, commas, braces, "NULL" as text, the empty string, non-ASCII; bytes
+  // with NUL and 0xff; a NULL time.
+  const std::vector<std::string> ids = {"plain", "quo\"te", "back\\slash", "a,b", "{x}",
+                                        "NULL",  "",        "Jos\xc3\xa9"};
+  const std::string blob("\0\xff{\"\\", 5);
+  const absl::Time at = absl::FromUnixMicros(1'767'225'600'123'456);
+  pg::Array id, n, bytes, times;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    id.Add(ids[i]);
+    n.Add(static_cast<int64_t>(i));
+    bytes.AddBytes(blob + ids[i]);
+    times.Add(i % 2 == 0 ? std::optional<absl::Time>(at) : std::nullopt);
+  }
+  REQUIRE(pool.Exec("INSERT INTO items (id, n, blob, at) SELECT * FROM unnest($1::text[], "
+                    "$2::bigint[], $3::bytea[], $4::timestamptz[])",
+                    {id.Done(), n.Done(), bytes.Done(), times.Done()})
+              .ok());
+  auto r = pool.Exec("SELECT id, n, blob, at FROM items ORDER BY n");
+  REQUIRE(r.ok());
+  REQUIRE(r->rows() == static_cast<int>(ids.size()));
+  for (int i = 0; i < r->rows(); ++i) {
+    INFO(i);
+    CHECK(r->Get(i, 0) == ids[i]);
+    CHECK(r->GetInt(i, 1) == i);
+    CHECK(r->GetBytes(i, 2) == blob + ids[i]);
+    CHECK(r->GetOptionalTime(i, 3) == (i % 2 == 0 ? std::optional<absl::Time>(at) : std::nullopt));
+  }
+  // An empty array is an empty set.
+  CHECK(pool.Exec("SELECT count(*) FROM unnest($1::text[])", {pg::Array().Done()})->GetInt(0, 0) ==
+        0);
+}
+
 TEST_CASE("an unreachable server is UNAVAILABLE, not a hang") {
   pg::Pool pool(
       {.url = absl::StrCat("postgresql://postgres@127.0.0.1:", testing::FreePort(), "/postgres"),

@@ -43,8 +43,9 @@ absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::
                                             .group_id = absl::StrCat(ctx.module(), ".", what),
                                             .topics = {std::string(topic)},
                                             .max_wait = max_wait,
+                                            .max_batch = handlers.max_batch(),
                                             .metrics = &ctx.metrics()},
-                                           handlers.AsHandler()));
+                                           handlers.AsHandler(), handlers.AsBatchHandler()));
   consumers_.push_back(std::move(consumer));
   return absl::OkStatus();
 }

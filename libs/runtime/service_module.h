@@ -56,7 +56,8 @@ class ServiceModule : public Module {
                          absl::Duration idle_in_transaction = absl::ZeroDuration());
 
   // Consumes `topic` in the consumer group "<module>.<what>", handing each record to the handler
-  // of its ce_type (types not handled are skipped and counted). Started by Start(). `max_wait`
+  // of its ce_type (types not handled are skipped and counted), or several at once to the
+  // handlers' OnBatch handler when it has one (dispatch.h). Started by Start(). `max_wait`
   // bounds what a quiet topic adds to a record's latency (kafka::ConsumerOptions::max_wait).
   absl::Status Consume(Context& ctx, absl::string_view what, absl::string_view topic,
                        const kafka::Dispatch& handlers,

@@ -1,5 +1,9 @@
 #include "services/billing/ledger.h"
 
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "libs/api/events.h"
@@ -116,6 +120,14 @@ absl::Status Ledger::Close(pg::Conn& tx, Booking& b, const std::string& call_id,
   const v1::UsageLevel alert = rules::Settle(b.usage, b.plan);
   RETURN_IF_ERROR(store::SaveMonth(tx, b.tenant, b.month.id, b.usage, now));
   ASSIGN_OR_RETURN(int64_t sequence, store::NextSequence(tx, b.tenant));
+  v1::UsageUpdated u = Announcement(b, previous, alert, call_id, sequence, now);
+  return pg::Outbox::Enqueue(tx, kafka::kBillingUsage, u, b.tenant,
+                             absl::StrCat("usage.", b.tenant, ".", sequence), now, kService);
+}
+
+v1::UsageUpdated Ledger::Announcement(const Booking& b, v1::UsageLevel previous,
+                                      v1::UsageLevel alert, const std::string& call_id,
+                                      int64_t sequence, absl::Time now) {
   const v1::Usage shown = Show(b.usage, b.plan, b.month);
   v1::UsageUpdated u;
   *u.mutable_header() = api::Header(b.tenant, b.tenant, sequence, now);
@@ -138,8 +150,7 @@ absl::Status Ledger::Close(pg::Conn& tx, Booking& b, const std::string& call_id,
                                           {"percent", absl::StrCat(shown.percent_used())}});
     if (probe_ != nullptr) probe_->Alerted(alert);
   }
-  return pg::Outbox::Enqueue(tx, kafka::kBillingUsage, u, b.tenant,
-                             absl::StrCat("usage.", b.tenant, ".", sequence), now, kService);
+  return u;
 }
 
 absl::StatusOr<v1::UsageEntry> Ledger::CallEntry(const Booking& b, const Call& call,
@@ -168,6 +179,12 @@ absl::Status Ledger::AnnounceRated(pg::Conn& tx, const std::string& tenant,
                                    const v1::UsageEntry& entry, const std::string& event_id,
                                    absl::Time now) {
   ASSIGN_OR_RETURN(int64_t sequence, store::NextSequence(tx, tenant));
+  return pg::Outbox::Enqueue(tx, kafka::kBillingUsage, RatedEvent(tenant, entry, sequence, now),
+                             tenant, event_id, now, kService);
+}
+
+v1::CallRated Ledger::RatedEvent(const std::string& tenant, const v1::UsageEntry& entry,
+                                 int64_t sequence, absl::Time now) {
   v1::CallRated rated;
   *rated.mutable_header() = api::Header(tenant, tenant, sequence, now);
   rated.set_call_id(entry.call_id());
@@ -179,7 +196,7 @@ absl::Status Ledger::AnnounceRated(pg::Conn& tx, const std::string& tenant,
   rated.set_region_code(entry.region_code());
   *rated.mutable_price_per_minute() = entry.price_per_minute();
   rated.set_free(entry.free());
-  return pg::Outbox::Enqueue(tx, kafka::kBillingUsage, rated, tenant, event_id, now, kService);
+  return rated;
 }
 
 absl::Status Ledger::OnCallStateChanged(const calls::v1::CallStateChanged& changed,
@@ -200,28 +217,8 @@ absl::Status Ledger::OnCallStateChanged(const calls::v1::CallStateChanged& chang
     ASSIGN_OR_RETURN(bool first,
                      store::ClaimCall(tx, tenant, call.call_id(), duration, entry_id, now));
     if (!first) {
-      // Rated before: the same talk time is a replay; another is kept aside, never overwriting.
       replay = true;
-      ASSIGN_OR_RETURN(std::optional<store::RatedCall> rated,
-                       store::LockRatedCall(tx, tenant, call.call_id()));
-      if (!rated.has_value() || duration == rated->first_duration ||
-          duration == rated->current_duration) {
-        return absl::OkStatus();
-      }
-      ASSIGN_OR_RETURN(bool settled, store::Settled(tx, tenant, call.call_id(), duration));
-      if (settled) return absl::OkStatus();
-      quarantined = true;
-      ASSIGN_OR_RETURN(bool new_duration,
-                       store::Quarantine(tx, tenant, call.call_id(), duration,
-                                         rated->current_duration, message.event.id, now));
-      if (new_duration) {
-        log::Warning("a rated call came again with another duration; kept aside",
-                     {{"tenant", tenant},
-                      {"call_id", call.call_id()},
-                      {"rated", absl::FormatDuration(rated->current_duration)},
-                      {"received", absl::FormatDuration(duration)}});
-      }
-      return absl::OkStatus();
+      return Replay(tx, tenant, call.call_id(), duration, message.event.id, now, &quarantined);
     }
     ASSIGN_OR_RETURN(v1::RatePlan plan, plans_.Of(tx, tenant));
     const rules::Month month =
@@ -240,6 +237,182 @@ absl::Status Ledger::OnCallStateChanged(const calls::v1::CallStateChanged& chang
     } else {
       probe_->Rated(rating);
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::Replay(pg::Conn& tx, const std::string& tenant, const std::string& call_id,
+                            absl::Duration duration, const std::string& event_id, absl::Time now,
+                            bool* quarantined) {
+  // Rated before: the same talk time is a replay; another is kept aside, never overwriting.
+  ASSIGN_OR_RETURN(std::optional<store::RatedCall> rated,
+                   store::LockRatedCall(tx, tenant, call_id));
+  if (!rated.has_value() || duration == rated->first_duration ||
+      duration == rated->current_duration) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(bool settled, store::Settled(tx, tenant, call_id, duration));
+  if (settled) return absl::OkStatus();
+  *quarantined = true;
+  ASSIGN_OR_RETURN(bool new_duration, store::Quarantine(tx, tenant, call_id, duration,
+                                                        rated->current_duration, event_id, now));
+  if (new_duration) {
+    log::Warning("a rated call came again with another duration; kept aside",
+                 {{"tenant", tenant},
+                  {"call_id", call_id},
+                  {"rated", absl::FormatDuration(rated->current_duration)},
+                  {"received", absl::FormatDuration(duration)}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::OnCallsEnded(
+    const std::vector<kafka::Typed<calls::v1::CallStateChanged>>& batch) {
+  // What the batch asks: each rateable call once (a later copy in the batch is a replay of
+  // the first, checked after it).
+  struct Item {
+    const Call* call;
+    const std::string* event_id;
+    absl::Duration duration;
+    bool fresh = false;
+  };
+  std::vector<Item> items, again;
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& t : batch) {
+    const Call& call = t.event.call();
+    if (!rules::Rateable(call)) continue;
+    if (!api::IsId(call.tenant_id()) || !api::IsId(call.call_id())) {
+      // One at a time, where it is poison alone.
+      return core::InvalidArgument("INCOMPLETE_EVENT", "an ended call without tenant or call id");
+    }
+    Item item{&call, &t.message->event.id, core::FromProto(call.duration())};
+    (seen.insert(store::ClaimKey(call.tenant_id(), call.call_id())).second ? items : again)
+        .push_back(item);
+  }
+  if (items.empty()) return absl::OkStatus();
+
+  std::vector<rules::Rating> ratings;
+  int replays = 0, quarantines = 0;
+  RETURN_IF_ERROR(pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ratings.clear();
+    replays = quarantines = 0;
+    const absl::Time now = clock_.Now();
+    std::vector<store::Claim> claims;
+    claims.reserve(items.size());
+    for (const Item& i : items) {
+      claims.push_back({i.call->tenant_id(), i.call->call_id(), i.duration, core::NewId()});
+    }
+    ASSIGN_OR_RETURN(store::Claimed claimed, store::ClaimCalls(tx, claims, now));
+    const auto& durations = claimed.before;  // rated before: another batch, another day
+    for (Item& i : items) {
+      i.fresh = claimed.fresh.contains(store::ClaimKey(i.call->tenant_id(), i.call->call_id()));
+    }
+    auto replay = [&](const Item& i) -> absl::Status {
+      ++replays;
+      auto d = durations.find(store::ClaimKey(i.call->tenant_id(), i.call->call_id()));
+      if (d != durations.end() &&
+          (i.duration == d->second.first || i.duration == d->second.current)) {
+        return absl::OkStatus();
+      }
+      bool quarantined = false;
+      RETURN_IF_ERROR(Replay(tx, i.call->tenant_id(), i.call->call_id(), i.duration, *i.event_id,
+                             now, &quarantined));
+      if (quarantined) ++quarantines;
+      return absl::OkStatus();
+    };
+
+    // The fresh ones: their months locked together, in one order.
+    std::vector<store::TenantMonth> lock, touch;
+    std::vector<rules::Month> month_of(items.size());
+    absl::flat_hash_map<std::string, v1::RatePlan> plans;
+    for (size_t n = 0; n < items.size(); ++n) {
+      const Item& i = items[n];
+      if (!i.fresh) continue;
+      const std::string& tenant = i.call->tenant_id();
+      if (!plans.contains(tenant)) {
+        ASSIGN_OR_RETURN(plans[tenant], plans_.Of(tx, tenant));
+      }
+      const absl::TimeZone zone = rules::ZoneOf(plans[tenant]);
+      month_of[n] = rules::MonthOf(core::FromProto(i.call->ended_time()), zone);
+      lock.push_back({tenant, month_of[n]});
+      const rules::Month current = rules::MonthOf(now, zone);
+      if (current.id != month_of[n].id) touch.push_back({tenant, current});  // bills it late
+    }
+    ASSIGN_OR_RETURN(auto sums, store::LockMonths(tx, lock, touch, now));
+
+    // Rated in the batch's order, each month's sums moving as they go (tiers price by what the
+    // month used before the call).
+    std::map<std::string, Booking> bookings;  // by "<tenant>/<month>", in lock order
+    std::map<std::string, std::string> last_call;
+    std::vector<std::pair<std::string, v1::UsageEntry>> entries;
+    for (size_t n = 0; n < items.size(); ++n) {
+      const Item& i = items[n];
+      if (!i.fresh) continue;
+      const std::string& tenant = i.call->tenant_id();
+      const std::string key = absl::StrCat(tenant, "/", month_of[n].id);
+      auto [it, inserted] = bookings.try_emplace(key);
+      Booking& b = it->second;
+      if (inserted)
+        b = Booking{
+            .tenant = tenant, .plan = plans[tenant], .month = month_of[n], .usage = sums[key]};
+      rules::Rating rating;
+      ASSIGN_OR_RETURN(v1::UsageEntry entry, CallEntry(b, *i.call, &rating));
+      entry.set_entry_id(claims[n].entry_id);
+      entry.set_month(b.month.id);
+      *entry.mutable_create_time() = core::ToProto(now);
+      b.usage.minutes_used += entry.minutes();
+      b.usage.call_cost_micros += entry.amount().amount_micros();
+      ++b.usage.rated_calls;
+      last_call[key] = i.call->call_id();
+      entries.emplace_back(tenant, std::move(entry));
+      ratings.push_back(rating);
+    }
+    RETURN_IF_ERROR(store::AppendAll(tx, entries));
+
+    // The months saved and announced, and every rating announced: sequences in that order.
+    std::vector<store::MonthSums> saved;
+    std::vector<std::pair<v1::UsageLevel, v1::UsageLevel>> levels;  // previous, alert
+    std::map<std::string, int64_t> count;
+    for (const auto& [tenant, entry] : entries) ++count[tenant];
+    for (auto& [key, b] : bookings) {
+      const v1::UsageLevel previous = b.usage.announced;
+      const v1::UsageLevel alert = rules::Settle(b.usage, b.plan);
+      levels.emplace_back(previous, alert);
+      saved.push_back({b.tenant, b.month.id, b.usage});
+      ++count[b.tenant];
+    }
+    RETURN_IF_ERROR(store::SaveMonths(tx, saved, now));
+    ASSIGN_OR_RETURN(auto next, store::NextSequences(tx, count));
+    std::vector<kafka::Event> events;
+    events.reserve(entries.size() + bookings.size());
+    for (const auto& [tenant, entry] : entries) {
+      kafka::Event e =
+          kafka::MakeEvent(RatedEvent(tenant, entry, next[tenant]++, now), tenant, kService);
+      e.id = absl::StrCat("rated.", tenant, ".", entry.call_id());
+      e.time = now;
+      events.push_back(std::move(e));
+    }
+    size_t n = 0;
+    for (auto& [key, b] : bookings) {
+      const int64_t sequence = next[b.tenant]++;
+      const auto [previous, alert] = levels[n++];
+      kafka::Event e = kafka::MakeEvent(
+          Announcement(b, previous, alert, last_call[key], sequence, now), b.tenant, kService);
+      e.id = absl::StrCat("usage.", b.tenant, ".", sequence);
+      e.time = now;
+      events.push_back(std::move(e));
+    }
+    RETURN_IF_ERROR(pg::Outbox::EnqueueAll(tx, kafka::kBillingUsage, events));
+
+    for (const Item& i : items) {
+      if (!i.fresh) RETURN_IF_ERROR(replay(i));
+    }
+    for (const Item& i : again) RETURN_IF_ERROR(replay(i));
+    return absl::OkStatus();
+  }));
+  if (probe_ != nullptr) {
+    for (const rules::Rating& r : ratings) probe_->Rated(r);
+    for (int n = 0; n < replays; ++n) probe_->Replayed(n < quarantines);
   }
   return absl::OkStatus();
 }

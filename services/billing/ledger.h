@@ -9,10 +9,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
+#include "libs/kafka/dispatch.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "services/billing/invoices.h"
@@ -20,6 +22,7 @@
 #include "services/billing/rules/months.h"
 #include "services/billing/rules/rating.h"
 #include "services/billing/rules/usage.h"
+#include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/billing/v1/billing_service.pb.h"
 #include "switchboard/calls/v1/calls_events.pb.h"
 
@@ -43,6 +46,11 @@ class Ledger {
   // calls.state.v1: a call that ended with talk time is rated once; anything else is ignored.
   absl::Status OnCallStateChanged(const calls::v1::CallStateChanged& changed,
                                   const kafka::Message& message);
+  // The same for many records in one transaction (the consumer's batches): every statement
+  // writes the batch's rows at once, so a batch costs about as many round trips as one call.
+  // Each call rated once however often it appears; an error leaves nothing written (the
+  // consumer then goes one record at a time).
+  absl::Status OnCallsEnded(const std::vector<kafka::Typed<calls::v1::CallStateChanged>>& batch);
 
   absl::StatusOr<v1::PurchaseMinutesResponse> Purchase(const auth::Principal& caller,
                                                        const v1::PurchaseMinutesRequest& req);
@@ -75,6 +83,16 @@ class Ledger {
                                            rules::Rating* rating);
   absl::Status AnnounceRated(pg::Conn& tx, const std::string& tenant, const v1::UsageEntry& entry,
                              const std::string& event_id, absl::Time now);
+  static v1::CallRated RatedEvent(const std::string& tenant, const v1::UsageEntry& entry,
+                                  int64_t sequence, absl::Time now);
+  // The month as UsageUpdated announces it (logs and counts a crossed threshold).
+  v1::UsageUpdated Announcement(const Booking& booking, v1::UsageLevel previous,
+                                v1::UsageLevel alert, const std::string& call_id, int64_t sequence,
+                                absl::Time now);
+  // A call rated before came again at `duration`: a replay, or kept aside when it differs.
+  absl::Status Replay(pg::Conn& tx, const std::string& tenant, const std::string& call_id,
+                      absl::Duration duration, const std::string& event_id, absl::Time now,
+                      bool* quarantined);
   // The REVERSAL of `entry`.
   v1::UsageEntry Reversal(const v1::UsageEntry& entry, const std::string& reason,
                           const std::string& actor, absl::Time now) const;

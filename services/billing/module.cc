@@ -16,6 +16,8 @@ namespace {
 
 // How often months that ended are looked for: the lateness of an invoice.
 constexpr absl::Duration kInvoiceInterval = absl::Seconds(5);
+// Ended calls rated per transaction, at most (what the consumer has already fetched).
+constexpr int kRatingBatch = 500;
 
 class Module final : public runtime::ServiceModule {
  public:
@@ -30,11 +32,15 @@ class Module final : public runtime::ServiceModule {
     ctx.AddService(service_.get(), v1::BillingService::service_full_name());
 
     Ledger* ledger = ledger_.get();
-    RETURN_IF_ERROR(Consume(ctx, "calls", kafka::kCallsState,
-                            kafka::Dispatch().On<calls::v1::CallStateChanged>(
-                                [ledger](const auto& e, const kafka::Message& m) {
-                                  return ledger->OnCallStateChanged(e, m);
-                                })));
+    RETURN_IF_ERROR(Consume(
+        ctx, "calls", kafka::kCallsState,
+        kafka::Dispatch()
+            .On<calls::v1::CallStateChanged>([ledger](const auto& e, const kafka::Message& m) {
+              return ledger->OnCallStateChanged(e, m);
+            })
+            .OnBatch<calls::v1::CallStateChanged>(
+                [ledger](const auto& batch) { return ledger->OnCallsEnded(batch); },
+                kRatingBatch)));
     Every("invoices", kInvoiceInterval, [this] { return invoices_->IssueDue().status(); });
     Every("quarantine gauge", absl::Seconds(15), [this]() -> absl::Status {
       ASSIGN_OR_RETURN(int64_t waiting, store::CountQuarantine(pool()));

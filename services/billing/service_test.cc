@@ -13,6 +13,7 @@
 #include "libs/core/id.h"
 #include "libs/core/proto_time.h"
 #include "libs/kafka/kafka.h"
+#include "libs/pg/pg.h"
 #include "services/billing/module.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
@@ -596,4 +597,85 @@ TEST_CASE("cost analytics: per day in the plan's zone, per direction and country
   req.set_days(93);
   CHECK(ReasonOf(f.Call(&v1::BillingService::Stub::GetCostAnalytics, req, &costs)) ==
         "INVALID_DAYS");
+}
+
+TEST_CASE(
+    "a backlog is rated in batches: one entry per call, the same sums, replays and "
+    "corrections as one at a time") {
+  Fixture f;
+  // Rated one at a time before the backlog: "old-1" at 60 s, "old-2" at 90 s.
+  f.Publish(Fixture::Ended("old-1", absl::Seconds(60)));
+  f.Publish(Fixture::Ended("old-2", absl::Seconds(90)));
+  f.WaitEntries(R"(call_id = "old-2")", 1);
+
+  // The target stops; a backlog piles up: 300 calls over three tenants (61 s each: 2 minutes),
+  // every tenth published twice in a row, "old-1" again as it was (a replay) and "old-2" with
+  // another talk time (kept aside), and calls that are not rated.
+  f.suite.Stop();
+  const std::vector<std::string> tenants = {"acme", "globex", "initech"};
+  std::map<std::string, int64_t> calls_of;
+  for (int i = 0; i < 300; ++i) {
+    const std::string tenant = tenants[i % 3];
+    const calls::Call c =
+        Fixture::Ended(absl::StrCat("backlog-", i), absl::Seconds(61), absl::Now(), tenant);
+    f.Publish(c);
+    if (i % 10 == 0) f.Publish(c);
+    ++calls_of[tenant];
+  }
+  f.Publish(Fixture::Ended("old-1", absl::Seconds(60)));
+  f.Publish(Fixture::Ended("old-2", absl::Seconds(95)));
+  calls::Call missed = Fixture::Ended("backlog-missed", absl::ZeroDuration());
+  missed.set_state(calls::CALL_STATE_MISSED);
+  f.Publish(missed);
+
+  // Another process takes the backlog (what a restart finds).
+  std::unique_ptr<sb::runtime::App> replica = f.suite.StartReplica();
+  sb::pg::Pool db({.url = f.suite.postgres_url(), .schema = "billing", .pool_size = 1});
+  auto scalar = [&](const std::string& sql) {
+    auto r = db.Exec(sql);
+    INFO(sql << ": " << r.status().ToString());
+    REQUIRE(r.ok());
+    return r->GetInt(0, 0);
+  };
+  REQUIRE(testing::Eventually(
+      [&] {
+        auto r = db.Exec("SELECT count(*) FROM entries WHERE call_id LIKE 'backlog-%'");
+        return r.ok() && r->GetInt(0, 0) >= 300;
+      },
+      absl::Seconds(60)));
+  REQUIRE(testing::Eventually(
+      [&] {
+        auto r = db.Exec("SELECT count(*) FROM quarantine WHERE call_id = 'old-2'");
+        return r.ok() && r->GetInt(0, 0) == 1;
+      },
+      absl::Seconds(30)));
+
+  // Batches were taken: entries written by one transaction share its time.
+  CHECK(scalar("SELECT count(DISTINCT create_time) FROM entries WHERE call_id LIKE "
+               "'backlog-%'") < 300);
+  // Exactly once: one entry and one key per call, whatever came twice.
+  CHECK(scalar("SELECT count(*) FROM entries WHERE call_id LIKE 'backlog-%'") == 300);
+  CHECK(scalar("SELECT count(DISTINCT (tenant_id, call_id)) FROM entries WHERE call_id LIKE "
+               "'backlog-%'") == 300);
+  CHECK(scalar("SELECT count(*) FROM rated_calls WHERE call_id LIKE 'backlog-%'") == 300);
+  CHECK(scalar("SELECT count(*) FROM entries WHERE call_id IN ('old-1', 'old-2', "
+               "'backlog-missed')") == 2);
+  // Each tenant's month holds its calls' sums, as the ledger does.
+  for (const std::string& tenant : tenants) {
+    INFO(tenant);
+    const int64_t expected_minutes = 2 * calls_of[tenant] + (tenant == "acme" ? 1 + 2 : 0);
+    CHECK(scalar(absl::StrCat("SELECT sum(minutes_used) FROM months WHERE tenant_id = '", tenant,
+                              "'")) == expected_minutes);
+    CHECK(scalar(absl::StrCat("SELECT sum(minutes) FROM entries WHERE tenant_id = '", tenant,
+                              "'")) == expected_minutes);
+    CHECK(scalar(absl::StrCat("SELECT sum(rated_calls) FROM months WHERE tenant_id = '", tenant,
+                              "'")) == calls_of[tenant] + (tenant == "acme" ? 2 : 0));
+    // One CallRated per call, and the tenant's event sequences gap-free and unique.
+    CHECK(scalar(absl::StrCat("SELECT count(*) FROM outbox WHERE ce_id LIKE 'rated.", tenant,
+                              ".backlog-%'")) == calls_of[tenant]);
+    const int64_t events =
+        scalar(absl::StrCat("SELECT count(*) FROM outbox WHERE event_key = '", tenant, "'"));
+    CHECK(scalar(absl::StrCat("SELECT sequence FROM tenants WHERE tenant_id = '", tenant, "'")) ==
+          events);
+  }
 }

@@ -1,5 +1,8 @@
 #include "services/billing/store/store.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "libs/core/error.h"
 #include "libs/core/proto_time.h"
@@ -77,6 +80,43 @@ absl::StatusOr<bool> ClaimCall(pg::Conn& tx, absl::string_view tenant, absl::str
               "ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING 1",
               {tenant, call_id, Us(duration), entry_id, now}));
   return r.rows() == 1;
+}
+
+std::string ClaimKey(absl::string_view tenant, absl::string_view call_id) {
+  return absl::StrCat(tenant, "/", call_id);
+}
+
+absl::StatusOr<Claimed> ClaimCalls(pg::Conn& tx, const std::vector<Claim>& claims, absl::Time now) {
+  Claimed out;
+  if (claims.empty()) return out;
+  pg::Array tenants, calls, durations, entries;
+  for (const Claim& c : claims) {
+    tenants.Add(c.tenant);
+    calls.Add(c.call_id);
+    durations.Add(Us(c.duration));
+    entries.Add(c.entry_id);
+  }
+  // A key rated before is "updated" to itself, which locks it and returns what it rated; xmax
+  // is 0 on the rows this statement inserted.
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Exec("INSERT INTO rated_calls AS r (tenant_id, call_id, duration_us, "
+              "current_duration_us, entry_id, rate_time) SELECT t, c, d, d, e, $5 FROM "
+              "unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u (t, c, d, e) "
+              "ON CONFLICT (tenant_id, call_id) DO UPDATE SET rate_time = r.rate_time "
+              "RETURNING r.tenant_id, r.call_id, r.xmax = 0, r.duration_us, "
+              "r.current_duration_us",
+              {tenants.Done(), calls.Done(), durations.Done(), entries.Done(), now}));
+  for (int i = 0; i < r.rows(); ++i) {
+    std::string key = ClaimKey(r.Get(i, 0), r.Get(i, 1));
+    if (r.GetBool(i, 2)) {
+      out.fresh.insert(std::move(key));
+    } else {
+      out.before[std::move(key)] = {absl::Microseconds(r.GetInt(i, 3)),
+                                    absl::Microseconds(r.GetInt(i, 4))};
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<RatedCall>> LockRatedCall(pg::Conn& tx, absl::string_view tenant,
@@ -185,6 +225,40 @@ absl::Status Append(pg::Conn& tx, absl::string_view tenant, const v1::UsageEntry
       .status();
 }
 
+absl::Status AppendAll(pg::Conn& tx,
+                       const std::vector<std::pair<std::string, v1::UsageEntry>>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  pg::Array tenant, id, kind, month, call, minutes, micros, currency, record, created, ended,
+      direction, region;
+  for (const auto& [t, e] : entries) {
+    tenant.Add(t);
+    id.Add(e.entry_id());
+    kind.Add(static_cast<int64_t>(e.kind()));
+    month.Add(e.month());
+    call.Add(e.call_id());
+    minutes.Add(e.minutes());
+    micros.Add(e.amount().amount_micros());
+    currency.Add(e.amount().currency_code());
+    record.AddBytes(e.SerializeAsString());
+    created.Add(core::FromProto(e.create_time()));
+    ended.Add(e.has_ended_time() ? std::optional<absl::Time>(core::FromProto(e.ended_time()))
+                                 : std::nullopt);
+    direction.Add(static_cast<int64_t>(e.direction()));
+    region.Add(e.region_code());
+  }
+  return tx
+      .Exec(
+          "INSERT INTO entries (tenant_id, entry_id, kind, month, call_id, minutes, "
+          "amount_micros, currency, record, create_time, ended_time, direction, region) "
+          "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], "
+          "$6::bigint[], $7::bigint[], $8::text[], $9::bytea[], $10::timestamptz[], "
+          "$11::timestamptz[], $12::smallint[], $13::text[])",
+          {tenant.Done(), id.Done(), kind.Done(), month.Done(), call.Done(), minutes.Done(),
+           micros.Done(), currency.Done(), record.Done(), created.Done(), ended.Done(),
+           direction.Done(), region.Done()})
+      .status();
+}
+
 absl::StatusOr<std::vector<CostRow>> Costs(pg::Pool& pool, absl::string_view tenant,
                                            absl::Time from, absl::Time to, absl::string_view zone,
                                            CostBy by) {
@@ -265,6 +339,100 @@ absl::Status SaveMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view
       .status();
 }
 
+absl::StatusOr<absl::flat_hash_map<std::string, rules::MonthUsage>> LockMonths(
+    pg::Conn& tx, std::vector<TenantMonth> lock, const std::vector<TenantMonth>& touch,
+    absl::Time now) {
+  absl::flat_hash_map<std::string, rules::MonthUsage> out;
+  auto key = [](const TenantMonth& m) { return absl::StrCat(m.tenant, "/", m.month.id); };
+  std::sort(lock.begin(), lock.end(), [&](const TenantMonth& a, const TenantMonth& b) {
+    return std::tie(a.tenant, a.month.id) < std::tie(b.tenant, b.month.id);
+  });
+  lock.erase(std::unique(lock.begin(), lock.end(),
+                         [](const TenantMonth& a, const TenantMonth& b) {
+                           return a.tenant == b.tenant && a.month.id == b.month.id;
+                         }),
+             lock.end());
+  if (lock.empty()) return out;
+  // Created in the same order, each once.
+  std::vector<TenantMonth> create = lock;
+  create.insert(create.end(), touch.begin(), touch.end());
+  std::sort(create.begin(), create.end(), [&](const TenantMonth& a, const TenantMonth& b) {
+    return std::tie(a.tenant, a.month.id) < std::tie(b.tenant, b.month.id);
+  });
+  create.erase(std::unique(create.begin(), create.end(),
+                           [](const TenantMonth& a, const TenantMonth& b) {
+                             return a.tenant == b.tenant && a.month.id == b.month.id;
+                           }),
+               create.end());
+  pg::Array tenants, months, closes;
+  for (const TenantMonth& m : create) {
+    tenants.Add(m.tenant);
+    months.Add(m.month.id);
+    closes.Add(m.month.end);
+  }
+  RETURN_IF_ERROR(tx.Exec("INSERT INTO months (tenant_id, month, update_time, close_time) "
+                          "SELECT t, m, $4, c FROM unnest($1::text[], $2::text[], "
+                          "$3::timestamptz[]) AS u (t, m, c) ORDER BY t, m "
+                          "ON CONFLICT (tenant_id, month) DO NOTHING",
+                          {tenants.Done(), months.Done(), closes.Done(), now})
+                      .status());
+  pg::Array lock_tenants, lock_months;
+  for (const TenantMonth& m : lock) {
+    lock_tenants.Add(m.tenant);
+    lock_months.Add(m.month.id);
+  }
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Exec("SELECT m.tenant_id, m.month, m.minutes_used, m.purchased_minutes, m.rated_calls, "
+              "m.call_cost_micros, m.alerted, m.announced FROM months m JOIN unnest($1::text[], "
+              "$2::text[]) AS k (tenant_id, month) ON m.tenant_id = k.tenant_id AND m.month = "
+              "k.month ORDER BY m.tenant_id, m.month FOR UPDATE OF m",
+              {lock_tenants.Done(), lock_months.Done()}));
+  for (int i = 0; i < r.rows(); ++i) {
+    rules::MonthUsage u;
+    u.minutes_used = r.GetInt(i, 2);
+    u.purchased_minutes = r.GetInt(i, 3);
+    u.rated_calls = r.GetInt(i, 4);
+    u.call_cost_micros = r.GetInt(i, 5);
+    u.alerted = static_cast<v1::UsageLevel>(r.GetInt(i, 6));
+    u.announced = static_cast<v1::UsageLevel>(r.GetInt(i, 7));
+    out[absl::StrCat(r.Get(i, 0), "/", r.Get(i, 1))] = u;
+  }
+  for (const TenantMonth& m : lock) {
+    if (!out.contains(key(m))) {
+      return core::Error(absl::StatusCode::kInternal, "MONTH_MISSING",
+                         absl::StrCat("month ", m.month.id, " of ", m.tenant, " was not created"));
+    }
+  }
+  return out;
+}
+
+absl::Status SaveMonths(pg::Conn& tx, const std::vector<MonthSums>& months, absl::Time now) {
+  if (months.empty()) return absl::OkStatus();
+  pg::Array tenant, month, used, purchased, calls, cost, alerted, announced;
+  for (const MonthSums& m : months) {
+    tenant.Add(m.tenant);
+    month.Add(m.month);
+    used.Add(m.usage.minutes_used);
+    purchased.Add(m.usage.purchased_minutes);
+    calls.Add(m.usage.rated_calls);
+    cost.Add(m.usage.call_cost_micros);
+    alerted.Add(static_cast<int64_t>(m.usage.alerted));
+    announced.Add(static_cast<int64_t>(m.usage.announced));
+  }
+  return tx
+      .Exec(
+          "UPDATE months AS m SET minutes_used = v.used, purchased_minutes = v.purchased, "
+          "rated_calls = v.calls, call_cost_micros = v.cost, alerted = v.alerted, announced = "
+          "v.announced, update_time = $9 FROM unnest($1::text[], $2::text[], $3::bigint[], "
+          "$4::bigint[], $5::bigint[], $6::bigint[], $7::smallint[], $8::smallint[]) AS v "
+          "(tenant_id, month, used, purchased, calls, cost, alerted, announced) WHERE "
+          "m.tenant_id = v.tenant_id AND m.month = v.month",
+          {tenant.Done(), month.Done(), used.Done(), purchased.Done(), calls.Done(), cost.Done(),
+           alerted.Done(), announced.Done(), now})
+      .status();
+}
+
 absl::StatusOr<rules::MonthUsage> GetMonth(pg::Pool& pool, absl::string_view tenant,
                                            absl::string_view month) {
   ASSIGN_OR_RETURN(pg::Result r,
@@ -281,6 +449,28 @@ absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant) {
                            "RETURNING sequence",
                            {tenant}));
   return r.GetInt(0, 0);
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> NextSequences(
+    pg::Conn& tx, const std::map<std::string, int64_t>& count) {
+  absl::flat_hash_map<std::string, int64_t> first;
+  if (count.empty()) return first;
+  pg::Array tenants, counts;
+  for (const auto& [tenant, n] : count) {  // in tenant order: rows locked in one order
+    tenants.Add(tenant);
+    counts.Add(n);
+  }
+  ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Exec("INSERT INTO tenants AS t (tenant_id, sequence) SELECT * FROM unnest($1::text[], "
+              "$2::bigint[]) ON CONFLICT (tenant_id) DO UPDATE SET sequence = t.sequence + "
+              "excluded.sequence RETURNING tenant_id, sequence",
+              {tenants.Done(), counts.Done()}));
+  for (int row = 0; row < r.rows(); ++row) {
+    const std::string tenant(r.Get(row, 0));
+    first[tenant] = r.GetInt(row, 1) - count.at(tenant) + 1;
+  }
+  return first;
 }
 
 absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, const rules::Month& month,

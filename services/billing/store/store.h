@@ -4,10 +4,13 @@
 // transactions. Functions taking a pg::Conn run inside the caller's transaction.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/pg/pg.h"
@@ -39,6 +42,25 @@ struct RatedCall {
 // then locked; read it with LockRatedCall).
 absl::StatusOr<bool> ClaimCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
                                absl::Duration duration, absl::string_view entry_id, absl::Time now);
+// Many first ratings at once, in one statement; each call appears once in `claims`. The keys
+// claimed (this transaction rates them), and the talk times rated before of the others (their
+// rows locked), by ClaimKey.
+struct Claim {
+  std::string tenant;
+  std::string call_id;
+  absl::Duration duration;
+  std::string entry_id;
+};
+struct RatedDurations {
+  absl::Duration first;
+  absl::Duration current;
+};
+struct Claimed {
+  absl::flat_hash_set<std::string> fresh;
+  absl::flat_hash_map<std::string, RatedDurations> before;
+};
+absl::StatusOr<Claimed> ClaimCalls(pg::Conn& tx, const std::vector<Claim>& claims, absl::Time now);
+std::string ClaimKey(absl::string_view tenant, absl::string_view call_id);
 absl::StatusOr<std::optional<RatedCall>> LockRatedCall(pg::Conn& tx, absl::string_view tenant,
                                                        absl::string_view call_id);
 absl::Status SaveRatedCall(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
@@ -64,6 +86,9 @@ absl::StatusOr<int64_t> CountQuarantine(pg::Pool& pool);
 // ---- ledger ---------------------------------------------------------------------------------
 
 absl::Status Append(pg::Conn& tx, absl::string_view tenant, const v1::UsageEntry& entry);
+// Many entries in one statement: (tenant, entry).
+absl::Status AppendAll(pg::Conn& tx,
+                       const std::vector<std::pair<std::string, v1::UsageEntry>>& entries);
 // Calls' costs (CALL and REVERSAL entries) by their end in [from, to), grouped by the day in
 // `zone`, the direction (its number, as text) or the contact's region, ordered by that key.
 enum class CostBy { kDay, kDirection, kRegion };
@@ -93,12 +118,31 @@ absl::StatusOr<rules::MonthUsage> LockMonth(pg::Conn& tx, absl::string_view tena
                                             const rules::Month& month, absl::Time now);
 absl::Status SaveMonth(pg::Conn& tx, absl::string_view tenant, absl::string_view month,
                        const rules::MonthUsage& usage, absl::Time now);
+// Many months: created where missing (`touch`: also those only to create), then those of
+// `lock` locked in (tenant, month) order, so two transactions locking several never wait on
+// each other in a cycle. Their sums by "<tenant>/<month id>".
+struct TenantMonth {
+  std::string tenant;
+  rules::Month month;
+};
+absl::StatusOr<absl::flat_hash_map<std::string, rules::MonthUsage>> LockMonths(
+    pg::Conn& tx, std::vector<TenantMonth> lock, const std::vector<TenantMonth>& touch,
+    absl::Time now);
+struct MonthSums {
+  std::string tenant;
+  std::string month;
+  rules::MonthUsage usage;
+};
+absl::Status SaveMonths(pg::Conn& tx, const std::vector<MonthSums>& months, absl::Time now);
 // The month's sums (empty when nothing happened in it).
 absl::StatusOr<rules::MonthUsage> GetMonth(pg::Pool& pool, absl::string_view tenant,
                                            absl::string_view month);
 
 // The tenant's next event sequence (locks the tenant's row until the transaction ends).
 absl::StatusOr<int64_t> NextSequence(pg::Conn& tx, absl::string_view tenant);
+// `count` sequences for each tenant at once: the first of each tenant's run, by tenant.
+absl::StatusOr<absl::flat_hash_map<std::string, int64_t>> NextSequences(
+    pg::Conn& tx, const std::map<std::string, int64_t>& count);
 // Creates the month's row if it is missing (so its invoice will be issued).
 absl::Status TouchMonth(pg::Conn& tx, absl::string_view tenant, const rules::Month& month,
                         absl::Time now);
