@@ -14,6 +14,9 @@
 // 2. Baseline in the same run, on the same database: pgbench's single-row inserts
 //    (`INSERT INTO public.bench_inserts (v) VALUES (...)`) for --baseline-seconds, with one
 //    client (as the consumer is one: the ratio) and with eight (the database's ceiling here).
+// 3. The write floor, same run: the three rows a rated call leaves (key, entry, CallRated in the
+//    outbox, the real tables' indexes), 250 calls per transaction generated inside PostgreSQL
+//    by pgbench: what the database alone can write, with no client, Kafka or rating.
 // One JSON object per line.
 #include <algorithm>
 #include <atomic>
@@ -78,18 +81,11 @@ kafka::Event Ended(int i, int tenants, absl::Time ended) {
   return kafka::MakeEvent(e, c.call_id(), "calls");
 }
 
-// pgbench's transactions per second for single-row inserts on `url`'s database, `clients`
-// at once.
-double PgbenchInserts(const Flags& f, const std::string& url, pg::Pool& pool, int clients) {
-  Must(pool.Exec(
-               "CREATE TABLE IF NOT EXISTS public.bench_inserts (id bigserial PRIMARY KEY, v text)",
-               {})
-           .status(),
-       "baseline table");
-  const std::string script = "/tmp/billing_bench_insert.sql";
+// pgbench's transactions per second running `sql` on `url`'s database, `clients` at once.
+double Pgbench(const Flags& f, const std::string& url, const std::string& sql, int clients) {
+  const std::string script = "/tmp/billing_bench_script.sql";
   if (FILE* out = std::fopen(script.c_str(), "w")) {
-    std::fputs("INSERT INTO public.bench_inserts (v) VALUES ('a ledger entry''s worth of text');\n",
-               out);
+    std::fputs(sql.c_str(), out);
     std::fclose(out);
   }
   const std::string command =
@@ -109,6 +105,49 @@ double PgbenchInserts(const Flags& f, const std::string& url, pg::Pool& pool, in
   }
   std::fprintf(stderr, "billing_bench: pgbench said: %s\n", output.c_str());
   return 0;
+}
+
+// Single-row inserts per second, `clients` at once: the baseline.
+double PgbenchInserts(const Flags& f, const std::string& url, pg::Pool& pool, int clients) {
+  Must(pool.Exec(
+               "CREATE TABLE IF NOT EXISTS public.bench_inserts (id bigserial PRIMARY KEY, v text)",
+               {})
+           .status(),
+       "baseline table");
+  return Pgbench(f, url,
+                 "INSERT INTO public.bench_inserts (v) VALUES ('a ledger entry''s worth of "
+                 "text');\n",
+                 clients);
+}
+
+// The write floor: the rows a rated call leaves (its key, its entry, its CallRated in the
+// outbox, with the real tables' indexes and about their sizes), 250 calls per transaction,
+// generated inside PostgreSQL: no client, no Kafka, no rating, no replays. Calls per second.
+double WriteFloor(const Flags& f, const std::string& url, pg::Pool& pool) {
+  Must(
+      pool.Exec("CREATE TABLE public.floor_keys (tenant_id text, call_id text, duration_us bigint, "
+                "current_duration_us bigint, entry_id text, rate_time timestamptz, PRIMARY KEY "
+                "(tenant_id, call_id));"
+                "CREATE TABLE public.floor_entries (tenant_id text, entry_id text, kind smallint, "
+                "month text, call_id text, minutes bigint, amount_micros bigint, currency text, "
+                "record bytea, create_time timestamptz, ended_time timestamptz, direction "
+                "smallint, region text, PRIMARY KEY (tenant_id, entry_id));"
+                "CREATE INDEX ON public.floor_entries (tenant_id, month, entry_id);"
+                "CREATE INDEX ON public.floor_entries (tenant_id, call_id) WHERE call_id <> '';"
+                "CREATE TABLE public.floor_outbox (id bigserial PRIMARY KEY, topic text, event_key "
+                "text, ce_id text UNIQUE, ce_type text, ce_source text, ce_time timestamptz, "
+                "payload bytea, created_at timestamptz DEFAULT now(), sent_at timestamptz);"
+                "CREATE INDEX ON public.floor_outbox (id) WHERE sent_at IS NULL;")
+          .status(),
+      "floor tables");
+  constexpr char kScript[] = R"sql(\set b random(1, 2000000000)
+BEGIN;
+INSERT INTO public.floor_keys SELECT 'tenant-'||(g%1000), :b||'-'||g, g, g, md5(:b||'-'||g), now() FROM generate_series(1, 250) g;
+INSERT INTO public.floor_entries SELECT 'tenant-'||(g%1000), md5(:b||'-'||g), 1, '2026-12', :b||'-'||g, 2, 10000, 'USD', decode(repeat('ab', 110), 'hex'), now(), now(), 2, 'BR' FROM generate_series(1, 250) g;
+INSERT INTO public.floor_outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, payload) SELECT 'billing.usage.v1', 'tenant-'||(g%1000), 'rated.'||:b||'-'||g, 'switchboard.billing.v1.CallRated', '//switchboard/billing', now(), decode(repeat('cd', 90), 'hex') FROM generate_series(1, 250) g;
+COMMIT;
+)sql";
+  return 250 * Pgbench(f, url, kScript, 1);
 }
 
 }  // namespace
@@ -225,6 +264,7 @@ int main(int argc, char** argv) {
     // One client, as the consumer is one; and eight, the database's ceiling here.
     const double baseline = f.pgbench.empty() ? 0 : PgbenchInserts(f, url, pool, 1);
     const double ceiling = f.pgbench.empty() ? 0 : PgbenchInserts(f, url, pool, 8);
+    const double floor = f.pgbench.empty() ? 0 : WriteFloor(f, url, pool);
     const double rate = entries / seconds;
     std::printf(
         "{\"scenario\":\"rating\",\"batch\":%d,\"calls\":%d,\"tenants\":%d,\"messages\":%lld,"
@@ -232,12 +272,13 @@ int main(int argc, char** argv) {
         "\"entries_per_second\":%.0f,\"messages_per_second\":%.0f,"
         "\"get_usage_reads\":%zu,\"get_usage_p99_ms\":%.2f,"
         "\"baseline\":\"pgbench single-row insert, 1 client\",\"baseline_per_second\":%.0f,"
-        "\"ratio\":%.2f,\"pgbench_8_clients_per_second\":%.0f,\"ratio_8_clients\":%.2f}\n",
+        "\"ratio\":%.2f,\"pgbench_8_clients_per_second\":%.0f,\"ratio_8_clients\":%.2f,"
+        "\"write_floor_calls_per_second\":%.0f,\"of_floor\":%.2f}\n",
         f.batch, f.calls, f.tenants, static_cast<long long>(messages),
         static_cast<long long>(entries), static_cast<long long>(keys),
         entries == f.calls && keys == f.calls ? "true" : "false", seconds, rate, messages / seconds,
         reads.size(), p99, baseline, baseline > 0 ? rate / baseline : 0, ceiling,
-        ceiling > 0 ? rate / ceiling : 0);
+        ceiling > 0 ? rate / ceiling : 0, floor, floor > 0 ? rate / floor : 0);
   }
   return 0;
 }

@@ -103,7 +103,7 @@ absl::StatusOr<Claimed> ClaimCalls(pg::Conn& tx, const std::vector<Claim>& claim
       tx.Exec("INSERT INTO rated_calls AS r (tenant_id, call_id, duration_us, "
               "current_duration_us, entry_id, rate_time) SELECT t, c, d, d, e, $5 FROM "
               "unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u (t, c, d, e) "
-              "ON CONFLICT (tenant_id, call_id) DO UPDATE SET rate_time = r.rate_time "
+              "ORDER BY t, c ON CONFLICT (tenant_id, call_id) DO UPDATE SET rate_time = r.rate_time "
               "RETURNING r.tenant_id, r.call_id, r.xmax = 0, r.duration_us, "
               "r.current_duration_us",
               {tenants.Done(), calls.Done(), durations.Done(), entries.Done(), now}));

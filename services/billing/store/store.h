@@ -44,7 +44,7 @@ absl::StatusOr<bool> ClaimCall(pg::Conn& tx, absl::string_view tenant, absl::str
                                absl::Duration duration, absl::string_view entry_id, absl::Time now);
 // Many first ratings at once, in one statement; each call appears once in `claims`. The keys
 // claimed (this transaction rates them), and the talk times rated before of the others (their
-// rows locked), by ClaimKey.
+// rows locked, all in (tenant, call) order), by ClaimKey.
 struct Claim {
   std::string tenant;
   std::string call_id;
