@@ -146,19 +146,19 @@ struct Notices : Fixture {
                                             const testing::Who& who = kAdmin) {
     v1::UpdateNoticeSettingsRequest req;
     *req.mutable_settings() = settings;
-    v1::NoticeSettings resp;
+    v1::UpdateNoticeSettingsResponse resp;
     absl::Status s = testing::Suite::Call(
         stub.get(), &v1::NotificationsService::Stub::UpdateNoticeSettings, req, &resp, who);
     if (!s.ok()) return s;
-    return resp;
+    return resp.settings();
   }
   absl::StatusOr<v1::NoticeSettings> Get(const testing::Who& who = kAdmin) {
-    v1::NoticeSettings resp;
+    v1::GetNoticeSettingsResponse resp;
     absl::Status s =
         testing::Suite::Call(stub.get(), &v1::NotificationsService::Stub::GetNoticeSettings,
                              v1::GetNoticeSettingsRequest(), &resp, who);
     if (!s.ok()) return s;
-    return resp;
+    return resp.settings();
   }
 
   void Publish(const char* topic, const google::protobuf::Message& m, const std::string& id,

@@ -185,18 +185,18 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* Service::Subscribe(
 
 grpc::Status Service::GetNoticeSettings(grpc::ServerContext* ctx,
                                         const v1::GetNoticeSettingsRequest* /*request*/,
-                                        v1::NoticeSettings* response) {
+                                        v1::GetNoticeSettingsResponse* response) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(*response, notices_.Get(caller));
+    ASSIGN_OR_RETURN(*response->mutable_settings(), notices_.Get(caller));
     return absl::OkStatus();
   });
 }
 
 grpc::Status Service::UpdateNoticeSettings(grpc::ServerContext* ctx,
                                            const v1::UpdateNoticeSettingsRequest* request,
-                                           v1::NoticeSettings* response) {
+                                           v1::UpdateNoticeSettingsResponse* response) {
   return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(*response, notices_.Update(ctx, caller, *request));
+    ASSIGN_OR_RETURN(*response->mutable_settings(), notices_.Update(ctx, caller, *request));
     return absl::OkStatus();
   });
 }

@@ -24,10 +24,10 @@ class Service final : public v1::NotificationsService::WithCallbackMethod_Subscr
       grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* request) override;
   grpc::Status GetNoticeSettings(grpc::ServerContext* ctx,
                                  const v1::GetNoticeSettingsRequest* request,
-                                 v1::NoticeSettings* response) override;
+                                 v1::GetNoticeSettingsResponse* response) override;
   grpc::Status UpdateNoticeSettings(grpc::ServerContext* ctx,
                                     const v1::UpdateNoticeSettingsRequest* request,
-                                    v1::NoticeSettings* response) override;
+                                    v1::UpdateNoticeSettingsResponse* response) override;
 
  private:
   Hub& hub_;

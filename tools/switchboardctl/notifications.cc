@@ -154,9 +154,9 @@ void PrintNotices(const Args& args, const nv::NoticeSettings& s) {
 }
 
 absl::Status Notices(const Args& args, const NotificationsClient& client) {
-  return client.Show(args, &nv::NotificationsService::Stub::GetNoticeSettings,
-                     nv::GetNoticeSettingsRequest(),
-                     [&](const nv::NoticeSettings& s) { PrintNotices(args, s); });
+  return client.Show(
+      args, &nv::NotificationsService::Stub::GetNoticeSettings, nv::GetNoticeSettingsRequest(),
+      [&](const nv::GetNoticeSettingsResponse& r) { PrintNotices(args, r.settings()); });
 }
 
 absl::StatusOr<bool> OnOff(const Args& args, const std::string& name) {
@@ -171,15 +171,16 @@ absl::Status SetNotices(const Args& args, const NotificationsClient& client) {
   if (args.Word(2) == "off") {
     nv::UpdateNoticeSettingsRequest off;
     off.mutable_settings();
-    return client.Show(args, &nv::NotificationsService::Stub::UpdateNoticeSettings, off,
-                       [&](const nv::NoticeSettings& r) { PrintNotices(args, r); });
+    return client.Show(
+        args, &nv::NotificationsService::Stub::UpdateNoticeSettings, off,
+        [&](const nv::UpdateNoticeSettingsResponse& r) { PrintNotices(args, r.settings()); });
   }
-  nv::NoticeSettings current;
+  nv::GetNoticeSettingsResponse current;
   RETURN_IF_ERROR(client.Call(&nv::NotificationsService::Stub::GetNoticeSettings,
                               nv::GetNoticeSettingsRequest(), &current));
   nv::UpdateNoticeSettingsRequest req;
   nv::NoticeSettings& s = *req.mutable_settings();
-  s = current;
+  s = current.settings();
   s.clear_update_time();
   s.clear_updated_by();
   if (args.Has("number")) s.set_business_phone_number_id(args.Flag("number"));
@@ -208,8 +209,9 @@ absl::Status SetNotices(const Args& args, const NotificationsClient& client) {
       s.mutable_fallback_template()->set_language_code(parts.second);
     }
   }
-  return client.Show(args, &nv::NotificationsService::Stub::UpdateNoticeSettings, req,
-                     [&](const nv::NoticeSettings& r) { PrintNotices(args, r); });
+  return client.Show(
+      args, &nv::NotificationsService::Stub::UpdateNoticeSettings, req,
+      [&](const nv::UpdateNoticeSettingsResponse& r) { PrintNotices(args, r.settings()); });
 }
 
 constexpr char kUsage[] =
