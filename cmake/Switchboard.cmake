@@ -82,3 +82,38 @@ std::vector<switchboard::pg::Migration> Migrations() {
 " @ONLY)
   target_sources(${target} PRIVATE ${out})
 endfunction()
+
+# Embeds the text files under `dir` (the console's HTML, scripts and styles) into `target` as
+# `const std::vector<switchboard::EmbeddedFile>& <namespace>::<function>()`, paths relative to
+# `dir` ("index.html", "app.js"), so the binary serves them without an install folder. Adding or
+# editing a file re-runs CMake.
+function(switchboard_embed_files target namespace function dir)
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${dir}/*)
+  list(SORT files)
+  set(entries "")
+  foreach(f ${files})
+    file(RELATIVE_PATH name ${dir} ${f})
+    file(READ ${f} content)
+    string(FIND "${content}" ")sbfile\"" clash)
+    if(NOT clash EQUAL -1)
+      message(FATAL_ERROR "${f} contains the embedding delimiter )sbfile\"")
+    endif()
+    string(APPEND entries "      {\"${name}\", R\"sbfile(${content})sbfile\"},\n")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
+  endforeach()
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_${function}.cc)
+  file(CONFIGURE OUTPUT ${out} CONTENT "// Generated from @dir@ by switchboard_embed_files().
+#include \"libs/core/embedded_file.h\"
+
+namespace @namespace@ {
+
+const std::vector<switchboard::EmbeddedFile>& @function@() {
+  static const auto* files = new std::vector<switchboard::EmbeddedFile>{
+@entries@  };
+  return *files;
+}
+
+}  // namespace @namespace@
+" @ONLY)
+  target_sources(${target} PRIVATE ${out})
+endfunction()

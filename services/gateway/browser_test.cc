@@ -10,8 +10,10 @@
 #include "libs/core/proto_time.h"
 #include "libs/http/client.h"
 #include "libs/kafka/kafka.h"
+#include "services/calls/module.h"
 #include "services/gateway/module.h"
 #include "services/notifications/module.h"
+#include "services/routing/module.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "tests/support/servers.h"
 #include "tests/support/suite.h"
@@ -95,4 +97,113 @@ TEST_CASE("a real EventSource in headless Chromium receives an incoming call wit
   std::string id = events.substr(from, events.find('"', from) - from);
   CHECK(id.find('.') != std::string::npos);
   CHECK_FALSE(absl::StrContains(events, "\"type\":\"error\""));
+}
+
+namespace {
+
+// Publishes an offer of `call_id` to ana and bruno (ringing a minute), or bruno's claim of it.
+void Offer(testing::Suite& suite, const std::string& call_id, bool claimed) {
+  sb::routing::v1::CallOffer offer;
+  offer.mutable_header()->set_tenant_id("acme");
+  offer.mutable_header()->set_entity_id(call_id);
+  offer.set_call_id(call_id);
+  offer.set_kind(claimed ? sb::routing::v1::CALL_OFFER_KIND_CLAIMED
+                         : sb::routing::v1::CALL_OFFER_KIND_OFFERED);
+  if (claimed) offer.set_claimed_by_agent_id("bruno");
+  offer.add_offered_agent_ids("ana");
+  offer.add_offered_agent_ids("bruno");
+  *offer.mutable_ring_deadline_time() = sb::core::ToProto(absl::Now() + absl::Minutes(1));
+  offer.mutable_contact()->set_display_name("Carla Souza");
+  offer.mutable_contact()->set_wa_id("5511966812345");
+  auto producer = sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()});
+  REQUIRE(producer.ok());
+  REQUIRE((*producer)
+              ->PublishAndWait(sb::kafka::kRoutingOffers,
+                               sb::kafka::MakeEvent(offer, call_id, "test"), absl::Seconds(10))
+              .ok());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the console in headless Chromium: sign in, a ringing card that survives a reload and "
+    "goes when answered elsewhere, availability") {
+  const std::string tools = absl::StrCat(SB_SOURCE_DIR, "/.tools");
+  REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
+  testing::Suite suite({.services = {sb::notifications::Register, sb::routing::Register,
+                                     sb::calls::Register, sb::gateway::Register},
+                        .targets = {"notifications", "routing", "calls", "gateway"},
+                        .flags = {{"webhooks-address", "127.0.0.1:9"},
+                                  {"eligibility-address", "127.0.0.1:9"},
+                                  {"gateway-dev-sign-in", "on"}}});
+  const std::string log = suite.dir() + "/console.log";
+  testing::Process browser;
+  std::vector<std::string> argv = {"node"};
+  argv.push_back(absl::StrCat(SB_SOURCE_DIR, "/services/gateway/testdata/console.mjs"));
+  argv.push_back(suite.gateway_url());
+  argv.push_back(tools);
+  browser.Start(argv, log);
+  auto said = [&](const char* step) {
+    bool ok = testing::Eventually([&] { return absl::StrContains(ReadFile(log), step); },
+                                  absl::Seconds(60));
+    INFO(ReadFile(log));
+    REQUIRE(ok);
+  };
+  said("READY");
+  Offer(suite, "call-c1", false);
+  said("CARD");
+  said("RELOADED");
+  Offer(suite, "call-c1", true);
+  said("GONE");
+  int status = browser.Wait(absl::Seconds(60));
+  const std::string out = ReadFile(log);
+  INFO(out);
+  REQUIRE(status == 0);
+  const std::string done = out.substr(out.find("DONE "));
+  CHECK(absl::StrContains(done, "\"url\":\"" + suite.gateway_url() + "/console/\""));
+  CHECK(absl::StrContains(done, "\"availability\":\"DND\""));
+  CHECK(absl::StrContains(done, "No calls match."));
+  CHECK(absl::StrContains(done, "\"errors\":[]"));
+}
+
+TEST_CASE("the console's files: hardened, no way out of the folder; the dev sign-in only when on") {
+  testing::Suite suite({.services = {sb::notifications::Register, sb::gateway::Register},
+                        .targets = {"notifications", "gateway"},
+                        .flags = {{"webhooks-address", "127.0.0.1:9"}}});
+  sb::http::Client client;
+  auto get = [&](const std::string& path) {
+    auto r = client.Send({.method = "GET", .url = suite.gateway_url() + path});
+    REQUIRE(r.ok());
+    return *r;
+  };
+  auto header = [](const sb::http::ClientResponse& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (absl::EqualsIgnoreCase(k, name)) return v;
+    }
+    return std::string();
+  };
+  auto root = get("/");
+  CHECK(root.status == 302);
+  CHECK(header(root, "Location") == "/console/");
+  auto index = get("/console/calls");  // a screen: the app's page
+  CHECK(index.status == 200);
+  CHECK(absl::StartsWith(header(index, "Content-Type"), "text/html"));
+  CHECK(absl::StrContains(index.body, "/console/app.js"));
+  CHECK(absl::StrContains(header(index, "Content-Security-Policy"), "default-src 'self'"));
+  CHECK(header(index, "X-Content-Type-Options") == "nosniff");
+  auto script = get("/console/app.js");
+  CHECK(script.status == 200);
+  CHECK(absl::StartsWith(header(script, "Content-Type"), "text/javascript"));
+  CHECK(get("/console/nothing.js").status == 404);
+  CHECK(get("/console/%2e%2e/x").status == 404);
+  auto post = client.Send({.method = "POST", .url = suite.gateway_url() + "/console/app.js"});
+  REQUIRE(post.ok());
+  CHECK(post->status == 405);
+  // Off by default: there is no such endpoint.
+  auto token = client.Send({.method = "POST",
+                            .url = suite.gateway_url() + "/v1/dev/token",
+                            .headers = {{"Content-Type", "application/json"}},
+                            .body = R"({"tenant":"acme","subject":"mallory","roles":["admin"]})"});
+  REQUIRE(token.ok());
+  CHECK(token->status == 404);
 }

@@ -11,9 +11,11 @@
 #include "libs/runtime/app.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "services/gateway/console.h"
 #include "services/gateway/events.h"
 #include "services/gateway/rpc.h"
 #include "services/gateway/rules/connect.h"
+#include "services/gateway/rules/console.h"
 #include "services/gateway/rules/limiter.h"
 
 namespace switchboard::gateway {
@@ -62,11 +64,17 @@ class Module final : public runtime::Module {
       }
       peers_.push_back({service->full_name(), address});
     }
+    dev_sign_in_ = ctx.Flag("gateway-dev-sign-in") == "on";
+    console_ = std::make_unique<Console>(ConsoleFiles(), ctx.config().auth_secret, ctx.clock());
+    if (dev_sign_in_) {
+      log::Warning("the console's dev sign-in is on: anyone reaching the gateway can sign a token",
+                   {{"path", kDevTokenPath}});
+    }
     requests_ = &prometheus::BuildCounter()
                      .Name("switchboard_gateway_http_requests_total")
                      .Help(
                          "HTTP requests the gateway answered, by route (rpc, download, events, "
-                         "tickets, other, refused) and HTTP status.")
+                         "tickets, console, dev, other, refused) and HTTP status.")
                      .Register(ctx.metrics());
     // A unary call holds a handler for its whole gRPC call: room for many at once.
     http_options_ = {
@@ -109,9 +117,25 @@ class Module final : public runtime::Module {
                         return Serve(r, "tickets",
                                      [this](const http::Request& q) { return events_->Ticket(q); });
                       }});
+    routes.push_back({rules::kConsolePath, [this](const http::Request& r) {
+                        return Serve(r, "console",
+                                     [this](const http::Request& q) { return console_->Serve(q); });
+                      }});
+    if (dev_sign_in_) {
+      routes.push_back({kDevTokenPath, [this](const http::Request& r) {
+                          return Serve(r, "dev", [this](const http::Request& q) {
+                            return console_->DevToken(q);
+                          });
+                        }});
+    }
     routes.push_back(
         {"/", [this](const http::Request& r) {
            return Serve(r, "other", [](const http::Request& q) {
+             // The root is the console's front door.
+             if (q.path() == "/" && (q.method() == "GET" || q.method() == "HEAD")) {
+               return http::Response{
+                   .status = 302, .content_type = "", .headers = {{"Location", "/console/"}}};
+             }
              return ErrorResponse(core::Error(
                  absl::StatusCode::kNotFound, "UNKNOWN_METHOD",
                  absl::StrCat("nothing at ", q.path(), " (POST /<package>.<Service>/<Method>, GET ",
@@ -178,6 +202,8 @@ class Module final : public runtime::Module {
   std::unique_ptr<rules::Limiter> limiter_;
   std::unique_ptr<Rpc> rpc_;
   std::unique_ptr<Events> events_;
+  std::unique_ptr<Console> console_;
+  bool dev_sign_in_ = false;
   std::vector<std::pair<std::string, std::string>> peers_;  // service, address ("": here)
   http::ServerOptions http_options_;
   std::unique_ptr<http::Server> server_;
@@ -203,6 +229,14 @@ void Register(runtime::Registry& registry) {
                             "requests a second per client address (bursts of twice that); 0: no "
                             "limit",
                             100, 1000000),
+                 {"gateway-dev-sign-in",
+                  "on: POST /v1/dev/token signs a token for any tenant, agent and roles (the "
+                  "console's demo sign-in; never in production)",
+                  "off",
+                  [](const std::string& v) -> absl::Status {
+                    if (v == "on" || v == "off") return absl::OkStatus();
+                    return absl::InvalidArgumentError("must be on or off");
+                  }},
                  runtime::DurationFlag("gateway-sse-heartbeat",
                                        "how often an idle event stream gets a comment line",
                                        absl::Seconds(20), absl::Seconds(1), absl::Minutes(5))},

@@ -1,0 +1,346 @@
+// The Switchboard console: sign-in, the agent's availability, incoming calls (card, browser
+// notification, ringtone) and the Calls and Usage pages, on the gateway's public API only.
+import { Api, ApiError, claimsOf } from '/console/api.js';
+
+const ROUTING = 'switchboard.routing.v1.RoutingService';
+const CALLS = 'switchboard.calls.v1.CallsService';
+const BILLING = 'switchboard.billing.v1.BillingService';
+
+const state = { api: null, claims: null, ringing: new Map(), stream: null, streamState: '' };
+
+// ---- small DOM helpers ---------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) el.append(c instanceof Node ? c : document.createTextNode(c));
+  return el;
+}
+
+function show(error) {
+  const box = document.getElementById('error');
+  if (!box) return;
+  box.textContent = error ? `${error.message}${error.reason ? ` (${error.reason})` : ''}` : '';
+  box.hidden = !error;
+}
+
+const short = (name, prefix) => (name || '').replace(prefix, '');
+const mmss = (seconds) => {
+  const s = Math.max(0, Math.round(seconds));
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+const seconds = (duration) => parseFloat((duration || '0s').replace('s', '')) || 0;
+const money = (m) => (m && m.amountMicros !== undefined
+  ? `${(Number(m.amountMicros) / 1e6).toFixed(3)} ${m.currencyCode || ''}` : '—');
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+function signIn() {
+  const form = h('form', { class: 'card signin', id: 'signin' },
+    h('h1', {}, 'Switchboard'),
+    h('label', {}, 'Tenant', h('input', { name: 'tenant', value: 'demo', required: true })),
+    h('label', {}, 'Agent', h('input', { name: 'subject', value: 'agent-1', required: true })),
+    h('fieldset', {}, h('legend', {}, 'Roles'),
+      ...['agent', 'supervisor', 'admin'].map((r) => h('label', { class: 'inline' },
+        h('input', { type: 'checkbox', name: 'roles', value: r, checked: r === 'agent' }), r))),
+    h('button', { type: 'submit' }, 'Sign in'),
+    h('details', {}, h('summary', {}, 'Or paste a token'),
+      h('textarea', { name: 'token', rows: 3 }),
+      h('button', { type: 'button', onclick: () => useToken(form.token.value.trim()) }, 'Use token')),
+    h('p', { id: 'error', class: 'error', hidden: true }));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const roles = [...form.querySelectorAll('input[name=roles]:checked')].map((i) => i.value);
+    const r = await fetch('/v1/dev/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tenant: form.tenant.value, subject: form.subject.value, roles }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (r.status === 404) {
+      show(new Error('The dev sign-in is off on this gateway (--gateway-dev-sign-in): paste a token.'));
+      return;
+    }
+    if (!r.ok) return show(new ApiError(body, r.status));
+    useToken(body.token);
+  });
+  document.getElementById('app').replaceChildren(form);
+}
+
+function useToken(token) {
+  const claims = claimsOf(token);
+  if (!claims) return show(new Error('That is not a token.'));
+  sessionStorage.setItem('sb.token', token);
+  start(token);
+}
+
+function signOut() {
+  sessionStorage.removeItem('sb.token');
+  if (state.stream) state.stream();
+  state.ringing.clear();
+  stopRingtone();
+  signIn();
+}
+
+// ---- the shell -----------------------------------------------------------------------------
+
+function start(token) {
+  state.api = new Api(token);
+  state.claims = claimsOf(token);
+  const roles = state.claims.roles || [];
+  const header = h('header', {},
+    h('strong', {}, 'Switchboard'),
+    h('nav', {},
+      h('a', { href: '/console/calls', 'data-link': true }, 'Calls'),
+      h('a', { href: '/console/usage', 'data-link': true }, 'Usage')),
+    h('span', { class: 'who' }, `${state.claims.sub} · ${state.claims.tenant}`),
+    roles.includes('agent') ? availabilitySelect() : '',
+    h('label', { class: 'inline' }, h('input', {
+      type: 'checkbox', id: 'ringtone', checked: localStorage.getItem('sb.ringtone') !== 'off',
+      onchange: (e) => localStorage.setItem('sb.ringtone', e.target.checked ? 'on' : 'off'),
+    }), 'Ringtone'),
+    h('span', { id: 'stream', class: 'pill' }, 'connecting'),
+    h('button', { onclick: signOut }, 'Sign out'));
+  document.getElementById('app').replaceChildren(header,
+    h('p', { id: 'error', class: 'error', hidden: true }),
+    h('section', { id: 'ringing' }),
+    h('main', { id: 'page' }));
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest('a[data-link]');
+    if (!a) return;
+    e.preventDefault();
+    history.pushState({}, '', a.href);
+    route();
+  });
+  window.onpopstate = route;
+  if ('Notification' in window && Notification.permission === 'default') {
+    Notification.requestPermission().catch(() => {});
+  }
+  listen();
+  route();
+}
+
+function route() {
+  const path = location.pathname.replace(/\/+$/, '');
+  if (path.endsWith('/usage')) return usagePage();
+  return callsPage();
+}
+
+// ---- availability --------------------------------------------------------------------------
+
+const AVAILABILITY = ['AVAILABLE', 'BUSY', 'COOLDOWN', 'DND', 'OFFLINE'];
+
+function availabilitySelect() {
+  const select = h('select', { id: 'availability', 'aria-label': 'Availability' },
+    ...AVAILABILITY.map((a) => h('option', { value: a }, a[0] + a.slice(1).toLowerCase())));
+  const note = h('span', { id: 'availability-note', class: 'muted' });
+  const render = (agent) => {
+    select.value = short(agent.availability, 'AVAILABILITY_') || 'OFFLINE';
+    note.textContent = agent.cooldownEndTime && select.value === 'COOLDOWN'
+      ? `${Math.max(0, Math.round((Date.parse(agent.cooldownEndTime) - Date.now()) / 1000))} s left`
+      : '';
+  };
+  state.api.call(ROUTING, 'GetAgentAvailability', {}).then((r) => render(r.agent)).catch(show);
+  select.addEventListener('change', async () => {
+    try {
+      const r = await state.api.call(ROUTING, 'SetAgentAvailability',
+        { availability: `AVAILABILITY_${select.value}` });
+      render(r.agent);
+      show(null);
+    } catch (e) {
+      show(e);
+    }
+  });
+  return h('span', {}, select, note);
+}
+
+// ---- incoming calls ------------------------------------------------------------------------
+
+function listen() {
+  const pill = () => document.getElementById('stream');
+  state.stream = state.api.subscribe({}, onNotification, (s, why) => {
+    state.streamState = s;
+    if (pill()) {
+      pill().textContent = s;
+      pill().dataset.state = s;
+    }
+    if (s === 'ended' && why) show(why);
+  });
+}
+
+function onNotification(kind, n) {
+  if (kind === 'reset') {
+    state.ringing.clear();
+    for (const alert of n.reset.ringing || []) state.ringing.set(alert.callId, alert);
+  } else if (kind === 'incoming_call') {
+    state.ringing.set(n.incomingCall.callId, n.incomingCall);
+    notify(n.incomingCall);
+  } else if (kind === 'alert_withdrawn') {
+    state.ringing.delete(n.alertWithdrawn.callId);
+  } else if (kind === 'call_state' && location.pathname.replace(/\/+$/, '').endsWith('/calls')) {
+    callsPage();  // rows update live
+  }
+  renderRinging();
+}
+
+function renderRinging() {
+  const box = document.getElementById('ringing');
+  if (!box) return;
+  const now = Date.now();
+  const cards = [...state.ringing.values()]
+    .filter((a) => !a.ringDeadlineTime || Date.parse(a.ringDeadlineTime) > now)
+    .map((a) => {
+      const name = a.contact?.displayName || '';
+      const number = a.contact?.phoneE164 || a.contact?.waId || '';
+      return h('div', { class: 'call-card', 'data-call-id': a.callId },
+        h('span', { class: 'incoming' }, '↓ Incoming call'),
+        h('strong', { class: 'contact' }, name || number),
+        name ? h('span', { class: 'muted' }, number) : '',
+        a.businessDisplayNumber ? h('span', { class: 'muted' }, `to ${a.businessDisplayNumber}`) : '',
+        h('button', { class: 'reject', onclick: () => reject(a.callId) }, 'Reject'));
+    });
+  box.replaceChildren(...cards);
+  if (cards.length > 0 && document.getElementById('ringtone')?.checked) startRingtone();
+  else stopRingtone();
+}
+
+async function reject(callId) {
+  try {
+    await state.api.call(CALLS, 'RejectCall', { callId, requestId: crypto.randomUUID() });
+  } catch (e) {
+    show(e);
+  }
+}
+
+function notify(alert) {
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  const who = alert.contact?.displayName || alert.contact?.phoneE164 || alert.contact?.waId || '';
+  new Notification('Incoming call', { body: who, tag: alert.callId });
+}
+
+let ring = null;
+function startRingtone() {
+  if (ring) return;
+  try {
+    const ctx = new AudioContext();
+    const gain = ctx.createGain();
+    gain.gain.value = 0.05;
+    gain.connect(ctx.destination);
+    const beep = () => {
+      const o = ctx.createOscillator();
+      o.frequency.value = 440;
+      o.connect(gain);
+      o.start();
+      o.stop(ctx.currentTime + 0.4);
+    };
+    beep();
+    ring = { ctx, timer: setInterval(beep, 1500) };
+  } catch {
+    ring = null;
+  }
+}
+function stopRingtone() {
+  if (!ring) return;
+  clearInterval(ring.timer);
+  ring.ctx.close();
+  ring = null;
+}
+
+// ---- the Calls page ------------------------------------------------------------------------
+
+const STATUS_CLASS = { ENDED: 'ok', ANSWERED: 'live', RINGING: 'live', MISSED: 'bad',
+                       REJECTED: 'bad', FAILED: 'bad' };
+
+function callsFilter(form) {
+  const parts = [];
+  if (form.direction.value) parts.push(`direction = ${form.direction.value}`);
+  if (form.status.value) parts.push(`state = ${form.status.value}`);
+  if (form.from.value) parts.push(`create_time >= "${new Date(form.from.value).toISOString()}"`);
+  if (form.to.value) parts.push(`create_time < "${new Date(form.to.value).toISOString()}"`);
+  return parts.join(' AND ');
+}
+
+async function callsPage() {
+  const page = document.getElementById('page');
+  if (!page) return;
+  let form = document.getElementById('calls-filter');
+  if (!form) {
+    form = h('form', { id: 'calls-filter', class: 'filters' },
+      h('select', { name: 'direction' }, h('option', { value: '' }, 'All directions'),
+        h('option', { value: 'INBOUND' }, '↓ In'), h('option', { value: 'OUTBOUND' }, '↑ Out')),
+      h('select', { name: 'status' }, h('option', { value: '' }, 'All statuses'),
+        ...Object.keys(STATUS_CLASS).map((s) => h('option', { value: s }, s.toLowerCase()))),
+      h('input', { type: 'date', name: 'from', 'aria-label': 'From' }),
+      h('input', { type: 'date', name: 'to', 'aria-label': 'To' }),
+      h('input', { type: 'search', name: 'q', placeholder: 'Search contact' }),
+      h('button', { type: 'submit' }, 'Apply'),
+      h('button', { type: 'button', id: 'export', onclick: () => exportCalls(form) }, 'Export'));
+    form.addEventListener('submit', (e) => { e.preventDefault(); callsPage(); });
+    page.replaceChildren(h('h2', {}, 'Calls'), form, h('div', { id: 'calls' }));
+  }
+  try {
+    const r = await state.api.call(CALLS, 'ListCalls', { filter: callsFilter(form), pageSize: 50 });
+    const q = form.q.value.trim().toLowerCase();
+    const rows = (r.calls || []).filter((c) => !q
+      || `${c.contact?.displayName || ''} ${c.contact?.phoneE164 || ''} ${c.contact?.waId || ''}`
+        .toLowerCase().includes(q));
+    const table = h('table', {},
+      h('thead', {}, h('tr', {}, ...['', 'Contact', 'Status', 'Duration', 'Cost', 'When']
+        .map((t) => h('th', {}, t)))),
+      h('tbody', {}, ...rows.map((c) => {
+        const st = short(c.state, 'CALL_STATE_');
+        return h('tr', { 'data-call-id': c.callId },
+          h('td', {}, c.direction === 'CALL_DIRECTION_INBOUND' ? '↓ In' : '↑ Out'),
+          h('td', {}, c.contact?.displayName || c.contact?.phoneE164 || c.contact?.waId || ''),
+          h('td', {}, h('span', { class: `badge ${STATUS_CLASS[st] || ''}` }, st.toLowerCase())),
+          h('td', {}, mmss(seconds(c.duration))),
+          h('td', {}, money(c.cost)),
+          h('td', {}, c.createTime ? new Date(c.createTime).toLocaleString() : ''));
+      })));
+    document.getElementById('calls').replaceChildren(
+      rows.length ? table : h('p', { class: 'muted', id: 'no-calls' }, 'No calls match.'));
+    show(null);
+  } catch (e) {
+    show(e);
+  }
+}
+
+async function exportCalls(form) {
+  try {
+    await state.api.download(CALLS, 'ExportCalls', { filter: callsFilter(form) });
+  } catch (e) {
+    show(e);
+  }
+}
+
+// ---- the Usage page ------------------------------------------------------------------------
+
+async function usagePage() {
+  const page = document.getElementById('page');
+  try {
+    const { usage } = await state.api.call(BILLING, 'GetUsage', {});
+    const used = Number(usage.minutesUsed || 0);
+    const limit = Number(usage.minutesLimit || 0);
+    const percent = limit ? Math.min(100, Math.floor((100 * used) / limit)) : 0;
+    page.replaceChildren(h('section', { class: 'card usage', id: 'usage' },
+      h('h2', {}, 'Billing → Usage'),
+      h('p', {}, limit ? `Monthly Usage: ${used} / ${limit} min` : `Monthly Usage: ${used} min (no limit)`),
+      limit ? h('progress', { max: 100, value: percent }, `${percent} %`) : '',
+      limit ? h('p', {}, `${Math.max(0, limit - used)} minutes remaining`) : '',
+      percent >= 80 ? h('p', { class: 'warning' }, `Warning: ${percent} % of this month's minutes used.`) : '',
+      h('p', { class: 'muted' }, `Call cost this month: ${money(usage.callCost)}`)));
+    show(null);
+  } catch (e) {
+    page.replaceChildren(h('h2', {}, 'Billing → Usage'));
+    show(e);
+  }
+}
+
+// ---- go ------------------------------------------------------------------------------------
+
+const saved = sessionStorage.getItem('sb.token');
+if (saved && claimsOf(saved) && claimsOf(saved).exp * 1000 > Date.now()) start(saved);
+else signIn();
