@@ -11,12 +11,16 @@
 #include "libs/http/client.h"
 #include "libs/kafka/kafka.h"
 #include "services/calls/module.h"
+#include "services/eligibility/module.h"
 #include "services/gateway/module.h"
 #include "services/notifications/module.h"
 #include "services/routing/module.h"
+#include "services/webhooks/module.h"
+#include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "tests/support/servers.h"
 #include "tests/support/suite.h"
+#include "tools/meta-sim/sim.h"
 
 namespace sb = switchboard;
 namespace testing = switchboard::testing;
@@ -206,4 +210,62 @@ TEST_CASE("the console's files: hardened, no way out of the folder; the dev sign
                             .body = R"({"tenant":"acme","subject":"mallory","roles":["admin"]})"});
   REQUIRE(token.ok());
   CHECK(token->status == 404);
+}
+
+TEST_CASE(
+    "the console's Call button: blocked with every reason, callable once the contact asks, "
+    "Ctrl+K calls with a real WebRTC offer, Ctrl+E ends") {
+  const std::string tools = absl::StrCat(SB_SOURCE_DIR, "/.tools");
+  REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
+  constexpr char kNumber[] = "106540352242922";
+  constexpr char kCarla[] = "5511966812345";
+  testing::Suite suite(
+      {.services = {sb::eligibility::Register, sb::calls::Register, sb::routing::Register,
+                    sb::notifications::Register, sb::webhooks::Register, sb::gateway::Register},
+       .meta_sim = true,
+       .flags = {{"gateway-dev-sign-in", "on"}}});
+  const std::string log = suite.dir() + "/contact.log";
+  testing::Process browser;
+  std::vector<std::string> argv = {"node"};
+  argv.push_back(absl::StrCat(SB_SOURCE_DIR, "/services/gateway/testdata/contact.mjs"));
+  argv.push_back(suite.gateway_url());
+  argv.push_back(tools);
+  argv.push_back(kNumber);
+  argv.push_back(kCarla);
+  browser.Start(argv, log);
+  auto said = [&](const char* step) {
+    bool ok = testing::Eventually([&] { return absl::StrContains(ReadFile(log), step); },
+                                  absl::Seconds(90));
+    INFO(ReadFile(log));
+    REQUIRE(ok);
+  };
+  said("BLOCKED ");
+  {
+    const std::string out = ReadFile(log);
+    const std::string blocked = out.substr(out.find("BLOCKED "));
+    INFO(blocked);
+    CHECK(absl::StrContains(blocked, "\"disabled\":true"));
+    // Carla never wrote: no history, no request, no permission; each in the list and the title.
+    CHECK(absl::StrContains(blocked, "NO_CONVERSATION_HISTORY"));
+    CHECK(absl::StrContains(blocked, "NO_CALL_PERMISSION"));
+  }
+  // Carla writes "call me" and grants Meta's permission: the page notices by itself.
+  REQUIRE(suite.sim()->SendUserMessage(kNumber, kCarla, "Hi! Please call me when you can").ok());
+  REQUIRE(suite.sim()->SendPermissionReply(kNumber, kCarla, {.accept = true}).ok());
+  said("ELIGIBLE");
+  said("CALLING");
+  int status = browser.Wait(absl::Seconds(60));
+  const std::string out = ReadFile(log);
+  INFO(out);
+  REQUIRE(status == 0);
+  const std::string done = out.substr(out.find("DONE "));
+  CHECK(absl::StrContains(done, "\"errors\":[]"));
+  CHECK(absl::StrContains(done, "\"ended\":\"Call "));
+  // Meta saw the call the browser placed, with the browser's own SDP.
+  std::vector<sb::metasim::CallView> calls = suite.sim()->Calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].user == kCarla);
+  CHECK(calls[0].business_initiated);
+  CHECK(testing::Eventually(
+      [&] { return suite.sim()->Call(calls[0].id)->stage == sb::metasim::CallStage::kEnded; }));
 }

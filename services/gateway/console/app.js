@@ -5,8 +5,15 @@ import { Api, ApiError, claimsOf } from '/console/api.js';
 const ROUTING = 'switchboard.routing.v1.RoutingService';
 const CALLS = 'switchboard.calls.v1.CallsService';
 const BILLING = 'switchboard.billing.v1.BillingService';
+const ELIGIBILITY = 'switchboard.eligibility.v1.EligibilityService';
+const TERMINAL = ['ENDED', 'MISSED', 'REJECTED', 'FAILED', 'CANCELED'];
 
-const state = { api: null, claims: null, ringing: new Map(), stream: null, streamState: '' };
+const state = {
+  api: null, claims: null, ringing: new Map(), stream: null, streamState: '',
+  call: null,        // the agent's own call in progress (the contact view's)
+  peer: null,        // its RTCPeerConnection
+  tenantCalls: new Map(),  // the wallboard's calls ringing or in progress
+};
 
 // ---- small DOM helpers ---------------------------------------------------------------------
 
@@ -94,8 +101,11 @@ function start(token) {
   const header = h('header', {},
     h('strong', {}, 'Switchboard'),
     h('nav', {},
+      h('a', { href: '/console/contact', 'data-link': true }, 'Contact'),
       h('a', { href: '/console/calls', 'data-link': true }, 'Calls'),
-      h('a', { href: '/console/usage', 'data-link': true }, 'Usage')),
+      h('a', { href: '/console/usage', 'data-link': true }, 'Usage'),
+      roles.includes('supervisor') || roles.includes('admin')
+        ? h('a', { href: '/console/wallboard', 'data-link': true }, 'Wallboard') : ''),
     h('span', { class: 'who' }, `${state.claims.sub} · ${state.claims.tenant}`),
     roles.includes('agent') ? availabilitySelect() : '',
     h('label', { class: 'inline' }, h('input', {
@@ -116,6 +126,7 @@ function start(token) {
     route();
   });
   window.onpopstate = route;
+  document.addEventListener('keydown', shortcuts);
   if ('Notification' in window && Notification.permission === 'default') {
     Notification.requestPermission().catch(() => {});
   }
@@ -125,8 +136,37 @@ function start(token) {
 
 function route() {
   const path = location.pathname.replace(/\/+$/, '');
+  if (!path.endsWith('/wallboard') && wallboardStream) {
+    wallboardStream();
+    wallboardStream = null;
+  }
+  if (!path.endsWith('/contact')) clearTimeout(recheck);
   if (path.endsWith('/usage')) return usagePage();
+  if (path.endsWith('/contact')) return contactPage();
+  if (path.endsWith('/wallboard')) return wallboardPage();
   return callsPage();
+}
+
+function go(path) {
+  history.pushState({}, '', path);
+  route();
+}
+
+// Ctrl+K call (when eligible), Ctrl+E end, Ctrl+H history, Esc reject the first ringing call.
+function shortcuts(e) {
+  if (e.ctrlKey && e.key.toLowerCase() === 'k') {
+    e.preventDefault();
+    const button = document.getElementById('call');
+    if (button && !button.disabled) button.click();
+  } else if (e.ctrlKey && e.key.toLowerCase() === 'e') {
+    e.preventDefault();
+    document.getElementById('end')?.click();
+  } else if (e.ctrlKey && e.key.toLowerCase() === 'h') {
+    e.preventDefault();
+    go('/console/calls');
+  } else if (e.key === 'Escape') {
+    document.querySelector('#ringing .reject')?.click();
+  }
 }
 
 // ---- availability --------------------------------------------------------------------------
@@ -180,8 +220,13 @@ function onNotification(kind, n) {
     notify(n.incomingCall);
   } else if (kind === 'alert_withdrawn') {
     state.ringing.delete(n.alertWithdrawn.callId);
-  } else if (kind === 'call_state' && location.pathname.replace(/\/+$/, '').endsWith('/calls')) {
-    callsPage();  // rows update live
+  } else if (kind === 'call_state') {
+    const call = n.callState.call;
+    if (state.call && call.callId === state.call.callId) {
+      state.call = call;
+      renderCallStatus();
+    }
+    if (location.pathname.replace(/\/+$/, '').endsWith('/calls')) callsPage();  // rows update live
   }
   renderRinging();
 }
@@ -247,6 +292,228 @@ function stopRingtone() {
   clearInterval(ring.timer);
   ring.ctx.close();
   ring = null;
+}
+
+// ---- the contact view: the Call button -----------------------------------------------------
+
+const KINDS = {
+  CALL_KIND_USER_REQUESTED: 'The contact asked to be called',
+  CALL_KIND_AGENT_OFFERED: 'I offered a call in the chat and they said yes',
+  CALL_KIND_LONG_TERM_CONSENT: 'Standing consent',
+};
+const PERMISSION_REASONS = ['NO_CALL_PERMISSION', 'CALL_PERMISSION_EXPIRED'];
+let recheck = null;
+
+function contactPage() {
+  const page = document.getElementById('page');
+  const saved = JSON.parse(localStorage.getItem('sb.contact') || '{}');
+  const form = h('form', { id: 'contact-form', class: 'filters' },
+    h('input', { name: 'wa', placeholder: 'Contact WhatsApp id (5511…)', value: saved.wa || '',
+                 required: true }),
+    h('input', { name: 'name', placeholder: 'Name (if saved)', value: saved.name || '' }),
+    h('input', { name: 'number', placeholder: 'Business number id', value: saved.number || '',
+                 required: true }),
+    h('select', { name: 'kind' }, ...Object.entries(KINDS).map(([v, t]) =>
+      h('option', { value: v, selected: v === saved.kind }, t))),
+    h('button', { type: 'submit' }, 'Open'));
+  const panel = h('section', { id: 'contact', class: 'card' });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const contact = { wa: form.wa.value.trim(), name: form.name.value.trim(),
+                      number: form.number.value.trim(), kind: form.kind.value };
+    localStorage.setItem('sb.contact', JSON.stringify(contact));
+    openContact(contact, panel);
+  });
+  page.replaceChildren(h('h2', {}, 'Contact'), form, panel);
+  if (saved.wa && saved.number) openContact(saved, panel);
+}
+
+function contactRef(c) {
+  return { waId: c.wa, displayName: c.name || undefined };
+}
+
+async function openContact(contact, panel) {
+  clearTimeout(recheck);
+  const callButton = h('button', { id: 'call', class: 'call', disabled: true }, 'Call');
+  const reasons = h('ul', { id: 'reasons', class: 'reasons' });
+  const warnings = h('ul', { id: 'warnings', class: 'warnings' });
+  const permission = h('button', { id: 'permission', hidden: true }, 'Request call permission');
+  const due = h('input', { type: 'datetime-local', name: 'due', 'aria-label': 'Callback time' });
+  const callback = h('button', { id: 'callback' }, 'Schedule Callback');
+  panel.replaceChildren(
+    h('h3', {}, contact.name || contact.wa), contact.name ? h('p', { class: 'muted' }, contact.wa) : '',
+    h('div', { class: 'actions' }, callButton, permission),
+    reasons, warnings,
+    h('div', { id: 'call-status' }),
+    h('div', { class: 'actions' }, due, callback));
+
+  const check = async () => {
+    try {
+      const r = await state.api.call(ELIGIBILITY, 'CheckEligibility', {
+        contact: contactRef(contact), businessPhoneNumberId: contact.number, callKind: contact.kind,
+        agentId: state.claims.sub,
+      });
+      const blocking = r.blockingReasons || [];
+      callButton.disabled = !r.eligible || !!state.call;
+      callButton.classList.toggle('eligible', !!r.eligible);
+      // Hover to see the reason: every reason, with when it clears.
+      const line = (x) => `${x.message}${x.clearsTime
+        ? ` (clears ${new Date(x.clearsTime).toLocaleTimeString()})` : ''}`;
+      callButton.title = r.eligible ? 'Call (Ctrl+K)' : blocking.map(line).join('\n');
+      reasons.replaceChildren(...blocking.map((x) => h('li', { 'data-code': x.code }, line(x))));
+      warnings.replaceChildren(...(r.warnings || []).map((x) =>
+        h('li', { 'data-code': x.code }, x.message)));
+      permission.hidden = !blocking.some((x) => PERMISSION_REASONS.includes(x.code));
+      // Checked again when a reason clears, and every 15 s (a "call me" message may arrive).
+      const clears = blocking.map((x) => Date.parse(x.clearsTime || '')).filter((t) => t > Date.now());
+      const next = Math.min(15000, ...clears.map((t) => t - Date.now() + 500));
+      recheck = setTimeout(check, Math.max(1000, next));
+      show(null);
+    } catch (e) {
+      show(e);
+      recheck = setTimeout(check, 15000);
+    }
+  };
+  callButton.addEventListener('click', () => startCall(contact, callButton));
+  permission.addEventListener('click', async () => {
+    try {
+      await state.api.call(CALLS, 'RequestCallPermission', {
+        contact: contactRef(contact), businessPhoneNumberId: contact.number,
+        requestId: crypto.randomUUID(),
+      });
+      permission.textContent = 'Permission requested';
+      permission.disabled = true;
+    } catch (e) {
+      show(e);
+    }
+  });
+  callback.addEventListener('click', async () => {
+    if (!due.value) return show(new Error('Pick when to call back.'));
+    try {
+      await state.api.call(CALLS, 'ScheduleCallback', {
+        contact: contactRef(contact), businessPhoneNumberId: contact.number,
+        assignedAgentId: state.claims.sub, dueTime: new Date(due.value).toISOString(),
+        requestId: crypto.randomUUID(),
+      });
+      callback.textContent = 'Callback scheduled';
+    } catch (e) {
+      show(e);
+    }
+  });
+  renderCallStatus();
+  await check();
+}
+
+// A real WebRTC offer from this browser (audio only), as StartCall needs.
+async function offer() {
+  const peer = new RTCPeerConnection();
+  peer.addTransceiver('audio', { direction: 'sendrecv' });
+  await peer.setLocalDescription(await peer.createOffer());
+  return peer;
+}
+
+async function startCall(contact, button) {
+  button.disabled = true;
+  try {
+    const peer = await offer();
+    const r = await state.api.call(CALLS, 'StartCall', {
+      agentId: state.claims.sub, contact: contactRef(contact), businessPhoneNumberId: contact.number,
+      sdpOffer: peer.localDescription.sdp, callKind: contact.kind, requestId: crypto.randomUUID(),
+    });
+    state.peer = peer;
+    state.call = r.call;
+    renderCallStatus();
+  } catch (e) {
+    show(e);
+    button.disabled = false;
+  }
+}
+
+let timer = null;
+function renderCallStatus() {
+  const box = document.getElementById('call-status');
+  clearInterval(timer);
+  if (!box) return;
+  const call = state.call;
+  if (!call) return box.replaceChildren();
+  const st = short(call.state, 'CALL_STATE_');
+  if (TERMINAL.includes(st)) {
+    box.replaceChildren(h('p', { id: 'call-ended' }, `Call ${st.toLowerCase()}`));
+    state.call = null;
+    if (state.peer) state.peer.close();
+    state.peer = null;
+    return;
+  }
+  const clock = h('span', { id: 'timer' }, '00:00');
+  const answered = call.answeredTime ? Date.parse(call.answeredTime) : null;
+  const tick = () => {
+    clock.textContent = answered ? mmss((Date.now() - answered) / 1000) : '';
+  };
+  tick();
+  timer = setInterval(tick, 1000);
+  box.replaceChildren(h('p', { id: 'calling' }, answered ? 'On call ' : 'Calling… ', clock),
+    h('button', { id: 'end', class: 'reject', onclick: endCall }, 'End Call'));
+}
+
+async function endCall() {
+  if (!state.call) return;
+  try {
+    const r = await state.api.call(CALLS, 'EndCall', { callId: state.call.callId,
+                                                       requestId: crypto.randomUUID() });
+    state.call = r.call;
+    renderCallStatus();
+  } catch (e) {
+    show(e);
+  }
+}
+
+// ---- the supervisor wallboard --------------------------------------------------------------
+
+let wallboardStream = null;
+async function wallboardPage() {
+  const page = document.getElementById('page');
+  const agents = h('div', { id: 'agents', class: 'columns' });
+  const calls = h('div', { id: 'live-calls' });
+  const banners = h('div', { id: 'banners' });
+  page.replaceChildren(h('h2', {}, 'Wallboard'), banners, agents, h('h3', {}, 'Calls now'), calls);
+  const renderCalls = () => {
+    const now = Date.now();
+    calls.replaceChildren(...[...state.tenantCalls.values()].map((c) => {
+      const st = short(c.state, 'CALL_STATE_');
+      const since = Date.parse(c.answeredTime || c.createTime || '') || now;
+      return h('p', { 'data-call-id': c.callId },
+        h('span', { class: `badge ${STATUS_CLASS[st] || ''}` }, st.toLowerCase()), ' ',
+        c.contact?.displayName || c.contact?.waId || '', ' ',
+        h('span', { class: 'muted' }, `${mmss((now - since) / 1000)}${
+          c.answeredByAgentId ? ` · ${c.answeredByAgentId}` : ''}`));
+    }));
+  };
+  try {
+    const r = await state.api.call(ROUTING, 'ListAgents', { pageSize: 500 });
+    const by = {};
+    for (const a of r.agents || []) (by[short(a.availability, 'AVAILABILITY_')] ||= []).push(a.agentId);
+    agents.replaceChildren(...AVAILABILITY.map((a) => h('div', { class: 'card', 'data-availability': a },
+      h('strong', {}, `${a[0] + a.slice(1).toLowerCase()} (${(by[a] || []).length})`),
+      h('p', {}, (by[a] || []).join(', ')))));
+  } catch (e) {
+    show(e);
+  }
+  if (wallboardStream) wallboardStream();
+  wallboardStream = state.api.subscribe({ tenantWide: true }, (kind, n) => {
+    if (kind === 'reset') {
+      state.tenantCalls.clear();
+      for (const c of n.reset.calls || []) state.tenantCalls.set(c.callId, c);
+    } else if (kind === 'call_state') {
+      const c = n.callState.call;
+      if (TERMINAL.includes(short(c.state, 'CALL_STATE_'))) state.tenantCalls.delete(c.callId);
+      else state.tenantCalls.set(c.callId, c);
+    } else if (kind === 'suspension_alert' || kind === 'usage_alert') {
+      const a = n.suspensionAlert || n.usageAlert;
+      banners.append(h('p', { class: 'warning' }, a.message
+        || `Usage ${a.percentUsed} % (${a.minutesUsed} / ${a.minutesLimit} min)`));
+    }
+    if (document.getElementById('live-calls') === calls) renderCalls();
+  }, () => {});
 }
 
 // ---- the Calls page ------------------------------------------------------------------------
