@@ -128,6 +128,7 @@ switchboard_up() {
     --postgres-url="postgresql://postgres@127.0.0.1:$(cat "$run/pg.port")/switchboard" \
     --kafka-bootstrap-file="$run/kafka.bootstrap" --ready-file="$run/ready.json" \
     --agent-cooldown="${SWITCHBOARD_AGENT_COOLDOWN:-10s}" \
+    --gateway-dev-sign-in=on \
     >>"$run/switchboard.log" 2>&1 &
   echo $! > "$run/switchboard.pid"
   wait_for 30 test -f "$run/ready.json" || die "switchboard did not start; see $run/switchboard.log"
