@@ -10,12 +10,14 @@
 #include "libs/core/proto_time.h"
 #include "libs/http/client.h"
 #include "libs/kafka/kafka.h"
+#include "services/billing/module.h"
 #include "services/calls/module.h"
 #include "services/eligibility/module.h"
 #include "services/gateway/module.h"
 #include "services/notifications/module.h"
 #include "services/routing/module.h"
 #include "services/webhooks/module.h"
+#include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
 #include "tests/support/servers.h"
@@ -221,9 +223,21 @@ TEST_CASE(
   constexpr char kCarla[] = "5511966812345";
   testing::Suite suite(
       {.services = {sb::eligibility::Register, sb::calls::Register, sb::routing::Register,
-                    sb::notifications::Register, sb::webhooks::Register, sb::gateway::Register},
+                    sb::notifications::Register, sb::webhooks::Register, sb::billing::Register,
+                    sb::gateway::Register},
        .meta_sim = true,
        .flags = {{"gateway-dev-sign-in", "on"}}});
+  {  // a monthly limit, for the usage card
+    sb::billing::v1::UpdateRatePlanRequest req;
+    req.mutable_rate_plan()->set_monthly_minutes_limit(1000);
+    req.mutable_update_mask()->add_paths("monthly_minutes_limit");
+    sb::billing::v1::UpdateRatePlanResponse resp;
+    auto billing = suite.Stub<sb::billing::v1::BillingService>();
+    REQUIRE(testing::Suite::Call(billing.get(),
+                                 &sb::billing::v1::BillingService::Stub::UpdateRatePlan, req, &resp,
+                                 {.subject = "admin-1", .roles = {"admin"}})
+                .ok());
+  }
   const std::string log = suite.dir() + "/contact.log";
   testing::Process browser;
   std::vector<std::string> argv = {"node"};
@@ -261,6 +275,12 @@ TEST_CASE(
   const std::string done = out.substr(out.find("DONE "));
   CHECK(absl::StrContains(done, "\"errors\":[]"));
   CHECK(absl::StrContains(done, "\"ended\":\"Call "));
+  CHECK(absl::StrContains(done, "\"row\":\"↑ OutCarla Souza"));  // the call, on the Calls page
+  CHECK(absl::StrContains(done, "\"total\":\"1\""));
+  CHECK(absl::StrContains(done, "ana: Asked about her invoice"));
+  CHECK(absl::StrContains(done, "\"usage\":\"Monthly Usage: 0 / 1000 min\""));
+  CHECK(absl::StrContains(done, "\"after\":\"Monthly Usage: 0 / 1250 min\""));
+  CHECK(absl::StrContains(done, "\"error\":\"\""));
   // Meta saw the call the browser placed, with the browser's own SDP.
   std::vector<sb::metasim::CallView> calls = suite.sim()->Calls();
   REQUIRE(calls.size() == 1);

@@ -525,8 +525,8 @@ function callsFilter(form) {
   const parts = [];
   if (form.direction.value) parts.push(`direction = ${form.direction.value}`);
   if (form.status.value) parts.push(`state = ${form.status.value}`);
-  if (form.from.value) parts.push(`create_time >= "${new Date(form.from.value).toISOString()}"`);
-  if (form.to.value) parts.push(`create_time < "${new Date(form.to.value).toISOString()}"`);
+  if (form.from.value) parts.push(`offered_time >= "${new Date(form.from.value).toISOString()}"`);
+  if (form.to.value) parts.push(`offered_time < "${new Date(form.to.value).toISOString()}"`);
   return parts.join(' AND ');
 }
 
@@ -546,30 +546,85 @@ async function callsPage() {
       h('button', { type: 'submit' }, 'Apply'),
       h('button', { type: 'button', id: 'export', onclick: () => exportCalls(form) }, 'Export'));
     form.addEventListener('submit', (e) => { e.preventDefault(); callsPage(); });
-    page.replaceChildren(h('h2', {}, 'Calls'), form, h('div', { id: 'calls' }));
+    page.replaceChildren(h('h2', {}, 'Calls'), h('div', { id: 'summary', class: 'columns' }), form,
+      h('div', { id: 'calls' }), h('section', { id: 'call-detail' }));
   }
   try {
-    const r = await state.api.call(CALLS, 'ListCalls', { filter: callsFilter(form), pageSize: 50 });
-    const q = form.q.value.trim().toLowerCase();
-    const rows = (r.calls || []).filter((c) => !q
-      || `${c.contact?.displayName || ''} ${c.contact?.phoneE164 || ''} ${c.contact?.waId || ''}`
-        .toLowerCase().includes(q));
+    const [list, stats] = await Promise.all([
+      state.api.call(CALLS, 'ListCalls', { filter: callsFilter(form), query: form.q.value.trim(),
+                                           pageSize: 50 }),
+      state.api.call(CALLS, 'GetCallStats', {}),
+    ]);
+    const card = (label, value, id) => h('div', { class: 'card', id },
+      h('span', { class: 'muted' }, label), h('strong', {}, value));
+    document.getElementById('summary').replaceChildren(
+      card('Total calls this month', String(stats.totalCalls || 0), 'total-calls'),
+      card('Success rate', `${((stats.successRateBps || 0) / 100).toFixed(1)} %`, 'success-rate'),
+      card('Total minutes', String(stats.billedMinutes || 0), 'total-minutes'),
+      card('Total cost', money(stats.totalCost), 'total-cost'));
+    const rows = list.calls || [];
     const table = h('table', {},
-      h('thead', {}, h('tr', {}, ...['', 'Contact', 'Status', 'Duration', 'Cost', 'When']
+      h('thead', {}, h('tr', {}, ...['', 'Contact', 'Status', 'Duration', 'Cost', 'When', '']
         .map((t) => h('th', {}, t)))),
       h('tbody', {}, ...rows.map((c) => {
         const st = short(c.state, 'CALL_STATE_');
-        return h('tr', { 'data-call-id': c.callId },
-          h('td', {}, c.direction === 'CALL_DIRECTION_INBOUND' ? '↓ In' : '↑ Out'),
+        const inbound = c.direction === 'CALL_DIRECTION_INBOUND';
+        return h('tr', { 'data-call-id': c.callId, class: 'row', onclick: () => callDetail(c.callId) },
+          h('td', {}, inbound ? '↓ In' : '↑ Out'),
           h('td', {}, c.contact?.displayName || c.contact?.phoneE164 || c.contact?.waId || ''),
           h('td', {}, h('span', { class: `badge ${STATUS_CLASS[st] || ''}` }, st.toLowerCase())),
           h('td', {}, mmss(seconds(c.duration))),
           h('td', {}, money(c.cost)),
-          h('td', {}, c.createTime ? new Date(c.createTime).toLocaleString() : ''));
+          h('td', {}, c.offeredTime ? new Date(c.offeredTime).toLocaleString() : ''),
+          h('td', {}, inbound && st === 'MISSED'
+            ? h('button', { class: 'call-back', onclick: (e) => { e.stopPropagation(); callBack(c); } },
+              'Call back') : ''));
       })));
     document.getElementById('calls').replaceChildren(
       rows.length ? table : h('p', { class: 'muted', id: 'no-calls' }, 'No calls match.'));
     show(null);
+  } catch (e) {
+    show(e);
+  }
+}
+
+// A missed call's contact, opened in the contact view.
+function callBack(c) {
+  localStorage.setItem('sb.contact', JSON.stringify({
+    wa: c.contact?.waId || '', name: c.contact?.displayName || '',
+    number: c.businessPhoneNumberId || '', kind: 'CALL_KIND_USER_REQUESTED',
+  }));
+  go('/console/contact');
+}
+
+// The call with its notes and Meta's error, if any.
+async function callDetail(callId) {
+  const box = document.getElementById('call-detail');
+  try {
+    const [{ call }, notes] = await Promise.all([
+      state.api.call(CALLS, 'GetCall', { callId }),
+      state.api.call(CALLS, 'ListCallNotes', { callId }),
+    ]);
+    const text = h('textarea', { name: 'note', rows: 2, placeholder: 'Add a note' });
+    box.replaceChildren(h('div', { class: 'card', 'data-call-id': callId },
+      h('h3', {}, call.contact?.displayName || call.contact?.waId || callId),
+      h('p', {}, `${short(call.state, 'CALL_STATE_').toLowerCase()}${
+        call.endReason ? ` · ${call.endReason}` : ''}${
+        call.answeredByAgentId ? ` · answered by ${call.answeredByAgentId}` : ''}`),
+      call.metaErrorCode ? h('p', { class: 'error', id: 'meta-error' },
+        `Meta error ${call.metaErrorCode}: ${call.metaErrorMessage || ''}`) : '',
+      h('ul', { id: 'notes' }, ...(notes.notes || []).map((n) =>
+        h('li', {}, h('span', { class: 'muted' }, `${n.authorAgentId}: `), n.text))),
+      text,
+      h('button', { id: 'add-note', onclick: async () => {
+        try {
+          await state.api.call(CALLS, 'AddCallNote', { callId, text: text.value,
+                                                       requestId: crypto.randomUUID() });
+          callDetail(callId);
+        } catch (e) {
+          show(e);
+        }
+      } }, 'Add note')));
   } catch (e) {
     show(e);
   }
@@ -587,21 +642,47 @@ async function exportCalls(form) {
 
 async function usagePage() {
   const page = document.getElementById('page');
+  const roles = state.claims.roles || [];
   try {
     const { usage } = await state.api.call(BILLING, 'GetUsage', {});
     const used = Number(usage.minutesUsed || 0);
     const limit = Number(usage.minutesLimit || 0);
     const percent = limit ? Math.min(100, Math.floor((100 * used) / limit)) : 0;
+    const minutes = h('input', { type: 'number', name: 'minutes', min: 1, value: 500 });
     page.replaceChildren(h('section', { class: 'card usage', id: 'usage' },
       h('h2', {}, 'Billing → Usage'),
-      h('p', {}, limit ? `Monthly Usage: ${used} / ${limit} min` : `Monthly Usage: ${used} min (no limit)`),
+      h('p', { id: 'monthly' }, limit ? `Monthly Usage: ${used} / ${limit} min`
+        : `Monthly Usage: ${used} min (no limit)`),
       limit ? h('progress', { max: 100, value: percent }, `${percent} %`) : '',
-      limit ? h('p', {}, `${Math.max(0, limit - used)} minutes remaining`) : '',
+      limit ? h('p', { id: 'remaining' }, `${Math.max(0, limit - used)} minutes remaining`) : '',
       percent >= 80 ? h('p', { class: 'warning' }, `Warning: ${percent} % of this month's minutes used.`) : '',
-      h('p', { class: 'muted' }, `Call cost this month: ${money(usage.callCost)}`)));
+      h('p', { class: 'muted' }, `Call cost this month: ${money(usage.callCost)}`),
+      roles.includes('admin') ? h('div', { class: 'actions' }, minutes,
+        h('button', { id: 'purchase', onclick: async () => {
+          try {
+            await state.api.call(BILLING, 'PurchaseMinutes', { minutes: Number(minutes.value),
+                                                               requestId: crypto.randomUUID() });
+            usagePage();
+          } catch (e) {
+            show(e);
+          }
+        } }, 'Purchase minutes')) : ''),
+      h('section', { id: 'invoices' }));
     show(null);
   } catch (e) {
     page.replaceChildren(h('h2', {}, 'Billing → Usage'));
+    return show(e);
+  }
+  if (!roles.includes('supervisor') && !roles.includes('admin')) return;
+  try {
+    const { invoices } = await state.api.call(BILLING, 'ListInvoices', {});
+    document.getElementById('invoices').replaceChildren(h('h3', {}, 'Invoices'),
+      h('table', {}, h('tbody', {}, ...(invoices || []).map((inv) => h('tr', { 'data-invoice': inv.invoiceId },
+        h('td', {}, inv.number || 'Draft'), h('td', {}, inv.month),
+        h('td', {}, short(inv.status, 'INVOICE_STATUS_').toLowerCase()), h('td', {}, money(inv.total)),
+        h('td', {}, inv.number ? h('button', { onclick: () => state.api.download(BILLING, 'DownloadInvoice',
+          { invoiceId: inv.invoiceId, format: 'INVOICE_FORMAT_PDF' }).catch(show) }, 'PDF') : ''))))));
+  } catch (e) {
     show(e);
   }
 }

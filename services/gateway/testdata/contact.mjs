@@ -4,7 +4,8 @@
 //   BLOCKED <json>   the contact opened: the button disabled, every reason listed and in its title
 //   ELIGIBLE         after the contact wrote "call me" and granted permission, without a reload
 //   CALLING          Ctrl+K placed the call (a real WebRTC offer from this browser)
-//   DONE <json>      Ctrl+E ended it; what the page showed
+//   DONE <json>      Ctrl+E ended it; then the Calls page (the call, a note added to it) and
+//                    the usage card before and after buying 250 minutes
 import { createRequire } from 'node:module';
 
 const [gateway, tools, number, contact] = process.argv.slice(2);
@@ -23,6 +24,7 @@ try {
   await page.goto(`${gateway}/console/contact`);
   await page.fill('input[name=tenant]', 'acme');
   await page.fill('input[name=subject]', 'ana');
+  await page.check('input[name=roles][value=admin]');
   await page.click('button[type=submit]');
   await page.waitForSelector('#stream[data-state=live]', { timeout: 20000 });
   await page.selectOption('#availability', 'AVAILABLE');
@@ -48,7 +50,34 @@ try {
 
   await page.keyboard.press('Control+KeyE');
   await page.waitForSelector('#call-ended', { timeout: 20000 });
-  const done = { ended: await page.textContent('#call-ended'), errors,
+  const ended = await page.textContent('#call-ended');
+
+  // Ctrl+H: the Calls page lists the call; its detail takes a note.
+  await page.keyboard.press('Control+KeyH');
+  await page.waitForSelector('#calls tr.row', { timeout: 20000 });
+  const row = await page.textContent('#calls tr.row');
+  const total = await page.textContent('#total-calls strong');
+  await page.click('#calls tr.row');
+  await page.waitForSelector('#call-detail textarea', { timeout: 10000 });
+  await page.fill('#call-detail textarea', 'Asked about her invoice');
+  await page.click('#add-note');
+  await page.waitForFunction(
+    () => document.getElementById('notes')?.textContent.includes('Asked about her invoice'),
+    null, { timeout: 10000 });
+  const notes = await page.textContent('#notes');
+
+  // Usage, and a top-up as an admin.
+  await page.click('a[href="/console/usage"]');
+  await page.waitForSelector('#monthly', { timeout: 10000 }).catch(async (e) => {
+    throw new Error(`${e.message}; the page said: ${await page.textContent('#error')}`);
+  });
+  const usage = await page.textContent('#monthly');
+  await page.fill('input[name=minutes]', '250');
+  await page.click('#purchase');
+  await page.waitForFunction(() => document.getElementById('monthly') &&
+    document.getElementById('monthly').textContent.includes('/ 1250 min'), null, { timeout: 10000 });
+  const after = await page.textContent('#monthly');
+  const done = { ended, row, total, notes, usage, after, errors,
                  error: await page.textContent('#error') };
   console.log(`DONE ${JSON.stringify(done)}`);
 } finally {
