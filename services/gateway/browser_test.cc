@@ -278,6 +278,8 @@ TEST_CASE(
   CHECK(absl::StrContains(done, "\"row\":\"↑ OutCarla Souza"));  // the call, on the Calls page
   CHECK(absl::StrContains(done, "\"total\":\"1\""));
   CHECK(absl::StrContains(done, "ana: Asked about her invoice"));
+  CHECK(absl::StrContains(done, "\"directions\":\"↓ In0↑ Out1\""));
+  CHECK(absl::StrContains(done, "\"costDays\":30"));
   CHECK(absl::StrContains(done, "\"usage\":\"Monthly Usage: 0 / 1000 min\""));
   CHECK(absl::StrContains(done, "\"after\":\"Monthly Usage: 0 / 1250 min\""));
   CHECK(absl::StrContains(done, "\"error\":\"\""));

@@ -103,6 +103,7 @@ function start(token) {
     h('nav', {},
       h('a', { href: '/console/contact', 'data-link': true }, 'Contact'),
       h('a', { href: '/console/calls', 'data-link': true }, 'Calls'),
+      h('a', { href: '/console/analytics', 'data-link': true }, 'Analytics'),
       h('a', { href: '/console/usage', 'data-link': true }, 'Usage'),
       roles.includes('supervisor') || roles.includes('admin')
         ? h('a', { href: '/console/wallboard', 'data-link': true }, 'Wallboard') : ''),
@@ -144,6 +145,7 @@ function route() {
   if (path.endsWith('/usage')) return usagePage();
   if (path.endsWith('/contact')) return contactPage();
   if (path.endsWith('/wallboard')) return wallboardPage();
+  if (path.endsWith('/analytics')) return analyticsPage();
   return callsPage();
 }
 
@@ -636,6 +638,67 @@ async function exportCalls(form) {
   } catch (e) {
     show(e);
   }
+}
+
+// ---- Calls → Analytics ---------------------------------------------------------------------
+
+const PERIODS = { ANALYTICS_PERIOD_LAST_7_DAYS: 'Last 7 days', ANALYTICS_PERIOD_LAST_30_DAYS:
+  'Last 30 days', ANALYTICS_PERIOD_THIS_MONTH: 'This month', ANALYTICS_PERIOD_LAST_24_HOURS:
+  'Last 24 hours' };
+
+// Horizontal bars: one row per [label, value, text].
+function bars(rows, id) {
+  const max = Math.max(1, ...rows.map((r) => r[1]));
+  return h('table', { class: 'bars', id }, h('tbody', {}, ...rows.map(([label, value, text]) =>
+    h('tr', {}, h('td', {}, label),
+      h('td', { class: 'bar' }, h('span', { style: `width:${(100 * value) / max}%` })),
+      h('td', {}, text ?? String(value))))));
+}
+
+async function analyticsPage() {
+  const page = document.getElementById('page');
+  const period = h('select', { id: 'period' }, ...Object.entries(PERIODS).map(([v, t]) =>
+    h('option', { value: v }, t)));
+  const body = h('div', { id: 'analytics' });
+  period.addEventListener('change', () => load());
+  page.replaceChildren(h('h2', {}, 'Calls → Analytics'), period, body);
+  const roles = state.claims.roles || [];
+  async function load() {
+    try {
+      const r = await state.api.call(CALLS, 'GetCallAnalytics', { period: period.value,
+                                                                  topContactsLimit: 5 });
+      const t = r.totals || {};
+      const answered = Number(t.answeredCalls || 0);
+      const failed = Number(t.missedCalls || 0) + Number(t.rejectedCalls || 0)
+        + Number(t.failedCalls || 0);
+      const average = answered ? seconds(t.totalDuration) / answered : 0;
+      const parts = [
+        h('h3', {}, 'Calls by period'),
+        bars((r.buckets || []).map((b) => [new Date(b.startTime).toLocaleDateString(),
+                                          Number(b.totalCalls || 0)]), 'by-period'),
+        h('h3', {}, 'Success vs failure'),
+        bars([['Answered', answered], ['Missed, rejected or failed', failed]], 'success'),
+        h('h3', {}, 'Inbound vs outbound'),
+        bars([['↓ In', Number(t.inboundCalls || 0)], ['↑ Out', Number(t.outboundCalls || 0)]],
+             'directions'),
+        h('p', { id: 'average' }, `Average duration: ${mmss(average)}`),
+        h('h3', {}, 'Top contacts'),
+        bars((r.topContacts || []).map((c) => [c.contact?.displayName || c.contact?.waId || '',
+                                               Number(c.callCount || 0)]), 'top-contacts'),
+      ];
+      if (roles.includes('supervisor') || roles.includes('admin')) {
+        const cost = await state.api.call(BILLING, 'GetCostAnalytics', { days: 30 });
+        parts.push(h('h3', {}, 'Cost, last 30 days'),
+          bars((cost.days || []).map((d) => [d.date, Number(d.cost?.amountMicros || 0),
+                                             money(d.cost)]), 'cost'));
+      }
+      body.replaceChildren(...parts);
+      show(null);
+    } catch (e) {
+      show(e);
+    }
+  }
+  load();
 }
 
 // ---- the Usage page ------------------------------------------------------------------------

@@ -66,6 +66,14 @@ try {
     null, { timeout: 10000 });
   const notes = await page.textContent('#notes');
 
+  // Calls → Analytics: the call counted, outbound, and the 30-day cost chart drawn.
+  await page.click('a[href="/console/analytics"]');
+  await page.waitForSelector('#directions', { timeout: 10000 });
+  const analytics = {
+    directions: await page.textContent('#directions'),
+    costDays: await page.$$eval('#cost tr', (r) => r.length),
+  };
+
   // Usage, and a top-up as an admin.
   await page.click('a[href="/console/usage"]');
   await page.waitForSelector('#monthly', { timeout: 10000 }).catch(async (e) => {
@@ -77,7 +85,7 @@ try {
   await page.waitForFunction(() => document.getElementById('monthly') &&
     document.getElementById('monthly').textContent.includes('/ 1250 min'), null, { timeout: 10000 });
   const after = await page.textContent('#monthly');
-  const done = { ended, row, total, notes, usage, after, errors,
+  const done = { ended, row, total, notes, analytics, usage, after, errors,
                  error: await page.textContent('#error') };
   console.log(`DONE ${JSON.stringify(done)}`);
 } finally {
