@@ -36,76 +36,44 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-}  // namespace
+// A script of testdata/ run by node against the suite's gateway: it prints a line at each step
+// (READY, CARD, ...) and DONE <json> at the end.
+class Script {
+ public:
+  Script(testing::Suite& suite, const std::string& name, std::vector<std::string> args)
+      : log_(absl::StrCat(suite.dir(), "/", name, ".log")) {
+    const std::string tools = absl::StrCat(SB_SOURCE_DIR, "/.tools");
+    INFO("install with tools/install-deps.sh");
+    REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
+    std::vector<std::string> argv = {"node"};
+    argv.push_back(absl::StrCat(SB_SOURCE_DIR, "/services/gateway/testdata/", name, ".mjs"));
+    argv.push_back(suite.gateway_url());
+    argv.push_back(tools);
+    for (std::string& a : args) argv.push_back(std::move(a));
+    process_.Start(argv, log_);
+  }
+  // Waits until the script printed `step`; what follows it on its line.
+  std::string Said(const std::string& step, absl::Duration within = absl::Seconds(90)) {
+    bool ok = testing::Eventually([&] { return absl::StrContains(Log(), step); }, within);
+    INFO(Log());
+    REQUIRE(ok);
+    const std::string log = Log();
+    const size_t at = log.find(step) + step.size();
+    return log.substr(at, log.find('\n', at) - at);
+  }
+  // The script's exit status and its DONE line.
+  std::string Done() {
+    const int status = process_.Wait(absl::Seconds(60));
+    INFO(Log());
+    REQUIRE(status == 0);
+    return Said("DONE ", absl::ZeroDuration());
+  }
+  std::string Log() const { return ReadFile(log_); }
 
-TEST_CASE("a real EventSource in headless Chromium receives an incoming call with its id") {
-  const std::string tools = std::string(SB_SOURCE_DIR) + "/.tools";
-  INFO("install with tools/install-deps.sh");
-  REQUIRE(testing::Run("test -x /usr/bin/chromium") == 0);
-  REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
-
-  testing::Suite suite({.services = {sb::notifications::Register, sb::gateway::Register},
-                        .targets = {"notifications", "gateway"},
-                        .flags = {{"webhooks-address", "127.0.0.1:9"}}});
-  sb::http::Client client;
-  auto ticket = client.Send(
-      {.method = "POST",
-       .url = suite.gateway_url() + "/v1/events/tickets",
-       .headers = {{"Authorization",
-                    "Bearer " + testing::Suite::Token({.subject = "ana", .roles = {"agent"}})},
-                   {"Content-Type", "application/json"}},
-       .body = "{}"});
-  REQUIRE(ticket.ok());
-  REQUIRE(ticket->status == 200);
-  const std::string& json = ticket->body;
-  size_t at = json.find("\"ticket\":\"") + 10;
-  const std::string t = json.substr(at, json.find('"', at) - at);
-
-  const std::string log = suite.dir() + "/browser.log";
-  testing::Process browser;
-  browser.Start({"node", std::string(SB_SOURCE_DIR) + "/services/gateway/testdata/eventsource.mjs",
-                 suite.gateway_url(), t, tools},
-                log);
-  REQUIRE(testing::Eventually([&] { return absl::StrContains(ReadFile(log), "READY"); },
-                              absl::Seconds(60)));
-
-  sb::routing::v1::CallOffer offer;
-  offer.mutable_header()->set_tenant_id("acme");
-  offer.mutable_header()->set_entity_id("call-b1");
-  offer.set_call_id("call-b1");
-  offer.set_kind(sb::routing::v1::CALL_OFFER_KIND_OFFERED);
-  offer.add_offered_agent_ids("ana");
-  *offer.mutable_ring_deadline_time() = sb::core::ToProto(absl::Now() + absl::Minutes(1));
-  offer.mutable_contact()->set_display_name("Carla Souza");
-  auto producer = sb::kafka::Producer::Create({.brokers = suite.kafka_bootstrap()});
-  REQUIRE(producer.ok());
-  REQUIRE((*producer)
-              ->PublishAndWait(sb::kafka::kRoutingOffers,
-                               sb::kafka::MakeEvent(offer, "call-b1", "test"), absl::Seconds(10))
-              .ok());
-
-  int status = browser.Wait(absl::Seconds(60));
-  std::string out = ReadFile(log);
-  INFO(out);
-  REQUIRE(status == 0);
-  REQUIRE(absl::StrContains(out, "EVENTS "));
-  const std::string events = out.substr(out.find("EVENTS "));
-  CHECK(absl::StrContains(events, "\"type\":\"started\""));
-  CHECK(absl::StrContains(events, "\"type\":\"reset\""));
-  CHECK(absl::StrContains(events, "\"type\":\"incoming_call\""));
-  CHECK(absl::StrContains(events, "\"callId\":\"call-b1\""));
-  CHECK(absl::StrContains(events, "\"displayName\":\"Carla Souza\""));
-  // The browser kept the id: line as lastEventId (what it sends back as Last-Event-ID).
-  const std::string marker = "\"type\":\"incoming_call\",\"id\":\"";
-  size_t incoming = events.find(marker);
-  REQUIRE(incoming != std::string::npos);
-  const size_t from = incoming + marker.size();
-  std::string id = events.substr(from, events.find('"', from) - from);
-  CHECK(id.find('.') != std::string::npos);
-  CHECK_FALSE(absl::StrContains(events, "\"type\":\"error\""));
-}
-
-namespace {
+ private:
+  std::string log_;
+  testing::Process process_;
+};
 
 // Publishes an offer of `call_id` to ana and bruno (ringing a minute), or bruno's claim of it.
 void Offer(testing::Suite& suite, const std::string& call_id, bool claimed) {
@@ -131,41 +99,61 @@ void Offer(testing::Suite& suite, const std::string& call_id, bool claimed) {
 
 }  // namespace
 
+TEST_CASE("a real EventSource in headless Chromium receives an incoming call with its id") {
+  REQUIRE(testing::Run("test -x /usr/bin/chromium") == 0);
+  testing::Suite suite({.services = {sb::notifications::Register, sb::gateway::Register},
+                        .targets = {"notifications", "gateway"},
+                        .flags = {{"webhooks-address", "127.0.0.1:9"}}});
+  sb::http::Client client;
+  auto ticket = client.Send(
+      {.method = "POST",
+       .url = suite.gateway_url() + "/v1/events/tickets",
+       .headers = {{"Authorization",
+                    "Bearer " + testing::Suite::Token({.subject = "ana", .roles = {"agent"}})},
+                   {"Content-Type", "application/json"}},
+       .body = "{}"});
+  REQUIRE(ticket.ok());
+  REQUIRE(ticket->status == 200);
+  const std::string& json = ticket->body;
+  size_t at = json.find("\"ticket\":\"") + 10;
+  const std::string t = json.substr(at, json.find('"', at) - at);
+
+  Script browser(suite, "eventsource", {t});
+  browser.Said("READY");
+  Offer(suite, "call-b1", false);
+  const std::string events = browser.Done();
+  CHECK(absl::StrContains(events, "\"type\":\"started\""));
+  CHECK(absl::StrContains(events, "\"type\":\"reset\""));
+  CHECK(absl::StrContains(events, "\"type\":\"incoming_call\""));
+  CHECK(absl::StrContains(events, "\"callId\":\"call-b1\""));
+  CHECK(absl::StrContains(events, "\"displayName\":\"Carla Souza\""));
+  // The browser kept the id: line as lastEventId (what it sends back as Last-Event-ID).
+  const std::string marker = "\"type\":\"incoming_call\",\"id\":\"";
+  size_t incoming = events.find(marker);
+  REQUIRE(incoming != std::string::npos);
+  const size_t from = incoming + marker.size();
+  std::string id = events.substr(from, events.find('"', from) - from);
+  CHECK(id.find('.') != std::string::npos);
+  CHECK_FALSE(absl::StrContains(events, "\"type\":\"error\""));
+}
+
 TEST_CASE(
     "the console in headless Chromium: sign in, a ringing card that survives a reload and "
     "goes when answered elsewhere, availability") {
-  const std::string tools = absl::StrCat(SB_SOURCE_DIR, "/.tools");
-  REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
   testing::Suite suite({.services = {sb::notifications::Register, sb::routing::Register,
                                      sb::calls::Register, sb::gateway::Register},
                         .targets = {"notifications", "routing", "calls", "gateway"},
                         .flags = {{"webhooks-address", "127.0.0.1:9"},
                                   {"eligibility-address", "127.0.0.1:9"},
                                   {"gateway-dev-sign-in", "on"}}});
-  const std::string log = suite.dir() + "/console.log";
-  testing::Process browser;
-  std::vector<std::string> argv = {"node"};
-  argv.push_back(absl::StrCat(SB_SOURCE_DIR, "/services/gateway/testdata/console.mjs"));
-  argv.push_back(suite.gateway_url());
-  argv.push_back(tools);
-  browser.Start(argv, log);
-  auto said = [&](const char* step) {
-    bool ok = testing::Eventually([&] { return absl::StrContains(ReadFile(log), step); },
-                                  absl::Seconds(60));
-    INFO(ReadFile(log));
-    REQUIRE(ok);
-  };
-  said("READY");
+  Script browser(suite, "console", {});
+  browser.Said("READY");
   Offer(suite, "call-c1", false);
-  said("CARD");
-  said("RELOADED");
+  browser.Said("CARD");
+  browser.Said("RELOADED");
   Offer(suite, "call-c1", true);
-  said("GONE");
-  int status = browser.Wait(absl::Seconds(60));
-  const std::string out = ReadFile(log);
-  INFO(out);
-  REQUIRE(status == 0);
-  const std::string done = out.substr(out.find("DONE "));
+  browser.Said("GONE");
+  const std::string done = browser.Done();
   CHECK(absl::StrContains(done, "\"url\":\"" + suite.gateway_url() + "/console/\""));
   CHECK(absl::StrContains(done, "\"availability\":\"DND\""));
   CHECK(absl::StrContains(done, "No calls match."));
@@ -217,8 +205,6 @@ TEST_CASE("the console's files: hardened, no way out of the folder; the dev sign
 TEST_CASE(
     "the console's Call button: blocked with every reason, callable once the contact asks, "
     "Ctrl+K calls with a real WebRTC offer, Ctrl+E ends") {
-  const std::string tools = absl::StrCat(SB_SOURCE_DIR, "/.tools");
-  REQUIRE(testing::Run(absl::StrCat("test -d ", tools, "/node_modules/playwright-core")) == 0);
   constexpr char kNumber[] = "106540352242922";
   constexpr char kCarla[] = "5511966812345";
   testing::Suite suite(
@@ -238,25 +224,9 @@ TEST_CASE(
                                  {.subject = "admin-1", .roles = {"admin"}})
                 .ok());
   }
-  const std::string log = suite.dir() + "/contact.log";
-  testing::Process browser;
-  std::vector<std::string> argv = {"node"};
-  argv.push_back(absl::StrCat(SB_SOURCE_DIR, "/services/gateway/testdata/contact.mjs"));
-  argv.push_back(suite.gateway_url());
-  argv.push_back(tools);
-  argv.push_back(kNumber);
-  argv.push_back(kCarla);
-  browser.Start(argv, log);
-  auto said = [&](const char* step) {
-    bool ok = testing::Eventually([&] { return absl::StrContains(ReadFile(log), step); },
-                                  absl::Seconds(90));
-    INFO(ReadFile(log));
-    REQUIRE(ok);
-  };
-  said("BLOCKED ");
+  Script browser(suite, "contact", {kNumber, kCarla});
   {
-    const std::string out = ReadFile(log);
-    const std::string blocked = out.substr(out.find("BLOCKED "));
+    const std::string blocked = browser.Said("BLOCKED ");
     INFO(blocked);
     CHECK(absl::StrContains(blocked, "\"disabled\":true"));
     // Carla never wrote: no history, no request, no permission; each in the list and the title.
@@ -266,13 +236,9 @@ TEST_CASE(
   // Carla writes "call me" and grants Meta's permission: the page notices by itself.
   REQUIRE(suite.sim()->SendUserMessage(kNumber, kCarla, "Hi! Please call me when you can").ok());
   REQUIRE(suite.sim()->SendPermissionReply(kNumber, kCarla, {.accept = true}).ok());
-  said("ELIGIBLE");
-  said("CALLING");
-  int status = browser.Wait(absl::Seconds(60));
-  const std::string out = ReadFile(log);
-  INFO(out);
-  REQUIRE(status == 0);
-  const std::string done = out.substr(out.find("DONE "));
+  browser.Said("ELIGIBLE");
+  browser.Said("CALLING");
+  const std::string done = browser.Done();
   CHECK(absl::StrContains(done, "\"errors\":[]"));
   CHECK(absl::StrContains(done, "\"ended\":\"Call "));
   CHECK(absl::StrContains(done, "\"row\":\"↑ OutCarla Souza"));  // the call, on the Calls page

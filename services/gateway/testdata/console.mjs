@@ -8,26 +8,13 @@
 //   RELOADED   after a reload, still signed in and the card still there (the stream's reset)
 //   GONE       the card gone once the call was answered elsewhere
 //   DONE <json> what the page showed afterwards
-import { createRequire } from 'node:module';
+import { open, signIn } from './browser.mjs';
 
 const [gateway, tools] = process.argv.slice(2);
-const require = createRequire(`${tools}/node_modules/`);
-const { chromium } = require('playwright-core');
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-  headless: true,
-});
-const errors = [];
+const { browser, page, errors } = await open(tools);
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${gateway}/`);  // the root sends the browser to /console/
-  await page.fill('input[name=tenant]', 'acme');
-  await page.fill('input[name=subject]', 'ana');
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#stream[data-state=live]', { timeout: 20000 });
+  await signIn(page, { tenant: 'acme', subject: 'ana' });
   console.log('READY');
 
   const card = '.call-card[data-call-id="call-c1"]';

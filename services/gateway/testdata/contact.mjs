@@ -6,27 +6,13 @@
 //   CALLING          Ctrl+K placed the call (a real WebRTC offer from this browser)
 //   DONE <json>      Ctrl+E ended it; then the Calls page (the call, a note added to it) and
 //                    the usage card before and after buying 250 minutes
-import { createRequire } from 'node:module';
+import { open, signIn } from './browser.mjs';
 
 const [gateway, tools, number, contact] = process.argv.slice(2);
-const require = createRequire(`${tools}/node_modules/`);
-const { chromium } = require('playwright-core');
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-  headless: true,
-});
-const errors = [];
+const { browser, page, errors } = await open(tools);
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${gateway}/console/contact`);
-  await page.fill('input[name=tenant]', 'acme');
-  await page.fill('input[name=subject]', 'ana');
-  await page.check('input[name=roles][value=admin]');
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#stream[data-state=live]', { timeout: 20000 });
+  await signIn(page, { tenant: 'acme', subject: 'ana', roles: ['admin'] });
   await page.selectOption('#availability', 'AVAILABLE');
   await page.fill('input[name=wa]', contact);
   await page.fill('input[name=name]', 'Carla Souza');

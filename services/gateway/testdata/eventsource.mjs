@@ -2,21 +2,13 @@
 // playwright-core (installed into .tools/ by tools/install-deps.sh; no browser is downloaded),
 // opens the gateway's event stream with a real EventSource and reports what it received.
 //
-//   node eventsource.mjs <gateway url> <ticket> <.tools dir>
-// Prints READY once the stream's reset arrived, then EVENTS <json> after an incoming call.
-import { createRequire } from 'node:module';
+//   node eventsource.mjs <gateway url> <.tools dir> <ticket>
+// Prints READY once the stream's reset arrived, then DONE <json> after an incoming call.
+import { open } from './browser.mjs';
 
-const [gateway, ticket, tools] = process.argv.slice(2);
-const require = createRequire(`${tools}/node_modules/`);
-const { chromium } = require('playwright-core');
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-  headless: true,
-});
+const [gateway, tools, ticket] = process.argv.slice(2);
+const { browser, page } = await open(tools);
 try {
-  const page = await browser.newPage();
   // A page of the gateway's own origin, so the stream needs no CORS.
   await page.goto(`${gateway}/`);
   await page.evaluate((t) => {
@@ -34,7 +26,7 @@ try {
   console.log('READY');
   await page.waitForFunction(() => window.received.some((e) => e.type === 'incoming_call'), null,
                              { timeout: 20000 });
-  console.log(`EVENTS ${JSON.stringify(await page.evaluate(() => window.received))}`);
+  console.log(`DONE ${JSON.stringify(await page.evaluate(() => window.received))}`);
 } finally {
   await browser.close();
 }
