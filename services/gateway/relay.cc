@@ -58,11 +58,15 @@ bool Relay::OnMessage(const grpc::ByteBuffer& message) {
 }
 
 void Relay::OnDone(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    done_ = status;
+    EndOut();
+    call_.reset();
+  }
+  // Only now: WaitFirst, woken by this, must find the end it was woken for (a refusal answered
+  // as 200 and an at-once `end` event otherwise).
   if (!first_seen_.HasBeenNotified()) first_seen_.Notify();
-  absl::MutexLock lock(&mu_);
-  done_ = status;
-  EndOut();
-  call_.reset();
 }
 
 void Relay::Attach(std::shared_ptr<http::ResponseStream> out) {
