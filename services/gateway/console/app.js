@@ -174,10 +174,12 @@ function shortcuts(e) {
 // ---- availability --------------------------------------------------------------------------
 
 const AVAILABILITY = ['AVAILABLE', 'BUSY', 'COOLDOWN', 'DND', 'OFFLINE'];
+const AVAILABILITY_LABEL = { AVAILABLE: 'Available', BUSY: 'Busy', COOLDOWN: 'Cooldown',
+                             DND: 'DND', OFFLINE: 'Offline' };
 
 function availabilitySelect() {
   const select = h('select', { id: 'availability', 'aria-label': 'Availability' },
-    ...AVAILABILITY.map((a) => h('option', { value: a }, a[0] + a.slice(1).toLowerCase())));
+    ...AVAILABILITY.map((a) => h('option', { value: a }, AVAILABILITY_LABEL[a])));
   const note = h('span', { id: 'availability-note', class: 'muted' });
   const render = (agent) => {
     select.value = short(agent.availability, 'AVAILABILITY_') || 'OFFLINE';
@@ -495,7 +497,7 @@ async function wallboardPage() {
     const by = {};
     for (const a of r.agents || []) (by[short(a.availability, 'AVAILABILITY_')] ||= []).push(a.agentId);
     agents.replaceChildren(...AVAILABILITY.map((a) => h('div', { class: 'card', 'data-availability': a },
-      h('strong', {}, `${a[0] + a.slice(1).toLowerCase()} (${(by[a] || []).length})`),
+      h('strong', {}, `${AVAILABILITY_LABEL[a]} (${(by[a] || []).length})`),
       h('p', {}, (by[a] || []).join(', ')))));
   } catch (e) {
     show(e);
