@@ -85,13 +85,10 @@ absl::StatusOr<Ledger::Booking> Ledger::Open(pg::Conn& tx, const std::string& te
   return Booking{.tenant = tenant, .plan = plan, .month = month, .usage = usage};
 }
 
-absl::Status Ledger::Add(pg::Conn& tx, Booking& b, v1::UsageEntry& entry, absl::Time now) {
+void Ledger::Book(Booking& b, v1::UsageEntry& entry, absl::Time now) {
   if (entry.entry_id().empty()) entry.set_entry_id(core::NewId());
   entry.set_month(b.month.id);
   *entry.mutable_create_time() = core::ToProto(now);
-  RETURN_IF_ERROR(store::Append(tx, b.tenant, entry));
-  const rules::Month current = rules::MonthOf(now, rules::ZoneOf(b.plan));
-  if (b.month.id != current.id) RETURN_IF_ERROR(store::TouchMonth(tx, b.tenant, current, now));
   switch (entry.kind()) {
     case v1::USAGE_ENTRY_KIND_PURCHASE:
       b.usage.purchased_minutes += entry.minutes();
@@ -112,6 +109,13 @@ absl::Status Ledger::Add(pg::Conn& tx, Booking& b, v1::UsageEntry& entry, absl::
     default:
       break;
   }
+}
+
+absl::Status Ledger::Add(pg::Conn& tx, Booking& b, v1::UsageEntry& entry, absl::Time now) {
+  Book(b, entry, now);
+  RETURN_IF_ERROR(store::Append(tx, b.tenant, entry));
+  const rules::Month current = rules::MonthOf(now, rules::ZoneOf(b.plan));
+  if (b.month.id != current.id) RETURN_IF_ERROR(store::TouchMonth(tx, b.tenant, current, now));
   return absl::OkStatus();
 }
 
@@ -357,12 +361,8 @@ absl::Status Ledger::OnCallsEnded(
             .tenant = tenant, .plan = plans[tenant], .month = month_of[n], .usage = sums[key]};
       rules::Rating rating;
       ASSIGN_OR_RETURN(v1::UsageEntry entry, CallEntry(b, *i.call, &rating));
-      entry.set_entry_id(claims[n].entry_id);
-      entry.set_month(b.month.id);
-      *entry.mutable_create_time() = core::ToProto(now);
-      b.usage.minutes_used += entry.minutes();
-      b.usage.call_cost_micros += entry.amount().amount_micros();
-      ++b.usage.rated_calls;
+      entry.set_entry_id(claims[n].entry_id);  // the one its key names
+      Book(b, entry, now);
       last_call[key] = i.call->call_id();
       entries.emplace_back(tenant, std::move(entry));
       ratings.push_back(rating);

@@ -73,6 +73,9 @@ class Ledger {
   };
   absl::StatusOr<Booking> Open(pg::Conn& tx, const std::string& tenant, const v1::RatePlan& plan,
                                const rules::Month& month, absl::Time now);
+  // Gives `entry` its id (when it has none), month and time, and adds it to the month's sums in
+  // memory (Add, and the batch that appends its entries at once).
+  static void Book(Booking& booking, v1::UsageEntry& entry, absl::Time now);
   // Appends `entry` and adds it to the month's sums. An entry of another month than the current
   // one (a late call, a correction) also opens the current month, whose invoice will bill it.
   absl::Status Add(pg::Conn& tx, Booking& booking, v1::UsageEntry& entry, absl::Time now);

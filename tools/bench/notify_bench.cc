@@ -12,8 +12,8 @@
 // 2. The gateway: as many subscribers, each an agent of its own with a ticket, GET /v1/events
 //    until its reset arrived. Added RSS per subscriber and threads, against the baseline's.
 // 3. Latency: after --warmup-seconds of untimed ones, --offers CallOffers for agents among the
-//    first --receivers, at --rate a second, produced to routing.offers.v1; each timed from the produce call to the alert read from the
-//    right subscriber's socket. p50, p99, max.
+//    first --receivers, at --rate a second, produced to routing.offers.v1; each timed from the
+//    produce call to the alert read from the right subscriber's socket. p50, p99, max.
 // 4. Unary: routing's GetRoutingSettings over native gRPC (TCP to the server) and as POST JSON
 //    through the gateway (HTTP/1.1 keep-alive, then the in-process channel), --rpc-threads
 //    closed loops for --rpc-seconds, each twice, alternating; calls/s and the ratio.

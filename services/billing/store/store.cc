@@ -100,13 +100,14 @@ absl::StatusOr<Claimed> ClaimCalls(pg::Conn& tx, const std::vector<Claim>& claim
   // is 0 on the rows this statement inserted.
   ASSIGN_OR_RETURN(
       pg::Result r,
-      tx.Exec("INSERT INTO rated_calls AS r (tenant_id, call_id, duration_us, "
-              "current_duration_us, entry_id, rate_time) SELECT t, c, d, d, e, $5 FROM "
-              "unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u (t, c, d, e) "
-              "ORDER BY t, c ON CONFLICT (tenant_id, call_id) DO UPDATE SET rate_time = r.rate_time "
-              "RETURNING r.tenant_id, r.call_id, r.xmax = 0, r.duration_us, "
-              "r.current_duration_us",
-              {tenants.Done(), calls.Done(), durations.Done(), entries.Done(), now}));
+      tx.Exec(
+          "INSERT INTO rated_calls AS r (tenant_id, call_id, duration_us, "
+          "current_duration_us, entry_id, rate_time) SELECT t, c, d, d, e, $5 FROM "
+          "unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u (t, c, d, e) "
+          "ORDER BY t, c ON CONFLICT (tenant_id, call_id) DO UPDATE SET rate_time = r.rate_time "
+          "RETURNING r.tenant_id, r.call_id, r.xmax = 0, r.duration_us, "
+          "r.current_duration_us",
+          {tenants.Done(), calls.Done(), durations.Done(), entries.Done(), now}));
   for (int i = 0; i < r.rows(); ++i) {
     std::string key = ClaimKey(r.Get(i, 0), r.Get(i, 1));
     if (r.GetBool(i, 2)) {
