@@ -443,14 +443,22 @@ std::optional<Message> Consumer::Next(int timeout_ms) {
 }
 
 void Consumer::Done(const Message& msg, const char* outcome) {
+  Count(msg, outcome);
+  Store(msg);
+}
+
+void Consumer::Count(const Message& msg, const char* outcome) {
+  metrics_->Count(msg.topic, outcome);
+  if (absl::string_view(outcome) == "ok") ++handled_;
+  if (absl::string_view(outcome) == "skipped") ++skipped_;
+}
+
+void Consumer::Store(const Message& msg) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
       msg.offset + 1;
   rd_kafka_offsets_store(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
-  metrics_->Count(msg.topic, outcome);
-  if (absl::string_view(outcome) == "ok") ++handled_;
-  if (absl::string_view(outcome) == "skipped") ++skipped_;
   int64_t low = 0, high = 0;
   if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) ==
       RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -521,9 +529,15 @@ void Consumer::Loop() {
     if (batch.size() > 1) {
       absl::Status status = batch_(batch);
       if (status.ok()) {
+        // Each partition's offset stored once, after its last record in the batch.
+        absl::flat_hash_map<std::string, const Message*> last;
         for (const Message& msg : batch) {
-          failures.erase(absl::StrCat(msg.topic, "/", msg.partition));
-          Done(msg, "ok");
+          Count(msg, "ok");
+          last[absl::StrCat(msg.topic, "/", msg.partition)] = &msg;
+        }
+        for (const auto& [partition_key, msg] : last) {
+          failures.erase(partition_key);
+          Store(*msg);
         }
         continue;
       }

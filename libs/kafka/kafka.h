@@ -172,8 +172,10 @@ class Consumer {
   void Loop();
   // The next record within `timeout`, or nullopt (none, or an error, logged).
   std::optional<Message> Next(int timeout_ms);
-  // Marks `message` handled: its offset stored, counted, the lag measured.
+  // Marks `message` handled: counted (Count), its offset stored and the lag measured (Store).
   void Done(const Message& message, const char* outcome);
+  void Count(const Message& message, const char* outcome);
+  void Store(const Message& message);
   // Handles one record; false when it must be retried (the partition was sought back to it).
   bool HandleOne(const Message& message, absl::flat_hash_map<std::string, int>& failures,
                  absl::Duration* backoff);

@@ -302,6 +302,14 @@ TEST_CASE("a batch handler takes what is already fetched; a refused batch goes o
   CHECK(largest.load() <= 16);
   CHECK((*consumer)->handled() == 39);
 
+  // Every batch's offsets were stored: the group's next member starts after the last record.
+  (*consumer)->Stop();
+  f.Publish(2, "n");
+  Seen next;
+  auto successor = f.Collect("g-batch", next);
+  REQUIRE(testing::Eventually([&] { return next.Size() >= 2; }, absl::Seconds(30)));
+  CHECK(next.Get() == std::vector<std::string>{"n0", "n1"});
+
   // Without a batch handler the Dispatch has none to give, and batches of one.
   kafka::Dispatch single;
   CHECK(single.AsBatchHandler() == nullptr);
