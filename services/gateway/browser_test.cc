@@ -146,6 +146,40 @@ TEST_CASE(
                         .flags = {{"webhooks-address", "127.0.0.1:9"},
                                   {"eligibility-address", "127.0.0.1:9"},
                                   {"gateway-dev-sign-in", "on"}}});
+  {  // The dev sign-in refuses what it cannot sign, and signs what it can.
+    sb::http::Client client;
+    auto sign = [&](const std::string& body) {
+      auto r = client.Send({.method = "POST",
+                            .url = suite.gateway_url() + "/v1/dev/token",
+                            .headers = {{"Content-Type", "application/json"}},
+                            .body = body});
+      REQUIRE(r.ok());
+      return *r;
+    };
+    auto bad_tenant = sign(R"({"tenant":"a b","subject":"ana"})");
+    CHECK(bad_tenant.status == 400);
+    CHECK(absl::StrContains(bad_tenant.body, "INVALID_TENANT"));
+    auto bad_role = sign(R"({"tenant":"acme","subject":"ana","roles":["gateway"]})");
+    CHECK(bad_role.status == 400);
+    CHECK(absl::StrContains(bad_role.body, "INVALID_ROLE"));
+    CHECK(absl::StrContains(sign(R"({"tenant":"acme"})").body, "MISSING_SUBJECT"));
+    CHECK(absl::StrContains(sign("not json").body, "INVALID_JSON"));
+    auto get = client.Send({.method = "GET", .url = suite.gateway_url() + "/v1/dev/token"});
+    REQUIRE(get.ok());
+    CHECK(get->status == 405);
+    auto signed_in = sign(R"({"tenant":"acme","subject":"ana","roles":["supervisor"]})");
+    REQUIRE(signed_in.status == 200);
+    const size_t at = signed_in.body.find("\"token\":\"") + 9;
+    const std::string token = signed_in.body.substr(at, signed_in.body.find('"', at) - at);
+    // The token is the suite's: the gateway takes it for a supervisor's RPC.
+    auto settings = client.Send(
+        {.method = "POST",
+         .url = suite.gateway_url() + "/switchboard.routing.v1.RoutingService/GetRoutingSettings",
+         .headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}},
+         .body = "{}"});
+    REQUIRE(settings.ok());
+    CHECK(settings->status == 200);
+  }
   Script browser(suite, "console", {});
   browser.Said("READY");
   Offer(suite, "call-c1", false);
