@@ -83,37 +83,23 @@ std::vector<switchboard::pg::Migration> Migrations() {
   target_sources(${target} PRIVATE ${out})
 endfunction()
 
-# Embeds the text files under `dir` (the console's HTML, scripts and styles) into `target` as
+# Embeds the text files under `dir` into `target` as
 # `const std::vector<switchboard::EmbeddedFile>& <namespace>::<function>()`, paths relative to
-# `dir` ("index.html", "app.js"), so the binary serves them without an install folder. Adding or
-# editing a file re-runs CMake.
+# `dir` ("index.html", "assets/app-3QX7.js"), so the binary serves them without an install
+# folder. The files are made at build time by COMMAND (the console's bundle) from DEPENDS; the
+# source file is written by cmake/embed_files.cmake after it.
+#
+#   switchboard_embed_files(sb_svc_gateway switchboard::gateway ConsoleFiles ${out}
+#                           COMMAND node build.mjs --out=${out} DEPENDS ${inputs})
 function(switchboard_embed_files target namespace function dir)
-  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${dir}/*)
-  list(SORT files)
-  set(entries "")
-  foreach(f ${files})
-    file(RELATIVE_PATH name ${dir} ${f})
-    file(READ ${f} content)
-    string(FIND "${content}" ")sbfile\"" clash)
-    if(NOT clash EQUAL -1)
-      message(FATAL_ERROR "${f} contains the embedding delimiter )sbfile\"")
-    endif()
-    string(APPEND entries "      {\"${name}\", R\"sbfile(${content})sbfile\"},\n")
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
-  endforeach()
+  cmake_parse_arguments(ARG "" "COMMENT" "COMMAND;DEPENDS" ${ARGN})
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_${function}.cc)
-  file(CONFIGURE OUTPUT ${out} CONTENT "// Generated from @dir@ by switchboard_embed_files().
-#include \"libs/core/embedded_file.h\"
-
-namespace @namespace@ {
-
-const std::vector<switchboard::EmbeddedFile>& @function@() {
-  static const auto* files = new std::vector<switchboard::EmbeddedFile>{
-@entries@  };
-  return *files;
-}
-
-}  // namespace @namespace@
-" @ONLY)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${ARG_COMMAND}
+    COMMAND ${CMAKE_COMMAND} -DDIR=${dir} -DOUT=${out} -DNAMESPACE=${namespace}
+            -DFUNCTION=${function} -P ${PROJECT_SOURCE_DIR}/cmake/embed_files.cmake
+    DEPENDS ${ARG_DEPENDS} ${PROJECT_SOURCE_DIR}/cmake/embed_files.cmake
+    COMMENT "${ARG_COMMENT}"
+    VERBATIM)
   target_sources(${target} PRIVATE ${out})
 endfunction()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Switchboard needs to build, test and run locally, from Debian bookworm
-# packages (and buf and playwright-core from npm). Safe to run again: it only installs what is
-# missing.
+# packages (and buf, playwright-core and the console's TypeScript, esbuild and uPlot from npm).
+# Safe to run again: it only installs what is missing.
 #
 #   tools/install-deps.sh           # as root, or as a user with sudo
 set -euo pipefail
@@ -60,5 +60,13 @@ fi
 if [ ! -d "$here/.tools/node_modules/playwright-core" ]; then
   echo "install-deps: installing playwright-core into .tools/"
   npm install --silent --no-audit --no-fund --prefix "$here/.tools" playwright-core@1.64.1 >/dev/null
+fi
+# The console's toolchain (TypeScript, esbuild) and its chart library (uPlot), pinned; the
+# gateway's build bundles the console with them (services/gateway/console/build.mjs).
+if [ ! -d "$here/.tools/node_modules/esbuild" ] || [ ! -d "$here/.tools/node_modules/typescript" ] ||
+   [ ! -d "$here/.tools/node_modules/uplot" ]; then
+  echo "install-deps: installing typescript, esbuild and uplot into .tools/"
+  npm install --silent --no-audit --no-fund --prefix "$here/.tools" typescript@5.9.3 esbuild@0.28.2 \
+    uplot@1.6.32 >/dev/null
 fi
 echo "install-deps: ok"

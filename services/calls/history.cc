@@ -59,12 +59,20 @@ void Add(Totals& sum, const Totals& t) {
 
 History::History(Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
 
-absl::StatusOr<v1::Call> History::Get(absl::string_view tenant, absl::string_view call_id) {
+absl::Status History::Get(absl::string_view tenant, absl::string_view call_id,
+                          v1::GetCallResponse* resp) {
   RETURN_IF_ERROR(api::RequireId(call_id, "call_id"));
   ASSIGN_OR_RETURN(std::optional<v1::Call> call,
                    store_.Get(tenant, CallKey::Id(std::string(call_id))));
   if (!call.has_value()) return api::NotFound("call");
-  return *std::move(call);
+  const bool answerable =
+      call->direction() == v1::CALL_DIRECTION_INBOUND &&
+      (call->state() == v1::CALL_STATE_OFFERED || call->state() == v1::CALL_STATE_RINGING);
+  if (answerable) {
+    ASSIGN_OR_RETURN(*resp->mutable_sdp_offer(), store_.UserOffer(tenant, call_id));
+  }
+  *resp->mutable_call() = *std::move(call);
+  return absl::OkStatus();
 }
 
 absl::Status History::List(absl::string_view tenant, const v1::ListCallsRequest& req,

@@ -22,7 +22,8 @@ class History {
  public:
   History(Store& store, const core::Clock& clock);
 
-  absl::StatusOr<v1::Call> Get(absl::string_view tenant, absl::string_view call_id);
+  // The call, and the user's SDP offer while an inbound call is offered or ringing.
+  absl::Status Get(absl::string_view tenant, absl::string_view call_id, v1::GetCallResponse* resp);
   absl::Status List(absl::string_view tenant, const v1::ListCallsRequest& req,
                     v1::ListCallsResponse* resp);
   // This month in the tenant's time zone unless the request gives a range.

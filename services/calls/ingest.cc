@@ -65,7 +65,13 @@ absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Me
       call.set_business_phone_number_id(e.phone_number_id());
       call.set_business_display_number(e.display_phone_number());
     }
-    return journal_.ApplyWebhook(tx, call, e, *w, existing, filled_id, cause);
+    RETURN_IF_ERROR(journal_.ApplyWebhook(tx, call, e, *w, existing, filled_id, cause));
+    if (e.has_call_connected() && e.call_connected().sdp_type() == wa::SDP_TYPE_OFFER &&
+        call.direction() == v1::CALL_DIRECTION_INBOUND && !e.call_connected().sdp().empty()) {
+      // The agents it rings answer this offer (GetCall gives it to them).
+      RETURN_IF_ERROR(Store::KeepUserOffer(tx, tenant, call.call_id(), e.call_connected().sdp()));
+    }
+    return absl::OkStatus();
   });
   if (applied.code() == absl::StatusCode::kAlreadyExists) {
     // Another consumer created the same inbound call meanwhile (a rebalance overlap): retry,

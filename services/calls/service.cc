@@ -82,9 +82,8 @@ grpc::Status Service::EndCall(grpc::ServerContext* ctx, const v1::EndCallRequest
 
 grpc::Status Service::GetCall(grpc::ServerContext* ctx, const v1::GetCallRequest* req,
                               v1::GetCallResponse* resp) {
-  return runtime::Handle(ctx, [&](const auth::Principal& caller) -> absl::Status {
-    ASSIGN_OR_RETURN(*resp->mutable_call(), f_.history->Get(caller.tenant_id, req->call_id()));
-    return absl::OkStatus();
+  return runtime::Handle(ctx, [&](const auth::Principal& caller) {
+    return f_.history->Get(caller.tenant_id, req->call_id(), resp);
   });
 }
 

@@ -457,6 +457,13 @@ TEST_CASE("an inbound call: two agents answer, the first wins; the contact hangs
   v1::Call offered = s.WaitFor(s.InboundCall(meta_id).call_id(), v1::CALL_STATE_RINGING);
   CHECK(offered.contact().display_name() == "João Lima");
   CHECK(offered.offered_agent_ids_size() == 2);
+  // The agents it rings get the user's offer, to build their answer from.
+  v1::GetCallRequest get;
+  get.set_call_id(offered.call_id());
+  v1::GetCallResponse ringing;
+  REQUIRE(s.Calls(&v1::CallsService::Stub::GetCall, get, &ringing, {.subject = "agent-2"}).ok());
+  CHECK(!ringing.sdp_offer().empty());
+  CHECK(ringing.sdp_offer() == s.sim->Call(meta_id)->sdp_offer);
 
   v1::AnswerCallRequest answer;
   answer.set_call_id(offered.call_id());
@@ -479,6 +486,11 @@ TEST_CASE("an inbound call: two agents answer, the first wins; the contact hangs
   CHECK(sb::core::MetadataOf(late)["state"] == "CALL_STATE_ANSWERED");
   CHECK(s.GraphRequests("pre_accept") == 1);
   CHECK(s.GraphRequests("accept") == 1);
+  CHECK(s.sim->Call(meta_id)->sdp_answer == kSdp);
+  // Answered: the offer is no longer given out.
+  v1::GetCallResponse answered;
+  REQUIRE(s.Calls(&v1::CallsService::Stub::GetCall, get, &answered).ok());
+  CHECK(answered.sdp_offer().empty());
 
   v1::Call ended = s.WaitFor(offered.call_id(), v1::CALL_STATE_ENDED);
   CHECK(ended.disconnected_by() == v1::DISCONNECTOR_CONTACT);

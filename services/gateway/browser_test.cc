@@ -20,6 +20,8 @@
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/routing/v1/routing_events.pb.h"
+#include "switchboard/routing/v1/routing_service.grpc.pb.h"
+#include "switchboard/webhooks/v1/webhooks_service.grpc.pb.h"
 #include "tests/support/servers.h"
 #include "tests/support/suite.h"
 #include "tools/meta-sim/sim.h"
@@ -50,6 +52,10 @@ class Script {
     argv.push_back(suite.gateway_url());
     argv.push_back(tools);
     for (std::string& a : args) argv.push_back(std::move(a));
+    // The scripts save their screenshots in the build's screenshots/ (the notes show them).
+    const std::string shots = absl::StrCat(SB_BINARY_DIR, "/screenshots");
+    REQUIRE(testing::Run(absl::StrCat("mkdir -p ", shots)) == 0);
+    setenv("SB_SCREENSHOTS", shots.c_str(), 1);
     process_.Start(argv, log_);
   }
   // Waits until the script printed `step`; what follows it on its line.
@@ -216,15 +222,37 @@ TEST_CASE("the console's files: hardened, no way out of the folder; the dev sign
   auto index = get("/console/calls");  // a screen: the app's page
   CHECK(index.status == 200);
   CHECK(absl::StartsWith(header(index, "Content-Type"), "text/html"));
-  CHECK(absl::StrContains(index.body, "/console/app.js"));
   CHECK(absl::StrContains(header(index, "Content-Security-Policy"), "default-src 'self'"));
   CHECK(header(index, "X-Content-Type-Options") == "nosniff");
-  auto script = get("/console/app.js");
+  CHECK(header(index, "Cache-Control") == "no-cache");
+  // The page names the bundle by its content hash; the bundle is kept a year.
+  const size_t at = index.body.find("src=\"/console/assets/app-");
+  REQUIRE(at != std::string::npos);
+  const std::string bundle = index.body.substr(at + 5, index.body.find('"', at + 5) - at - 5);
+  CHECK(absl::EndsWith(bundle, ".js"));
+  auto script = get(bundle);
   CHECK(script.status == 200);
   CHECK(absl::StartsWith(header(script, "Content-Type"), "text/javascript"));
+  CHECK(header(script, "Cache-Control") == "public, max-age=31536000, immutable");
+  CHECK(script.body.size() > 10000);
+  // Revalidation: the ETag comes back 304 without a body; another tag gets the file.
+  const std::string etag = header(index, "ETag");
+  REQUIRE(etag.size() == 34);
+  auto again = client.Send({.method = "GET",
+                            .url = suite.gateway_url() + "/console/calls",
+                            .headers = {{"If-None-Match", etag}}});
+  REQUIRE(again.ok());
+  CHECK(again->status == 304);
+  CHECK(again->body.empty());
+  auto changed = client.Send({.method = "GET",
+                              .url = suite.gateway_url() + "/console/calls",
+                              .headers = {{"If-None-Match", "\"0123\""}}});
+  REQUIRE(changed.ok());
+  CHECK(changed->status == 200);
+  CHECK(changed->body == index.body);
   CHECK(get("/console/nothing.js").status == 404);
   CHECK(get("/console/%2e%2e/x").status == 404);
-  auto post = client.Send({.method = "POST", .url = suite.gateway_url() + "/console/app.js"});
+  auto post = client.Send({.method = "POST", .url = suite.gateway_url() + bundle});
   REQUIRE(post.ok());
   CHECK(post->status == 405);
   // Off by default: there is no such endpoint.
@@ -278,7 +306,7 @@ TEST_CASE(
   CHECK(absl::StrContains(done, "\"row\":\"↑ OutCarla Souza"));  // the call, on the Calls page
   CHECK(absl::StrContains(done, "\"total\":\"1\""));
   CHECK(absl::StrContains(done, "ana: Asked about her invoice"));
-  CHECK(absl::StrContains(done, "\"directions\":\"↓ In0↑ Out1\""));
+  CHECK(absl::StrContains(done, "\"directions\":\"Inbound vs outbound↓ In0↑ Out1\""));
   CHECK(absl::StrContains(done, "\"costDays\":30"));
   CHECK(absl::StrContains(done, "\"usage\":\"Monthly Usage: 0 / 1000 min\""));
   CHECK(absl::StrContains(done, "\"after\":\"Monthly Usage: 0 / 1250 min\""));
@@ -290,4 +318,103 @@ TEST_CASE(
   CHECK(calls[0].business_initiated);
   CHECK(testing::Eventually(
       [&] { return suite.sim()->Call(calls[0].id)->stage == sb::metasim::CallStage::kEnded; }));
+}
+
+TEST_CASE(
+    "the console answers: two agents' pages ring (notification, ringtone), one answers with a "
+    "real WebRTC answer, the other's card goes; the Calls page exports what ListCalls lists") {
+  constexpr char kNumber[] = "106540352242922";
+  constexpr char kJoao[] = "5511966880004";
+  testing::Suite suite(
+      {.services = {sb::eligibility::Register, sb::calls::Register, sb::routing::Register,
+                    sb::notifications::Register, sb::webhooks::Register, sb::billing::Register,
+                    sb::gateway::Register},
+       .meta_sim = true,
+       .flags = {{"gateway-dev-sign-in", "on"}}});
+  const testing::Who admin{.subject = "admin-1", .roles = {"admin"}};
+  {  // a one-minute month: the call uses it up and the usage page warns
+    sb::billing::v1::UpdateRatePlanRequest req;
+    req.mutable_rate_plan()->set_monthly_minutes_limit(1);
+    req.mutable_update_mask()->add_paths("monthly_minutes_limit");
+    sb::billing::v1::UpdateRatePlanResponse resp;
+    auto billing = suite.Stub<sb::billing::v1::BillingService>();
+    REQUIRE(testing::Suite::Call(billing.get(),
+                                 &sb::billing::v1::BillingService::Stub::UpdateRatePlan, req, &resp,
+                                 admin)
+                .ok());
+  }
+  sb::metasim::UserBehaviour joao;
+  joao.name = "João Lima";
+  joao.hang_up_after = absl::InfiniteDuration();  // the agent ends the call
+  suite.sim()->SetBehaviour(kJoao, joao);
+
+  Script browser(suite, "answer", {kNumber});
+  browser.Said("READY");
+  absl::StatusOr<std::string> meta_id = suite.sim()->PlaceUserCall(kNumber, kJoao);
+  REQUIRE(meta_id.ok());
+  {
+    const std::string ringing = browser.Said("RINGING ");
+    INFO(ringing);
+    // Both agents: the card with the caller's name, a browser notification, the ringtone.
+    CHECK(absl::StrContains(ringing, R"("ana":{"card":"↓ Incoming callJoão Lima)"));
+    CHECK(absl::StrContains(ringing, R"("bruno":{"card":"↓ Incoming callJoão Lima)"));
+    CHECK(absl::StrContains(
+        ringing, R"("notifications":["Incoming call|João Lima"],"ringtone":"on"},"bruno")"));
+    CHECK(absl::StrContains(ringing,
+                            R"("notifications":["Incoming call|João Lima"],"ringtone":"on"}})"));
+  }
+  {
+    const std::string answered = browser.Said("ANSWERED ");
+    INFO(answered);
+    CHECK(absl::StrContains(answered, R"("calling":"On call João Lima)"));
+    CHECK(absl::StrContains(answered, R"("anaCards":0)"));
+    CHECK(absl::StrContains(answered, R"("ringtone":"off")"));
+  }
+  // Meta was given the answer ana's browser made to the caller's offer.
+  std::optional<sb::metasim::CallView> call = suite.sim()->Call(*meta_id);
+  REQUIRE(call.has_value());
+  CHECK(absl::StartsWith(call->sdp_answer, "v=0"));
+  CHECK(absl::StrContains(call->sdp_answer, "m=audio"));
+  CHECK(call->sdp_answer != call->sdp_offer);
+
+  const std::string done = browser.Done();
+  INFO(done);
+  CHECK(absl::StrContains(done, R"("errors":[])"));
+  CHECK(absl::StrContains(done, R"("error":"")"));
+  CHECK(absl::StrContains(done, R"("brunoError":"")"));
+  CHECK(absl::StrContains(done, R"("found":["↓ InJoão Lima)"));
+  CHECK(absl::StrContains(done, R"("warning":"This month's minutes are used up)"));
+  // The CSV holds exactly the calls ListCalls lists for the same filter and search.
+  const size_t at = done.find(R"("listed":[")");
+  REQUIRE(at != std::string::npos);
+  const std::string listed = done.substr(at + 11, done.find('"', at + 11) - at - 11);
+  CHECK(absl::StrContains(done, R"("listed":[")" + listed + R"("])"));
+  CHECK(absl::StrContains(done, R"("csv":"call_id,direction,state)"));
+  CHECK(absl::StrContains(done, R"("wallboard":{"missed":"0")"));
+  CHECK(absl::StrContains(done, listed + ",INBOUND,ENDED"));
+  // Settings saved through the API: the number's hours at Meta, and the new team.
+  auto webhooks = suite.Stub<sb::webhooks::v1::WebhooksService>();
+  sb::webhooks::v1::GetPhoneNumberRequest number_req;
+  number_req.set_phone_number_id(kNumber);
+  sb::webhooks::v1::GetPhoneNumberResponse number;
+  REQUIRE(testing::Suite::Call(webhooks.get(),
+                               &sb::webhooks::v1::WebhooksService::Stub::GetPhoneNumber, number_req,
+                               &number, admin)
+              .ok());
+  const auto& hours = number.phone_number().calling_settings().call_hours();
+  CHECK(hours.enabled());
+  CHECK(hours.timezone_id() == "America/Sao_Paulo");
+  REQUIRE(hours.weekly_operating_hours_size() == 1);
+  CHECK(hours.weekly_operating_hours(0).open_time() == "0900");
+  CHECK(hours.weekly_operating_hours(0).close_time() == "1730");
+  auto routing = suite.Stub<sb::routing::v1::RoutingService>();
+  sb::routing::v1::GetTeamRequest team_req;
+  team_req.set_team_id("support");
+  sb::routing::v1::GetTeamResponse team;
+  REQUIRE(testing::Suite::Call(routing.get(), &sb::routing::v1::RoutingService::Stub::GetTeam,
+                               team_req, &team, admin)
+              .ok());
+  CHECK(team.team().routing_mode() == sb::routing::v1::ROUTING_MODE_ROUND_ROBIN);
+  REQUIRE(team.team().members_size() == 2);
+  CHECK(team.team().members(1).agent_id() == "bruno");
 }

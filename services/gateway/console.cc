@@ -1,6 +1,15 @@
 #include "services/gateway/console.h"
 
+#include <openssl/sha.h>
+
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/api/validate.h"
@@ -13,34 +22,59 @@ namespace switchboard::gateway {
 namespace {
 
 // What every console file is sent with: scripts only from the gateway itself, no framing, no
-// sniffing. The files change with the binary, so browsers revalidate each time.
+// sniffing.
 void Harden(http::Response& r) {
   r.headers.push_back({"Content-Security-Policy",
                        "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
                        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"});
   r.headers.push_back({"X-Content-Type-Options", "nosniff"});
   r.headers.push_back({"Referrer-Policy", "no-referrer"});
-  r.headers.push_back({"Cache-Control", "no-cache"});
+}
+
+std::string ETagOf(absl::string_view body) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  return absl::StrCat(
+      "\"", absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16)),
+      "\"");
+}
+
+// If-None-Match names `etag` (a list, or *).
+bool Matches(const std::optional<std::string>& if_none_match, absl::string_view etag) {
+  if (!if_none_match.has_value()) return false;
+  for (absl::string_view tag : absl::StrSplit(*if_none_match, ',')) {
+    tag = absl::StripAsciiWhitespace(tag);
+    absl::ConsumePrefix(&tag, "W/");
+    if (tag == etag || tag == "*") return true;
+  }
+  return false;
 }
 
 }  // namespace
 
 Console::Console(const std::vector<EmbeddedFile>& files, std::string auth_secret,
                  const core::Clock& clock)
-    : files_(files), auth_secret_(std::move(auth_secret)), clock_(clock) {}
+    : files_(files), auth_secret_(std::move(auth_secret)), clock_(clock) {
+  for (const EmbeddedFile& f : files_) etags_.push_back(ETagOf({f.body.data(), f.body.size()}));
+}
 
 http::Response Console::Serve(const http::Request& request) const {
   if (request.method() != "GET" && request.method() != "HEAD") {
     return MethodNotAllowed("GET, HEAD");
   }
   const std::string name = rules::ConsoleFile(request.path());
-  for (const EmbeddedFile& f : files_) {
-    if (!name.empty() && f.path == name) {
-      http::Response r{
-          .status = 200, .content_type = rules::ContentTypeOf(name), .body = std::string(f.body)};
-      Harden(r);
-      return r;
+  for (size_t i = 0; i < files_.size() && !name.empty(); ++i) {
+    if (files_[i].path != name) continue;
+    http::Response r{.status = 200, .content_type = rules::ContentTypeOf(name)};
+    if (Matches(request.Header("If-None-Match"), etags_[i])) {
+      r.status = 304;
+    } else {
+      r.body = std::string(files_[i].body);
     }
+    Harden(r);
+    r.headers.push_back({"Cache-Control", rules::CacheControlOf(name)});
+    r.headers.push_back({"ETag", etags_[i]});
+    return r;
   }
   return ErrorResponse(core::Error(absl::StatusCode::kNotFound, "NOT_FOUND",
                                    absl::StrCat("no console file at ", request.path())));

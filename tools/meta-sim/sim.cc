@@ -268,7 +268,7 @@ class Sim::Impl {
   std::vector<CallView> Calls() {
     absl::MutexLock lock(&mu_);
     std::vector<CallView> out;
-    for (const auto& [id, c] : calls_) out.push_back(c.view);
+    for (const auto& [id, c] : calls_) out.push_back(ViewOf(c));
     return out;
   }
 
@@ -276,7 +276,7 @@ class Sim::Impl {
     absl::MutexLock lock(&mu_);
     CallState* c = Find(id);
     if (c == nullptr) return std::nullopt;
-    return c->view;
+    return ViewOf(*c);
   }
 
   PermissionView Permissions(const std::string& number, const std::string& user) {
@@ -319,6 +319,13 @@ class Sim::Impl {
   };
 
   // ---- helpers (all under mu_) ----
+
+  static CallView ViewOf(const CallState& c) {
+    CallView view = c.view;
+    view.sdp_offer = c.sdp_offer;
+    view.sdp_answer = c.sdp_answer;
+    return view;
+  }
 
   absl::StatusOr<Number*> NumberFor(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = numbers_.find(id);

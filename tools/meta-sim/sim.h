@@ -116,6 +116,10 @@ struct CallView {
   CallStage stage = CallStage::kRinging;
   std::string end_status;  // "COMPLETED" / "FAILED" once ended
   std::string biz_opaque_callback_data;
+  // The session: a user's call carries the user's offer and the business's answer
+  // (pre_accept/accept); a business call the other way round.
+  std::string sdp_offer;
+  std::string sdp_answer;
 };
 
 struct PermissionReply {

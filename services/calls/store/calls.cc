@@ -98,7 +98,9 @@ absl::Status Store::SaveRow(pg::Conn& tx, const v1::Call& call, const std::strin
                 "ELSE calls.offered_time END, answered_time = EXCLUDED.answered_time, "
                 "ended_time = EXCLUDED.ended_time, "
                 "duration_seconds = EXCLUDED.duration_seconds, sequence = EXCLUDED.sequence, "
-                "record = EXCLUDED.record, update_time = EXCLUDED.update_time"),
+                "record = EXCLUDED.record, update_time = EXCLUDED.update_time, "
+                "user_sdp_offer = CASE WHEN EXCLUDED.ended_time IS NULL "
+                "THEN calls.user_sdp_offer END"),
             params)
       .status();
 }
@@ -118,6 +120,25 @@ absl::Status Store::KeepTimer(pg::Conn& tx, const v1::Call& call,
           "WHERE call_timers.kind <> $3",
           {call.tenant_id(), call.call_id(), static_cast<int64_t>(timer->kind), timer->due})
       .status();
+}
+
+absl::Status Store::KeepUserOffer(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
+                                  absl::string_view sdp) {
+  return tx
+      .Exec(
+          "UPDATE calls SET user_sdp_offer = $3 WHERE tenant_id = $1 AND call_id = $2 "
+          "AND user_sdp_offer IS NULL AND ended_time IS NULL",
+          {tenant, call_id, sdp})
+      .status();
+}
+
+absl::StatusOr<std::string> Store::UserOffer(absl::string_view tenant, absl::string_view call_id) {
+  ASSIGN_OR_RETURN(pg::Result r,
+                   pool_.Exec("SELECT user_sdp_offer FROM calls WHERE tenant_id = $1 AND "
+                              "call_id = $2 AND user_sdp_offer IS NOT NULL",
+                              {tenant, call_id}));
+  if (r.rows() == 0) return std::string();
+  return std::string(r.Get(0, 0));
 }
 
 absl::Status Store::SetRejectReason(pg::Conn& tx, absl::string_view tenant,

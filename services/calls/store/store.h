@@ -134,6 +134,13 @@ class Store {
   static std::vector<pg::Param> Row(const v1::Call& call, const std::string& request_id,
                                     absl::Time now);
 
+  // The user's SDP offer of an inbound call (Meta's connect), kept until the call ends; the
+  // first one stays (a redelivered connect carries the same).
+  static absl::Status KeepUserOffer(pg::Conn& tx, absl::string_view tenant,
+                                    absl::string_view call_id, absl::string_view sdp);
+  // The offer kept for the call; empty when none.
+  absl::StatusOr<std::string> UserOffer(absl::string_view tenant, absl::string_view call_id);
+
   static absl::Status SetRejectReason(pg::Conn& tx, absl::string_view tenant,
                                       absl::string_view call_id, absl::string_view reason);
 

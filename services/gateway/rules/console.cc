@@ -25,6 +25,10 @@ std::string ConsoleFile(absl::string_view path) {
   return std::string(path);
 }
 
+std::string CacheControlOf(absl::string_view file) {
+  return absl::StartsWith(file, "assets/") ? "public, max-age=31536000, immutable" : "no-cache";
+}
+
 std::string ContentTypeOf(absl::string_view file) {
   const size_t dot = file.rfind('.');
   const std::string ext =

@@ -22,6 +22,13 @@ TEST_CASE("console paths: files by name, the app's screens by index.html, nothin
   CHECK(rules::ConsoleFile("/console/a b.js").empty());
 }
 
+TEST_CASE("cache: the bundle's hashed files for a year, the rest revalidated") {
+  CHECK(rules::CacheControlOf("assets/app-3QX7ABCD.js") == "public, max-age=31536000, immutable");
+  CHECK(rules::CacheControlOf("assets/app-3QX7ABCD.css") == "public, max-age=31536000, immutable");
+  CHECK(rules::CacheControlOf("index.html") == "no-cache");
+  CHECK(rules::CacheControlOf("assetsx/app.js") == "no-cache");
+}
+
 TEST_CASE("content types by extension") {
   CHECK(rules::ContentTypeOf("index.html") == "text/html; charset=utf-8");
   CHECK(rules::ContentTypeOf("app.js") == "text/javascript; charset=utf-8");

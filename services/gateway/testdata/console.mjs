@@ -34,7 +34,9 @@ try {
   // Availability: Do not disturb, kept by routing across a reload.
   await page.selectOption('#availability', 'DND');
   await page.waitForFunction(() => document.getElementById('error').hidden, null,
-                             { timeout: 10000 });
+                             { timeout: 10000 }).catch(async (e) => {
+    throw new Error(`${e.message}; the page said: ${await page.textContent('#error')}`);
+  });
   await page.reload();
   await page.waitForSelector('#stream[data-state=live]', { timeout: 20000 });
   await page.waitForFunction(() => document.getElementById('availability').value === 'DND', null,
