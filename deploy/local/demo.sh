@@ -334,7 +334,8 @@ The suite is running.
   metrics              http://$SWITCHBOARD_METRICS/metrics
   kafka (embedded)     $SWITCHBOARD_KAFKA    e.g. kcat -L -b $SWITCHBOARD_KAFKA
   webhooks edge        http://$SWITCHBOARD_WEBHOOKS/webhooks/whatsapp
-  console              $SWITCHBOARD_GATEWAY/console/  sign in as demo / agent-1 (the demo's dev sign-in)
+  console              $SWITCHBOARD_GATEWAY/console/?tenant=demo&agent=agent-1&roles=agent,supervisor,admin
+                       (opens signed in as agent-1 through the demo's dev sign-in)
   browser gateway      $SWITCHBOARD_GATEWAY  JSON RPCs and /v1/events (docs/gateway.md)
   meta simulator       $SWITCHBOARD_META_SIM  e.g. curl -X POST $SWITCHBOARD_META_SIM/sim/stats
   logs                 $run/switchboard.log  (one JSON object per line)

@@ -45,25 +45,30 @@ const result = await esbuild.build({
   target: ['es2022', 'chrome109', 'firefox115', 'safari16'],
   outdir: path.join(out, 'assets'),
   entryNames: '[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
+  splitting: true,  // uPlot is loaded with the first chart
   nodePaths: [modules],
   metafile: true,
   legalComments: 'eof',
   logLevel: 'warning',
 });
 
-const outputs = Object.keys(result.metafile.outputs).map((f) => path.relative(out, path.resolve(f)));
-const js = outputs.find((f) => f.endsWith('.js'));
-const css = outputs.find((f) => f.endsWith('.css'));
+const relative = (f) => path.relative(out, path.resolve(f));
+const outputs = Object.entries(result.metafile.outputs);
+const entry = outputs.find(([f, o]) => o.entryPoint && f.endsWith('.js'));
+const js = entry && relative(entry[0]);
+const css = entry?.[1].cssBundle && relative(entry[1].cssBundle);
 if (!js || !css) {
-  console.error(`console: expected one .js and one .css, got ${outputs.join(', ')}`);
+  console.error(`console: no entry script and stylesheet among ${outputs.map(([f]) => f).join(', ')}`);
   process.exit(1);
 }
+const chunks = outputs.map(([f]) => relative(f)).filter((f) => f !== js && f !== css);
 const html = fs.readFileSync(path.join(here, 'index.html'), 'utf8')
   .replace('{{js}}', js).replace('{{css}}', css);
 fs.writeFileSync(path.join(out, 'index.html'), html);
 
 let gzipped = 0;
-const sizes = ['index.html', js, css].map((f) => {
+const sizes = ['index.html', js, css, ...chunks].map((f) => {
   const body = fs.readFileSync(path.join(out, f));
   const gz = zlib.gzipSync(body, { level: 9 }).length;
   gzipped += gz;

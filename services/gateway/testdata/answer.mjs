@@ -17,8 +17,10 @@ try {
   const bruno = await newPage();
   await ana.goto(`${gateway}/console/calls`);
   await signIn(ana, { tenant: 'acme', subject: 'ana', roles: ['admin', 'supervisor'] });
-  await bruno.goto(`${gateway}/console/calls`);
-  await signIn(bruno, { tenant: 'acme', subject: 'bruno' });
+  // bruno through a ready sign-in link (as make demo prints one).
+  await bruno.goto(`${gateway}/console/calls?tenant=acme&agent=bruno&roles=agent`);
+  await bruno.waitForSelector('#stream[data-state=live]', { timeout: 20000 });
+  if (bruno.url() !== `${gateway}/console/calls`) throw new Error(`link kept in ${bruno.url()}`);
   for (const p of [ana, bruno]) {
     await p.selectOption('#availability', 'AVAILABLE');
     await p.waitForFunction(() => document.getElementById('error').hidden, null, { timeout: 10000 });

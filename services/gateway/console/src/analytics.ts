@@ -1,8 +1,8 @@
 // Calls → Analytics (/console/analytics): calls by period, success vs failure, inbound vs
 // outbound, average duration, top contacts, and (supervisors) the 30-day cost chart. The bars
 // are tables, so screen readers read the figures; the cost is also drawn with uPlot.
-import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
+// (uPlot's stylesheet is in the main bundle: main.ts imports it.)
+import type uPlot from 'uplot';
 import { byId, h, mmss, money, seconds, show } from './dom';
 import { BILLING, CALLS, hasRole, localTime, state } from './state';
 
@@ -69,7 +69,7 @@ export function analyticsPage(): void {
                  'cost', 'Cost per day, last 30 days')));
       }
       body.replaceChildren(...parts);
-      drawCost(days);
+      await drawCost(days);
       show(null);
     } catch (e) {
       show(e);
@@ -78,16 +78,19 @@ export function analyticsPage(): void {
   void load();
 }
 
-// The 30-day cost as a line, in the plan's currency units.
-function drawCost(days: { date: string; cost?: { amountMicros?: string; currencyCode?: string } }[]) {
+// The 30-day cost as a line, in the plan's currency units. uPlot is loaded with the first chart
+// (its own chunk), so the other screens never wait for it.
+async function drawCost(days: { date: string; cost?: { amountMicros?: string; currencyCode?: string } }[]) {
   chart?.destroy();
   chart = null;
   const box = byId('cost-chart');
   if (!box || days.length === 0) return;
   const currency = days.find((d) => d.cost?.currencyCode)?.cost?.currencyCode || '';
+  const { default: UPlot } = await import('uplot');
+  if (!box.isConnected) return;
   const x = days.map((d) => Date.parse(`${d.date}T12:00:00Z`) / 1000);
   const y = days.map((d) => Number(d.cost?.amountMicros || 0) / 1e6);
-  chart = new uPlot({
+  chart = new UPlot({
     width: Math.min(720, box.clientWidth || 720),
     height: 220,
     series: [{}, { label: `Cost (${currency})`, stroke: '#1f5eff', fill: 'rgba(31,94,255,.12)' }],

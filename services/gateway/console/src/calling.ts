@@ -155,6 +155,13 @@ export function renderCallStatus(): void {
   const st = short(call.state, 'CALL_STATE_');
   if (TERMINAL.includes(st)) {
     lastEnded = `Call ${st.toLowerCase()}`;
+    const ended = lastEnded;
+    window.setTimeout(() => {  // the line goes after a while, unless another call came
+      if (lastEnded === ended && !state.call) {
+        lastEnded = '';
+        renderCallStatus();
+      }
+    }, 15000);
     state.call = null;
     state.peer?.close();
     state.peer = null;

@@ -25,9 +25,9 @@ export function openContactLater(contact: Contact): void {
   localStorage.setItem('sb.contact', JSON.stringify(contact));
 }
 
-export function contactPage(): void {
+export function contactPage(): Promise<void> {
   const page = byId('page');
-  if (!page) return;
+  if (!page) return Promise.resolve();
   const saved: Partial<Contact> = JSON.parse(localStorage.getItem('sb.contact') || '{}');
   const form = h('form', { id: 'contact-form', class: 'filters' },
     h('label', {}, 'Contact', h('input', { name: 'wa', placeholder: 'WhatsApp id (5511…)',
@@ -47,7 +47,7 @@ export function contactPage(): void {
     void openContact(contact, panel);
   });
   page.replaceChildren(h('h2', {}, 'Contact'), form, panel);
-  if (saved.wa && saved.number) void openContact(saved as Contact, panel);
+  return saved.wa && saved.number ? openContact(saved as Contact, panel) : Promise.resolve();
 }
 
 const refOf = (c: Contact) => ({ waId: c.wa, displayName: c.name || undefined });

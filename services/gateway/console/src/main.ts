@@ -1,10 +1,11 @@
 // The Switchboard console: sign-in, the shell (navigation, availability, the stream, the call
 // bar), the screens' routes and the keyboard shortcuts. Everything goes through the gateway's
 // public API (api.ts).
+import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { Api, ApiError, Notification as Note, claimsOf } from './api';
 import { analyticsPage } from './analytics';
-import { callsPage } from './calls';
+import { callsPage, prefetchCalls } from './calls';
 import { endCall, notify, onCallState, renderCallStatus, renderRinging, stopRingtone } from './calling';
 import { contactPage, leaveContact } from './contact';
 import { byId, h, show } from './dom';
@@ -13,6 +14,8 @@ import { settingsPage } from './settings';
 import { CALLS, Call, hasRole, state } from './state';
 import { usagePage } from './usage';
 import { leaveWallboard, wallboardPage } from './wallboard';
+
+performance.mark('app-start');  // the bundle is loaded and runs (tools/bench/console_load.mjs)
 
 // ---- sign-in --------------------------------------------------------------------------------
 
@@ -50,6 +53,19 @@ function signIn(): void {
   });
   byId('app')?.replaceChildren(form);
   (form.elements.namedItem('tenant') as HTMLInputElement).focus();
+  // A ready sign-in link (make demo prints one): ?tenant=demo&agent=agent-1&roles=agent,admin
+  // fills the form and signs in through the dev sign-in; the query leaves the address bar.
+  const link = new URLSearchParams(location.search);
+  if (link.get('tenant') && link.get('agent')) {
+    (form.elements.namedItem('tenant') as HTMLInputElement).value = link.get('tenant')!;
+    (form.elements.namedItem('subject') as HTMLInputElement).value = link.get('agent')!;
+    const roles = (link.get('roles') || 'agent').split(',');
+    for (const box of form.querySelectorAll<HTMLInputElement>('input[name=roles]')) {
+      box.checked = roles.includes(box.value);
+    }
+    history.replaceState({}, '', location.pathname);
+    form.requestSubmit();
+  }
 }
 
 function useToken(token: string): void {
@@ -78,6 +94,15 @@ const link = (path: string, text: string) =>
 function start(token: string): void {
   state.api = new Api(token);
   state.claims = claimsOf(token)!;
+  // Before anything is drawn: the tenant's zone (every date is shown in it) and, on the Calls
+  // page, its rows. The Calls page waits for both; another screen is drawn again with the zone.
+  state.ready = state.api.call(CALLS, 'GetCallsSettings', {}).then((r) => {
+    const zone = r.settings?.timeZone;
+    if (!zone || zone === state.zone) return;
+    state.zone = zone;
+    if (screenOf() !== 'calls' && screenOf() !== '') void route();
+  }).catch(() => {});
+  if (screenOf() === 'calls' || screenOf() === '') prefetchCalls();
   const header = h('header', {},
     h('strong', {}, 'Switchboard'),
     h('nav', { 'aria-label': 'Screens' },
@@ -107,21 +132,18 @@ function start(token: string): void {
     e.preventDefault();
     go(a.href);
   });
-  window.onpopstate = route;
+  window.onpopstate = () => void route();
   document.addEventListener('keydown', shortcuts);
   if ('Notification' in window && Notification.permission === 'default') {
     Notification.requestPermission().catch(() => {});
   }
-  listen();
-  // Dates are shown in the tenant's zone; the screen is drawn again once it is known.
-  state.api.call(CALLS, 'GetCallsSettings', {}).then((r) => {
-    if (r.settings?.timeZone && r.settings.timeZone !== state.zone) {
-      state.zone = r.settings.timeZone;
-      route();
-    }
-  }).catch(() => {});
-  void resumeCall();
-  route();
+  // The screen's own requests go first; the stream, availability and the call bar's after them
+  // (a browser opens at most six connections to the gateway at once).
+  void route().finally(() => {
+    listen();
+    refreshAvailability();
+    void resumeCall();
+  });
 }
 
 // After a reload: the call this agent is on, so End Call is still there.
@@ -145,7 +167,7 @@ function screenOf(): string {
   return screen === 'console' ? '' : screen;
 }
 
-function route(): void {
+function route(): Promise<void> {
   const screen = screenOf();
   if (screen !== 'wallboard') leaveWallboard();
   if (screen !== 'contact') leaveContact();
@@ -155,18 +177,18 @@ function route(): void {
   }
   renderCallStatus();
   switch (screen) {
-    case 'usage': return void usagePage();
+    case 'usage': return usagePage();
     case 'contact': return contactPage();
-    case 'wallboard': return wallboardPage();
-    case 'analytics': return analyticsPage();
-    case 'settings': return void settingsPage();
-    default: return void callsPage();
+    case 'wallboard': return Promise.resolve(wallboardPage());
+    case 'analytics': return Promise.resolve(analyticsPage());
+    case 'settings': return settingsPage();
+    default: return callsPage();
   }
 }
 
 function go(path: string): void {
   history.pushState({}, '', path);
-  route();
+  void route();
 }
 
 // Ctrl+K call (when eligible), Ctrl+E end, Ctrl+H history, Esc reject the first ringing call.

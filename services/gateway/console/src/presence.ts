@@ -33,7 +33,6 @@ export function availabilitySelect(): HTMLElement {
     tick();
     if (select.value === 'COOLDOWN') countdown = window.setInterval(tick, 1000);
   };
-  refreshAvailability();
   clearInterval(heartbeat);
   heartbeat = window.setInterval(() => {
     state.api.call(ROUTING, 'Heartbeat', {}).then((r) => r.agent && render?.(r.agent))

@@ -44,6 +44,7 @@ export const state = {
   claims: null as unknown as Claims,
   // IANA zone of the tenant (CallsSettings.time_zone): dates on every screen are shown in it.
   zone: 'UTC',
+  ready: Promise.resolve() as Promise<void>,  // the zone is known (or could not be read)
   ringing: new Map<string, IncomingCall>(),
   streamState: '',
   call: null as Call | null,             // the agent's own call in progress
@@ -57,13 +58,22 @@ export interface Contact { wa: string; name: string; number: string; kind: strin
 export const hasRole = (...roles: string[]) =>
   roles.some((r) => (state.claims.roles || []).includes(r));
 
+// Formatters by zone and options: making one costs far more than using it (a page of 50 rows
+// would otherwise make 50).
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 // Dates and times in the tenant's zone ("06/12/2026, 14:05").
 export function localTime(iso: string | undefined, options: Intl.DateTimeFormatOptions = {
   dateStyle: 'short', timeStyle: 'short' }): string {
   if (!iso) return '';
+  const key = `${state.zone}|${JSON.stringify(options)}`;
+  let format = formats.get(key);
   try {
-    return new Intl.DateTimeFormat(undefined, { ...options, timeZone: state.zone })
-      .format(new Date(iso));
+    if (!format) {
+      format = new Intl.DateTimeFormat(undefined, { ...options, timeZone: state.zone });
+      formats.set(key, format);
+    }
+    return format.format(new Date(iso));
   } catch {
     return new Date(iso).toLocaleString();
   }
