@@ -377,11 +377,17 @@ TEST_CASE(
   CHECK(absl::StrContains(call->sdp_answer, "m=audio"));
   CHECK(call->sdp_answer != call->sdp_offer);
 
+  // Maria calls while only bruno is Available; he rejects it with Esc.
+  browser.Said("ESC-READY");
+  absl::StatusOr<std::string> maria = suite.sim()->PlaceUserCall(kNumber, "5511966880005");
+  REQUIRE(maria.ok());
   const std::string done = browser.Done();
   INFO(done);
   CHECK(absl::StrContains(done, R"("errors":[])"));
   CHECK(absl::StrContains(done, R"("error":"")"));
   CHECK(absl::StrContains(done, R"("brunoError":"")"));
+  CHECK(testing::Eventually(
+      [&] { return suite.sim()->Call(*maria)->stage == sb::metasim::CallStage::kEnded; }));
   CHECK(absl::StrContains(done, R"("found":["↓ InJoão Lima)"));
   CHECK(absl::StrContains(done, R"("warning":"This month's minutes are used up)"));
   // The CSV holds exactly the calls ListCalls lists for the same filter and search.

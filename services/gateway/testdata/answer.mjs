@@ -7,7 +7,9 @@
 //   READY            both signed in and Available
 //   RINGING <json>   both pages show the card, with a browser notification and the ringtone
 //   ANSWERED <json>  ana answered (On call); bruno's card gone
-//   DONE <json>      ended with Ctrl+E; the Calls page, the CSV, usage and settings
+//   ESC-READY        after ending with Ctrl+E, the Calls page, the CSV and usage: bruno waits
+//                    for another call, to reject it with Esc; then settings and the wallboard
+//   DONE <json>      what the pages showed
 import fs from 'node:fs';
 import { open, signIn, snap } from './browser.mjs';
 
@@ -95,6 +97,14 @@ try {
   });
   const warning = await ana.textContent('#usage-warning');
   await snap(ana, 'console-usage');
+
+  // Esc rejects the call ringing on bruno's page (he alone is Available now; the
+  // business hours set below would close the number).
+  console.log('ESC-READY');
+  await bruno.waitForSelector(card, { timeout: 30000 });
+  await bruno.keyboard.press('Escape');
+  await bruno.waitForSelector(card, { state: 'detached', timeout: 20000 });
+  await snap(bruno, 'console-rejected');
 
   // Settings (admin): business hours on the number and a team, saved through the API.
   await ana.click('a[href="/console/settings"]');

@@ -8,7 +8,7 @@
 //   RELOADED   after a reload, still signed in and the card still there (the stream's reset)
 //   GONE       the card gone once the call was answered elsewhere
 //   DONE <json> what the page showed afterwards
-import { open, signIn } from './browser.mjs';
+import { open, signIn, snap } from './browser.mjs';
 
 const [gateway, tools] = process.argv.slice(2);
 const { browser, page, errors } = await open(tools);
@@ -21,6 +21,7 @@ try {
   await page.waitForSelector(card, { timeout: 30000 });
   const text = await page.textContent(card);
   if (!text.includes('Carla Souza')) throw new Error(`card says ${text}`);
+  await snap(page, 'console-card');
   console.log('CARD');
 
   await page.reload();
@@ -45,6 +46,7 @@ try {
   await page.waitForSelector('#no-calls', { timeout: 10000 }).catch(async (e) => {
     throw new Error(`${e.message}; the page said: ${await page.textContent('#error')}`);
   });
+  await snap(page, 'console-dnd-no-calls');
   const result = {
     url: page.url(),
     availability: await page.inputValue('#availability'),

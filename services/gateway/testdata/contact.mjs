@@ -6,7 +6,7 @@
 //   CALLING          Ctrl+K placed the call (a real WebRTC offer from this browser)
 //   DONE <json>      Ctrl+E ended it; then the Calls page (the call, a note added to it) and
 //                    the usage card before and after buying 250 minutes
-import { open, signIn } from './browser.mjs';
+import { open, signIn, snap } from './browser.mjs';
 
 const [gateway, tools, number, contact] = process.argv.slice(2);
 const { browser, page, errors } = await open(tools);
@@ -25,13 +25,16 @@ try {
     codes: await page.$$eval('#reasons li', (l) => l.map((x) => x.dataset.code)),
     title: await page.getAttribute('#call', 'title'),
   };
+  await snap(page, 'console-call-blocked');
   console.log(`BLOCKED ${JSON.stringify(blocked)}`);
 
   await page.waitForSelector('#call:not([disabled])', { timeout: 60000 });
+  await snap(page, 'console-call-eligible');
   console.log('ELIGIBLE');
 
   await page.keyboard.press('Control+KeyK');
   await page.waitForSelector('#calling', { timeout: 20000 });
+  await snap(page, 'console-calling');
   console.log('CALLING');
 
   await page.keyboard.press('Control+KeyE');
@@ -55,6 +58,9 @@ try {
   // Calls → Analytics: the call counted, outbound, and the 30-day cost chart drawn.
   await page.click('a[href="/console/analytics"]');
   await page.waitForSelector('#directions', { timeout: 10000 });
+  // The cost chart: uPlot's chunk loaded under the console's CSP and drawn on a canvas.
+  await page.waitForSelector('#cost-chart canvas', { timeout: 10000 });
+  await snap(page, 'console-analytics');
   const analytics = {
     directions: await page.textContent('#directions'),
     costDays: await page.$$eval('#cost tr', (r) => r.length),
