@@ -13,6 +13,7 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
+#include "libs/core/status_macros.h"
 #include "libs/kafka/dispatch.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -562,9 +563,15 @@ void Consumer::Loop() {
 // ---------------------------------------------------------------------------------------------
 // Admin
 
-absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpec>& topics,
-                          absl::Duration timeout) {
-  auto conf = MakeConf({{"bootstrap.servers", brokers}, {"client.id", "switchboard-admin"}});
+namespace {
+
+// An admin client of `brokers` with `extra` properties.
+absl::StatusOr<rd_kafka_t*> AdminClient(const std::string& brokers,
+                                        const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> settings = {{"bootstrap.servers", brokers},
+                                                 {"client.id", "switchboard-admin"}};
+  for (const auto& [k, v] : extra) settings[k] = v;
+  auto conf = MakeConf(settings);
   if (!conf.ok()) return conf.status();
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, errstr, sizeof errstr);
@@ -572,17 +579,48 @@ absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpe
     rd_kafka_conf_destroy(*conf);
     return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr);
   }
-  // Only what is missing: no admin request (nor the ACL for one) when the topics exist.
-  std::set<std::string> existing;
+  return rk;
+}
+
+// The topics the cluster has (all topics' metadata: nothing is auto-created by asking).
+absl::StatusOr<std::set<std::string>> ExistingTopics(rd_kafka_t* rk, absl::Duration timeout) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  if (rd_kafka_metadata(rk, 1, nullptr, &metadata, Millis(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < metadata->topic_cnt; ++i) {
-      if (metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        existing.insert(metadata->topics[i].topic);
-      }
-    }
-    rd_kafka_metadata_destroy(metadata);
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &metadata, Millis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(absl::StatusCode::kUnavailable, "KAFKA_UNAVAILABLE", "read topics", err);
   }
+  std::set<std::string> existing;
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    if (metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      existing.insert(metadata->topics[i].topic);
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return existing;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> MissingTopics(
+    const std::string& brokers, const std::vector<TopicSpec>& topics, absl::Duration timeout,
+    const std::map<std::string, std::string>& extra) {
+  ASSIGN_OR_RETURN(rd_kafka_t * rk, AdminClient(brokers, extra));
+  absl::StatusOr<std::set<std::string>> existing = ExistingTopics(rk, timeout);
+  rd_kafka_destroy(rk);
+  if (!existing.ok()) return existing.status();
+  std::vector<std::string> missing;
+  for (const TopicSpec& t : topics) {
+    if (existing->count(t.name) == 0) missing.push_back(t.name);
+  }
+  return missing;
+}
+
+absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpec>& topics,
+                          absl::Duration timeout, const std::map<std::string, std::string>& extra) {
+  ASSIGN_OR_RETURN(rd_kafka_t * rk, AdminClient(brokers, extra));
+  char errstr[512];
+  // Only what is missing: no admin request (nor the ACL for one) when the topics exist.
+  std::set<std::string> existing = ExistingTopics(rk, timeout).value_or(std::set<std::string>());
   std::vector<rd_kafka_NewTopic_t*> new_topics;
   for (const auto& t : topics) {
     if (existing.count(t.name) > 0) continue;

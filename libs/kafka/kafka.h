@@ -193,8 +193,16 @@ class Consumer {
   bool closed_ = false;
 };
 
-// Creates topics that do not exist yet (existing ones are left alone).
+// Creates topics that do not exist yet (existing ones are left alone). `extra`: librdkafka
+// properties (TLS, SASL) as for the clients.
 absl::Status CreateTopics(const std::string& brokers, const std::vector<TopicSpec>& topics,
-                          absl::Duration timeout = absl::Seconds(10));
+                          absl::Duration timeout = absl::Seconds(10),
+                          const std::map<std::string, std::string>& extra = {});
+
+// The topics of `topics` the cluster does not have, in their order; UNAVAILABLE
+// KAFKA_UNAVAILABLE when the cluster's metadata cannot be read within `timeout`.
+absl::StatusOr<std::vector<std::string>> MissingTopics(
+    const std::string& brokers, const std::vector<TopicSpec>& topics, absl::Duration timeout,
+    const std::map<std::string, std::string>& extra = {});
 
 }  // namespace switchboard::kafka

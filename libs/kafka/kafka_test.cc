@@ -315,3 +315,30 @@ TEST_CASE("a batch handler takes what is already fetched; a refused batch goes o
   CHECK(single.AsBatchHandler() == nullptr);
   CHECK(single.max_batch() == 1);
 }
+
+TEST_CASE(
+    "missing topics are named, asking for them creates none, and properties reach the client") {
+  using switchboard::core::MetadataOf;
+  using switchboard::core::ReasonOf;
+  Fixture f;
+  const std::string have = absl::StrCat("have.", switchboard::core::NewId());
+  const std::string lack = absl::StrCat("lack.", switchboard::core::NewId());
+  REQUIRE(f.cluster->CreateTopics({{have, 1}}).ok());
+  for (int i = 0; i < 2; ++i) {  // the second look proves the first created nothing
+    auto missing =
+        kafka::MissingTopics(f.cluster->bootstrap(), {{have, 1}, {lack, 1}}, absl::Seconds(5));
+    REQUIRE(missing.ok());
+    CHECK(*missing == std::vector<std::string>{lack});
+  }
+  auto down = kafka::MissingTopics("127.0.0.1:1", {{have, 1}}, absl::Milliseconds(500));
+  CHECK(ReasonOf(down.status()) == "KAFKA_UNAVAILABLE");
+  auto bad = kafka::MissingTopics(f.cluster->bootstrap(), {{have, 1}}, absl::Seconds(1),
+                                  {{"no.such.property", "1"}});
+  CHECK(ReasonOf(bad.status()) == "INVALID_KAFKA_CONFIG");
+  CHECK(MetadataOf(bad.status())["property"] == "no.such.property");
+  auto good =
+      kafka::MissingTopics(f.cluster->bootstrap(), {{have, 1}}, absl::Seconds(5),
+                           {{"client.rack", "eu-west-1a"}, {"socket.keepalive.enable", "true"}});
+  REQUIRE(good.ok());
+  CHECK(good->empty());
+}

@@ -19,7 +19,9 @@
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
 #include "libs/kafka/embedded.h"
+#include "libs/kafka/properties.h"
 #include "libs/runtime/grpc.h"
+#include "libs/runtime/process_metrics.h"
 #include "libs/whatsapp/credentials.h"
 #include "libs/whatsapp/graph_client.h"
 #include "prometheus/exposer.h"
@@ -42,6 +44,7 @@ class KafkaModule final : public Module {
   absl::Status Init(Context& ctx) override {
     const Config& config = ctx.config();
     std::string bootstrap = config.kafka_brokers;
+    std::map<std::string, std::string> properties;
     if (bootstrap.empty()) {
       ASSIGN_OR_RETURN(embedded_, kafka::EmbeddedCluster::Start());
       RETURN_IF_ERROR(embedded_->CreateTopics(kafka::SuiteTopics()));
@@ -59,17 +62,19 @@ class KafkaModule final : public Module {
                  {"bootstrap_file", config.kafka_bootstrap_file},
                  {"topics", static_cast<int64_t>(kafka::SuiteTopics().size())}});
     } else {
-      // Topics may also be managed outside (Strimzi); failing to create them is not fatal.
-      absl::Status created = kafka::CreateTopics(bootstrap, kafka::SuiteTopics());
-      if (!created.ok()) {
-        log::Warning("could not create kafka topics", {{"error", created.ToString()}});
+      if (!config.kafka_config.empty()) {
+        ASSIGN_OR_RETURN(properties, kafka::LoadProperties(config.kafka_config));
       }
+      properties_ = properties;
+      RETURN_IF_ERROR(Topics(config, bootstrap));
     }
     ASSIGN_OR_RETURN(producer_,
-                     kafka::Producer::Create({.brokers = bootstrap, .metrics = &ctx.metrics()}));
+                     kafka::Producer::Create(
+                         {.brokers = bootstrap, .extra = properties, .metrics = &ctx.metrics()}));
     RETURN_IF_ERROR(core::Annotate(producer_->Probe(absl::Seconds(5)),
                                    absl::StrCat("kafka at ", bootstrap, " is unreachable")));
     ctx.infra().kafka_bootstrap = bootstrap;
+    ctx.infra().kafka_properties = properties;
     ctx.infra().producer = producer_.get();
     return absl::OkStatus();
   }
@@ -80,6 +85,33 @@ class KafkaModule final : public Module {
   absl::Status Probe() override { return producer_->Probe(absl::Seconds(1)); }
 
  private:
+  // Against real brokers the topics are the operator's (the chart's KafkaTopics, 12 partitions
+  // and 3 replicas): created only when asked, with the flags' partitions and replicas; else
+  // checked, and a missing one stops the start with its name.
+  absl::Status Topics(const Config& config, const std::string& bootstrap) {
+    std::vector<kafka::TopicSpec> topics = kafka::SuiteTopics();
+    if (config.kafka_create_topics) {
+      for (kafka::TopicSpec& t : topics) {
+        t.partitions = config.kafka_topic_partitions;
+        t.replication_factor = config.kafka_topic_replication;
+      }
+      return core::Annotate(kafka::CreateTopics(bootstrap, topics, absl::Seconds(10), properties_),
+                            "creating the suite's topics (--kafka-create-topics=on)");
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> missing,
+                     kafka::MissingTopics(bootstrap, topics, absl::Seconds(10), properties_));
+    if (!missing.empty()) {
+      return core::Error(
+          absl::StatusCode::kFailedPrecondition, "KAFKA_TOPICS_MISSING",
+          absl::StrCat("kafka at ", bootstrap, " lacks the topics ", absl::StrJoin(missing, ", "),
+                       ": create them (the chart's KafkaTopics) or start with "
+                       "--kafka-create-topics=on"),
+          {{"topics", absl::StrJoin(missing, ",")}});
+    }
+    return absl::OkStatus();
+  }
+
+  std::map<std::string, std::string> properties_;
   std::unique_ptr<kafka::EmbeddedCluster> embedded_;  // destroyed after the producer
   std::unique_ptr<kafka::Producer> producer_;
 };
@@ -254,6 +286,11 @@ const std::string& Context::kafka_bootstrap() {
   return infra_.kafka_bootstrap;
 }
 
+const std::map<std::string, std::string>& Context::kafka_properties() {
+  producer();  // same precondition
+  return infra_.kafka_properties;
+}
+
 redis::Pool& Context::redis() {
   if (infra_.redis == nullptr) {
     log::Error("module uses redis without depending on it", {{"module", module_}});
@@ -342,6 +379,9 @@ absl::Status App::Start() {
                                     config_.metrics_port, ": ", e.what()));
   }
   exposer_->RegisterCollectable(metrics_);
+  // The exposer keeps weak pointers: the App owns what it collects.
+  process_metrics_ = std::make_shared<ProcessMetrics>();  // CPU, memory, fds, threads
+  exposer_->RegisterCollectable(process_metrics_);
   auto ports = exposer_->GetListeningPorts();
   metrics_port_ = ports.empty() ? config_.metrics_port : ports.front();
 
@@ -397,6 +437,18 @@ absl::Status App::Start() {
   builder.AddListeningPort(absl::StrCat(config_.listen_host, ":", config_.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);
+  // Keepalive as clients and load balancers use it: pings at the permitted rate, even between
+  // calls, are fine; connections age out so a scale-out gets its share.
+  const auto ms = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(config_.grpc_min_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(absl::Minutes(1)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(absl::Seconds(20)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(config_.grpc_max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             ms(config_.grpc_max_connection_age_grace));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   std::vector<std::string> service_names;
   for (auto& r : running_) {

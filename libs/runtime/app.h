@@ -30,6 +30,7 @@
 #include "libs/runtime/module.h"
 
 namespace prometheus {
+class Collectable;
 class Exposer;
 class Registry;
 }  // namespace prometheus
@@ -43,6 +44,7 @@ namespace switchboard::runtime {
 // What the infrastructure modules provide to the services that depend on them.
 struct Infrastructure {
   std::string kafka_bootstrap;
+  std::map<std::string, std::string> kafka_properties;  // --kafka-config, for every client
   kafka::Producer* producer = nullptr;
   redis::Pool* redis = nullptr;
   bool postgres = false;
@@ -87,6 +89,8 @@ class Context {
   // Dependencies; each dies loudly if the module did not declare it (a wiring bug).
   kafka::Producer& producer();
   const std::string& kafka_bootstrap();
+  // librdkafka properties every Kafka client of the suite is made with (--kafka-config).
+  const std::map<std::string, std::string>& kafka_properties();
   redis::Pool& redis();
   // A pool scoped to the module's own schema.
   std::unique_ptr<pg::Pool> Postgres(const std::string& schema, int pool_size = 8);
@@ -147,6 +151,7 @@ class App {
   const core::Clock& clock_;
   // Shared: the exposer keeps only a weak reference to what it serves.
   std::shared_ptr<prometheus::Registry> metrics_;
+  std::shared_ptr<prometheus::Collectable> process_metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   Infrastructure infra_;

@@ -55,6 +55,19 @@ std::function<absl::Status(Config&, const std::string&)> Duration(absl::Duration
   };
 }
 
+// An integer in [min, max].
+std::function<absl::Status(Config&, const std::string&)> Int(int Config::*field, const char* name,
+                                                             int min, int max) {
+  return [=](Config& c, const std::string& v) -> absl::Status {
+    int n;
+    if (!absl::SimpleAtoi(v, &n) || n < min || n > max) {
+      return Bad(name, v, absl::StrCat("must be a whole number from ", min, " to ", max));
+    }
+    c.*field = n;
+    return absl::OkStatus();
+  };
+}
+
 std::function<absl::Status(Config&, const std::string&)> Text(std::string Config::*field) {
   return [field](Config& c, const std::string& v) {
     c.*field = v;
@@ -85,6 +98,22 @@ const std::vector<Flag>& Flags() {
        Text(&Config::kafka_brokers)},
       {"kafka-bootstrap-file", "where the embedded Kafka's address is written",
        Text(&Config::kafka_bootstrap_file)},
+      {"kafka-config",
+       "a file of librdkafka properties for --kafka-brokers (security.protocol, sasl.*, ssl.*); "
+       "a value ${file:/path} is read from that file",
+       Text(&Config::kafka_config)},
+      {"kafka-create-topics",
+       "on: create the suite's missing topics at start (with --kafka-brokers); off: only check "
+       "that they exist",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (v != "on" && v != "off") return Bad("kafka-create-topics", v, "must be on or off");
+         c.kafka_create_topics = v == "on";
+         return absl::OkStatus();
+       }},
+      {"kafka-topic-partitions", "partitions of the topics --kafka-create-topics creates",
+       Int(&Config::kafka_topic_partitions, "kafka-topic-partitions", 1, 1000)},
+      {"kafka-topic-replication", "replicas of the topics --kafka-create-topics creates",
+       Int(&Config::kafka_topic_replication, "kafka-topic-replication", 1, 10)},
       {"redis-url", "redis://[:password@]host:port/db",
        [](Config& c, const std::string& v) -> absl::Status {
          if (!absl::StartsWith(v, "redis://"))
@@ -115,6 +144,18 @@ const std::vector<Flag>& Flags() {
       {"max-stream-time", "the longest a streaming gRPC call may run, e.g. 30m",
        Duration(&Config::max_stream_time, "max-stream-time", absl::Seconds(1), absl::Hours(24),
                 "between 1s and 24h, e.g. 30m")},
+      {"grpc-min-ping-interval",
+       "how often a gRPC client may send keepalive pings, with or without calls, e.g. 5s",
+       Duration(&Config::grpc_min_ping_interval, "grpc-min-ping-interval", absl::Seconds(1),
+                absl::Minutes(10), "between 1s and 10m, e.g. 5s")},
+      {"grpc-max-connection-age",
+       "close gRPC connections after this long so clients rebalance, e.g. 30m",
+       Duration(&Config::grpc_max_connection_age, "grpc-max-connection-age", absl::Seconds(10),
+                absl::Hours(24), "between 10s and 24h, e.g. 30m")},
+      {"grpc-max-connection-age-grace",
+       "how long calls in flight may finish on a connection closed for its age, e.g. 5m",
+       Duration(&Config::grpc_max_connection_age_grace, "grpc-max-connection-age-grace",
+                absl::Seconds(1), absl::Hours(24), "between 1s and 24h, e.g. 5m")},
       {"log-level", "debug, info, warning or error",
        [](Config& c, const std::string& v) -> absl::Status {
          if (!log::ParseLevel(v, &c.log_level)) {
@@ -274,6 +315,10 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const G
     return core::InvalidArgument("INVALID_FLAG",
                                  "--auth-secret (or SWITCHBOARD_AUTH_SECRET) is required",
                                  {{"flag", "auth-secret"}});
+  }
+  if (config.kafka_brokers.empty() && !config.kafka_config.empty()) {
+    return Bad("kafka-config", config.kafka_config,
+               "needs --kafka-brokers (the embedded Kafka takes no properties)");
   }
   return config;
 }

@@ -46,6 +46,13 @@ struct Config {
   int metrics_port = 9464;    // 0: any free port
   std::string kafka_brokers;  // empty: an embedded, in-process Kafka
   std::string kafka_bootstrap_file = "switchboard-kafka.bootstrap";
+  // With kafka_brokers: a file of librdkafka properties (TLS, SASL; kafka/properties.h).
+  std::string kafka_config;
+  // With kafka_brokers: create the suite's missing topics at start with these partitions and
+  // replicas, instead of checking that they exist (the embedded Kafka always has them).
+  bool kafka_create_topics = false;
+  int kafka_topic_partitions = 12;
+  int kafka_topic_replication = 3;
   std::string redis_url = "redis://127.0.0.1:6379/0";
   std::string postgres_url = "postgresql://switchboard@127.0.0.1:5432/switchboard";
   std::string auth_secret;
@@ -54,6 +61,13 @@ struct Config {
   // (call_limits.h).
   absl::Duration max_call_time = absl::Seconds(30);
   absl::Duration max_stream_time = absl::Minutes(30);
+  // Keepalive: clients may ping this often, with or without calls in flight (more often is a
+  // strike; two strikes and the connection gets GOAWAY too_many_pings).
+  absl::Duration grpc_min_ping_interval = absl::Seconds(5);
+  // A connection is sent GOAWAY after this long (spread ±10 % by gRPC), so clients reconnect
+  // and a Service rebalances after a scale-out; calls in flight get max_connection_age_grace.
+  absl::Duration grpc_max_connection_age = absl::Minutes(30);
+  absl::Duration grpc_max_connection_age_grace = absl::Minutes(5);
   log::Level log_level = log::Level::kInfo;
   std::string ready_file;  // written (JSON with the bound addresses) once everything started
   bool help = false;

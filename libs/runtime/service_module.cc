@@ -44,6 +44,7 @@ absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::
                                             .topics = {std::string(topic)},
                                             .max_wait = max_wait,
                                             .max_batch = handlers.max_batch(),
+                                            .extra = ctx.kafka_properties(),
                                             .metrics = &ctx.metrics()},
                                            handlers.AsHandler(), handlers.AsBatchHandler()));
   consumers_.push_back(std::move(consumer));

@@ -34,8 +34,15 @@ class Probe {
   void Finished(const v1::Call& call);
 
  private:
-  void Count(prometheus::Family<prometheus::Counter>* family, std::string key,
-             std::initializer_list<std::pair<const char*, std::string>> labels);
+  // Meta's error 190, invalid or expired access token (SwitchboardGraphApiTokenRejected).
+  static constexpr char kTokenRejected[] = "META_190";
+
+  // The series of `key` in `family`, made with `labels` the first time (at 0).
+  prometheus::Counter* Series(prometheus::Family<prometheus::Counter>* family, std::string key,
+                              std::initializer_list<std::pair<const char*, std::string>> labels)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  prometheus::Counter* GraphSeries(absl::string_view action, absl::string_view outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   prometheus::Family<prometheus::Counter>* graph_ = nullptr;
   prometheus::Family<prometheus::Counter>* finished_ = nullptr;

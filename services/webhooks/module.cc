@@ -30,6 +30,7 @@ class Module final : public runtime::ServiceModule {
     ASSIGN_OR_RETURN(producer_, kafka::Producer::Create({.brokers = ctx.kafka_bootstrap(),
                                                          .client_id = "switchboard-webhooks",
                                                          .linger = absl::Microseconds(500),
+                                                         .extra = ctx.kafka_properties(),
                                                          .metrics = nullptr}));
     edge_ = std::make_unique<Edge>(credentials, *registry_, &ctx.redis(), *producer_, ctx.clock(),
                                    ctx.metrics());

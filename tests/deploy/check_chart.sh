@@ -66,6 +66,18 @@ check_rules_annotated() {
     [ "$summaries" -eq "$alerts" ] && [ "$descriptions" -eq "$alerts" ]
 }
 
+# Every alert links its runbook, and the page exists.
+check_rules_runbooks() {
+  local alerts urls missing=0 f
+  alerts=$(grep -c '^ *- alert: ' "$rules")
+  urls=$(grep -c '^ *runbook_url: docs/runbooks/[a-z0-9-]*\.md$' "$rules")
+  for f in $(grep -o 'runbook_url: docs/runbooks/[a-z0-9-]*\.md' "$rules" | cut -d' ' -f2); do
+    [ -s "$root/$f" ] || { echo "  $f is missing"; missing=1; }
+  done
+  echo "  $alerts alerts, $urls runbook links"
+  [ "$alerts" -gt 0 ] && [ "$urls" -eq "$alerts" ] && [ "$missing" -eq 0 ]
+}
+
 # promtool compares annotations too; the tests check expressions, labels and timing, so they
 # run against a copy without annotations (whose templates `promtool check rules` validated).
 check_rules_fire() {
@@ -337,20 +349,63 @@ check_values_schema() {
     return "$SKIP"
   fi
   python3 - "$chart/values.schema.json" "$chart/values.yaml" <<'EOF'
-import json, sys, yaml, jsonschema
+import copy, json, sys, yaml, jsonschema
 schema = json.load(open(sys.argv[1]))
 jsonschema.Draft7Validator.check_schema(schema)
-jsonschema.validate(yaml.safe_load(open(sys.argv[2])), schema)
-# The schema must also reject a target the binary does not have.
-bad = yaml.safe_load(open(sys.argv[2]))
-bad["targets"]["gateway"] = {"enabled": True, "replicas": 1}
-try:
-    jsonschema.validate(bad, schema)
-except jsonschema.ValidationError:
-    pass
-else:
-    sys.exit("schema accepted an unknown target")
-print("  values.yaml satisfies values.schema.json; unknown targets are rejected")
+validator = jsonschema.Draft7Validator(schema)
+values = yaml.safe_load(open(sys.argv[2]))
+
+def errors(v):
+    return [("/".join(map(str, e.absolute_path)) or "(root)") + ": " + e.message
+            for e in validator.iter_errors(v)]
+
+failed = errors(values)
+if failed:
+    sys.exit("  values.yaml does not satisfy values.schema.json:\n" + "\n".join("    " + e for e in failed))
+print("  accepted: values.yaml")
+
+# Every key of values.yaml is described: a "properties" entry with a description and a type.
+def resolve(node):
+    # Follows a "$ref" to #/definitions/..., or the one in an "allOf".
+    for ref in [node.get("$ref")] + [n.get("$ref") for n in node.get("allOf", [])]:
+        if ref:
+            node = {**schema["definitions"][ref.split("/")[-1]], **node}
+    return node
+
+def undescribed(value, node, path):
+    if not isinstance(value, dict):
+        return []
+    missing = []
+    for k, v in value.items():
+        entry = node.get("properties", {}).get(k)
+        if entry is not None:
+            if "description" not in entry or not {"type", "enum"} & set(resolve(entry)):
+                missing.append(path + k)
+            missing += undescribed(v, resolve(entry), path + k + ".")
+        elif isinstance(node.get("additionalProperties"), dict):
+            missing += undescribed(v, resolve(node["additionalProperties"]), path + k + ".")
+        elif "properties" in node:
+            missing.append(path + k)
+    return missing
+
+missing = undescribed(values, schema, "")
+if missing:
+    sys.exit("  keys of values.yaml without a type and description in the schema: " + ", ".join(missing))
+print("  every key of values.yaml has a type and a description in the schema")
+
+# Typos and unknown keys must fail `helm install`/`helm template`, not be silently ignored.
+def reject(what, change):
+    bad = copy.deepcopy(values)
+    change(bad)
+    failed = errors(bad)
+    if not failed:
+        sys.exit(f"  schema accepted {what}")
+    print(f"  rejected: {what} ({failed[0]})")
+
+reject("an unknown target targets.gateway", lambda v: v["targets"].update(gateway={"enabled": True, "replicas": 1}))
+reject("targets.calls.replica: 2", lambda v: v["targets"]["calls"].update(replica=2))
+reject("kafka.broker: x", lambda v: v["kafka"].update(broker="x"))
+reject("a top-level imagee: {}", lambda v: v.update(imagee={}))
 EOF
 }
 
@@ -439,7 +494,7 @@ check_rules_copy() {
 
 check_helm() {
   command -v helm >/dev/null || { echo "  helm not installed"; return "$SKIP"; }
-  local set=(--set kafka.brokers=kafka:9092 --set secret.authSecret=test
+  local set=(--set kafka.brokers=kafka:9092 --set secret.authSecret=check-chart-secret-0123456789
     --set secret.redisUrl=redis://redis:6379/0
     --set secret.postgresUrl=postgresql://sb:sb@postgres:5432/sb
     --set serviceMonitor.enabled=true --set prometheusRule.enabled=true
@@ -451,6 +506,7 @@ check_helm() {
 
 run "promtool check rules deploy/prometheus/alerts.yaml" check_rules_syntax
 run "every alert has a severity, summary and description" check_rules_annotated
+run "every alert links a runbook in docs/runbooks/ that exists" check_rules_runbooks
 run "promtool test rules: alerts fire as intended" check_rules_fire
 run "Grafana dashboard is valid JSON" check_dashboard_json
 run "dashboard queries are valid PromQL" check_dashboard_promql

@@ -3,6 +3,8 @@
 // in-flight calls finish (or cancels them at the drain timeout) while refusing new ones.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
+#include "libs/kafka/embedded.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
@@ -112,7 +115,8 @@ class Fixture {
  public:
   explicit Fixture(absl::Duration drain_timeout = absl::Seconds(5),
                    const core::Clock& clock = core::Clock::Real(),
-                   absl::Duration max_call_time = absl::Seconds(30)) {
+                   absl::Duration max_call_time = absl::Seconds(30),
+                   const std::function<void(runtime::Config&)>& configure = {}) {
     registry_.Add({.name = kModule, .deps = {}, .target = true, .factory = [this] {
                      return std::make_unique<EchoModule>(gate);
                    }});
@@ -125,6 +129,7 @@ class Fixture {
     config.drain_timeout = drain_timeout;
     config.max_call_time = max_call_time;
     config.kafka_bootstrap_file = "";
+    if (configure) configure(config);
     app = std::make_unique<runtime::App>(registry_, config, clock);
     absl::Status started = app->Start();
     INFO(started.ToString());
@@ -456,4 +461,109 @@ TEST_CASE("made-up method names do not create metric series") {
   // They are still counted, under one bounded label.
   CHECK(testing::MetricSample(text, "switchboard_grpc_server_handled_total",
                               {{"grpc_service", "unknown"}, {"grpc_method", "unknown"}}) == 3.0);
+}
+
+TEST_CASE("the metrics endpoint also serves the process's CPU, memory, descriptors and threads") {
+  Fixture f;
+  const std::string text = f.Metrics();
+  INFO(text);
+  CHECK(absl::StrContains(text, "# TYPE process_cpu_seconds_total counter"));
+  CHECK(testing::MetricSample(text, "process_resident_memory_bytes", {}) > 1e6);
+  CHECK(testing::MetricSample(text, "process_open_fds", {}) >= 3);
+  CHECK(testing::MetricSample(text, "process_threads", {}) > 1);
+  CHECK(testing::MetricSample(text, "process_start_time_seconds", {}) > 1.7e9);
+}
+
+TEST_CASE("keepalive: a client pinging between calls keeps its connection; connections age out") {
+  Fixture f(absl::Seconds(5), core::Clock::Real(), absl::Seconds(30), [](runtime::Config& c) {
+    c.grpc_min_ping_interval = absl::Seconds(1);
+    c.grpc_max_connection_age = absl::Seconds(12);
+    c.grpc_max_connection_age_grace = absl::Seconds(1);
+  });
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1500);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", f.app->grpc_port()),
+                                           grpc::InsecureChannelCredentials(), args);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  HealthCheckResponse resp;
+  REQUIRE(health->Check(&ctx, HealthCheckRequest(), &resp).ok());
+  REQUIRE(channel->GetState(false) == GRPC_CHANNEL_READY);
+  // Four pings without a call: under gRPC's default policy the second is a strike and the third
+  // ends the connection (GOAWAY too_many_pings); with the suite's the channel stays READY.
+  CHECK_FALSE(channel->WaitForStateChange(GRPC_CHANNEL_READY,
+                                          absl::ToChronoTime(absl::Now() + absl::Seconds(6))));
+  CHECK(channel->GetState(false) == GRPC_CHANNEL_READY);
+  // At its age (12 s, less 10 % jitter at most) the server closes the connection.
+  CHECK(channel->WaitForStateChange(GRPC_CHANNEL_READY,
+                                    absl::ToChronoTime(absl::Now() + absl::Seconds(20))));
+}
+
+namespace {
+
+// A module that needs Kafka, and nothing else.
+class KafkaUser final : public runtime::Module {
+ public:
+  absl::Status Init(runtime::Context& ctx) override {
+    ctx.producer();
+    return absl::OkStatus();
+  }
+};
+
+absl::Status StartWithKafka(const std::string& brokers,
+                            const std::function<void(runtime::Config&)>& configure = {}) {
+  runtime::Registry registry;
+  runtime::RegisterInfrastructure(registry);
+  registry.Add({.name = "kafka-user", .deps = {"kafka"}, .target = true, .factory = [] {
+                  return std::make_unique<KafkaUser>();
+                }});
+  runtime::Config config;
+  config.targets = {"kafka-user"};
+  config.listen_host = "127.0.0.1";
+  config.grpc_port = 0;
+  config.metrics_port = 0;
+  config.auth_secret = kSecret;
+  config.kafka_brokers = brokers;
+  config.kafka_bootstrap_file = "";
+  if (configure) configure(config);
+  runtime::App app(registry, config);
+  return app.Start();  // stopped again by ~App
+}
+
+}  // namespace
+
+TEST_CASE("against real brokers the topics are checked, not raced: a missing one stops the start") {
+  auto cluster = switchboard::kafka::EmbeddedCluster::Start();
+  REQUIRE(cluster.ok());
+  absl::Status missing = StartWithKafka((*cluster)->bootstrap());
+  INFO(missing.ToString());
+  CHECK(core::ReasonOf(missing) == "KAFKA_TOPICS_MISSING");
+  CHECK(absl::StrContains(core::MetadataOf(missing)["topics"], "calls.state.v1"));
+  // Asked to create them, it tries with the flags' partitions and replicas (the embedded
+  // cluster does not take admin requests: the attempt fails and says so).
+  absl::Status create = StartWithKafka((*cluster)->bootstrap(),
+                                       [](runtime::Config& c) { c.kafka_create_topics = true; });
+  CHECK_FALSE(create.ok());
+  CHECK(absl::StrContains(create.message(), "--kafka-create-topics=on"));
+  REQUIRE((*cluster)->CreateTopics(switchboard::kafka::SuiteTopics()).ok());
+  CHECK(StartWithKafka((*cluster)->bootstrap()).ok());
+  // Properties from --kafka-config reach every client; one librdkafka does not know stops it.
+  const std::string dir = testing::TempDir("kafka-config");
+  {
+    std::ofstream(dir + "/good.properties") << "client.rack=eu-west-1a\nsocket.keepalive.enable="
+                                               "${file:"
+                                            << dir << "/secret}\n";
+    std::ofstream(dir + "/secret") << "true\n";
+    std::ofstream(dir + "/bad.properties") << "# typo\nsecurity.protocl=SASL_SSL\n";
+  }
+  CHECK(StartWithKafka((*cluster)->bootstrap(), [&](runtime::Config& c) {
+          c.kafka_config = dir + "/good.properties";
+        }).ok());
+  absl::Status bad = StartWithKafka((*cluster)->bootstrap(), [&](runtime::Config& c) {
+    c.kafka_config = dir + "/bad.properties";
+  });
+  CHECK(core::ReasonOf(bad) == "INVALID_KAFKA_CONFIG");
+  CHECK(core::MetadataOf(bad)["property"] == "security.protocl");
 }
