@@ -315,6 +315,19 @@ struct Consumer::Metrics {
     }
     it->second->Set(static_cast<double>(lag));
   }
+  // Drops the lag series of partitions this member no longer has (`keep`: "topic|partition"),
+  // so a partition that moved to another member is not reported twice.
+  void KeepOnly(const absl::flat_hash_set<std::string>& keep) {
+    if (this->lag == nullptr) return;
+    for (auto it = gauges.begin(); it != gauges.end();) {
+      if (keep.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      this->lag->Remove(it->second);
+      gauges.erase(it++);
+    }
+  }
 };
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options, Handler handler,
@@ -407,8 +420,44 @@ void Consumer::Stop() {
 
 bool Consumer::WaitBackoff(absl::Duration d) {
   absl::Time until = absl::Now() + d;
-  while (!stop_.load() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  while (!stop_.load() && absl::Now() < until) {
+    MeasureLag();  // a handler retrying is exactly when the lag must keep moving
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   return !stop_.load();
+}
+
+void Consumer::MeasureLag() {
+  const absl::Time now = absl::Now();
+  if (now < next_lag_) return;
+  next_lag_ = now + kLagInterval;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  // Where each partition stands: the next offset to handle is the one stored after the last
+  // success, else where fetching stands (nothing handled yet, or a retry sought back to it).
+  rd_kafka_position(rk_, assigned);
+  absl::flat_hash_set<std::string> mine;
+  absl::flat_hash_set<std::string> keep;
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assigned->elems[i];
+    const std::string key = absl::StrCat(tp.topic, "|", tp.partition);
+    mine.insert(key);
+    int64_t next = tp.offset;
+    if (auto it = stored_.find(key); it != stored_.end()) next = it->second;
+    int64_t low = 0, high = 0;
+    // The high watermark as the last fetch response reported it (no request).
+    if (rd_kafka_get_watermark_offsets(rk_, tp.topic, tp.partition, &low, &high) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      continue;
+    }
+    if (next < 0) next = low;  // no position yet: everything retained is ahead
+    keep.insert(key);
+    metrics_->Lag(tp.topic, tp.partition, std::max<int64_t>(0, high - next));
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
+  metrics_->KeepOnly(keep);
+  // A partition that went elsewhere may come back later from another member's position.
+  absl::erase_if(stored_, [&](const auto& entry) { return !mine.contains(entry.first); });
 }
 
 std::optional<Message> Consumer::Next(int timeout_ms) {
@@ -460,11 +509,7 @@ void Consumer::Store(const Message& msg) {
       msg.offset + 1;
   rd_kafka_offsets_store(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
-  int64_t low = 0, high = 0;
-  if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) ==
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    metrics_->Lag(msg.topic, msg.partition, std::max<int64_t>(0, high - (msg.offset + 1)));
-  }
+  stored_[absl::StrCat(msg.topic, "|", msg.partition)] = msg.offset + 1;
 }
 
 bool Consumer::HandleOne(const Message& msg, absl::flat_hash_map<std::string, int>& failures,
@@ -517,6 +562,7 @@ void Consumer::Loop() {
   const size_t max_batch = batch_ ? static_cast<size_t>(std::max(1, options_.max_batch)) : 1;
   std::vector<Message> batch;
   while (!stop_.load()) {
+    MeasureLag();
     std::optional<Message> first = Next(100);
     if (!first.has_value()) continue;
     batch.clear();

@@ -180,6 +180,11 @@ class Consumer {
   bool HandleOne(const Message& message, absl::flat_hash_map<std::string, int>& failures,
                  absl::Duration* backoff);
   bool WaitBackoff(absl::Duration d);
+  // switchboard_kafka_consumer_lag_messages of every assigned partition: the high watermark
+  // less the next offset to handle, at most every kLagInterval, also while a handler retries
+  // (so a stuck consumer's lag grows); partitions gone to another member are dropped.
+  void MeasureLag();
+  static constexpr absl::Duration kLagInterval = absl::Seconds(1);
 
   rd_kafka_t* rk_;
   ConsumerOptions options_;
@@ -191,6 +196,10 @@ class Consumer {
   std::atomic<int64_t> skipped_{0};
   std::thread thread_;
   bool closed_ = false;
+  // Consumer thread only: the next offset to handle per "topic|partition" (stored after the
+  // last success), and when the lag is measured next.
+  absl::flat_hash_map<std::string, int64_t> stored_;
+  absl::Time next_lag_ = absl::InfinitePast();
 };
 
 // Creates topics that do not exist yet (existing ones are left alone). `extra`: librdkafka

@@ -13,6 +13,7 @@
 #include "libs/core/id.h"
 #include "libs/kafka/dispatch.h"
 #include "libs/kafka/embedded.h"
+#include "prometheus/registry.h"
 #include "tests/support/servers.h"
 
 namespace kafka = switchboard::kafka;
@@ -341,4 +342,42 @@ TEST_CASE(
                            {{"client.rack", "eu-west-1a"}, {"socket.keepalive.enable", "true"}});
   REQUIRE(good.ok());
   CHECK(good->empty());
+}
+
+TEST_CASE("the lag is measured while a handler retries, from the high watermark") {
+  Fixture f;
+  f.Publish(6);
+  prometheus::Registry registry;
+  auto lag = [&]() -> std::optional<double> {
+    for (const prometheus::MetricFamily& family : registry.Collect()) {
+      if (family.name != "switchboard_kafka_consumer_lag_messages") continue;
+      for (const prometheus::ClientMetric& m : family.metric) return m.gauge.value;
+    }
+    return std::nullopt;
+  };
+  Seen seen;
+  std::atomic<bool> store_down{true};
+  auto consumer = kafka::Consumer::Create({.brokers = f.cluster->bootstrap(),
+                                           .group_id = "g-lag",
+                                           .topics = {f.topic},
+                                           .max_backoff = absl::Milliseconds(200),
+                                           .metrics = &registry},
+                                          [&](const kafka::Message& m) {
+                                            // m0 and m1 go through; then the store is down: m2 is
+                                            // retried for as long as it is.
+                                            const std::string t = Text(m);
+                                            if (t != "m0" && t != "m1" && store_down.load())
+                                              return absl::UnavailableError("down");
+                                            seen.Add(t);
+                                            return absl::OkStatus();
+                                          });
+  REQUIRE(consumer.ok());
+  (*consumer)->Start();
+  // Stuck on m2 with m2..m5 waiting: 4 behind, though nothing succeeds any more.
+  CHECK(testing::Eventually([&] { return lag() == 4.0; }, absl::Seconds(20)));
+  f.Publish(2, "n");  // more arrives while it is stuck: the lag grows
+  CHECK(testing::Eventually([&] { return lag() == 6.0; }, absl::Seconds(20)));
+  store_down = false;
+  CHECK(testing::Eventually([&] { return lag() == 0.0; }, absl::Seconds(20)));
+  CHECK(seen.Size() == 8);
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
+#include "prometheus/histogram.h"
 
 namespace switchboard::pg {
 namespace {
@@ -192,10 +193,14 @@ absl::StatusOr<Result> Conn::Exec(absl::string_view sql, const std::vector<Param
   std::string query(sql);
   // Without parameters, the simple protocol: it accepts several statements (migrations).
   const int result_format = results == Results::kBinary ? 1 : 0;
+  const absl::Time start = statement_seconds_ != nullptr ? absl::Now() : absl::InfinitePast();
   PGresult* raw = params.empty() && results == Results::kText
                       ? PQexec(c_, query.c_str())
                       : PQexecParams(c_, query.c_str(), static_cast<int>(params.size()), nullptr,
                                      values.data(), lengths.data(), formats.data(), result_format);
+  if (statement_seconds_ != nullptr) {
+    statement_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
   ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(raw);
   absl::Status status = StatusFromResult(c_, raw);
@@ -241,7 +246,7 @@ absl::StatusOr<std::unique_ptr<Conn>> Pool::Connect() {
     if (c) PQfinish(c);
     return core::Unavailable("PG_UNAVAILABLE", absl::StrCat("postgres: ", err));
   }
-  return std::make_unique<Conn>(c);
+  return std::make_unique<Conn>(c, options_.statement_seconds);
 }
 
 absl::StatusOr<Pool::Lease> Pool::Acquire() {

@@ -24,6 +24,10 @@
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
 
+namespace prometheus {
+class Histogram;
+}  // namespace prometheus
+
 namespace switchboard::pg {
 
 struct Options {
@@ -37,6 +41,9 @@ struct Options {
   // for work that holds a transaction open while it waits on a client, like an export).
   absl::Duration idle_in_transaction_timeout = absl::ZeroDuration();
   std::string application_name = "switchboard";
+  // When set, every statement's duration (round trip included) is observed here, in seconds
+  // (the service kit passes switchboard_postgres_statement_duration_seconds{schema}).
+  prometheus::Histogram* statement_seconds = nullptr;
 };
 
 // One query parameter in text form; nullopt is SQL NULL. Bytes go through Param::Bytes.
@@ -91,7 +98,8 @@ enum class Results { kText, kBinary };
 // (and text results) may run several statements separated by semicolons.
 class Conn {
  public:
-  explicit Conn(PGconn* c) : c_(c) {}
+  explicit Conn(PGconn* c, prometheus::Histogram* statement_seconds = nullptr)
+      : c_(c), statement_seconds_(statement_seconds) {}
   absl::StatusOr<Result> Exec(absl::string_view sql, const std::vector<Param>& params = {},
                               Results results = Results::kText);
   bool broken() const;
@@ -106,6 +114,7 @@ class Conn {
 
  private:
   PGconn* c_;
+  prometheus::Histogram* statement_seconds_;
   bool outbox_written_ = false;
 };
 

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "libs/core/error.h"
 #include "libs/core/status_macros.h"
+#include "prometheus/histogram.h"
 
 namespace switchboard::redis {
 namespace {
@@ -191,6 +192,7 @@ void Pool::Release(std::unique_ptr<Conn> conn, bool healthy) {
 absl::StatusOr<std::vector<Reply>> Pool::Pipeline(
     const std::vector<std::vector<std::string>>& cmds) {
   ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Acquire());
+  const absl::Time start = absl::Now();
   redisContext* c = conn->ctx;
   for (const auto& args : cmds) Append(c, args);
   std::vector<Reply> replies;
@@ -204,6 +206,9 @@ absl::StatusOr<std::vector<Reply>> Pool::Pipeline(
     }
     replies.push_back(Convert(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
+  }
+  if (options_.command_seconds != nullptr) {
+    options_.command_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
   Release(std::move(conn), true);
   return replies;

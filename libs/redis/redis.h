@@ -22,6 +22,9 @@
 #include "libs/core/clock.h"
 
 struct redisContext;
+namespace prometheus {
+class Histogram;
+}  // namespace prometheus
 
 namespace switchboard::redis {
 
@@ -36,6 +39,9 @@ struct Options {
   // After a failed connect, calls fail at once for this long instead of each paying the
   // connect timeout.
   absl::Duration reconnect_backoff = absl::Milliseconds(250);
+  // When set, every command's (or pipeline's) round trip is observed here, in seconds (the
+  // service kit passes switchboard_redis_command_duration_seconds).
+  prometheus::Histogram* command_seconds = nullptr;
 
   // redis://[:password@]host[:port][/db]
   static absl::StatusOr<Options> FromUrl(absl::string_view url);

@@ -22,10 +22,12 @@
 #include "libs/kafka/properties.h"
 #include "libs/runtime/grpc.h"
 #include "libs/runtime/process_metrics.h"
+#include "libs/runtime/reflection.h"
 #include "libs/whatsapp/credentials.h"
 #include "libs/whatsapp/graph_client.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace switchboard::runtime {
@@ -36,6 +38,11 @@ constexpr absl::Duration kHealthInterval = absl::Milliseconds(500);
 // After the drain timeout gRPC cancels the calls still running; handlers that do not return
 // within this grace are left behind (see WaitAndDrain).
 constexpr absl::Duration kHandlerGrace = absl::Seconds(1);
+
+// Buckets for a store's round trips: 0.25 ms to 5 s.
+prometheus::Histogram::BucketBoundaries StoreLatencyBuckets() {
+  return {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+}
 
 // ---- infrastructure modules -----------------------------------------------------------------
 
@@ -120,6 +127,11 @@ class RedisModule final : public Module {
  public:
   absl::Status Init(Context& ctx) override {
     ASSIGN_OR_RETURN(redis::Options options, redis::Options::FromUrl(ctx.config().redis_url));
+    options.command_seconds = &prometheus::BuildHistogram()
+                                   .Name("switchboard_redis_command_duration_seconds")
+                                   .Help("Redis commands and pipelines, round trip.")
+                                   .Register(ctx.metrics())
+                                   .Add({}, StoreLatencyBuckets());
     pool_ = std::make_unique<redis::Pool>(options, ctx.clock());
     RETURN_IF_ERROR(core::Annotate(
         pool_->Ping(), absl::StrCat("redis at ", options.Address(), " is unreachable")));
@@ -312,6 +324,12 @@ std::unique_ptr<pg::Pool> Context::Postgres(pg::Options options) {
   if (options.application_name == pg::Options().application_name) {
     options.application_name = absl::StrCat("switchboard-", options.schema);
   }
+  options.statement_seconds =
+      &prometheus::BuildHistogram()
+           .Name("switchboard_postgres_statement_duration_seconds")
+           .Help("PostgreSQL statements (BEGIN and COMMIT included) by schema, round trip.")
+           .Register(metrics_)
+           .Add({{"schema", options.schema}}, StoreLatencyBuckets());
   return std::make_unique<pg::Pool>(std::move(options));
 }
 
@@ -454,6 +472,9 @@ absl::Status App::Start() {
   for (auto& r : running_) {
     for (const auto& name : r->health_names) service_names.push_back(name);
   }
+  // Reflection v1 beside the library's v1alpha (grpcurl and grpcui ask for v1 first).
+  reflection_ = std::make_unique<ReflectionService>(service_names);
+  builder.RegisterService(reflection_.get());
   factories.push_back(MakeInterceptorFactory(*verifier_, *metrics_, MethodPaths(service_names),
                                              config_.max_call_time, config_.max_stream_time));
   builder.experimental().SetInterceptorCreators(std::move(factories));

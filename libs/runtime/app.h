@@ -34,6 +34,9 @@ class Collectable;
 class Exposer;
 class Registry;
 }  // namespace prometheus
+namespace switchboard::runtime {
+class ReflectionService;
+}  // namespace switchboard::runtime
 namespace switchboard::whatsapp {
 class Credentials;
 class Graph;
@@ -152,6 +155,7 @@ class App {
   // Shared: the exposer keeps only a weak reference to what it serves.
   std::shared_ptr<prometheus::Registry> metrics_;
   std::shared_ptr<prometheus::Collectable> process_metrics_;
+  std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   Infrastructure infra_;

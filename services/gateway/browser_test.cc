@@ -103,6 +103,28 @@ void Offer(testing::Suite& suite, const std::string& call_id, bool claimed) {
               .ok());
 }
 
+// The whole suite with meta-sim and the console's dev sign-in.
+testing::SuiteOptions WholeSuite() {
+  return {.services = {sb::eligibility::Register, sb::calls::Register, sb::routing::Register,
+                       sb::notifications::Register, sb::webhooks::Register, sb::billing::Register,
+                       sb::gateway::Register},
+          .meta_sim = true,
+          .flags = {{"gateway-dev-sign-in", "on"}}};
+}
+
+// acme's plan gets a monthly limit of `minutes` (the usage card's "/ N min").
+void SetMonthlyMinutes(testing::Suite& suite, int64_t minutes) {
+  sb::billing::v1::UpdateRatePlanRequest req;
+  req.mutable_rate_plan()->set_monthly_minutes_limit(minutes);
+  req.mutable_update_mask()->add_paths("monthly_minutes_limit");
+  sb::billing::v1::UpdateRatePlanResponse resp;
+  auto billing = suite.Stub<sb::billing::v1::BillingService>();
+  REQUIRE(testing::Suite::Call(billing.get(),
+                               &sb::billing::v1::BillingService::Stub::UpdateRatePlan, req, &resp,
+                               {.subject = "admin-1", .roles = {"admin"}})
+              .ok());
+}
+
 }  // namespace
 
 TEST_CASE("a real EventSource in headless Chromium receives an incoming call with its id") {
@@ -269,23 +291,8 @@ TEST_CASE(
     "Ctrl+K calls with a real WebRTC offer, Ctrl+E ends") {
   constexpr char kNumber[] = "106540352242922";
   constexpr char kCarla[] = "5511966812345";
-  testing::Suite suite(
-      {.services = {sb::eligibility::Register, sb::calls::Register, sb::routing::Register,
-                    sb::notifications::Register, sb::webhooks::Register, sb::billing::Register,
-                    sb::gateway::Register},
-       .meta_sim = true,
-       .flags = {{"gateway-dev-sign-in", "on"}}});
-  {  // a monthly limit, for the usage card
-    sb::billing::v1::UpdateRatePlanRequest req;
-    req.mutable_rate_plan()->set_monthly_minutes_limit(1000);
-    req.mutable_update_mask()->add_paths("monthly_minutes_limit");
-    sb::billing::v1::UpdateRatePlanResponse resp;
-    auto billing = suite.Stub<sb::billing::v1::BillingService>();
-    REQUIRE(testing::Suite::Call(billing.get(),
-                                 &sb::billing::v1::BillingService::Stub::UpdateRatePlan, req, &resp,
-                                 {.subject = "admin-1", .roles = {"admin"}})
-                .ok());
-  }
+  testing::Suite suite(WholeSuite());
+  SetMonthlyMinutes(suite, 1000);  // for the usage card
   Script browser(suite, "contact", {kNumber, kCarla});
   {
     const std::string blocked = browser.Said("BLOCKED ");
@@ -325,24 +332,9 @@ TEST_CASE(
     "real WebRTC answer, the other's card goes; the Calls page exports what ListCalls lists") {
   constexpr char kNumber[] = "106540352242922";
   constexpr char kJoao[] = "5511966880004";
-  testing::Suite suite(
-      {.services = {sb::eligibility::Register, sb::calls::Register, sb::routing::Register,
-                    sb::notifications::Register, sb::webhooks::Register, sb::billing::Register,
-                    sb::gateway::Register},
-       .meta_sim = true,
-       .flags = {{"gateway-dev-sign-in", "on"}}});
+  testing::Suite suite(WholeSuite());
   const testing::Who admin{.subject = "admin-1", .roles = {"admin"}};
-  {  // a one-minute month: the call uses it up and the usage page warns
-    sb::billing::v1::UpdateRatePlanRequest req;
-    req.mutable_rate_plan()->set_monthly_minutes_limit(1);
-    req.mutable_update_mask()->add_paths("monthly_minutes_limit");
-    sb::billing::v1::UpdateRatePlanResponse resp;
-    auto billing = suite.Stub<sb::billing::v1::BillingService>();
-    REQUIRE(testing::Suite::Call(billing.get(),
-                                 &sb::billing::v1::BillingService::Stub::UpdateRatePlan, req, &resp,
-                                 admin)
-                .ok());
-  }
+  SetMonthlyMinutes(suite, 1);  // the call uses the month up and the usage page warns
   sb::metasim::UserBehaviour joao;
   joao.name = "João Lima";
   joao.hang_up_after = absl::InfiniteDuration();  // the agent ends the call

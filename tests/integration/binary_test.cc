@@ -323,6 +323,11 @@ TEST_CASE("/metrics is clean for promtool and carries build info and RED metrics
       absl::Seconds(5)));
   CHECK(testing::MetricSample(text, "switchboard_grpc_server_handling_seconds_count",
                               {{"grpc_method", "GetCall"}}) == 1.0);
+  // The stores' round trips (the migrations and relays at start made some), and the process.
+  CHECK(testing::MetricSample(text, "switchboard_postgres_statement_duration_seconds_count",
+                              {{"schema", "calls"}}) > 0);
+  CHECK(testing::MetricSample(text, "switchboard_redis_command_duration_seconds_count", {}) > 0);
+  CHECK(testing::MetricSample(text, "process_open_fds", {}) > 10);
 
   // Still clean with counters and histograms in it.
   lint = sb.Lint(&rc);

@@ -1,6 +1,7 @@
 // runtime::App in-process with a test-only module: the tenant comes from the token, errors keep
 // their reason and metadata across the wire, RED metrics count every call, and a drain lets
 // in-flight calls finish (or cancels them at the drain timeout) while refusing new ones.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -12,11 +13,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
@@ -566,4 +569,39 @@ TEST_CASE("against real brokers the topics are checked, not raced: a missing one
   });
   CHECK(core::ReasonOf(bad) == "INVALID_KAFKA_CONFIG");
   CHECK(core::MetadataOf(bad)["property"] == "security.protocl");
+}
+
+TEST_CASE("reflection v1 answers on the server, without a token: services, health, methods") {
+  Fixture f;
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", f.app->grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = grpc::reflection::v1::ServerReflection::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  auto ask = [&](const std::function<void(grpc::reflection::v1::ServerReflectionRequest&)>& set) {
+    grpc::reflection::v1::ServerReflectionRequest req;
+    set(req);
+    REQUIRE(stream->Write(req));
+    grpc::reflection::v1::ServerReflectionResponse resp;
+    REQUIRE(stream->Read(&resp));
+    return resp;
+  };
+  auto services = ask([](auto& r) { r.set_list_services(""); });
+  std::vector<std::string> names;
+  for (const auto& s : services.list_services_response().service()) names.push_back(s.name());
+  INFO(absl::StrJoin(names, ", "));
+  CHECK(std::count(names.begin(), names.end(), "switchboard.eligibility.v1.EligibilityService") ==
+        1);
+  CHECK(std::count(names.begin(), names.end(), "grpc.health.v1.Health") == 1);
+  CHECK(std::count(names.begin(), names.end(), "grpc.reflection.v1.ServerReflection") == 1);
+  // What grpcurl asks before `grpcurl ... grpc.health.v1.Health/Check` (the chart's NOTES).
+  auto health = ask([](auto& r) { r.set_file_containing_symbol("grpc.health.v1.Health"); });
+  REQUIRE(health.file_descriptor_response().file_descriptor_proto_size() == 1);
+  auto method = ask([](auto& r) {
+    r.set_file_containing_symbol("switchboard.eligibility.v1.EligibilityService.CheckEligibility");
+  });
+  CHECK(method.file_descriptor_response().file_descriptor_proto_size() > 1);
+  REQUIRE(stream->WritesDone());
+  CHECK(stream->Finish().ok());
 }

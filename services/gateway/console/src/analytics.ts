@@ -56,8 +56,12 @@ export function analyticsPage(): void {
              'directions', 'Inbound vs outbound'),
         h('p', { id: 'average' }, `Average duration: ${mmss(average)}`),
         h('h3', {}, 'Top contacts'),
-        bars((r.topContacts || []).map((c: any) => [
-          c.contact?.displayName || c.contact?.waId || '', Number(c.callCount || 0)]),
+        bars((r.topContacts || []).map((c: any): [string, number] => {
+          // Two contacts may share a name: the number tells them apart.
+          const number = c.contact?.phoneE164 || c.contact?.waId || '';
+          const name = c.contact?.displayName;
+          return [name ? `${name} (${number})` : number, Number(c.callCount || 0)];
+        }),
              'top-contacts', 'Top contacts'),
       ];
       let days: { date: string; cost?: { amountMicros?: string; currencyCode?: string } }[] = [];
