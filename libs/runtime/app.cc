@@ -72,8 +72,7 @@ class KafkaModule final : public Module {
       if (!config.kafka_config.empty()) {
         ASSIGN_OR_RETURN(properties, kafka::LoadProperties(config.kafka_config));
       }
-      properties_ = properties;
-      RETURN_IF_ERROR(Topics(config, bootstrap));
+      RETURN_IF_ERROR(Topics(config, bootstrap, properties));
     }
     ASSIGN_OR_RETURN(producer_,
                      kafka::Producer::Create(
@@ -95,18 +94,19 @@ class KafkaModule final : public Module {
   // Against real brokers the topics are the operator's (the chart's KafkaTopics, 12 partitions
   // and 3 replicas): created only when asked, with the flags' partitions and replicas; else
   // checked, and a missing one stops the start with its name.
-  absl::Status Topics(const Config& config, const std::string& bootstrap) {
+  static absl::Status Topics(const Config& config, const std::string& bootstrap,
+                             const std::map<std::string, std::string>& properties) {
     std::vector<kafka::TopicSpec> topics = kafka::SuiteTopics();
     if (config.kafka_create_topics) {
       for (kafka::TopicSpec& t : topics) {
         t.partitions = config.kafka_topic_partitions;
         t.replication_factor = config.kafka_topic_replication;
       }
-      return core::Annotate(kafka::CreateTopics(bootstrap, topics, absl::Seconds(10), properties_),
+      return core::Annotate(kafka::CreateTopics(bootstrap, topics, absl::Seconds(10), properties),
                             "creating the suite's topics (--kafka-create-topics=on)");
     }
     ASSIGN_OR_RETURN(std::vector<std::string> missing,
-                     kafka::MissingTopics(bootstrap, topics, absl::Seconds(10), properties_));
+                     kafka::MissingTopics(bootstrap, topics, absl::Seconds(10), properties));
     if (!missing.empty()) {
       return core::Error(
           absl::StatusCode::kFailedPrecondition, "KAFKA_TOPICS_MISSING",
@@ -118,7 +118,6 @@ class KafkaModule final : public Module {
     return absl::OkStatus();
   }
 
-  std::map<std::string, std::string> properties_;
   std::unique_ptr<kafka::EmbeddedCluster> embedded_;  // destroyed after the producer
   std::unique_ptr<kafka::Producer> producer_;
 };

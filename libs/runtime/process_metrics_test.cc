@@ -31,8 +31,8 @@ TEST_CASE("process metrics: boot time and the open-files limit") {
       "Max cpu time              unlimited            unlimited            seconds   \n"
       "Max open files            1048576              1048576              files     \n";
   CHECK(runtime::ParseMaxOpenFiles(limits) == Approx(1048576.0));
-  CHECK_FALSE(runtime::ParseMaxOpenFiles("Max open files  unlimited  unlimited  files\n")
-                  .has_value());
+  CHECK_FALSE(
+      runtime::ParseMaxOpenFiles("Max open files  unlimited  unlimited  files\n").has_value());
 }
 
 TEST_CASE("process metrics: this process, as a scrape sees it") {

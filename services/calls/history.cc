@@ -62,16 +62,14 @@ History::History(Store& store, const core::Clock& clock) : store_(store), clock_
 absl::Status History::Get(absl::string_view tenant, absl::string_view call_id,
                           v1::GetCallResponse* resp) {
   RETURN_IF_ERROR(api::RequireId(call_id, "call_id"));
-  ASSIGN_OR_RETURN(std::optional<v1::Call> call,
-                   store_.Get(tenant, CallKey::Id(std::string(call_id))));
-  if (!call.has_value()) return api::NotFound("call");
+  ASSIGN_OR_RETURN(std::optional<Store::CallWithOffer> found, store_.GetWithOffer(tenant, call_id));
+  if (!found.has_value()) return api::NotFound("call");
+  const v1::Call& call = found->call;
   const bool answerable =
-      call->direction() == v1::CALL_DIRECTION_INBOUND &&
-      (call->state() == v1::CALL_STATE_OFFERED || call->state() == v1::CALL_STATE_RINGING);
-  if (answerable) {
-    ASSIGN_OR_RETURN(*resp->mutable_sdp_offer(), store_.UserOffer(tenant, call_id));
-  }
-  *resp->mutable_call() = *std::move(call);
+      call.direction() == v1::CALL_DIRECTION_INBOUND &&
+      (call.state() == v1::CALL_STATE_OFFERED || call.state() == v1::CALL_STATE_RINGING);
+  if (answerable) *resp->mutable_sdp_offer() = std::move(found->sdp_offer);
+  *resp->mutable_call() = std::move(found->call);
   return absl::OkStatus();
 }
 

@@ -132,13 +132,15 @@ absl::Status Store::KeepUserOffer(pg::Conn& tx, absl::string_view tenant, absl::
       .status();
 }
 
-absl::StatusOr<std::string> Store::UserOffer(absl::string_view tenant, absl::string_view call_id) {
-  ASSIGN_OR_RETURN(pg::Result r,
-                   pool_.Exec("SELECT user_sdp_offer FROM calls WHERE tenant_id = $1 AND "
-                              "call_id = $2 AND user_sdp_offer IS NOT NULL",
-                              {tenant, call_id}));
-  if (r.rows() == 0) return std::string();
-  return std::string(r.Get(0, 0));
+absl::StatusOr<std::optional<Store::CallWithOffer>> Store::GetWithOffer(absl::string_view tenant,
+                                                                        absl::string_view call_id) {
+  ASSIGN_OR_RETURN(pg::Result r, pool_.Exec("SELECT record, user_sdp_offer FROM calls "
+                                            "WHERE tenant_id = $1 AND call_id = $2",
+                                            {tenant, call_id}));
+  ASSIGN_OR_RETURN(std::optional<v1::Call> call, OneCall(r));
+  if (!call.has_value()) return std::nullopt;
+  return CallWithOffer{.call = *std::move(call),
+                       .sdp_offer = r.IsNull(0, 1) ? "" : std::string(r.Get(0, 1))};
 }
 
 absl::Status Store::SetRejectReason(pg::Conn& tx, absl::string_view tenant,

@@ -138,8 +138,13 @@ class Store {
   // first one stays (a redelivered connect carries the same).
   static absl::Status KeepUserOffer(pg::Conn& tx, absl::string_view tenant,
                                     absl::string_view call_id, absl::string_view sdp);
-  // The offer kept for the call; empty when none.
-  absl::StatusOr<std::string> UserOffer(absl::string_view tenant, absl::string_view call_id);
+  // The call and the offer kept for it (empty when none), in one read.
+  struct CallWithOffer {
+    v1::Call call;
+    std::string sdp_offer;
+  };
+  absl::StatusOr<std::optional<CallWithOffer>> GetWithOffer(absl::string_view tenant,
+                                                            absl::string_view call_id);
 
   static absl::Status SetRejectReason(pg::Conn& tx, absl::string_view tenant,
                                       absl::string_view call_id, absl::string_view reason);

@@ -2,14 +2,13 @@
 // tenant's zone, search), the rows, Export (the filtered CSV), live refresh, a call's detail
 // with its notes and Meta's error, and "Call back" on a missed inbound call.
 import { openContactLater } from './contact';
-import { byId, h, mmss, money, newRequestId, seconds, short, show } from './dom';
+import { byId, control, h, mmss, money, newRequestId, seconds, short, show } from './dom';
 import { CALLS, Call, localTime, state, zoneMidnight } from './state';
 
 export const STATUS_CLASS: Record<string, string> = {
   ENDED: 'ok', ANSWERED: 'live', RINGING: 'live', MISSED: 'bad', REJECTED: 'bad', FAILED: 'bad' };
 
-const field = (form: HTMLFormElement, name: string) =>
-  (form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement).value;
+const field = (form: HTMLFormElement, name: string) => control(form, name).value;
 
 // The ListCalls filter of the form; dates are whole days in the tenant's zone.
 function filterOf(form: HTMLFormElement): string {

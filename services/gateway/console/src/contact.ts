@@ -3,7 +3,7 @@
 // permission, Schedule Callback, and tabs for the contact's notes and calls.
 import { ApiError } from './api';
 import { startCall } from './calling';
-import { byId, h, mmss, newRequestId, seconds, short, show } from './dom';
+import { byId, control, h, mmss, newRequestId, seconds, short, show } from './dom';
 import { CALLS, Call, Contact, ELIGIBILITY, localTime, state } from './state';
 
 const KINDS: Record<string, string> = {
@@ -41,7 +41,7 @@ export function contactPage(): Promise<void> {
   const panel = h('section', { id: 'contact', class: 'card' });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const field = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    const field = (name: string) => control(form, name).value.trim();
     const contact = { wa: field('wa'), name: field('name'), number: field('number'), kind: field('kind') };
     localStorage.setItem('sb.contact', JSON.stringify(contact));
     void openContact(contact, panel);

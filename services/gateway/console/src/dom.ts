@@ -32,6 +32,12 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T | null 
   return document.getElementById(id) as T | null;
 }
 
+// The form's control named `name` (an input, select or textarea; all have value and checked
+// enough for the screens' use).
+export function control(form: HTMLFormElement, name: string): HTMLInputElement {
+  return form.elements.namedItem(name) as HTMLInputElement;
+}
+
 // Shows an error (an ApiError with its reason) on the page's error line; null clears it.
 export function show(error: unknown): void {
   const box = byId('error');

@@ -8,7 +8,7 @@ import { analyticsPage } from './analytics';
 import { callsPage, prefetchCalls } from './calls';
 import { endCall, notify, onCallState, renderCallStatus, renderRinging, stopRingtone } from './calling';
 import { contactPage, leaveContact } from './contact';
-import { byId, h, show } from './dom';
+import { byId, control, h, show } from './dom';
 import { availabilitySelect, refreshAvailability, stopPresence } from './presence';
 import { settingsPage } from './settings';
 import { CALLS, Call, hasRole, state } from './state';
@@ -31,11 +31,11 @@ function signIn(): void {
     h('details', {}, h('summary', {}, 'Or paste a token'),
       h('textarea', { name: 'token', rows: 3, 'aria-label': 'Token' }),
       h('button', { type: 'button', onclick: () => useToken(
-        (form.elements.namedItem('token') as HTMLTextAreaElement).value.trim()) }, 'Use token')),
+        control(form, 'token').value.trim()) }, 'Use token')),
     h('p', { id: 'error', class: 'error', role: 'alert', hidden: true }));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const value = (name: string) => control(form, name).value;
     const roles = [...form.querySelectorAll<HTMLInputElement>('input[name=roles]:checked')]
       .map((i) => i.value);
     const r = await fetch('/v1/dev/token', {
@@ -52,13 +52,13 @@ function signIn(): void {
     useToken(body.token);
   });
   byId('app')?.replaceChildren(form);
-  (form.elements.namedItem('tenant') as HTMLInputElement).focus();
+  control(form, 'tenant').focus();
   // A ready sign-in link (make demo prints one): ?tenant=demo&agent=agent-1&roles=agent,admin
   // fills the form and signs in through the dev sign-in; the query leaves the address bar.
   const link = new URLSearchParams(location.search);
   if (link.get('tenant') && link.get('agent')) {
-    (form.elements.namedItem('tenant') as HTMLInputElement).value = link.get('tenant')!;
-    (form.elements.namedItem('subject') as HTMLInputElement).value = link.get('agent')!;
+    control(form, 'tenant').value = link.get('tenant')!;
+    control(form, 'subject').value = link.get('agent')!;
     const roles = (link.get('roles') || 'agent').split(',');
     for (const box of form.querySelectorAll<HTMLInputElement>('input[name=roles]')) {
       box.checked = roles.includes(box.value);

@@ -3,7 +3,7 @@
 // routing mode, ring timeouts, members, numbers and fallback; the rate plan's monthly limit,
 // warning and price; the tenant's time zone, language and agents' cooldown. Each section saves
 // by itself, with only its own fields in the update mask.
-import { byId, h, newRequestId, seconds, short, show } from './dom';
+import { byId, control, h, newRequestId, seconds, short, show } from './dom';
 import { BILLING, CALLS, ROUTING, WEBHOOKS, state } from './state';
 
 const DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
@@ -91,7 +91,7 @@ function numberSection(n: any): HTMLElement {
     h('p', {}, h('button', { type: 'submit' }, 'Save')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const on = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).checked;
+    const on = (name: string) => control(form, name).checked;
     const weekly = [...week.querySelectorAll('tr')].flatMap((tr) => {
       const o = (tr.querySelector('[name=open]') as HTMLInputElement).value;
       const c = (tr.querySelector('[name=close]') as HTMLInputElement).value;
@@ -109,7 +109,7 @@ function numberSection(n: any): HTMLElement {
           callingEnabled: on('callingEnabled'), callIconVisible: on('callIconVisible'),
           callbackPermissionEnabled: on('callbackPermissionEnabled'),
           callHours: { enabled: on('hoursEnabled'),
-                       timezoneId: (form.elements.namedItem('timezone') as HTMLInputElement).value,
+                       timezoneId: control(form, 'timezone').value,
                        weeklyOperatingHours: weekly, holidaySchedule: closed } },
         updateMask: 'callingEnabled,callIconVisible,callbackPermissionEnabled,callHours',
         requestId: newRequestId() });
@@ -161,7 +161,7 @@ function teamForm(t: any, fresh = false): HTMLElement {
     h('p', {}, h('button', { type: 'submit' }, 'Save')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    const v = (name: string) => control(form, name).value.trim();
     const previous = new Map<string, any>((t.members || []).map((m: any) => [m.agentId, m]));
     // The whole team is replaced: what this form does not edit is sent back as it was.
     const team = { ...t,
@@ -174,7 +174,7 @@ function teamForm(t: any, fresh = false): HTMLElement {
       businessPhoneNumberIds: list(v('numbers')),
       fallback: { ...(t.fallback || {}), action: v('fallback'), escalationTeamId: v('escalationTeam'),
                   autoReplyText: v('autoReply') },
-      scheduleCallbackOnMiss: (form.elements.namedItem('callback') as HTMLInputElement).checked };
+      scheduleCallbackOnMiss: control(form, 'callback').checked };
     delete team.updateTime;
     try {
       const r = await state.api.call(ROUTING, 'UpsertTeam', { team, requestId: newRequestId() });
@@ -206,7 +206,7 @@ function planSection(p: any): HTMLElement {
     h('p', {}, h('button', { type: 'submit' }, 'Save')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const v = (name: string) => control(form, name).value;
     try {
       await state.api.call(BILLING, 'UpdateRatePlan', {
         ratePlan: {
@@ -216,7 +216,7 @@ function planSection(p: any): HTMLElement {
           pricePerMinute: { amountMicros: String(Math.round(Number(v('price')) * 1e6)),
                             currencyCode: currency },
           billingIncrement: `${Number(v('increment'))}s`,
-          freeUserInitiated: (form.elements.namedItem('free') as HTMLInputElement).checked },
+          freeUserInitiated: control(form, 'free').checked },
         updateMask: 'monthlyMinutesLimit,usageWarningPercent,pricePerMinute,billingIncrement,freeUserInitiated',
         requestId: newRequestId() });
       saved(form.querySelector('button[type=submit]') as HTMLButtonElement);
@@ -238,7 +238,7 @@ function tenantSection(calls: any, routing: any): HTMLElement {
     h('p', {}, h('button', { type: 'submit' }, 'Save')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    const v = (name: string) => control(form, name).value.trim();
     try {
       const r = await state.api.call(CALLS, 'UpdateCallsSettings', {
         settings: { timeZone: v('zone'), language: v('language') }, updateMask: 'timeZone,language' });
