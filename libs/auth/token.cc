@@ -2,11 +2,13 @@
 
 #include <jwt.h>
 
-#include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -15,7 +17,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/auth/jwks.h"
 #include "libs/core/error.h"
+#include "libs/core/log.h"
+#include "libs/core/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace switchboard::auth {
@@ -66,6 +71,30 @@ std::optional<nlohmann::json> Part(absl::string_view token, int index) {
   return StrictObject(json);
 }
 
+// iss and aud as configured (RFC 7519 §4.1.1, §4.1.3: aud is a string or a list of them).
+absl::Status CheckIssuerAndAudience(const nlohmann::json& claims, const VerifierOptions& options) {
+  if (!options.issuer.empty()) {
+    auto iss = claims.find("iss");
+    if (iss == claims.end() || !iss->is_string() || *iss != options.issuer) {
+      return Unauthenticated("TOKEN_INVALID",
+                             "the bearer token's issuer (iss) is not the one expected");
+    }
+  }
+  if (!options.audience.empty()) {
+    auto aud = claims.find("aud");
+    bool ours = false;
+    if (aud != claims.end() && aud->is_string()) ours = *aud == options.audience;
+    if (aud != claims.end() && aud->is_array()) {
+      for (const auto& a : *aud) ours = ours || (a.is_string() && a == options.audience);
+    }
+    if (!ours) {
+      return Unauthenticated("TOKEN_INVALID",
+                             "the bearer token is not meant for this audience (aud)");
+    }
+  }
+  return absl::OkStatus();
+}
+
 struct JwtDeleter {
   void operator()(jwt_t* j) const { jwt_free(j); }
 };
@@ -91,23 +120,94 @@ bool IsValidTenantId(absl::string_view tenant_id) {
 }
 
 // Verified tokens by their text. Bounded: when full it is simply cleared (tokens are
-// re-verified on their next use), which keeps it simple and its memory fixed.
+// re-verified on their next use), which keeps it simple and its memory fixed. Cleared as well
+// when the JWKS changes, so a key taken out stops admitting its tokens at once.
 struct TokenVerifier::Cache {
   static constexpr size_t kMaxEntries = 10'000;
   absl::Mutex mu;
   absl::flat_hash_map<std::string, Principal> entries ABSL_GUARDED_BY(mu);
+  uint64_t generation ABSL_GUARDED_BY(mu) = 0;  // of the JWKS the entries were verified with
+};
+
+// The JWKS file and the keys last read from it.
+struct TokenVerifier::Jwks {
+  std::string path;
+  absl::Duration recheck;
+  absl::Mutex mu;
+  std::string text ABSL_GUARDED_BY(mu);  // the file's content when last read
+  std::shared_ptr<const KeySet> keys ABSL_GUARDED_BY(mu);
+  uint64_t generation ABSL_GUARDED_BY(mu) = 1;
+  absl::Time checked ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+
+  static absl::StatusOr<std::string> Read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return core::InvalidArgument("JWKS_INVALID", absl::StrCat("cannot read ", path));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  // The keys, read again when `recheck` has passed and the file changed; and their generation.
+  std::pair<std::shared_ptr<const KeySet>, uint64_t> Current(absl::Time now) {
+    absl::MutexLock lock(&mu);
+    if (now - checked >= recheck) {
+      checked = now;
+      absl::StatusOr<std::string> read = Read(path);
+      if (read.ok() && *read != text) {
+        text = *std::move(read);
+        absl::StatusOr<KeySet> parsed = KeySet::Parse(text);
+        if (parsed.ok()) {
+          keys = std::make_shared<const KeySet>(*std::move(parsed));
+          ++generation;
+          log::Info("JWKS reloaded", {{"file", path}, {"keys", keys->size()}});
+        } else {
+          log::Error("JWKS changed but does not parse; the previous keys stay",
+                     {{"file", path}, {"error", parsed.status().message()}});
+        }
+      } else if (!read.ok()) {
+        log::Error("JWKS unreadable; the previous keys stay",
+                   {{"file", path}, {"error", read.status().message()}});
+      }
+    }
+    return {keys, generation};
+  }
 };
 
 TokenVerifier::TokenVerifier(std::string secret, const core::Clock& clock)
-    : secret_(std::move(secret)), clock_(clock), cache_(std::make_unique<Cache>()) {}
+    : TokenVerifier(VerifierOptions{.secret = std::move(secret)}, clock) {}
+
+TokenVerifier::TokenVerifier(VerifierOptions options, const core::Clock& clock)
+    : options_(std::move(options)), clock_(clock), cache_(std::make_unique<Cache>()) {}
+
+absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(VerifierOptions options,
+                                                                     const core::Clock& clock) {
+  std::unique_ptr<Jwks> jwks;
+  if (!options.jwks_file.empty()) {
+    jwks = std::make_unique<Jwks>();
+    jwks->path = options.jwks_file;
+    jwks->recheck = options.jwks_recheck;
+    ASSIGN_OR_RETURN(jwks->text, Jwks::Read(options.jwks_file));
+    absl::StatusOr<KeySet> keys = KeySet::Parse(jwks->text);
+    if (!keys.ok()) {
+      return core::InvalidArgument("JWKS_INVALID",
+                                   absl::StrCat(options.jwks_file, ": ", keys.status().message()));
+    }
+    jwks->keys = std::make_shared<const KeySet>(*std::move(keys));
+    jwks->checked = clock.Now();
+  }
+  std::unique_ptr<TokenVerifier> verifier(new TokenVerifier(std::move(options), clock));
+  verifier->jwks_ = std::move(jwks);
+  return verifier;
+}
 
 TokenVerifier::~TokenVerifier() = default;
 
 absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
+  uint64_t generation = jwks_ ? jwks_->Current(clock_.Now()).second : 0;
   {
     absl::ReaderMutexLock lock(&cache_->mu);
     auto it = cache_->entries.find(token);
-    if (it != cache_->entries.end()) {
+    if (cache_->generation == generation && it != cache_->entries.end()) {
       if (clock_.Now() < it->second.expires) return it->second;
       return Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired");
     }
@@ -115,7 +215,10 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   absl::StatusOr<Principal> principal = Decode(token);
   if (principal.ok()) {
     absl::MutexLock lock(&cache_->mu);
-    if (cache_->entries.size() >= Cache::kMaxEntries) cache_->entries.clear();
+    if (cache_->generation != generation || cache_->entries.size() >= Cache::kMaxEntries) {
+      cache_->entries.clear();
+      cache_->generation = generation;
+    }
     cache_->entries.emplace(std::string(token), *principal);
   }
   return principal;
@@ -123,19 +226,13 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
 
 absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
   if (token.empty()) return Unauthenticated("TOKEN_MISSING", "a bearer token is required");
-  std::string text(token);
-  jwt_t* raw = nullptr;
-  if (jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
-                 static_cast<int>(secret_.size())) != 0 ||
-      raw == nullptr) {
-    return Unauthenticated("TOKEN_INVALID",
-                           "the bearer token is malformed or its signature "
-                           "does not verify");
+  std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  std::string signature;
+  if (parts.size() != 3 || !absl::WebSafeBase64Unescape(parts[2], &signature)) {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token is not a signed JWT");
   }
-  JwtPtr jwt(raw);
-  // The signature verified; now the parts are read as the standard says, strictly (libjwt is
-  // lenient: it takes "hs256" for HS256, a string where a number belongs, the last of two
-  // claims with one name).
+  // Read as the standard says, strictly: no name twice, exact algorithm names, numbers where
+  // numbers belong.
   std::optional<nlohmann::json> header = Part(token, 0);
   std::optional<nlohmann::json> claims = Part(token, 1);
   if (!header.has_value() || !claims.has_value()) {
@@ -143,11 +240,35 @@ absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
                            "the bearer token's header and claims must be JSON objects without "
                            "duplicate names");
   }
-  // Only HS256, spelled exactly: a token must never pick a weaker algorithm (or "none").
+  // The algorithm picks the key, never the other way round: HS256 only with the secret, RS256
+  // and ES256 only with a JWKS key of that algorithm (so a public key can never be taken for an
+  // HMAC secret, and "none" or anything weaker is refused).
   auto alg = header->find("alg");
-  if (alg == header->end() || !alg->is_string() || *alg != "HS256" ||
-      jwt_get_alg(jwt.get()) != JWT_ALG_HS256) {
-    return Unauthenticated("TOKEN_INVALID", "the bearer token must be signed with HS256");
+  auto kid = header->find("kid");
+  if (alg == header->end() || !alg->is_string() || (kid != header->end() && !kid->is_string())) {
+    return Unauthenticated("TOKEN_INVALID", "the bearer token's header needs a string alg");
+  }
+  const std::string signing_input = absl::StrCat(parts[0], ".", parts[1]);
+  const bool external = *alg == "RS256" || *alg == "ES256";
+  if (*alg == "HS256" && !options_.secret.empty()) {
+    if (!Hs256Verifies(options_.secret, signing_input, signature)) {
+      return Unauthenticated("TOKEN_INVALID", "the bearer token's signature does not verify");
+    }
+  } else if (external && jwks_) {
+    std::shared_ptr<const KeySet> keys = jwks_->Current(clock_.Now()).first;
+    const PublicKey* key =
+        keys->Find(kid != header->end() ? kid->get<std::string>() : "", alg->get<std::string>());
+    if (key == nullptr) {
+      return Unauthenticated("TOKEN_INVALID",
+                             "no key of the JWKS matches the bearer token's kid and alg");
+    }
+    if (!key->Verifies(signing_input, signature)) {
+      return Unauthenticated("TOKEN_INVALID", "the bearer token's signature does not verify");
+    }
+  } else {
+    return Unauthenticated("TOKEN_INVALID",
+                           jwks_ ? "the bearer token must be signed with HS256, RS256 or ES256"
+                                 : "the bearer token must be signed with HS256");
   }
   for (const char* time_claim : {"exp", "nbf", "iat"}) {
     auto it = claims->find(time_claim);
@@ -156,7 +277,8 @@ absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
                                                            " must be a number of seconds"));
     }
   }
-  if (claims->find("exp") == claims->end()) {
+  auto exp = claims->find("exp");
+  if (exp == claims->end()) {
     return Unauthenticated("TOKEN_INVALID", "the bearer token has no expiry");
   }
   if (auto nbf = claims->find("nbf"); nbf != claims->end()) {
@@ -164,30 +286,26 @@ absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
       return Unauthenticated("TOKEN_NOT_YET_VALID", "the bearer token is not valid yet (nbf)");
     }
   }
-  Principal p;
-  const char* tenant = jwt_get_grant(jwt.get(), "tenant");
-  const char* sub = jwt_get_grant(jwt.get(), "sub");
-  if (tenant == nullptr || sub == nullptr || !IsValidTenantId(tenant) || *sub == '\0') {
+  if (external) RETURN_IF_ERROR(CheckIssuerAndAudience(*claims, options_));
+  auto tenant = claims->find("tenant");
+  auto sub = claims->find("sub");
+  if (tenant == claims->end() || !tenant->is_string() || sub == claims->end() ||
+      !sub->is_string() || !IsValidTenantId(tenant->get<std::string>()) ||
+      sub->get<std::string>().empty()) {
     return Unauthenticated("TOKEN_INVALID", "the bearer token lacks a valid tenant or subject");
   }
-  p.tenant_id = tenant;
-  p.subject = sub;
-  errno = 0;
-  long exp = jwt_get_grant_int(jwt.get(), "exp");
-  if (errno != 0) {
-    return Unauthenticated("TOKEN_INVALID", "the bearer token has no expiry");
-  }
-  p.expires = absl::FromUnixSeconds(exp);
+  Principal p;
+  p.tenant_id = tenant->get<std::string>();
+  p.subject = sub->get<std::string>();
+  p.expires = absl::FromUnixSeconds(exp->get<int64_t>());
   if (clock_.Now() >= p.expires) {
     return Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired");
   }
-  if (char* roles = jwt_get_grants_json(jwt.get(), "roles")) {
-    nlohmann::json parsed = nlohmann::json::parse(roles, nullptr, /*allow_exceptions=*/false);
-    free(roles);
-    if (!parsed.is_array()) {
+  if (auto roles = claims->find("roles"); roles != claims->end()) {
+    if (!roles->is_array()) {
       return Unauthenticated("TOKEN_INVALID", "the bearer token's roles must be a list");
     }
-    for (const auto& r : parsed) {
+    for (const auto& r : *roles) {
       if (!r.is_string()) {
         return Unauthenticated("TOKEN_INVALID", "the bearer token's roles must be strings");
       }

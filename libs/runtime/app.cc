@@ -356,8 +356,7 @@ App::App(const Registry& registry, Config config, const core::Clock& clock)
     : registry_(registry),
       config_(std::move(config)),
       clock_(clock),
-      metrics_(std::make_shared<prometheus::Registry>()),
-      verifier_(std::make_unique<auth::TokenVerifier>(config_.auth_secret, clock)) {
+      metrics_(std::make_shared<prometheus::Registry>()) {
   for (FlagSpec& f : registry_.Flags()) flag_specs_[f.name] = std::move(f);
 }
 
@@ -377,6 +376,11 @@ absl::Status App::Start() {
   absl::Time began = absl::Now();
   gpr_set_log_function(&LogFromGrpc);
   ASSIGN_OR_RETURN(std::vector<const ModuleSpec*> order, registry_.Resolve(config_.targets));
+  ASSIGN_OR_RETURN(verifier_, auth::TokenVerifier::Create({.secret = config_.auth_secret,
+                                                           .jwks_file = config_.auth_jwks_file,
+                                                           .issuer = config_.auth_issuer,
+                                                           .audience = config_.auth_audience},
+                                                          clock_));
   RETURN_IF_ERROR(CheckModuleFlags(config_, registry_.Flags()));
   // Page tokens are signed with a key every replica derives from the shared secret.
   api::SetPageTokenKey(absl::StrCat("page-tokens/", config_.auth_secret));

@@ -135,6 +135,14 @@ const std::vector<Flag>& Flags() {
          c.auth_secret = v;
          return absl::OkStatus();
        }},
+      {"auth-jwks-file",
+       "a JWKS file of an identity provider's RS256/ES256 keys (tokens pick theirs by kid); "
+       "re-read when it changes",
+       Text(&Config::auth_jwks_file)},
+      {"auth-issuer", "with --auth-jwks-file: the iss its tokens must carry exactly",
+       Text(&Config::auth_issuer)},
+      {"auth-audience", "with --auth-jwks-file: the aud its tokens must carry (or list)",
+       Text(&Config::auth_audience)},
       {"drain-timeout", "how long in-flight calls may run after SIGTERM, e.g. 10s",
        Duration(&Config::drain_timeout, "drain-timeout", absl::ZeroDuration(), absl::Minutes(10),
                 "between 0s and 10m, e.g. 10s")},
@@ -315,6 +323,12 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args, const G
     return core::InvalidArgument("INVALID_FLAG",
                                  "--auth-secret (or SWITCHBOARD_AUTH_SECRET) is required",
                                  {{"flag", "auth-secret"}});
+  }
+  if (config.auth_jwks_file.empty() &&
+      (!config.auth_issuer.empty() || !config.auth_audience.empty())) {
+    return Bad(config.auth_issuer.empty() ? "auth-audience" : "auth-issuer",
+               config.auth_issuer.empty() ? config.auth_audience : config.auth_issuer,
+               "applies to tokens verified with --auth-jwks-file, which is not set");
   }
   if (config.kafka_brokers.empty() && !config.kafka_config.empty()) {
     return Bad("kafka-config", config.kafka_config,

@@ -56,6 +56,11 @@ struct Config {
   std::string redis_url = "redis://127.0.0.1:6379/0";
   std::string postgres_url = "postgresql://switchboard@127.0.0.1:5432/switchboard";
   std::string auth_secret;
+  // An identity provider's keys (RS256/ES256 tokens, e.g. OIDC), and the iss/aud its tokens
+  // must carry (auth::VerifierOptions).
+  std::string auth_jwks_file;
+  std::string auth_issuer;
+  std::string auth_audience;
   absl::Duration drain_timeout = absl::Seconds(10);
   // The longest any unary call, and any stream, may run, whatever the client's deadline
   // (call_limits.h).

@@ -411,18 +411,31 @@ grpc::Status Handle(const grpc::ServerContextBase* ctx,
   return ToGrpcStatus(fn(*caller));
 }
 
-void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* client,
-             absl::Duration max) {
-  const auto& md = incoming.client_metadata();
-  for (const char* key : {"authorization", "x-correlation-id", "traceparent", "tracestate"}) {
-    if (auto it = md.find(key); it != md.end()) {
-      client->AddMetadata(key, std::string(it->second.data(), it->second.size()));
-    }
+std::unique_ptr<grpc::ClientContext> Forward(const grpc::ServerContextBase* incoming,
+                                             absl::Duration max) {
+  // gRPC's own propagation carries the deadline (the child's is the earlier of the two) and the
+  // cancellation; it needs the server call, which only a synchronous or callback context has.
+  std::unique_ptr<grpc::ClientContext> client;
+  if (const auto* sync = dynamic_cast<const grpc::ServerContext*>(incoming)) {
+    client = grpc::ClientContext::FromServerContext(*sync);
+  } else if (const auto* callback = dynamic_cast<const grpc::CallbackServerContext*>(incoming)) {
+    client = grpc::ClientContext::FromCallbackServerContext(*callback);
+  } else {
+    client = std::make_unique<grpc::ClientContext>();
   }
   absl::Time deadline = absl::Now() + max;
-  absl::Time theirs = absl::FromChrono(incoming.deadline());
-  if (theirs < deadline) deadline = theirs;
+  if (incoming != nullptr) {
+    const auto& md = incoming->client_metadata();
+    for (const char* key : {"authorization", "x-correlation-id", "traceparent", "tracestate"}) {
+      if (auto it = md.find(key); it != md.end()) {
+        client->AddMetadata(key, std::string(it->second.data(), it->second.size()));
+      }
+    }
+    absl::Time theirs = absl::FromChrono(incoming->deadline());
+    if (theirs < deadline) deadline = theirs;
+  }
   client->set_deadline(absl::ToChronoTime(deadline));
+  return client;
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory(

@@ -40,11 +40,13 @@ absl::StatusOr<auth::Principal> Caller(const grpc::ServerContextBase* ctx);
 grpc::Status Handle(const grpc::ServerContextBase* ctx,
                     const std::function<absl::Status(const auth::Principal&)>& fn);
 
-// Prepares `client` for a call made on behalf of `incoming` (to a Peer): the caller's bearer
-// token, correlation id and trace context are passed on, and the deadline is the caller's,
-// capped at `max` (a caller without a deadline gets `max`).
-void Forward(const grpc::ServerContextBase& incoming, grpc::ClientContext* client,
-             absl::Duration max = absl::Seconds(5));
+// A client context for a call made on behalf of `incoming` (to a Peer): the caller's bearer
+// token, correlation id and trace context are passed on; the deadline is the caller's, capped
+// at `max` (a caller without a deadline gets `max`); and when the caller goes away (cancels,
+// disconnects, runs out of time) the call is cancelled with it. A null `incoming` (a consumer,
+// a timer) gets `max` alone.
+std::unique_ptr<grpc::ClientContext> Forward(const grpc::ServerContextBase* incoming,
+                                             absl::Duration max = absl::Seconds(5));
 
 // Verifies bearer tokens, admits only the roles each method's proto names (refusing the others
 // with PERMISSION_DENIED <ROLE>_ROLE_REQUIRED before the request is read) and records RED

@@ -9,7 +9,7 @@
 //   ...
 //   ASSIGN_OR_RETURN(ReserveCallResponse resp,
 //                    runtime::CallPeer(*eligibility_, incoming, &Stub::ReserveCall, req));
-//   // the caller's token, deadline (at most 2 s) and correlation id are passed on
+//   // the caller's token, deadline (at most 2 s), cancellation and trace context are passed on
 #pragma once
 
 #include <memory>
@@ -76,7 +76,8 @@ class Peer final : public PeerBase {
 };
 
 // One unary RPC to `peer` on behalf of `incoming` (its token, deadline capped at `max`,
-// correlation id: Forward), its failure as the suite's status. A null `incoming` sends none.
+// cancellation, correlation id: Forward), its failure as the suite's status. A null `incoming`
+// sends no token and gets `max` as its deadline.
 template <typename Service, typename Request, typename Response>
 absl::StatusOr<Response> CallPeer(const Peer<Service>& peer,
                                   const grpc::ServerContextBase* incoming,
@@ -84,10 +85,9 @@ absl::StatusOr<Response> CallPeer(const Peer<Service>& peer,
                                                                         const Request&, Response*),
                                   const Request& req, absl::Duration max = absl::Seconds(2)) {
   ASSIGN_OR_RETURN(auto stub, peer.GetStub());
-  grpc::ClientContext client;
-  if (incoming != nullptr) Forward(*incoming, &client, max);
+  std::unique_ptr<grpc::ClientContext> client = Forward(incoming, max);
   Response resp;
-  RETURN_IF_ERROR(FromGrpcStatus(((*stub).*method)(&client, req, &resp)));
+  RETURN_IF_ERROR(FromGrpcStatus(((*stub).*method)(client.get(), req, &resp)));
   return resp;
 }
 

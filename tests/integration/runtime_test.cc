@@ -21,12 +21,14 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "libs/auth/testing/signing_key.h"
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
 #include "libs/kafka/embedded.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
+#include "libs/runtime/peer.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
 #include "tests/support/servers.h"
 
@@ -51,13 +53,16 @@ struct Gate {
   std::atomic<int> entered{0};
   std::atomic<int> left{0};
   std::atomic<int> saw_cancel{0};  // cooperative calls that stopped because they were cancelled
+  std::atomic<int> port{0};        // the server's, for "forward:" calls to itself
 };
 
 // CheckEligibility echoes the caller's tenant as the first blocking reason's message.
 // agent_id "slow" holds the call until the gate opens (or kHandlerTimeout passes), ignoring
 // cancellation; "slow-cooperative" does the same but also stops once the call is cancelled, as
 // a sync handler can only learn by asking ServerContext::IsCancelled(); "fail" returns an error
-// with a reason and metadata.
+// with a reason and metadata; "forward:<agent>" calls the server itself as a peer (CallPeer, at
+// most 2 s) with <agent> and returns its answer; "deadline" answers the milliseconds left
+// before its deadline.
 class EchoService final : public v1::EligibilityService::Service {
  public:
   explicit EchoService(Gate& gate) : gate_(gate) {}
@@ -68,6 +73,25 @@ class EchoService final : public v1::EligibilityService::Service {
       if (req->agent_id() == "fail") {
         return core::Error(absl::StatusCode::kFailedPrecondition, "SOME_REASON", "msg",
                            {{"k", "v"}});
+      }
+      if (absl::StartsWith(req->agent_id(), "forward:")) {
+        runtime::Peer<v1::EligibilityService> self("echo");
+        self.Connect(grpc::CreateChannel(absl::StrCat("127.0.0.1:", gate_.port.load()),
+                                         grpc::InsecureChannelCredentials()));
+        v1::CheckEligibilityRequest inner = *req;
+        inner.set_agent_id(req->agent_id().substr(8));
+        absl::StatusOr<v1::CheckEligibilityResponse> answer = runtime::CallPeer(
+            self, ctx, &v1::EligibilityService::Stub::CheckEligibility, inner, absl::Seconds(2));
+        if (!answer.ok()) return answer.status();
+        *resp = *std::move(answer);
+        return absl::OkStatus();
+      }
+      if (req->agent_id() == "deadline") {
+        v1::Reason* reason = resp->add_blocking_reasons();
+        reason->set_code("DEADLINE");
+        reason->set_message(absl::StrCat(
+            absl::ToInt64Milliseconds(absl::FromChrono(ctx->deadline()) - absl::Now())));
+        return absl::OkStatus();
       }
       if (req->agent_id() == "slow") {
         gate_.entered.fetch_add(1);
@@ -138,6 +162,7 @@ class Fixture {
     INFO(started.ToString());
     REQUIRE(started.ok());
     REQUIRE(app->grpc_port() > 0);
+    gate.port = app->grpc_port();
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", app->grpc_port()),
                                    grpc::InsecureChannelCredentials());
     stub_ = v1::EligibilityService::NewStub(channel_);
@@ -213,6 +238,7 @@ class Fixture {
     return result;
   }
 
+  v1::EligibilityService::Stub& stub() { return *stub_; }
   Gate gate;
 
  private:
@@ -274,6 +300,101 @@ TEST_CASE("calls without a valid, unexpired token are refused with a reason") {
   absl::Status expired = runtime::FromGrpcStatus(f.Check(token, "a"));
   CHECK(expired.code() == absl::StatusCode::kUnauthenticated);
   CHECK(core::ReasonOf(expired) == "TOKEN_EXPIRED");
+}
+
+TEST_CASE("an identity provider's RS256/ES256 tokens are taken through --auth-jwks-file") {
+  auto provider = auth::testing::SigningKey::Ec("idp-2026-12");
+  std::string dir = testing::TempDir("runtime-jwks");
+  { std::ofstream(dir + "/jwks.json") << auth::testing::Jwks({&provider}); }
+  Fixture f(absl::Seconds(5), core::Clock::Real(), absl::Seconds(30), [&](runtime::Config& c) {
+    c.auth_jwks_file = dir + "/jwks.json";
+    c.auth_issuer = "https://id.example.com/";
+    c.auth_audience = "switchboard";
+  });
+  nlohmann::json claims = {
+      {"sub", "ana"},         {"tenant", "globex"},
+      {"roles", {"agent"}},   {"iss", "https://id.example.com/"},
+      {"aud", "switchboard"}, {"exp", absl::ToUnixSeconds(absl::Now() + absl::Hours(1))}};
+  v1::CheckEligibilityResponse resp;
+  grpc::Status s = f.Check(provider.Sign(claims), "acme", &resp);
+  REQUIRE(s.ok());
+  REQUIRE(resp.blocking_reasons_size() == 1);
+  CHECK(resp.blocking_reasons(0).message() == "globex");
+  CHECK(resp.blocking_reasons(0).metadata().at("subject") == "ana");
+  // Another audience, or a role the method does not admit, is refused as for any token.
+  claims["aud"] = "another-api";
+  CHECK(core::ReasonOf(runtime::FromGrpcStatus(f.Check(provider.Sign(claims), "a"))) ==
+        "TOKEN_INVALID");
+  claims["aud"] = "switchboard";
+  claims["roles"] = {"viewer"};
+  CHECK(core::ReasonOf(runtime::FromGrpcStatus(f.Check(provider.Sign(claims), "a"))) ==
+        "AGENT_ROLE_REQUIRED");
+  // The suite's own HS256 tokens keep working beside them.
+  CHECK(f.Check(Fixture::Token("acme", absl::Now()), "a").ok());
+}
+
+TEST_CASE("a JWKS file that does not parse stops the start, naming it") {
+  std::string dir = testing::TempDir("runtime-jwks");
+  {
+    std::ofstream(dir + "/jwks.json") << R"({"keys": [{"kty": "EC", "crv": "P-256", "x": "AA"}]})";
+  }
+  runtime::Registry registry;
+  runtime::Config config;
+  config.targets = {};
+  config.listen_host = "127.0.0.1";
+  config.auth_secret = kSecret;
+  config.auth_jwks_file = dir + "/jwks.json";
+  runtime::App app(registry, config);
+  absl::Status started = app.Start();
+  CHECK(core::ReasonOf(started) == "JWKS_INVALID");
+  CHECK(absl::StrContains(started.message(), "jwks.json"));
+}
+
+TEST_CASE("a call to a peer gets the caller's deadline (capped) and is cancelled with it") {
+  Fixture f;
+  std::string token = Fixture::Token("acme", absl::Now());
+  auto left_at_peer = [&](absl::Duration client_deadline) -> int64_t {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + client_deadline));
+    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    v1::CheckEligibilityRequest req;
+    req.set_agent_id("forward:deadline");
+    req.set_business_phone_number_id("1234567890");
+    v1::CheckEligibilityResponse resp;
+    grpc::Status s = f.stub().CheckEligibility(&ctx, req, &resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    REQUIRE(resp.blocking_reasons_size() == 1);
+    REQUIRE(resp.blocking_reasons(0).code() == "DEADLINE");
+    int64_t ms = 0;
+    REQUIRE(absl::SimpleAtoi(resp.blocking_reasons(0).message(), &ms));
+    return ms;
+  };
+  // A caller in a hurry: the peer has no more time than the caller had.
+  int64_t hurried = left_at_peer(absl::Milliseconds(800));
+  CHECK(hurried > 0);
+  CHECK(hurried <= 850);
+  // A patient caller: the peer's time is capped at CallPeer's 2 s.
+  int64_t patient = left_at_peer(absl::Seconds(20));
+  CHECK(patient > 1000);
+  CHECK(patient <= 2100);  // grpc-timeout travels rounded up, and is counted from arrival
+
+  // The caller gives up: the peer's call is cancelled at once, well before its own 2 s deadline
+  // would end it.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  v1::CheckEligibilityRequest req;
+  req.set_agent_id("forward:slow-cooperative");
+  std::thread caller([&] {
+    v1::CheckEligibilityResponse resp;
+    f.stub().CheckEligibility(&ctx, req, &resp);
+  });
+  REQUIRE(testing::Eventually([&] { return f.gate.entered.load() == 1; }, absl::Seconds(10)));
+  ctx.TryCancel();
+  caller.join();
+  CHECK(testing::Eventually([&] { return f.gate.saw_cancel.load() == 1; }, absl::Seconds(1)));
+  f.gate.release.Notify();
 }
 
 TEST_CASE("a handler's error reaches the client with its code, reason and metadata") {
