@@ -8,12 +8,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/message.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/kafka/dead_letters.h"
 #include "libs/kafka/dispatch.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -37,21 +39,6 @@ void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, co
                               : log::Level::kDebug;
   log::Write(l, buf,
              {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)}, {"facility", facility}});
-}
-
-// Builds a configuration from key/value pairs; any refused value is an INVALID_ARGUMENT.
-absl::StatusOr<rd_kafka_conf_t*> MakeConf(const std::map<std::string, std::string>& settings) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr, {{"property", key}});
-    }
-  }
-  rd_kafka_conf_set_log_cb(conf, &LogFromLibrdkafka);
-  return conf;
 }
 
 std::string FormatCeTime(absl::Time t) {
@@ -82,6 +69,20 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*);
 
 }  // namespace
 
+absl::StatusOr<rd_kafka_conf_t*> MakeConf(const std::map<std::string, std::string>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return core::InvalidArgument("INVALID_KAFKA_CONFIG", errstr, {{"property", key}});
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, &LogFromLibrdkafka);
+  return conf;
+}
+
 std::vector<TopicSpec> SuiteTopics() {
   return {{kWhatsAppEvents},
           {kCallsState},
@@ -90,7 +91,8 @@ std::vector<TopicSpec> SuiteTopics() {
           {kConversationsTimeline},
           {kWhatsAppOutbound},
           {.name = kRoutingAvailability, .configs = {{"cleanup.policy", "compact"}}},
-          {kEligibilityState}};
+          {kEligibilityState},
+          {.name = kDeadLetters, .configs = {{"retention.ms", "1209600000"}}}};  // 14 days
 }
 
 Event MakeEvent(const google::protobuf::Message& message, std::string key,
@@ -225,26 +227,33 @@ void Producer::CountDelivery(absl::string_view topic, bool delivered) {
 void Producer::Publish(absl::string_view topic, const Event& event, DeliveryCallback done) {
   auto* pending = new PendingDelivery{std::move(done), this, std::string(topic)};
   std::string ce_time = FormatCeTime(event.time);
+  // Owned by librdkafka once a produce succeeds; ours (and reused) while it fails.
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(8 + event.extensions.size());
+  auto add = [headers](absl::string_view name, absl::string_view value) {
+    rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                        static_cast<ssize_t>(value.size()));
+  };
+  add("ce_specversion", "1.0");
+  add("ce_id", event.id);
+  add("ce_source", event.source);
+  add("ce_type", event.type);
+  add("ce_time", ce_time);
+  add("content-type", event.content_type);
+  for (const auto& [name, value] : event.extensions) add(absl::StrCat("ce_", name), value);
   absl::Time give_up = absl::Now() + absl::Seconds(1);
   while (true) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_, RD_KAFKA_V_TOPIC(pending->topic.c_str()),
         RD_KAFKA_V_KEY(event.key.data(), event.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(event.payload.data()), event.payload.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADER("ce_specversion", "1.0", 3),
-        RD_KAFKA_V_HEADER("ce_id", event.id.data(), static_cast<ssize_t>(event.id.size())),
-        RD_KAFKA_V_HEADER("ce_source", event.source.data(),
-                          static_cast<ssize_t>(event.source.size())),
-        RD_KAFKA_V_HEADER("ce_type", event.type.data(), static_cast<ssize_t>(event.type.size())),
-        RD_KAFKA_V_HEADER("ce_time", ce_time.data(), static_cast<ssize_t>(ce_time.size())),
-        RD_KAFKA_V_HEADER("content-type", event.content_type.data(),
-                          static_cast<ssize_t>(event.content_type.size())),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && absl::Now() < give_up) {
       rd_kafka_poll(rk_, 10);  // let delivery reports drain the queue
       continue;
     }
+    rd_kafka_headers_destroy(headers);
     absl::Status status = KafkaError(absl::StatusCode::kUnavailable, "KAFKA_PRODUCE_FAILED",
                                      "kafka produce failed", err);
     metrics_->Count(pending->topic, false);
@@ -460,6 +469,43 @@ void Consumer::MeasureLag() {
   absl::erase_if(stored_, [&](const auto& entry) { return !mine.contains(entry.first); });
 }
 
+Message MessageOf(rd_kafka_message_t* m) {
+  Message msg;
+  msg.topic = rd_kafka_topic_name(m->rkt);
+  msg.partition = m->partition;
+  msg.offset = m->offset;
+  if (m->key) msg.event.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) msg.event.payload.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* headers = nullptr;
+  rd_kafka_message_headers(m, &headers);
+  // Extension attributes: every other ce_* header (CloudEvents Kafka binding §3.2.3).
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0;
+       headers != nullptr &&
+       rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    absl::string_view key(name);
+    if (!absl::ConsumePrefix(&key, "ce_") || key == "id" || key == "type" || key == "source" ||
+        key == "time" || key == "specversion") {
+      continue;
+    }
+    msg.event.extensions[std::string(key)] =
+        value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size);
+  }
+  msg.event.id = Header(headers, "ce_id");
+  msg.event.type = Header(headers, "ce_type");
+  msg.event.source = Header(headers, "ce_source");
+  msg.event.content_type = Header(headers, "content-type");
+  std::string ce_time = Header(headers, "ce_time");
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, ce_time, &msg.event.time, &err)) {
+    msg.event.time = absl::InfinitePast();
+  }
+  return msg;
+}
+
 std::optional<Message> Consumer::Next(int timeout_ms) {
   rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
   if (m == nullptr) return std::nullopt;
@@ -471,23 +517,7 @@ std::optional<Message> Consumer::Next(int timeout_ms) {
     rd_kafka_message_destroy(m);
     return std::nullopt;
   }
-  Message msg;
-  msg.topic = rd_kafka_topic_name(m->rkt);
-  msg.partition = m->partition;
-  msg.offset = m->offset;
-  if (m->key) msg.event.key.assign(static_cast<const char*>(m->key), m->key_len);
-  if (m->payload) msg.event.payload.assign(static_cast<const char*>(m->payload), m->len);
-  rd_kafka_headers_t* headers = nullptr;
-  rd_kafka_message_headers(m, &headers);
-  msg.event.id = Header(headers, "ce_id");
-  msg.event.type = Header(headers, "ce_type");
-  msg.event.source = Header(headers, "ce_source");
-  msg.event.content_type = Header(headers, "content-type");
-  std::string ce_time = Header(headers, "ce_time");
-  std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, ce_time, &msg.event.time, &err)) {
-    msg.event.time = absl::InfinitePast();
-  }
+  Message msg = MessageOf(m);
   rd_kafka_message_destroy(m);
   return msg;
 }
@@ -521,14 +551,27 @@ bool Consumer::HandleOne(const Message& msg, absl::flat_hash_map<std::string, in
   const bool skipped = !status.ok() && core::ReasonOf(status) == kEventNotHandled;
   if (skipped) status = absl::OkStatus();
   bool poison = !status.ok() && IsPoison(status);
+  if (poison && options_.dead_letters != nullptr) {
+    absl::Status copied = options_.dead_letters->PublishAndWait(
+        kDeadLetters, DeadLetterOf(msg, options_.group_id, status, absl::Now()), absl::Seconds(10));
+    if (!copied.ok()) {
+      // Not copied, not skipped: retried below until the dead-letter topic takes it.
+      log::Warning("kafka poison message not copied to the dead letters; will retry",
+                   {{"group", options_.group_id}, {"error", copied.ToString()}});
+      poison = false;
+      status = copied;
+    }
+  }
   if (status.ok() || poison) {
     if (poison) {
-      log::Error("kafka message skipped: the handler refused it", {{"group", options_.group_id},
-                                                                   {"topic", msg.topic},
-                                                                   {"partition", msg.partition},
-                                                                   {"offset", msg.offset},
-                                                                   {"ce_id", msg.event.id},
-                                                                   {"error", status.ToString()}});
+      log::Error("kafka message skipped: the handler refused it",
+                 {{"group", options_.group_id},
+                  {"topic", msg.topic},
+                  {"partition", msg.partition},
+                  {"offset", msg.offset},
+                  {"ce_id", msg.event.id},
+                  {"dead_letter", options_.dead_letters != nullptr},
+                  {"error", status.ToString()}});
     }
     failures.erase(partition_key);
     Done(msg, poison ? "poison" : skipped ? "skipped" : "ok");

@@ -30,6 +30,8 @@ namespace prometheus {
 class Registry;
 }
 typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_message_s rd_kafka_message_t;
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace switchboard::kafka {
 
@@ -42,6 +44,8 @@ inline constexpr char kConversationsTimeline[] = "conversations.timeline.v1";
 inline constexpr char kWhatsAppOutbound[] = "whatsapp.outbound.v1";
 inline constexpr char kRoutingAvailability[] = "routing.availability.v1";  // compacted
 inline constexpr char kEligibilityState[] = "eligibility.state.v1";
+// Records a consumer refused as poison, with where they came from (dead_letters.h).
+inline constexpr char kDeadLetters[] = "switchboard.deadletter.v1";
 
 struct TopicSpec {
   std::string name;
@@ -61,6 +65,9 @@ struct Event {
   std::string key;     // Kafka key: the entity id
   std::string payload;
   std::string content_type = "application/protobuf";
+  // Extension attributes (ce_<name> headers), e.g. "traceparent" (the CloudEvents distributed
+  // tracing extension) or a dead letter's "deadlettertopic". Names are [a-z0-9]+.
+  std::map<std::string, std::string> extensions;
 };
 
 // Builds an event for `message` with a fresh time-ordered id.
@@ -120,7 +127,8 @@ struct Message {
 // again). ALREADY_EXISTS means "already applied" and counts as done. A record of a type the
 // handler does not handle (reason EVENT_NOT_HANDLED, dispatch.h) is skipped and counted.
 // INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND and OUT_OF_RANGE mark the message as poison:
-// logged, counted and skipped so one bad record cannot stall a partition. Anything else
+// logged, counted, copied to the dead-letter topic (ConsumerOptions::dead_letters) and skipped
+// so one bad record cannot stall a partition. Anything else
 // (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED, INTERNAL, ...) makes the consumer seek back and retry
 // with back-off.
 using Handler = std::function<absl::Status(const Message&)>;
@@ -148,6 +156,10 @@ struct ConsumerOptions {
   int max_batch = 1;
   std::map<std::string, std::string> extra;
   prometheus::Registry* metrics = nullptr;
+  // Where a poison record is copied (kDeadLetters, dead_letters.h) before the consumer moves
+  // past it, with where it came from and why; until that copy is acknowledged the record is
+  // retried like any failure, so none is dropped unseen. Null: poison is logged and skipped.
+  Producer* dead_letters = nullptr;
 };
 
 class Consumer {
@@ -201,6 +213,11 @@ class Consumer {
   absl::flat_hash_map<std::string, int64_t> stored_;
   absl::Time next_lag_ = absl::InfinitePast();
 };
+
+// Not for users: a fetched record as a Message (headers parsed as CloudEvents attributes); a
+// client configuration from properties (INVALID_ARGUMENT INVALID_KAFKA_CONFIG for a refused one).
+Message MessageOf(rd_kafka_message_t* record);
+absl::StatusOr<rd_kafka_conf_t*> MakeConf(const std::map<std::string, std::string>& settings);
 
 // Creates topics that do not exist yet (existing ones are left alone). `extra`: librdkafka
 // properties (TLS, SASL) as for the clients.

@@ -11,6 +11,7 @@
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
+#include "libs/kafka/dead_letters.h"
 #include "libs/kafka/dispatch.h"
 #include "libs/kafka/embedded.h"
 #include "prometheus/registry.h"
@@ -169,6 +170,87 @@ TEST_CASE("a poison message is skipped so the partition keeps moving") {
   });
   REQUIRE(testing::Eventually([&] { return seen.Size() == 2; }));
   CHECK(seen.Get() == std::vector<std::string>{"m0", "m3"});
+}
+
+TEST_CASE("a poison record is copied to the dead letters with where it came from and why") {
+  Fixture f;
+  REQUIRE(f.cluster->CreateTopics({{kafka::kDeadLetters, 3}}).ok());
+  kafka::Event poison = TextEvent("m1", "call-9");
+  poison.extensions["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  REQUIRE(f.producer->PublishAndWait(f.topic, TextEvent("m0", "k"), absl::Seconds(10)).ok());
+  REQUIRE(f.producer->PublishAndWait(f.topic, poison, absl::Seconds(10)).ok());
+  REQUIRE(f.producer->PublishAndWait(f.topic, TextEvent("m2", "k"), absl::Seconds(10)).ok());
+
+  Seen seen;
+  auto c = kafka::Consumer::Create({.brokers = f.cluster->bootstrap(),
+                                    .group_id = "g-dead",
+                                    .topics = {f.topic},
+                                    .dead_letters = f.producer.get()},
+                                   [&](const kafka::Message& m) {
+                                     if (Text(m) == "m1") {
+                                       return switchboard::core::InvalidArgument("UNPARSABLE_EVENT",
+                                                                                 "cannot parse m1");
+                                     }
+                                     seen.Add(Text(m));
+                                     return absl::OkStatus();
+                                   });
+  REQUIRE(c.ok());
+  (*c)->Start();
+  REQUIRE(testing::Eventually([&] { return seen.Size() == 2; }));
+  CHECK(seen.Get() == std::vector<std::string>{"m0", "m2"});
+
+  auto letters = kafka::ReadTopic(f.cluster->bootstrap(), kafka::kDeadLetters, absl::Seconds(10));
+  REQUIRE(letters.ok());
+  REQUIRE(letters->size() == 1);
+  auto letter = kafka::DeadLetterFrom(letters->front());
+  REQUIRE(letter.ok());
+  CHECK(letter->topic == f.topic);
+  CHECK(letter->partition == 0);
+  CHECK(letter->offset == 1);
+  CHECK(letter->group == "g-dead");
+  CHECK(letter->reason == "UNPARSABLE_EVENT");
+  CHECK(letter->error == "cannot parse m1");
+  CHECK(letter->time > absl::Now() - absl::Minutes(1));
+  // The original as it was: key, id, type, payload and its own extensions, nothing added.
+  CHECK(letter->original.key == "call-9");
+  CHECK(letter->original.id == poison.id);
+  CHECK(letter->original.type == poison.type);
+  CHECK(letter->original.payload == poison.payload);
+  CHECK(letter->original.extensions == poison.extensions);
+  // Records that are not dead letters are told apart.
+  auto plain = kafka::ReadTopic(f.cluster->bootstrap(), f.topic, absl::Seconds(10));
+  REQUIRE(plain.ok());
+  REQUIRE(plain->size() == 3);
+  CHECK(switchboard::core::ReasonOf(kafka::DeadLetterFrom(plain->front()).status()) ==
+        "NOT_A_DEAD_LETTER");
+}
+
+TEST_CASE("a poison record whose dead letter cannot be written is retried, not skipped") {
+  Fixture f;
+  f.Publish(3);
+  auto nowhere = kafka::Producer::Create(
+      {.brokers = "127.0.0.1:1", .delivery_timeout = absl::Milliseconds(300)});
+  REQUIRE(nowhere.ok());
+  Seen seen;
+  std::atomic<int> attempts{0};
+  auto c = kafka::Consumer::Create({.brokers = f.cluster->bootstrap(),
+                                    .group_id = "g-dead-down",
+                                    .topics = {f.topic},
+                                    .max_backoff = absl::Milliseconds(100),
+                                    .dead_letters = nowhere->get()},
+                                   [&](const kafka::Message& m) {
+                                     if (Text(m) == "m1") {
+                                       ++attempts;
+                                       return switchboard::core::InvalidArgument("UNPARSABLE_EVENT",
+                                                                                 "cannot parse m1");
+                                     }
+                                     seen.Add(Text(m));
+                                     return absl::OkStatus();
+                                   });
+  REQUIRE(c.ok());
+  (*c)->Start();
+  REQUIRE(testing::Eventually([&] { return attempts.load() >= 3; }, absl::Seconds(20)));
+  CHECK(seen.Get() == std::vector<std::string>{"m0"});
 }
 
 TEST_CASE("with the cluster down, delivery waits and then completes when it returns") {

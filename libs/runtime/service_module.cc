@@ -45,7 +45,8 @@ absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::
                                             .max_wait = max_wait,
                                             .max_batch = handlers.max_batch(),
                                             .extra = ctx.kafka_properties(),
-                                            .metrics = &ctx.metrics()},
+                                            .metrics = &ctx.metrics(),
+                                            .dead_letters = &ctx.producer()},
                                            handlers.AsHandler(), handlers.AsBatchHandler()));
   consumers_.push_back(std::move(consumer));
   return absl::OkStatus();

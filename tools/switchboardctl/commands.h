@@ -19,6 +19,7 @@ extern const Command kNumbersCommand;        // numbers.cc: the webhooks service
 extern const Command kRoutingCommand;        // routing.cc: agents, teams, claims
 extern const Command kBillingCommand;        // billing.cc: usage, plans, the ledger
 extern const Command kNotificationsCommand;  // notifications.cc: live streams
+extern const Command kDeadLettersCommand;    // deadletters.cc: poison records, and replay
 extern const Command kDevCommand;            // dev.cc: shortcuts for demos and tests
 
 // --kind (K in --help), taken by `calls start` and the eligibility commands (eligibility.cc).

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       &kRoutingCommand,        //
       &kBillingCommand,        //
       &kNotificationsCommand,  //
+      &kDeadLettersCommand,    //
       &kDevCommand,            //
   };
   return Main(std::vector<std::string>(argv + 1, argv + argc), commands);
