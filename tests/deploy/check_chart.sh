@@ -5,11 +5,18 @@
 #      summary/description, and promtool unit tests (below) show the main alerts firing;
 #   2. the Grafana dashboard is valid JSON, and every panel query is valid PromQL;
 #   3. the chart's YAML files without template syntax parse (python3 yaml, if installed), the
-#      values schema is valid JSON and values.yaml satisfies it (python3 jsonschema, if
-#      installed), and the templates are balanced and include only defined helpers;
-#   4. values.yaml lists exactly the six targets and the eight Kafka topics;
+#      values schema is valid JSON, values.yaml satisfies it and copies with typos or bad
+#      combinations do not (python3 jsonschema, if installed), and the templates are balanced
+#      and include only defined helpers;
+#   4. values.yaml lists exactly the seven targets and the nine Kafka topics, every topic the
+#      binary names among them with the binary's own settings, and the binary's default ports;
 #   5. the chart's files/alerts.yaml (read by templates/prometheusrule.yaml) is identical to
-#      deploy/prometheus/alerts.yaml.
+#      deploy/prometheus/alerts.yaml;
+#   6. the per-target tables of _helpers.tpl (modules, peers, Secret keys) agree with the
+#      binary's services/*/module.cc and with the expected table of who gets which secret;
+#   7. the templates are wired as intended, read without rendering: a secret reaches a pod only
+#      through that table, the Meta credentials and JWKS are whole-directory mounts on the
+#      right targets, the gateway has its port, Service, Ingress and NetworkPolicy rule.
 # If helm happens to be on PATH, it also lints and renders the chart.
 #
 #   tests/deploy/check_chart.sh [REPO_ROOT]
@@ -21,12 +28,108 @@ chart="$root/charts/switchboard"
 rules="$root/deploy/prometheus/alerts.yaml"
 dashboard="$root/deploy/grafana/switchboard-overview.json"
 
-targets=(eligibility calls routing billing notifications webhooks)
+targets=(eligibility calls routing billing notifications webhooks gateway)
 topics=(whatsapp.events.v1 calls.state.v1 routing.offers.v1 billing.usage.v1
-  conversations.timeline.v1 whatsapp.outbound.v1 routing.availability.v1 eligibility.state.v1)
+  conversations.timeline.v1 whatsapp.outbound.v1 routing.availability.v1 eligibility.state.v1
+  switchboard.deadletter.v1)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# Reading templates without rendering them: the defines of a file, the tables they build, and
+# the blocks ({{ if }}, {{ range }}, {{ with }}) around a piece of text.
+cat >"$work/chart_text.py" <<'EOF'
+import re
+
+ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+COMMENT = re.compile(r"\{\{-?\s*/\*.*?\*/\s*-?\}\}", re.S)
+OPENERS = ("if ", "range ", "with ", "define ", "block ")
+
+
+def read(path):
+    """A template's text without its comments."""
+    return COMMENT.sub("", open(path).read())
+
+
+def blocks_at(text, offset):
+    """The headers of the blocks open at `offset`, outermost first; a block in its else branch
+    reads "else of <header>"."""
+    stack = []
+    for m in ACTION.finditer(text):
+        if m.start() >= offset:
+            break
+        a = m.group(1)
+        if a.startswith(OPENERS):
+            stack.append(a)
+        elif a == "end" and stack:
+            stack.pop()
+        elif a.startswith("else") and stack:
+            stack[-1] = "else of " + stack[-1]
+    return stack
+
+
+def enclosing(text, needle):
+    """blocks_at for every occurrence of `needle`; fails if there is none."""
+    found = [blocks_at(text, m.start()) for m in re.finditer(re.escape(needle), text)]
+    assert found, f"not found: {needle}"
+    return found
+
+
+def inside(text, needle, condition):
+    """Every occurrence of `needle` is inside a block (not its else branch) whose header
+    contains `condition`."""
+    for stack in enclosing(text, needle):
+        assert any(condition in h and not h.startswith("else of") for h in stack), \
+            f"{needle!r} is not inside a block with {condition!r}: {stack}"
+
+
+def defines(text):
+    """name -> body of every {{ define }}."""
+    out, depth, name, start = {}, 0, None, 0
+    for m in ACTION.finditer(text):
+        a = m.group(1)
+        if a.startswith("define "):
+            name, start, depth = re.match(r'define\s+"([^"]+)"', a).group(1), m.end(), 1
+        elif name and a.startswith(OPENERS):
+            depth += 1
+        elif name and a == "end":
+            depth -= 1
+            if depth == 0:
+                out[name] = text[start:m.start()]
+                name = None
+    return out
+
+
+def table(body):
+    """The dict a helper builds with `set $x "key" (list "a" "b")` or `set $x "key" "value"`."""
+    out = {}
+    for key, items, value in re.findall(
+            r'set \$\w+ "([\w.-]+)" (?:\(list((?: "[^"]*")*)\)|"([^"]*)")', body):
+        out[key] = value if value else re.findall(r'"([^"]*)"', items)
+    return out
+
+
+def registrations(source):
+    """Each registry.Add({...}) of a services/*/module.cc: name, target, deps, peers."""
+    out = []
+    for m in re.finditer(r"registry\.Add\(", source):
+        depth, i = 0, m.end() - 1
+        while True:
+            depth += {"(": 1, ")": -1}.get(source[i], 0)
+            if depth == 0:
+                break
+            i += 1
+        call = source[m.end():i]
+
+        def strings(field):
+            found = re.search(r"\." + field + r"\s*=\s*\{([^}]*)\}", call)
+            return re.findall(r'"([^"]*)"', found.group(1)) if found else []
+
+        out.append({"name": re.search(r'\.name\s*=\s*"([^"]+)"', call).group(1),
+                    "target": bool(re.search(r"\.target\s*=\s*true", call)),
+                    "deps": strings("deps"), "peers": strings("peers")})
+    return out
+EOF
 
 passed=0 failed=0 skipped=0
 SKIP=77
@@ -402,10 +505,52 @@ def reject(what, change):
         sys.exit(f"  schema accepted {what}")
     print(f"  rejected: {what} ({failed[0]})")
 
-reject("an unknown target targets.gateway", lambda v: v["targets"].update(gateway={"enabled": True, "replicas": 1}))
+reject("an unknown target targets.frontend", lambda v: v["targets"].update(frontend={"enabled": True, "replicas": 1}))
 reject("targets.calls.replica: 2", lambda v: v["targets"]["calls"].update(replica=2))
 reject("kafka.broker: x", lambda v: v["kafka"].update(broker="x"))
 reject("a top-level imagee: {}", lambda v: v.update(imagee={}))
+reject("targets.gateway without replicas", lambda v: v["targets"]["gateway"].pop("replicas"))
+reject("ports.gateway: 70000", lambda v: v["ports"].update(gateway=70000))
+reject("gateway.rateLimit: -1", lambda v: v["gateway"].update(rateLimit=-1))
+reject("gateway.corsOrigin (a typo)", lambda v: v["gateway"].update(corsOrigin="*"))
+reject("gateway.ingress.hosts[0].paths: []", lambda v: v["gateway"]["ingress"]["hosts"][0].update(paths=[]))
+reject("gateway.ingress.hosts[0].paths[0].pathType: prefix",
+       lambda v: v["gateway"]["ingress"]["hosts"][0]["paths"][0].update(pathType="prefix"))
+reject("networkPolicy.gatewayfrom (a typo)", lambda v: v["networkPolicy"].update(gatewayfrom=[]))
+reject("auth.jwks with both configMap and secret",
+       lambda v: v["auth"]["jwks"].update(configMap="idp-keys", secret="idp-keys"))
+reject("auth.jwks.configmap (a typo)", lambda v: v["auth"]["jwks"].update(configmap="idp-keys"))
+reject("auth.jwks.key: keys/jwks.json (a path, not a key)", lambda v: v["auth"]["jwks"].update(key="keys/jwks.json"))
+reject("auth.jwks.configMap: Idp_Keys (not an object name)", lambda v: v["auth"]["jwks"].update(configMap="Idp_Keys"))
+reject("auth.audience: [a, b]", lambda v: v["auth"].update(audience=["a", "b"]))
+reject("auth.jwksFile (unknown)", lambda v: v["auth"].update(jwksFile="/keys.json"))
+reject("meta.credentialsSecret: 42", lambda v: v["meta"].update(credentialsSecret=42))
+reject("meta.credentialsFile (unknown)", lambda v: v["meta"].update(credentialsFile="/meta.json"))
+reject("meta.credentialsKey: \"\"", lambda v: v["meta"].update(credentialsKey=""))
+reject("secret.authSecret shorter than 16 bytes", lambda v: v["secret"].update(authSecret="short"))
+
+# And what a real installation sets is accepted.
+def accept(what, change):
+    good = copy.deepcopy(values)
+    change(good)
+    failed = errors(good)
+    if failed:
+        sys.exit(f"  schema rejected {what}: {failed[0]}")
+    print(f"  accepted: {what}")
+
+def installation(v):
+    v["kafka"]["brokers"] = "kafka:9092"
+    v["secret"]["existingSecret"] = "switchboard-credentials"
+    v["auth"].update(jwks={"configMap": "idp-keys", "secret": "", "key": "keys.json"},
+                     issuer="https://id.example.com/", audience="switchboard")
+    v["meta"].update(credentialsSecret="switchboard-meta")
+    v["gateway"].update(rateLimit=0, corsOrigins="https://console.example.com")
+    v["gateway"]["ingress"].update(enabled=True, className="nginx",
+                                   tls=[{"secretName": "switchboard-tls", "hosts": ["switchboard.example.com"]}])
+    v["networkPolicy"].update(enabled=True, gatewayFrom=[{"namespaceSelector": {}}])
+
+accept("JWKS from a ConfigMap, issuer, audience, Meta credentials, the gateway's Ingress", installation)
+accept("JWKS from a Secret", lambda v: v["auth"]["jwks"].update(secret="idp-keys"))
 EOF
 }
 
@@ -477,9 +622,53 @@ assert d["partitions"] == 12 and d["replicas"] == 3, d
 assert d["config"]["min.insync.replicas"] == 2, d
 assert d["config"]["retention.ms"] == 7 * 24 * 3600 * 1000, d
 assert v["strimzi"]["topics"]["routing.availability.v1"]["config"]["cleanup.policy"] == "compact"
-print("  (python3 yaml agrees; topic defaults 12 partitions, 3 replicas, min ISR 2, 7 days)")
+dead = v["strimzi"]["topics"]["switchboard.deadletter.v1"]
+assert dead == {"config": {"retention.ms": 14 * 24 * 3600 * 1000}}, dead
+assert v["ports"]["gateway"] == 8090 and v["ports"]["webhooks"] == 8080, v["ports"]
+assert v["gateway"]["rateLimit"] == 100, v["gateway"]
+assert set(v["autoscaling"]["kafkaLag"]["groups"]) <= set(v["targets"]) - {"gateway", "webhooks"}
+print("  (python3 yaml agrees; topic defaults 12 partitions, 3 replicas, min ISR 2, 7 days;")
+print("   the dead-letter topic 14 days; no lag scaling for the targets that consume nothing)")
 EOF
   fi
+  # Every topic the binary names (libs/kafka/kafka.h) has its KafkaTopic.
+  local t
+  for t in $(grep -o 'inline constexpr char k[A-Za-z]*\[\] = "[^"]*"' "$root/libs/kafka/kafka.h" | cut -d'"' -f2); do
+    printf '%s\n' "${topics[@]}" | grep -qx "$t" || { echo "  libs/kafka/kafka.h names $t, the chart has no KafkaTopic"; return 1; }
+  done
+  # A topic's own settings in the chart are those the binary gives it when it creates the topics
+  # itself (SuiteTopics in libs/kafka/kafka.cc: compaction, the dead letters' retention).
+  if have_pyyaml; then
+    python3 - "$root" "$chart/values.yaml" <<'EOF'
+import re, sys, yaml
+root = sys.argv[1]
+names = dict(re.findall(r'inline constexpr char (k\w+)\[\] = "([^"]+)"', open(f"{root}/libs/kafka/kafka.h").read()))
+suite = re.search(r"SuiteTopics\(\) \{(.*?)\n\}", open(f"{root}/libs/kafka/kafka.cc").read(), re.S).group(1)
+code = {names[k]: dict(re.findall(r'\{"([^"]+)", "([^"]+)"\}', configs))
+        for k, configs in re.findall(r"\{\.name = (k\w+), \.configs = \{(.*?\})\}\}", suite)}
+listed = {names[k] for k in re.findall(r"\{(?:\.name = )?(k\w+)", suite)}
+topics = yaml.safe_load(open(sys.argv[2]))["strimzi"]["topics"]
+for name, entry in topics.items():
+    if name not in listed:
+        continue  # checked above: every topic the binary names is in the chart
+    chart = {k: str(v) for k, v in ((entry or {}).get("config") or {}).items()}
+    assert chart == code.get(name, {}), f"{name}: the chart sets {chart}, libs/kafka/kafka.cc {code.get(name, {})}"
+print(f"  topic settings as in libs/kafka/kafka.cc: {code}")
+EOF
+  fi
+  # The chart's defaults are the binary's: the gateway's and the edge's ports, the rate limit.
+  python3 - "$root" <<'EOF'
+import re, sys
+def default(path, flag):
+    source = open(f"{sys.argv[1]}/{path}").read()
+    m = re.search(r'Flag\(\s*"' + flag + r'",.*?,\s*(\d+)(?:,\s*\d+)?\)', source, re.S)
+    assert m, f"--{flag} not found in {path}"
+    return int(m.group(1))
+assert default("services/gateway/module.cc", "gateway-port") == 8090
+assert default("services/gateway/module.cc", "gateway-rate-limit") == 100
+assert default("services/webhooks/module.cc", "webhooks-port") == 8080
+print("  ports.gateway 8090, ports.webhooks 8080 and gateway.rateLimit 100 are the binary's defaults")
+EOF
 }
 
 # --- 5. the rule file inside the chart --------------------------------------------------------
@@ -490,6 +679,221 @@ check_rules_copy() {
   grep -q '\.Files\.Get "files/alerts.yaml"' "$chart/templates/prometheusrule.yaml"
 }
 
+# --- 6. the per-target tables -----------------------------------------------------------------
+
+# _helpers.tpl says which modules each target depends on, which targets it calls and which keys
+# of the credentials Secret it gets. The first two must be the binary's own (the registry.Add of
+# each services/*/module.cc); the third must be the expected table below, and follow from the
+# code: a target gets the Redis/PostgreSQL URL if and only if it depends on redis/postgres, and
+# Meta's secrets only where the code uses them.
+check_target_tables() {
+  python3 - "$work" "$chart/templates/_helpers.tpl" "$root" "${targets[*]}" <<'EOF'
+import glob, os, re, sys
+sys.path.insert(0, sys.argv[1])
+import chart_text as ct
+
+helpers = ct.defines(ct.read(sys.argv[2]))
+root, targets = sys.argv[3], set(sys.argv[4].split())
+deps = ct.table(helpers["switchboard.dependencies"])
+peers = ct.table(helpers["switchboard.peers"])
+keys = ct.table(helpers["switchboard.secretKeys"])
+env = ct.table(helpers["switchboard.secretEnvName"])
+bad = []
+
+# The binary's targets, their modules and peers.
+code, graph_users, credential_users = {}, set(), set()
+for path in sorted(glob.glob(os.path.join(root, "services", "*", "module.cc"))):
+    source = open(path).read()
+    for reg in ct.registrations(source):
+        if reg["target"]:
+            code[reg["name"]] = reg
+            if "ctx.graph()" in source:
+                graph_users.add(reg["name"])
+            if "ctx.meta_credentials()" in source:
+                credential_users.add(reg["name"])
+if set(code) != targets:
+    bad.append(f"the binary's targets are {sorted(code)}, the chart's {sorted(targets)}")
+for name, table in (("switchboard.dependencies", deps), ("switchboard.peers", peers),
+                    ("switchboard.secretKeys", keys)):
+    if set(table) != targets:
+        bad.append(f"{name} has {sorted(table)}, want {sorted(targets)}")
+for t, reg in sorted(code.items()):
+    if sorted(deps.get(t, [])) != sorted(reg["deps"]):
+        bad.append(f"{t}: _helpers.tpl depends on {deps.get(t)}, services/{t}/module.cc on {reg['deps']}")
+    if sorted(peers.get(t, [])) != sorted(reg["peers"]):
+        bad.append(f"{t}: _helpers.tpl calls {peers.get(t)}, services/{t}/module.cc {reg['peers']}")
+
+# Who gets which secret.
+want = {
+    "eligibility": ["authSecret", "redisUrl", "postgresUrl"],
+    "calls": ["authSecret", "postgresUrl", "metaAccessToken"],
+    "routing": ["authSecret", "postgresUrl"],
+    "billing": ["authSecret", "postgresUrl"],
+    "notifications": ["authSecret", "redisUrl", "postgresUrl", "metaAccessToken"],
+    "webhooks": ["authSecret", "redisUrl", "postgresUrl", "metaAppSecret", "metaVerifyToken",
+                 "metaAccessToken"],
+    "gateway": ["authSecret", "redisUrl"],
+}
+for t in sorted(targets):
+    if sorted(keys.get(t, [])) != sorted(want[t]):
+        bad.append(f"{t}: gets {keys.get(t)}, want {want[t]}")
+    d, k = set(deps.get(t, [])), set(keys.get(t, []))
+    for store, key in (("redis", "redisUrl"), ("postgres", "postgresUrl")):
+        if (store in d) != (key in k):
+            bad.append(f"{t}: depends on {store}: {store in d}, gets {key}: {key in k}")
+    if any(x.startswith("meta") for x in k) and "whatsapp" not in d:
+        bad.append(f"{t}: gets Meta secrets without depending on whatsapp")
+    if t in graph_users and "metaAccessToken" not in k:
+        bad.append(f"{t}: calls the Graph API (ctx.graph()) but gets no metaAccessToken")
+    if t in credential_users and not {"metaAppSecret", "metaVerifyToken"} <= k:
+        bad.append(f"{t}: reads Meta's apps (ctx.meta_credentials()) but gets no app secret")
+
+# Each key's variable is the binary's flag, and every key of secret.keys has one.
+want_env = {"authSecret": "SWITCHBOARD_AUTH_SECRET", "redisUrl": "SWITCHBOARD_REDIS_URL",
+            "postgresUrl": "SWITCHBOARD_POSTGRES_URL",
+            "metaAppSecret": "SWITCHBOARD_META_APP_SECRET",
+            "metaVerifyToken": "SWITCHBOARD_META_VERIFY_TOKEN",
+            "metaAccessToken": "SWITCHBOARD_META_ACCESS_TOKEN"}
+if env != want_env:
+    bad.append(f"switchboard.secretEnvName is {env}")
+runtime = open(os.path.join(root, "libs/runtime/config.cc")).read() + \
+    open(os.path.join(root, "libs/runtime/app.cc")).read()
+for name in list(want_env.values()) + ["SWITCHBOARD_META_CREDENTIALS_FILE",
+        "SWITCHBOARD_AUTH_JWKS_FILE", "SWITCHBOARD_AUTH_ISSUER", "SWITCHBOARD_AUTH_AUDIENCE"]:
+    flag = name[len("SWITCHBOARD_"):].lower().replace("_", "-")
+    if f'"{flag}"' not in runtime:
+        bad.append(f"{name}: the binary declares no --{flag}")
+
+if bad:
+    sys.exit("\n".join("  " + b for b in bad))
+variables = sorted(want_env.values())
+for t in sorted(targets):
+    got = [env[k] for k in keys[t]]
+    print(f"  {t:13} {' '.join(v[len('SWITCHBOARD_'):] for v in got)}")
+    for v in variables:
+        assert (v in got) == (v in [want_env[k] for k in want[t]])
+assert "SWITCHBOARD_META_ACCESS_TOKEN" not in [env[k] for k in keys["eligibility"]]
+assert [t for t in targets if "metaAppSecret" in keys[t]] == ["webhooks"]
+print(f"  modules and peers as in services/*/module.cc; {len(targets)} targets, each only its own secrets")
+EOF
+}
+
+# --- 7. how the templates are wired -----------------------------------------------------------
+
+check_chart_wiring() {
+  python3 - "$work" "$chart/templates" <<'EOF'
+import os, re, sys
+sys.path.insert(0, sys.argv[1])
+import chart_text as ct
+
+d = sys.argv[2]
+deployment = ct.read(os.path.join(d, "deployment.yaml"))
+helpers = ct.read(os.path.join(d, "_helpers.tpl"))
+secret = ct.read(os.path.join(d, "secret.yaml"))
+service = ct.read(os.path.join(d, "service.yaml"))
+ingress = ct.read(os.path.join(d, "ingress.yaml"))
+netpol = ct.read(os.path.join(d, "networkpolicy.yaml"))
+hpa = ct.read(os.path.join(d, "hpa.yaml"))
+pdb = ct.read(os.path.join(d, "pdb.yaml"))
+checked = []
+
+def check(what, ok):
+    assert ok, what
+    checked.append(what)
+
+# Secrets reach a pod only through switchboard.secretKeys.
+check("one secretKeyRef, inside the range over switchboard.secretKeys",
+      deployment.count("secretKeyRef:") == 1)
+ct.inside(deployment, "secretKeyRef:", 'include "switchboard.secretKeys" $target')
+ct.inside(deployment, "optional: true", "has $key $optionalKeys")
+for name in ("AUTH_SECRET", "REDIS_URL", "POSTGRES_URL", "META_APP_SECRET", "META_VERIFY_TOKEN",
+             "META_ACCESS_TOKEN"):
+    check(f"SWITCHBOARD_{name} is named only by switchboard.secretEnvName",
+          f"SWITCHBOARD_{name}" not in deployment)
+check("the auth secret is never optional, JWKS or not",
+      '"authSecret"' not in deployment and "optionalKeys = append" not in deployment)
+
+# Files from Secrets and ConfigMaps: whole directories (a subPath mount never sees an update).
+for name in os.listdir(d):
+    check(f"{name}: no subPath", not re.search(r"^\s*subPath:", open(os.path.join(d, name)).read(), re.M))
+meta_if = 'and $.Values.meta.credentialsSecret (has "whatsapp" $deps)'
+for needle in ("SWITCHBOARD_META_CREDENTIALS_FILE", "name: meta-credentials",
+               "mountPath: /var/run/secrets/switchboard-meta"):
+    ct.inside(deployment, needle, meta_if)
+check("the Meta credentials file is under the mount",
+      "/var/run/secrets/switchboard-meta/%s\" $.Values.meta.credentialsKey" in deployment)
+for needle in ("SWITCHBOARD_AUTH_JWKS_FILE", "name: jwks",
+               "mountPath: /var/run/secrets/switchboard-jwks"):
+    ct.inside(deployment, needle, "if $jwks")
+check("the JWKS file is under the mount",
+      "/var/run/secrets/switchboard-jwks/%s\" $.Values.auth.jwks.key" in deployment)
+for mount in ("switchboard-meta", "switchboard-jwks", "kafka-user", "kafka-ca"):
+    check(f"{mount} is mounted read-only",
+          re.search(r"mountPath: /var/run/secrets/" + mount + r"\n\s+readOnly: true", deployment))
+check("the jwks volume is the configMap or else the secret",
+      re.search(r"if \$\.Values\.auth\.jwks\.configMap \}\}\s*configMap:\s*name: \{\{ \$\.Values\.auth\.jwks\.configMap \}\}"
+                r"\s*\{\{- else \}\}\s*secret:\s*secretName: \{\{ \$\.Values\.auth\.jwks\.secret \}\}", deployment))
+ct.inside(deployment, "SWITCHBOARD_AUTH_ISSUER", "with $.Values.auth.issuer")
+ct.inside(deployment, "SWITCHBOARD_AUTH_AUDIENCE", "with $.Values.auth.audience")
+check("checksum/secret only for the chart's own Secret",
+      all(any("not $.Values.secret.existingSecret" in h for h in s)
+          for s in ct.enclosing(deployment, "checksum/secret")))
+check("the chart's Secret always requires the auth secret",
+      'required "secret.authSecret is required (or set secret.existingSecret)"' in secret)
+validate = ct.defines(helpers)["switchboard.validate"]
+check("validate refuses two JWKS sources", "auth.jwks: set configMap or secret, not both" in validate)
+check("validate refuses no auth secret, with a JWKS as without",
+      "if not .Values.secret.authSecret }}" in validate)
+
+# Kafka settings and secrets only for the targets that use Kafka (not the gateway).
+for needle in ("SWITCHBOARD_KAFKA_BROKERS", "SWITCHBOARD_KAFKA_CONFIG", "name: kafka-user",
+               "name: kafka-ca", "name: kafka-config", "checksum/kafka-config"):
+    ct.inside(deployment, needle, 'has "kafka" $deps')
+
+# The gateway: its flags, its http port everywhere the webhook edge has one.
+for needle in ("SWITCHBOARD_GATEWAY_PORT", "SWITCHBOARD_GATEWAY_CORS_ORIGINS",
+               "SWITCHBOARD_GATEWAY_RATE_LIMIT"):
+    ct.inside(deployment, needle, 'eq $target "gateway"')
+ct.inside(deployment, "SWITCHBOARD_WEBHOOKS_PORT", 'eq $target "webhooks"')
+http = ct.defines(helpers)["switchboard.httpPort"]
+check("httpPort: webhooks -> ports.webhooks, gateway -> ports.gateway",
+      re.search(r'eq \.target "webhooks" \}\}\s*\{\{- int \.root\.Values\.ports\.webhooks', http) and
+      re.search(r'eq \.target "gateway" \}\}\s*\{\{- int \.root\.Values\.ports\.gateway', http))
+for name, text in (("deployment.yaml", deployment), ("service.yaml", service),
+                   ("networkpolicy.yaml", netpol)):
+    check(f"{name}: the http port comes from switchboard.httpPort",
+          'include "switchboard.httpPort" $ctx' in text)
+    if name != "deployment.yaml":
+        check(f"{name}: no port of its own for one target", not re.search(r"ports\.(webhooks|gateway)", text))
+ct.inside(deployment, "$.Values.ports.webhooks", 'eq $target "webhooks"')
+ct.inside(deployment, "$.Values.ports.gateway", 'eq $target "gateway"')
+ct.inside(deployment, "- name: http", "if $httpPort")
+ct.inside(service, "- name: http", "if $httpPort")
+ct.inside(netpol, "port: {{ $httpPort }}", "if $httpPort")
+check("networkpolicy: the gateway's http port from gatewayFrom, the edge's from webhooksFrom",
+      'ternary $.Values.networkPolicy.gatewayFrom $.Values.networkPolicy.webhooksFrom (eq $target "gateway")' in netpol)
+check("the gateway gets the addresses of the enabled targets only",
+      '(or (ne $target "gateway") (dig $peer "enabled" false $.Values.targets))' in deployment)
+ct.inside(ingress, '"target" "webhooks" "ingress" .Values.ingress', "if .Values.ingress.enabled")
+ct.inside(ingress, '"target" "gateway" "ingress" .Values.gateway.ingress', "if .Values.gateway.ingress.enabled")
+check("the Ingress goes to the target's Service, port http",
+      re.search(r"service:\s*name: \{\{ \$service \}\}\s*port:\s*name: http", ct.defines(helpers)["switchboard.ingress"]))
+check("validate: gateway.ingress needs the gateway target",
+      "gateway.ingress.enabled needs targets.gateway.enabled" in validate)
+
+# Every enabled target, the gateway included, gets the same probes, HPA, PDB and policy.
+for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    check(f"{probe} for every target",
+          all(h in ("range $target, $cfg := .Values.targets", "if $cfg.enabled") for h in ct.enclosing(deployment, probe)[0]))
+check("readiness asks for the target's own health service",
+      re.search(r'readinessProbe:\s*grpc:\s*port: \{\{ int \$\.Values\.ports\.grpc \}\}\s*service: \{\{ \$target \| quote \}\}', deployment))
+for name, text in (("hpa.yaml", hpa), ("pdb.yaml", pdb), ("networkpolicy.yaml", netpol)):
+    check(f"{name}: no target left out", not re.search(r"(eq|ne) \$target", text.replace(
+        '(eq $target "gateway")', "")))
+print(f"  {len(checked)} assertions and the blocks around {deployment.count('SWITCHBOARD_')} variables hold")
+EOF
+}
+
 # --- optional: helm itself --------------------------------------------------------------------
 
 check_helm() {
@@ -498,10 +902,21 @@ check_helm() {
     --set secret.redisUrl=redis://redis:6379/0
     --set secret.postgresUrl=postgresql://sb:sb@postgres:5432/sb
     --set serviceMonitor.enabled=true --set prometheusRule.enabled=true
-    --set strimzi.enabled=true --set ingress.enabled=true)
+    --set strimzi.enabled=true --set ingress.enabled=true --set gateway.ingress.enabled=true
+    --set networkPolicy.enabled=true --set autoscaling.enabled=true
+    --set meta.credentialsSecret=switchboard-meta --set auth.jwks.configMap=idp-jwks
+    --set auth.issuer=https://id.example.com/ --set auth.audience=switchboard)
   helm lint "$chart" "${set[@]}"
   helm template sb "$chart" "${set[@]}" >"$work/rendered.yaml"
   echo "  rendered $(grep -c '^kind:' "$work/rendered.yaml") resources"
+  # A JWKS does not replace the auth secret (it signs the suite's own tokens).
+  if helm template sb "$chart" --set kafka.brokers=kafka:9092 --set secret.redisUrl=redis://redis:6379/0 \
+    --set secret.postgresUrl=postgresql://sb:sb@postgres:5432/sb --set auth.jwks.secret=idp-jwks >/dev/null 2>&1; then
+    echo "  rendered with a JWKS but no auth secret"; return 1
+  fi
+  if helm template sb "$chart" "${set[@]}" --set auth.jwks.secret=idp-jwks >/dev/null 2>&1; then
+    echo "  rendered with two JWKS sources"; return 1
+  fi
 }
 
 run "promtool check rules deploy/prometheus/alerts.yaml" check_rules_syntax
@@ -514,8 +929,10 @@ run "Chart.yaml: apiVersion v2, switchboard 0.1.0, appVersion 0.1.0" check_chart
 run "chart YAML without templates parses" check_chart_yaml_parses
 run "values.yaml satisfies values.schema.json" check_values_schema
 run "templates are balanced and include defined helpers" check_templates_static
-run "values.yaml lists exactly the six targets and eight topics" check_values_lists
+run "values.yaml lists exactly the seven targets and nine topics" check_values_lists
 run "charts/switchboard/files/alerts.yaml is identical to deploy/prometheus/alerts.yaml" check_rules_copy
+run "per-target tables agree with services/*/module.cc; each target gets only its secrets" check_target_tables
+run "templates: secrets, mounts, gateway and Kafka wired as intended" check_chart_wiring
 run "helm lint and helm template" check_helm
 
 echo "check_chart: $passed passed, $failed failed, $skipped skipped"

@@ -87,18 +87,20 @@ kafka.brokers as the comma-separated string the binary takes (a YAML list is joi
 {{- end }}
 
 {{/*
-The stores each target talks to, as a space-separated list; fails on an unknown target.
-This is a property of the binary, not a setting: a target is given only the credentials
-it uses.
+The modules each target depends on, as a space-separated list; fails on an unknown target.
+A property of the binary (the `.deps` of each services/*/module.cc), not a setting:
+tests/deploy/check_chart.sh compares this table with the code. "whatsapp" is Meta's
+credentials and the Graph API client.
 */}}
 {{- define "switchboard.dependencies" -}}
 {{- $deps := dict }}
 {{- $_ := set $deps "eligibility" (list "redis" "postgres" "kafka") }}
-{{- $_ := set $deps "calls" (list "postgres" "kafka") }}
-{{- $_ := set $deps "routing" (list "redis" "postgres" "kafka") }}
+{{- $_ := set $deps "calls" (list "postgres" "kafka" "whatsapp") }}
+{{- $_ := set $deps "routing" (list "postgres" "kafka") }}
 {{- $_ := set $deps "billing" (list "postgres" "kafka") }}
-{{- $_ := set $deps "notifications" (list "postgres" "redis" "kafka") }}
-{{- $_ := set $deps "webhooks" (list "postgres" "redis" "kafka") }}
+{{- $_ := set $deps "notifications" (list "postgres" "redis" "kafka" "whatsapp") }}
+{{- $_ := set $deps "webhooks" (list "postgres" "redis" "kafka" "whatsapp") }}
+{{- $_ := set $deps "gateway" (list "redis") }}
 {{- if not (hasKey $deps .) }}
 {{- fail (printf "targets.%s: unknown target; the binary has %s" . (keys $deps | sortAlpha | join ", ")) }}
 {{- end }}
@@ -106,8 +108,49 @@ it uses.
 {{- end }}
 
 {{/*
+The keys of the credentials Secret each target gets as environment variables (names of
+secret.keys), space-separated: only those whose flags the target reads. A property of the
+binary, not a setting; tests/deploy/check_chart.sh checks this table.
+- authSecret: every target verifies bearer tokens.
+- redisUrl / postgresUrl: the targets depending on redis / postgres above.
+- metaAppSecret, metaVerifyToken: webhooks only (the edge checks signatures and the
+  subscription handshake).
+- metaAccessToken: the targets that call the Graph API: calls (call actions), notifications
+  (outbound messages) and webhooks (UpdateCallingSettings pushes the settings to Meta).
+*/}}
+{{- define "switchboard.secretKeys" -}}
+{{- $keys := dict }}
+{{- $_ := set $keys "eligibility" (list "authSecret" "redisUrl" "postgresUrl") }}
+{{- $_ := set $keys "calls" (list "authSecret" "postgresUrl" "metaAccessToken") }}
+{{- $_ := set $keys "routing" (list "authSecret" "postgresUrl") }}
+{{- $_ := set $keys "billing" (list "authSecret" "postgresUrl") }}
+{{- $_ := set $keys "notifications" (list "authSecret" "redisUrl" "postgresUrl" "metaAccessToken") }}
+{{- $_ := set $keys "webhooks" (list "authSecret" "redisUrl" "postgresUrl" "metaAppSecret" "metaVerifyToken" "metaAccessToken") }}
+{{- $_ := set $keys "gateway" (list "authSecret" "redisUrl") }}
+{{- if not (hasKey $keys .) }}
+{{- fail (printf "targets.%s: unknown target; the binary has %s" . (keys $keys | sortAlpha | join ", ")) }}
+{{- end }}
+{{- get $keys . | join " " }}
+{{- end }}
+
+{{/*
+The environment variable (the binary's flag) of each key of the credentials Secret.
+*/}}
+{{- define "switchboard.secretEnvName" -}}
+{{- $names := dict }}
+{{- $_ := set $names "authSecret" "SWITCHBOARD_AUTH_SECRET" }}
+{{- $_ := set $names "redisUrl" "SWITCHBOARD_REDIS_URL" }}
+{{- $_ := set $names "postgresUrl" "SWITCHBOARD_POSTGRES_URL" }}
+{{- $_ := set $names "metaAppSecret" "SWITCHBOARD_META_APP_SECRET" }}
+{{- $_ := set $names "metaVerifyToken" "SWITCHBOARD_META_VERIFY_TOKEN" }}
+{{- $_ := set $names "metaAccessToken" "SWITCHBOARD_META_ACCESS_TOKEN" }}
+{{- get $names . }}
+{{- end }}
+
+{{/*
 The targets whose gRPC APIs a target calls, space-separated (the binary's --<peer>-address
-flags): each reaches them through their Services. A property of the binary.
+flags): each reaches them through their Services. A property of the binary (the `.peers` of
+each services/*/module.cc).
 */}}
 {{- define "switchboard.peers" -}}
 {{- $peers := dict }}
@@ -117,7 +160,27 @@ flags): each reaches them through their Services. A property of the binary.
 {{- $_ := set $peers "billing" (list) }}
 {{- $_ := set $peers "notifications" (list "webhooks") }}
 {{- $_ := set $peers "webhooks" (list) }}
+{{- $_ := set $peers "gateway" (list "eligibility" "calls" "routing" "billing" "notifications" "webhooks") }}
 {{- get $peers . | join " " }}
+{{- end }}
+
+{{/*
+The HTTP port of a target that serves HTTP besides gRPC and metrics, else nothing:
+(dict "root" $ "target" "<name>"). The container and Service port is named "http".
+*/}}
+{{- define "switchboard.httpPort" -}}
+{{- if eq .target "webhooks" }}
+{{- int .root.Values.ports.webhooks }}
+{{- else if eq .target "gateway" }}
+{{- int .root.Values.ports.gateway }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when a JWKS source (auth.jwks.configMap or auth.jwks.secret) is set.
+*/}}
+{{- define "switchboard.jwks" -}}
+{{- if or .Values.auth.jwks.configMap .Values.auth.jwks.secret }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -153,9 +216,15 @@ cluster. Renders nothing.
 {{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.preStopSleepSeconds) (int .Values.drainTimeoutSeconds)) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + drainTimeoutSeconds (%d), or the kubelet kills pods mid-drain" (int .Values.terminationGracePeriodSeconds) (add (int .Values.preStopSleepSeconds) (int .Values.drainTimeoutSeconds))) }}
 {{- end }}
+{{- if and .Values.auth.jwks.configMap .Values.auth.jwks.secret }}
+{{- fail "auth.jwks: set configMap or secret, not both" }}
+{{- end }}
 {{- if not .Values.secret.existingSecret }}
-{{- if lt (len (toString (.Values.secret.authSecret | default ""))) 16 }}
-{{- fail "secret.authSecret is required, at least 16 bytes (or set secret.existingSecret): it is the HS256 key that signs bearer tokens" }}
+{{- if not .Values.secret.authSecret }}
+{{- fail "secret.authSecret is required, at least 16 bytes (or set secret.existingSecret): it is the HS256 key that signs the suite's own tokens, with a JWKS or without" }}
+{{- end }}
+{{- if and .Values.secret.authSecret (lt (len (toString .Values.secret.authSecret)) 16) }}
+{{- fail "secret.authSecret must be at least 16 bytes (e.g. openssl rand -base64 48)" }}
 {{- end }}
 {{- if and .Values.secret.redisUrl (not (hasPrefix "redis://" .Values.secret.redisUrl)) }}
 {{- fail "secret.redisUrl must start with redis:// (redis://[:password@]host:port/db)" }}
@@ -173,4 +242,50 @@ cluster. Renders nothing.
 {{- if and .Values.ingress.enabled (not (dig "webhooks" "enabled" false .Values.targets)) }}
 {{- fail "ingress.enabled needs targets.webhooks.enabled" }}
 {{- end }}
+{{- if and .Values.gateway.ingress.enabled (not (dig "gateway" "enabled" false .Values.targets)) }}
+{{- fail "gateway.ingress.enabled needs targets.gateway.enabled" }}
+{{- end }}
+{{- end }}
+
+{{/*
+An Ingress to a target's "http" port: (dict "root" $ "target" "<name>" "ingress" <values>),
+where <values> has className, annotations, hosts (host, paths: path, pathType) and tls.
+*/}}
+{{- define "switchboard.ingress" -}}
+{{- $ctx := dict "root" .root "target" .target }}
+{{- $service := include "switchboard.componentName" $ctx -}}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ $service }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "switchboard.componentLabels" $ctx | nindent 4 }}
+  {{- with .ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with .ingress.className }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- with .ingress.tls }}
+  tls:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  rules:
+    {{- range .ingress.hosts }}
+    - host: {{ .host | quote }}
+      http:
+        paths:
+          {{- range .paths }}
+          - path: {{ .path }}
+            pathType: {{ .pathType | default "Prefix" }}
+            backend:
+              service:
+                name: {{ $service }}
+                port:
+                  name: http
+          {{- end }}
+    {{- end }}
 {{- end }}
