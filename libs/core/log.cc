@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "libs/core/trace.h"
 
 namespace switchboard::log {
 namespace {
@@ -90,6 +91,13 @@ void Write(Level level, absl::string_view message, Fields fields) {
     AppendJsonString(line, key);
     line.push_back(':');
     AppendJsonString(line, value);
+  }
+  if (const core::TraceContext* trace = core::CurrentTrace()) {
+    line.append(",\"trace_id\":\"");
+    line.append(trace->trace_id);
+    line.append("\",\"span_id\":\"");
+    line.append(trace->span_id);
+    line.push_back('"');
   }
   for (const Field& f : fields) {
     line.push_back(',');

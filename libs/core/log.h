@@ -1,4 +1,5 @@
-// Structured logs: one JSON object per line on stderr, with a timestamp, level, message and
+// Structured logs: one JSON object per line on stderr, with a timestamp, level, message, the
+// static fields (service, target), the thread's current trace (trace_id, span_id: trace.h) and
 // typed fields. Never log secrets or message bodies.
 //
 //   log::Info("kafka bootstrap ready", {{"bootstrap", addr}, {"topics", 6}});

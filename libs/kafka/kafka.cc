@@ -15,6 +15,7 @@
 #include "libs/core/id.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/trace.h"
 #include "libs/kafka/dead_letters.h"
 #include "libs/kafka/dispatch.h"
 #include "prometheus/counter.h"
@@ -104,6 +105,10 @@ Event MakeEvent(const google::protobuf::Message& message, std::string key,
   e.time = clock.Now();
   e.key = std::move(key);
   e.payload = message.SerializeAsString();
+  // The work that made the event, for whoever handles it (CloudEvents distributed tracing).
+  if (std::string trace = core::CurrentTraceparent(); !trace.empty()) {
+    e.extensions["traceparent"] = std::move(trace);
+  }
   return e;
 }
 
@@ -545,6 +550,11 @@ void Consumer::Store(const Message& msg) {
 bool Consumer::HandleOne(const Message& msg, absl::flat_hash_map<std::string, int>& failures,
                          absl::Duration* backoff) {
   std::string partition_key = absl::StrCat(msg.topic, "/", msg.partition);
+  // Handled in the trace of the work that published it, when it says (ce_traceparent).
+  std::optional<core::TraceScope> trace;
+  if (auto it = msg.event.extensions.find("traceparent"); it != msg.event.extensions.end()) {
+    trace.emplace(core::ContinueTrace(it->second));
+  }
   absl::Status status = handler_(msg);
   if (status.code() == absl::StatusCode::kAlreadyExists) status = absl::OkStatus();
   // A type this consumer does not handle (Dispatch): normal on a topic of several types.

@@ -70,7 +70,8 @@ struct Event {
   std::map<std::string, std::string> extensions;
 };
 
-// Builds an event for `message` with a fresh time-ordered id.
+// Builds an event for `message` with a fresh time-ordered id, and the thread's current trace
+// (core::CurrentTraceparent) as its "traceparent" extension.
 Event MakeEvent(const google::protobuf::Message& message, std::string key,
                 absl::string_view service, const core::Clock& clock = core::Clock::Real());
 

@@ -26,6 +26,15 @@ CREATE TABLE IF NOT EXISTS outbox (
   sent_at    timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent_idx ON outbox (id) WHERE sent_at IS NULL;
+-- The W3C traceparent of the work that wrote the event ('' for none), published as the
+-- CloudEvents distributed-tracing extension. Added to outboxes made before it; checked first so
+-- a start does not take the table's lock when the column is there.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                 AND table_name = 'outbox' AND column_name = 'traceparent') THEN
+    ALTER TABLE outbox ADD COLUMN traceparent text NOT NULL DEFAULT '';
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS outbox_sent_at_idx ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 )sql";
 
@@ -37,6 +46,15 @@ CREATE TABLE IF NOT EXISTS processed_events (
   PRIMARY KEY (source, id)
 );
 )sql";
+
+namespace {
+
+std::string TraceparentOf(const kafka::Event& event) {
+  auto it = event.extensions.find("traceparent");
+  return it == event.extensions.end() ? std::string() : it->second;
+}
+
+}  // namespace
 
 absl::StatusOr<bool> Inbox::MarkProcessed(Conn& tx, absl::string_view source,
                                           absl::string_view id) {
@@ -56,9 +74,9 @@ absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Eve
   return tx
       .Exec(
           "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, "
-          "payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          "payload, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
           {topic, event.key, event.id, event.type, event.source, event.time,
-           Param::Bytes(event.payload)})
+           Param::Bytes(event.payload), TraceparentOf(event)})
       .status();
 }
 
@@ -66,8 +84,9 @@ absl::Status Outbox::EnqueueAll(Conn& tx, absl::string_view topic,
                                 const std::vector<kafka::Event>& events) {
   if (events.empty()) return absl::OkStatus();
   tx.MarkOutboxWritten();
-  Array keys, ids, types, sources, times, payloads;
+  Array keys, ids, types, sources, times, payloads, traces;
   for (const kafka::Event& e : events) {
+    traces.Add(TraceparentOf(e));
     keys.Add(e.key);
     ids.Add(e.id);
     types.Add(e.type);
@@ -78,12 +97,12 @@ absl::Status Outbox::EnqueueAll(Conn& tx, absl::string_view topic,
   // WITH ORDINALITY keeps the events' order in the outbox's ids, which the relay publishes by.
   return tx
       .Exec(
-          "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, payload) "
-          "SELECT $1, k, i, t, s, c, p FROM unnest($2::text[], $3::text[], $4::text[], "
-          "$5::text[], $6::timestamptz[], $7::bytea[]) WITH ORDINALITY AS u (k, i, t, s, c, p, n) "
-          "ORDER BY n",
+          "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, "
+          "traceparent) SELECT $1, k, i, t, s, c, p, tp FROM unnest($2::text[], $3::text[], "
+          "$4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::text[]) WITH ORDINALITY "
+          "AS u (k, i, t, s, c, p, tp, n) ORDER BY n",
           {topic, keys.Done(), ids.Done(), types.Done(), sources.Done(), times.Done(),
-           payloads.Done()})
+           payloads.Done(), traces.Done()})
       .status();
 }
 
@@ -170,7 +189,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
   ASSIGN_OR_RETURN(
       Result rows,
       pool_.Exec("SELECT id, topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, "
-                 "created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                 "created_at, traceparent FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
                  {options_.batch_size}));
   int n = rows.rows();
   if (metrics_->oldest_age) {
@@ -192,6 +211,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
     e.source = std::string(rows.Get(i, 5));
     e.time = rows.GetTime(i, 6);
     e.payload = rows.GetBytes(i, 7);
+    if (!rows.Get(i, 9).empty()) e.extensions["traceparent"] = std::string(rows.Get(i, 9));
     producer_.Publish(rows.Get(i, 1), e, [&outcomes, i](absl::Status s) {
       absl::MutexLock lock(&outcomes.mu);
       outcomes.results[i] = std::move(s);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/wrappers.pb.h"
 #include "libs/core/error.h"
+#include "libs/core/trace.h"
 #include "libs/kafka/embedded.h"
 #include "libs/pg/migrate.h"
 #include "tests/support/servers.h"
@@ -13,6 +14,7 @@
 namespace kafka = switchboard::kafka;
 namespace pg = switchboard::pg;
 namespace testing = switchboard::testing;
+namespace core = switchboard::core;
 
 namespace {
 
@@ -21,11 +23,17 @@ struct Received {
   absl::Mutex mu;
   std::map<std::string, int> times;
   std::vector<std::string> order;  // texts, in arrival order
+  // text -> the record's traceparent extension, and the trace id current in the handler
+  std::map<std::string, std::string> traceparents, handled_in;
   void Add(const kafka::Message& m) {
     google::protobuf::StringValue v;
     v.ParseFromString(m.event.payload);
     absl::MutexLock l(&mu);
     if (times[m.event.id]++ == 0) order.push_back(v.value());
+    auto tp = m.event.extensions.find("traceparent");
+    traceparents[v.value()] = tp == m.event.extensions.end() ? "" : tp->second;
+    const core::TraceContext* current = core::CurrentTrace();
+    handled_in[v.value()] = current == nullptr ? "" : current->trace_id;
   }
   size_t Distinct() {
     absl::MutexLock l(&mu);
@@ -101,6 +109,38 @@ TEST_CASE("state and event commit together; a rolled-back change publishes nothi
   CHECK(f.Unsent() == 0);
   REQUIRE(testing::Eventually([&] { return f.received.Distinct() == 1; }));
   CHECK(f.received.order == std::vector<std::string>{"c1"});
+}
+
+TEST_CASE(
+    "an event carries the trace of the work that wrote it, through the outbox, to its handler") {
+  Fixture f;
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  std::string writer_span;
+  {
+    core::TraceScope work(core::ContinueTrace("00-" + trace_id + "-00f067aa0ba902b7-01"));
+    writer_span = core::CurrentTrace()->span_id;
+    REQUIRE(f.OpenCall("traced").ok());
+    google::protobuf::StringValue v;
+    v.set_value("traced-batch");
+    REQUIRE(f.pool
+                ->InTransaction([&](pg::Conn& tx) {
+                  return pg::Outbox::EnqueueAll(tx, "calls.state.v1",
+                                                {kafka::MakeEvent(v, "k", "calls")});
+                })
+                .ok());
+  }
+  REQUIRE(f.OpenCall("untraced").ok());  // no work in progress: no trace
+  pg::OutboxRelay relay(*f.pool, *f.producer);
+  while (f.Unsent() > 0) REQUIRE(relay.RunOnce().ok());
+  REQUIRE(testing::Eventually([&] { return f.received.Distinct() == 3; }));
+  absl::MutexLock l(&f.received.mu);
+  for (const char* text : {"traced", "traced-batch"}) {
+    INFO(text);
+    CHECK(f.received.traceparents[text] == absl::StrCat("00-", trace_id, "-", writer_span, "-01"));
+    CHECK(f.received.handled_in[text] == trace_id);
+  }
+  CHECK(f.received.traceparents["untraced"].empty());
+  CHECK(f.received.handled_in["untraced"].empty());
 }
 
 TEST_CASE("many events enqueued in one statement arrive once each, in order per key") {

@@ -635,6 +635,7 @@ int Main(const Registry& registry, int argc, char** argv) {
   }
   log::SetLevel(config->log_level);
   log::SetStaticField("service", "switchboard");
+  log::SetStaticField("target", absl::StrJoin(config->targets, ","));
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles (a debugging aid that
   // showed up in profiles of the hot path); tests keep it on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

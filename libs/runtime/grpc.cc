@@ -15,6 +15,7 @@
 #include "libs/api/reasons.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
+#include "libs/core/trace.h"
 #include "libs/runtime/call_limits.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -406,6 +407,14 @@ absl::StatusOr<auth::Principal> Caller(const grpc::ServerContextBase* ctx) {
 
 grpc::Status Handle(const grpc::ServerContextBase* ctx,
                     const std::function<absl::Status(const auth::Principal&)>& fn) {
+  // The handler's work belongs to the caller's trace (traceparent), or starts one: its log lines,
+  // the peers it calls and the events it writes all carry it.
+  const auto& md = ctx->client_metadata();
+  auto traceparent = md.find("traceparent");
+  core::TraceScope trace(core::ContinueTrace(
+      traceparent == md.end()
+          ? absl::string_view()
+          : absl::string_view(traceparent->second.data(), traceparent->second.size())));
   absl::StatusOr<auth::Principal> caller = Caller(ctx);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(fn(*caller));
@@ -428,9 +437,16 @@ std::unique_ptr<grpc::ClientContext> Forward(const grpc::ServerContextBase* inco
     const auto& md = incoming->client_metadata();
     for (const char* key : {"authorization", "x-correlation-id", "traceparent", "tracestate"}) {
       if (auto it = md.find(key); it != md.end()) {
+        // Inside a handler the current span is the peer's parent, not the caller's.
+        if (absl::string_view(key) == "traceparent" && core::CurrentTrace() != nullptr) continue;
         client->AddMetadata(key, std::string(it->second.data(), it->second.size()));
       }
     }
+  }
+  if (std::string trace = core::CurrentTraceparent(); !trace.empty()) {
+    client->AddMetadata("traceparent", trace);
+  }
+  if (incoming != nullptr) {
     absl::Time theirs = absl::FromChrono(incoming->deadline());
     if (theirs < deadline) deadline = theirs;
   }

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/auth/token.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/trace.h"
 
 namespace switchboard::runtime {
 
@@ -29,6 +30,9 @@ absl::Status ServiceIdentity::Prepare(grpc::ClientContext* client, absl::string_
     tokens_[tenant] = {token, now + kTokenLifetime / 2};
   }
   client->AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  if (std::string trace = core::CurrentTraceparent(); !trace.empty()) {
+    client->AddMetadata("traceparent", trace);
+  }
   client->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   return absl::OkStatus();
 }

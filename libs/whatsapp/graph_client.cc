@@ -12,6 +12,7 @@
 #include "libs/core/error.h"
 #include "libs/core/log.h"
 #include "libs/core/status_macros.h"
+#include "libs/core/trace.h"
 #include "libs/whatsapp/meta_error.h"
 
 namespace switchboard::whatsapp {
@@ -164,6 +165,9 @@ absl::StatusOr<GraphClient::Answer> GraphClient::Call(absl::string_view phone_nu
       .connect_timeout = options_.connect_timeout,
   };
   if (method != "GET") request.headers.emplace_back("Content-Type", "application/json");
+  if (std::string trace = core::CurrentTraceparent(); !trace.empty()) {
+    request.headers.emplace_back("traceparent", std::move(trace));
+  }
 
   int attempts = std::max(1, options_.max_attempts);
   absl::Duration backoff = options_.backoff_initial;

@@ -13,6 +13,7 @@
 #include "libs/core/id.h"
 #include "libs/core/log.h"
 #include "libs/core/proto_time.h"
+#include "libs/core/trace.h"
 #include "libs/whatsapp/signature.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -217,6 +218,8 @@ http::Response Edge::Handle(const http::Request& request) {
   }
   if (request.method() == "GET") return Verify(*app, request);
   if (request.method() == "POST") {
+    // Meta sends no trace context; a proxy in front may. Every event of the delivery carries it.
+    core::TraceScope trace(core::ContinueTrace(request.Header("traceparent").value_or("")));
     absl::Time began = absl::Now();
     http::Response r = Receive(*app, request);
     metrics_->seconds.Observe(absl::ToDoubleSeconds(absl::Now() - began));
@@ -429,6 +432,9 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
                        .time = now,
                        .key = t->item->event.header().entity_id(),
                        .payload = std::move(*out_payloads[i])};
+    if (std::string trace = core::CurrentTraceparent(); !trace.empty()) {
+      event.extensions["traceparent"] = std::move(trace);
+    }
     std::string seen_key = t->claimed ? t->seen_key : "";
     producer_.Publish(kafka::kWhatsAppEvents, event,
                       [this, batch, i, seen_key, token](absl::Status s) {

@@ -25,6 +25,7 @@
 #include "libs/auth/token.h"
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
+#include "libs/core/trace.h"
 #include "libs/kafka/embedded.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
@@ -84,6 +85,17 @@ class EchoService final : public v1::EligibilityService::Service {
             self, ctx, &v1::EligibilityService::Stub::CheckEligibility, inner, absl::Seconds(2));
         if (!answer.ok()) return answer.status();
         *resp = *std::move(answer);
+        return absl::OkStatus();
+      }
+      if (req->agent_id() == "trace") {
+        v1::Reason* reason = resp->add_blocking_reasons();
+        reason->set_code("TRACE");
+        reason->set_message(core::CurrentTraceparent());
+        auto header = ctx->client_metadata().find("traceparent");
+        (*reason->mutable_metadata())["received"] =
+            header == ctx->client_metadata().end()
+                ? ""
+                : std::string(header->second.data(), header->second.size());
         return absl::OkStatus();
       }
       if (req->agent_id() == "deadline") {
@@ -395,6 +407,46 @@ TEST_CASE("a call to a peer gets the caller's deadline (capped) and is cancelled
   caller.join();
   CHECK(testing::Eventually([&] { return f.gate.saw_cancel.load() == 1; }, absl::Seconds(1)));
   f.gate.release.Notify();
+}
+
+TEST_CASE("a handler works in its caller's trace (traceparent) and passes its own span on") {
+  Fixture f;
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto ask = [&](const std::string& agent, const std::string& traceparent) {
+    v1::CheckEligibilityResponse resp;
+    std::vector<std::pair<std::string, std::string>> md;
+    if (!traceparent.empty()) md.emplace_back("traceparent", traceparent);
+    grpc::Status s = f.Check(Fixture::Token("acme", absl::Now()), agent, &resp, md);
+    REQUIRE(s.ok());
+    REQUIRE(resp.blocking_reasons_size() == 1);
+    REQUIRE(resp.blocking_reasons(0).code() == "TRACE");
+    return resp.blocking_reasons(0);
+  };
+  // Directly: the handler's span is a child of the caller's.
+  v1::Reason direct = ask("trace", parent);
+  auto mine = core::ParseTraceparent(direct.message());
+  REQUIRE(mine.has_value());
+  CHECK(mine->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(mine->span_id != "00f067aa0ba902b7");
+  CHECK(mine->flags == 1);
+  // Through a peer: the peer receives the first handler's span as its parent, same trace.
+  v1::Reason forwarded = ask("forward:trace", parent);
+  auto received = core::ParseTraceparent(forwarded.metadata().at("received"));
+  REQUIRE(received.has_value());
+  CHECK(received->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(received->span_id != "00f067aa0ba902b7");
+  auto peer = core::ParseTraceparent(forwarded.message());
+  REQUIRE(peer.has_value());
+  CHECK(peer->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(peer->span_id != received->span_id);
+  // No (or a malformed) traceparent: a trace of its own, still passed on.
+  for (const std::string& none : {std::string(), std::string("00-nonsense")}) {
+    v1::Reason fresh = ask("forward:trace", none);
+    auto started = core::ParseTraceparent(fresh.metadata().at("received"));
+    REQUIRE(started.has_value());
+    CHECK(started->trace_id != "4bf92f3577b34da6a3ce929d0e0e4736");
+    CHECK(core::ParseTraceparent(fresh.message())->trace_id == started->trace_id);
+  }
 }
 
 TEST_CASE("a handler's error reaches the client with its code, reason and metadata") {
