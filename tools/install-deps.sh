@@ -15,7 +15,7 @@ packages=(
   librdkafka-dev libhiredis-dev libpq-dev
   # observability, http, crypto, json, phone numbers
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
-  libphonenumber-dev libjwt-dev libboost1.74-dev
+  libphonenumber-dev libicu-dev libjwt-dev libboost1.74-dev
   # invoices as PDF (cairo, with a font) and reading them back in tests (pdftotext)
   libcairo2-dev fonts-dejavu-core poppler-utils
   # tests and tools
