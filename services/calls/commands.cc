@@ -333,7 +333,8 @@ void Commands::AfterTimers(const std::vector<Fired>& fired) {
       (void)Graph("reject", [&] {
         return graph_.Reject(call.business_phone_number_id(), call.meta_call_id());
       });
-    } else if (f.kind == TimerKind::kUnconfirmed) {
+    } else if (f.kind == TimerKind::kUnconfirmed || f.kind == TimerKind::kMaxDuration) {
+      // A call Meta may still think live (its terminate lost): end it there too.
       (void)Graph("terminate", [&] {
         return graph_.Terminate(call.business_phone_number_id(), call.meta_call_id());
       });

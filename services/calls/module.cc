@@ -79,9 +79,11 @@ class Module final : public runtime::ServiceModule {
     pg::Pool& exports =
         SeparatePool(ctx, "exports", kExportConnections, export_idle + absl::Seconds(30));
     store_ = std::make_unique<Store>(pool(), history, exports, ctx.clock());
-    journal_ = std::make_unique<Journal>(*store_, ctx.clock(),
-                                         Timing{.ring_timeout = ctx.DurationFlag("ring-timeout")},
-                                         probe_.get());
+    journal_ = std::make_unique<Journal>(
+        *store_, ctx.clock(),
+        Timing{.ring_timeout = ctx.DurationFlag("ring-timeout"),
+               .max_call_duration = ctx.DurationFlag("max-call-duration")},
+        probe_.get());
     commands_ = std::make_unique<Commands>(*journal_, ctx.graph(), *eligibility_, *routing_,
                                            *numbers_, ctx.clock(), probe_.get());
     history_ = std::make_unique<History>(*store_, ctx.clock());
@@ -166,6 +168,12 @@ void Register(runtime::Registry& registry) {
                      "unanswered calls after 30-60 s; once rung, routing's deadlines decide); "
                      "timers are durable across restarts",
                      absl::Seconds(30), absl::Seconds(1), absl::Seconds(60)),
+                 runtime::DurationFlag(
+                     "max-call-duration",
+                     "an answered call is ended (MAX_DURATION: the agent freed, nothing billed "
+                     "unless Meta reports the call) once it has lasted this long, in case its "
+                     "end never comes",
+                     absl::Hours(4), absl::Seconds(1), absl::Hours(24)),
                  runtime::DurationFlag(
                      "export-idle-timeout",
                      "a CSV export whose client reads nothing for this long is cut, and its "

@@ -67,16 +67,19 @@ std::vector<std::function<void(sb::runtime::Registry&)>> Targets(bool routing, b
   return out;
 }
 
-std::map<std::string, std::string> Flags(absl::Duration ring_timeout, bool routing) {
-  std::map<std::string, std::string> out = {{"ring-timeout", absl::FormatDuration(ring_timeout)},
-                                            {"meta-app-secret", kAppSecret}};
+std::map<std::string, std::string> Flags(absl::Duration ring_timeout, bool routing,
+                                         absl::Duration max_call_duration) {
+  std::map<std::string, std::string> out = {
+      {"ring-timeout", absl::FormatDuration(ring_timeout)},
+      {"max-call-duration", absl::FormatDuration(max_call_duration)},
+      {"meta-app-secret", kAppSecret}};
   if (!routing) out["routing-address"] = "127.0.0.1:9";  // AnswerCall's claims go nowhere
   return out;
 }
 
 struct Suite {
   explicit Suite(absl::Duration ring_timeout = absl::Seconds(30), bool routing = false,
-                 bool billing = false)
+                 bool billing = false, absl::Duration max_call_duration = absl::Hours(4))
       : suite({.services = Targets(routing, billing),
                .meta_sim = true,
                .sim_options =
@@ -85,7 +88,7 @@ struct Suite {
                      for (auto& n : o.numbers) n.app_secret = kAppSecret;
                    },
                .numbers = {{.phone_number_id = kNumber, .waba_id = kWaba}},
-               .flags = Flags(ring_timeout, routing)}),
+               .flags = Flags(ring_timeout, routing, max_call_duration)}),
         sim(suite.sim()),
         app(&suite.app()),
         postgres_url(suite.postgres_url()) {
@@ -358,6 +361,33 @@ TEST_CASE(
   CHECK(absl::StartsWith(entries[0].text(), "Outgoing call, 0:0"));
   CHECK(entries[0].contact().wa_id() == "5511966880001");
   CHECK(entries[0].header().tenant_id() == "acme");
+}
+
+TEST_CASE("an answered call whose end never comes is ended at the maximum duration") {
+  Suite s(absl::Seconds(30), /*routing=*/false, /*billing=*/false,
+          /*max_call_duration=*/absl::Seconds(3));
+  sb::metasim::UserBehaviour contact;
+  contact.ring_after = absl::Milliseconds(50);
+  contact.answer_after = absl::Milliseconds(200);
+  contact.hang_up_after = absl::InfiniteDuration();  // and Meta never sends its terminate
+  s.sim->SetBehaviour("5511966880009", contact);
+  s.MakeCallable("5511966880009");
+  auto placed = s.Start("5511966880009", "start-max");
+  REQUIRE(placed.ok());
+  const std::string id = placed->call_id();
+  v1::Call answered = s.WaitFor(id, v1::CALL_STATE_ANSWERED);
+  CHECK(s.GraphRequests("terminate") == 0);
+
+  v1::Call ended = s.WaitFor(id, v1::CALL_STATE_ENDED, absl::Seconds(20));
+  CHECK(ended.end_reason() == "MAX_DURATION");
+  CHECK(ended.disconnected_by() == v1::DISCONNECTOR_SYSTEM);
+  CHECK(sb::core::FromProto(ended.ended_time()) ==
+        sb::core::FromProto(answered.answered_time()) + absl::Seconds(3));
+  CHECK_FALSE(ended.has_duration());  // billed only on what Meta reports
+  // Meta is told to end it too, in case it still thinks the call is live.
+  REQUIRE(testing::Eventually([&] { return s.GraphRequests("terminate") == 1; }));
+  REQUIRE(testing::Eventually([&] { return s.StatesOf(id).size() >= 4; }, absl::Seconds(20)));
+  CHECK(s.StatesOf(id).back() == v1::CALL_STATE_ENDED);
 }
 
 TEST_CASE("a call eligibility refuses is not placed, and the refusal carries every reason") {

@@ -129,6 +129,14 @@ class Machine {
           Finish(v1::CALL_STATE_MISSED, "RING_TIMEOUT", v1::DISCONNECTOR_SYSTEM, e_.at);
         }
         break;
+      case EventKind::kMaxDuration:
+        // Meta's terminate never came. The talk time is Meta's to report: without one the call
+        // has none, so billing rates nothing on the suite's guess; a late terminate brings it.
+        if (State() == v1::CALL_STATE_ANSWERED) {
+          call_.clear_duration();
+          Finish(v1::CALL_STATE_ENDED, "MAX_DURATION", v1::DISCONNECTOR_SYSTEM, e_.at);
+        }
+        break;
       case EventKind::kRoutingEnded:
         if (!inbound) return Refuse("WRONG_DIRECTION", "only inbound calls ring agents", State());
         if (Live() && Before(v1::CALL_STATE_ANSWERED)) {

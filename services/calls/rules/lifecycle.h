@@ -40,6 +40,7 @@ enum class EventKind {
   kHangupRequested,  // EndCall on an answered call: Graph terminate sent, Meta to confirm
   kAgentEnded,       // EndCall before an answer, or the hang-up grace ran out; agent_id
   kRingTimeout,      // the durable ring timer fired
+  kMaxDuration,      // an answered call outlived the longest a call may last (its end never came)
   kConnectRefused,   // Graph `connect` failed (outbound); meta_error_code
 };
 

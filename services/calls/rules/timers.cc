@@ -17,6 +17,11 @@ std::optional<Timer> TimerFor(const v1::Call& call, const Timing& timing, absl::
     return Timer{TimerKind::kHangupGrace,
                  core::FromProto(call.hangup_requested_time()) + timing.hangup_grace};
   }
+  if (call.state() == v1::CALL_STATE_ANSWERED && timing.max_call_duration > absl::ZeroDuration() &&
+      call.has_answered_time()) {
+    return Timer{TimerKind::kMaxDuration,
+                 core::FromProto(call.answered_time()) + timing.max_call_duration};
+  }
   return std::nullopt;
 }
 
@@ -28,6 +33,7 @@ Event Fire(const v1::Call& call, TimerKind kind, absl::Time due) {
                                                    : due,
             .agent_id = call.answered_by_agent_id()};
   }
+  if (kind == TimerKind::kMaxDuration) return {.kind = EventKind::kMaxDuration, .at = due};
   return {.kind = EventKind::kRingTimeout, .at = due};
 }
 

@@ -21,6 +21,7 @@ enum class TimerKind {
   kRing = 1,         // inbound, not yet rung by routing: MISSED RING_TIMEOUT
   kUnconfirmed = 2,  // outbound, no answer nor terminate from Meta: MISSED RING_TIMEOUT
   kHangupGrace = 3,  // EndCall sent on an answered call: ENDED by the agent without Meta
+  kMaxDuration = 4,  // answered, nobody hung up: ENDED MAX_DURATION once it outlives the maximum
 };
 
 struct Timing {
@@ -29,6 +30,9 @@ struct Timing {
   // closes calls whose terminate never came (or whose connect was lost in transit).
   absl::Duration unconfirmed_timeout = absl::Seconds(120);
   absl::Duration hangup_grace = absl::Seconds(15);
+  // The longest an answered call may last: past it, a call whose terminate never came is ended
+  // (its agent freed, nothing billed unless Meta reports the call). Zero: no limit.
+  absl::Duration max_call_duration = absl::Hours(4);
 };
 
 struct Timer {
@@ -42,11 +46,12 @@ struct Timer {
 // deadlines own its ring time (the final CallOffer, or Meta's terminate, ends it), so the two
 // never race. An outbound call waiting for the contact has the unconfirmed timer from when it
 // started waiting: ringing does not extend it (the store keeps the due time of a timer of the
-// same kind).
+// same kind). An answered call nobody hung up has the maximum-duration timer, from its answer.
 std::optional<Timer> TimerFor(const v1::Call& call, const Timing& timing, absl::Time now);
 
 // The lifecycle event a due timer applies to `call`: the ring and unconfirmed timers time the
-// call out at `due`; the hang-up grace ends it as the agent's hang-up, at the time they asked.
+// call out at `due`; the hang-up grace ends it as the agent's hang-up, at the time they asked;
+// the maximum duration ends it MAX_DURATION at `due`.
 Event Fire(const v1::Call& call, TimerKind kind, absl::Time due);
 
 }  // namespace switchboard::calls

@@ -69,5 +69,51 @@ TEST_CASE("a fired timer times the call out, or ends it as the agent's hang-up")
   CHECK(answered.state() == v1::CALL_STATE_ENDED);
 }
 
+TEST_CASE(
+    "an answered call nobody hangs up is ended at the maximum duration, billed on Meta's word") {
+  Timing timing{.max_call_duration = absl::Hours(4)};
+  v1::Call answered = CallIn(v1::CALL_STATE_ANSWERED, v1::CALL_DIRECTION_INBOUND);
+  answered.set_answered_by_agent_id("agent-1");
+  *answered.mutable_answered_time() = core::ToProto(kNow - absl::Minutes(10));
+  auto max = TimerFor(answered, timing, kNow);
+  REQUIRE(max.has_value());
+  CHECK(max->kind == TimerKind::kMaxDuration);
+  CHECK(max->due == kNow - absl::Minutes(10) + absl::Hours(4));  // from the answer, not from now
+  CHECK_FALSE(TimerFor(answered, Timing{.max_call_duration = absl::ZeroDuration()}, kNow));
+  // Once the agent hangs up, the hang-up grace is the timer that matters.
+  v1::Call hung_up = answered;
+  *hung_up.mutable_hangup_requested_time() = core::ToProto(kNow);
+  CHECK(TimerFor(hung_up, timing, kNow)->kind == TimerKind::kHangupGrace);
+
+  Event fired = Fire(answered, TimerKind::kMaxDuration, max->due);
+  CHECK(fired.kind == EventKind::kMaxDuration);
+  v1::Call ended = answered;
+  auto t = Apply(ended, fired);
+  REQUIRE(t.ok());
+  CHECK(t->publish);
+  CHECK(ended.state() == v1::CALL_STATE_ENDED);
+  CHECK(ended.end_reason() == "MAX_DURATION");
+  CHECK(ended.disconnected_by() == v1::DISCONNECTOR_SYSTEM);
+  CHECK(core::FromProto(ended.ended_time()) == max->due);
+  CHECK_FALSE(ended.has_duration());  // billing rates nothing on a guess
+  CHECK_FALSE(TimerFor(ended, timing, kNow).has_value());
+
+  // Meta's terminate, late: its talk time is the authority, the end reason stays.
+  Event terminate{.kind = EventKind::kTerminate, .at = max->due + absl::Minutes(1)};
+  terminate.completed = true;
+  terminate.start_time = kNow - absl::Minutes(10);
+  terminate.end_time = kNow + absl::Minutes(5);
+  terminate.duration = absl::Minutes(15);
+  REQUIRE(Apply(ended, terminate).ok());
+  CHECK(ended.state() == v1::CALL_STATE_ENDED);
+  CHECK(ended.duration().seconds() == 15 * 60);
+
+  // Fired on a call that ended meanwhile: nothing changes.
+  v1::Call over = CallIn(v1::CALL_STATE_ENDED, v1::CALL_DIRECTION_INBOUND);
+  auto nothing = Apply(over, fired);
+  REQUIRE(nothing.ok());
+  CHECK_FALSE(nothing->changed);
+}
+
 }  // namespace
 }  // namespace switchboard::calls
