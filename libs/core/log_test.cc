@@ -4,8 +4,12 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
+
+#include "libs/core/trace.h"
 
 namespace sblog = switchboard::log;
+namespace core = switchboard::core;
 
 namespace {
 
@@ -60,4 +64,30 @@ TEST_CASE("levels below the threshold are dropped") {
   CHECK(sblog::ParseLevel("warn", &level));
   CHECK(level == sblog::Level::kWarning);
   CHECK_FALSE(sblog::ParseLevel("loud", &level));
+}
+
+TEST_CASE("the current trace is the thread's own, nests, and is on every log line") {
+  CHECK(core::CurrentTrace() == nullptr);
+  CHECK(core::CurrentTraceparent().empty());
+  std::string out = Capture([] {
+    core::TraceScope outer(
+        core::ContinueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    sblog::Info("outer");
+    {
+      core::TraceScope inner(core::ContinueTrace(core::CurrentTraceparent()));
+      CHECK(core::CurrentTrace()->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+    std::thread other([] {
+      CHECK(core::CurrentTrace() == nullptr);
+      sblog::Info("elsewhere");
+    });
+    other.join();
+  });
+  CHECK(core::CurrentTrace() == nullptr);
+  CHECK(out.find(
+            "\"msg\":\"outer\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":\"") !=
+        std::string::npos);
+  size_t elsewhere = out.find("\"msg\":\"elsewhere\"");
+  REQUIRE(elsewhere != std::string::npos);
+  CHECK(out.find("trace_id", elsewhere) == std::string::npos);
 }

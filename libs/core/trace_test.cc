@@ -1,33 +1,13 @@
 #include "libs/core/trace.h"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <string>
-#include <thread>
-
-#include "libs/core/log.h"
 
 namespace core = switchboard::core;
 
 namespace {
 
 constexpr char kParent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-std::string Logged(const std::function<void()>& body) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  switchboard::log::SetOutputFd(fds[1]);
-  body();
-  switchboard::log::SetOutputFd(STDERR_FILENO);
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  return out;
-}
 
 }  // namespace
 
@@ -63,29 +43,4 @@ TEST_CASE("work continues its caller's trace in a span of its own, or starts one
   core::TraceContext fresh = core::ContinueTrace("garbage");
   CHECK(core::ParseTraceparent(core::FormatTraceparent(fresh)).has_value());
   CHECK(fresh.trace_id != core::ContinueTrace("garbage").trace_id);
-}
-
-TEST_CASE("the current trace is the thread's own, nests, and is on every log line") {
-  CHECK(core::CurrentTrace() == nullptr);
-  CHECK(core::CurrentTraceparent().empty());
-  std::string out = Logged([] {
-    core::TraceScope outer(core::ContinueTrace(kParent));
-    switchboard::log::Info("outer");
-    {
-      core::TraceScope inner(core::ContinueTrace(core::CurrentTraceparent()));
-      CHECK(core::CurrentTrace()->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
-    }
-    std::thread other([] {
-      CHECK(core::CurrentTrace() == nullptr);
-      switchboard::log::Info("elsewhere");
-    });
-    other.join();
-  });
-  CHECK(core::CurrentTrace() == nullptr);
-  CHECK(out.find(
-            "\"msg\":\"outer\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":\"") !=
-        std::string::npos);
-  size_t elsewhere = out.find("\"msg\":\"elsewhere\"");
-  REQUIRE(elsewhere != std::string::npos);
-  CHECK(out.find("trace_id", elsewhere) == std::string::npos);
 }

@@ -79,6 +79,29 @@ struct Fixture {
       return s;
     });
   }
+  // A consumer that refuses "m1" as poison (counting the attempts in `attempts`), copying it to
+  // `dead_letters`, and keeps the other texts in `seen`.
+  std::unique_ptr<kafka::Consumer> RefusingM1(const std::string& group,
+                                              kafka::Producer* dead_letters, Seen& seen,
+                                              std::atomic<int>& attempts) {
+    auto c = kafka::Consumer::Create({.brokers = cluster->bootstrap(),
+                                      .group_id = group,
+                                      .topics = {topic},
+                                      .max_backoff = absl::Milliseconds(100),
+                                      .dead_letters = dead_letters},
+                                     [&seen, &attempts](const kafka::Message& m) {
+                                       if (Text(m) == "m1") {
+                                         ++attempts;
+                                         return switchboard::core::InvalidArgument(
+                                             "UNPARSABLE_EVENT", "cannot parse m1");
+                                       }
+                                       seen.Add(Text(m));
+                                       return absl::OkStatus();
+                                     });
+    REQUIRE(c.ok());
+    (*c)->Start();
+    return std::move(*c);
+  }
   void Publish(int n, const std::string& prefix = "m") {
     for (int i = 0; i < n; ++i) {
       REQUIRE(
@@ -182,20 +205,8 @@ TEST_CASE("a poison record is copied to the dead letters with where it came from
   REQUIRE(f.producer->PublishAndWait(f.topic, TextEvent("m2", "k"), absl::Seconds(10)).ok());
 
   Seen seen;
-  auto c = kafka::Consumer::Create({.brokers = f.cluster->bootstrap(),
-                                    .group_id = "g-dead",
-                                    .topics = {f.topic},
-                                    .dead_letters = f.producer.get()},
-                                   [&](const kafka::Message& m) {
-                                     if (Text(m) == "m1") {
-                                       return switchboard::core::InvalidArgument("UNPARSABLE_EVENT",
-                                                                                 "cannot parse m1");
-                                     }
-                                     seen.Add(Text(m));
-                                     return absl::OkStatus();
-                                   });
-  REQUIRE(c.ok());
-  (*c)->Start();
+  std::atomic<int> attempts{0};
+  auto consumer = f.RefusingM1("g-dead", f.producer.get(), seen, attempts);
   REQUIRE(testing::Eventually([&] { return seen.Size() == 2; }));
   CHECK(seen.Get() == std::vector<std::string>{"m0", "m2"});
 
@@ -233,22 +244,7 @@ TEST_CASE("a poison record whose dead letter cannot be written is retried, not s
   REQUIRE(nowhere.ok());
   Seen seen;
   std::atomic<int> attempts{0};
-  auto c = kafka::Consumer::Create({.brokers = f.cluster->bootstrap(),
-                                    .group_id = "g-dead-down",
-                                    .topics = {f.topic},
-                                    .max_backoff = absl::Milliseconds(100),
-                                    .dead_letters = nowhere->get()},
-                                   [&](const kafka::Message& m) {
-                                     if (Text(m) == "m1") {
-                                       ++attempts;
-                                       return switchboard::core::InvalidArgument("UNPARSABLE_EVENT",
-                                                                                 "cannot parse m1");
-                                     }
-                                     seen.Add(Text(m));
-                                     return absl::OkStatus();
-                                   });
-  REQUIRE(c.ok());
-  (*c)->Start();
+  auto consumer = f.RefusingM1("g-dead-down", nowhere->get(), seen, attempts);
   REQUIRE(testing::Eventually([&] { return attempts.load() >= 3; }, absl::Seconds(20)));
   CHECK(seen.Get() == std::vector<std::string>{"m0"});
 }
