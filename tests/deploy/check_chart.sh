@@ -131,23 +131,8 @@ def registrations(source):
     return out
 EOF
 
-passed=0 failed=0 skipped=0
-SKIP=77
-
-# run NAME FUNCTION: runs the check in a subshell with errexit on; 0 passes, 77 skips.
-run() {
-  local name=$1 rc
-  shift
-  set +e
-  (set -euo pipefail; "$@")
-  rc=$?
-  set -e
-  case $rc in
-    0) echo "ok:   $name"; passed=$((passed + 1)) ;;
-    "$SKIP") echo "skip: $name"; skipped=$((skipped + 1)) ;;
-    *) echo "FAIL: $name"; failed=$((failed + 1)) ;;
-  esac
-}
+# shellcheck source=tests/deploy/run_checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/run_checks.sh"
 
 have_pyyaml() { python3 -c 'import yaml' 2>/dev/null; }
 

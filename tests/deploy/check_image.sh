@@ -62,21 +62,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0
-# run NAME FUNCTION: runs the check in a subshell with errexit on; 0 passes.
-run() {
-  local name=$1 rc
-  shift
-  set +e
-  (set -euo pipefail; "$@")
-  rc=$?
-  set -e
-  if [ "$rc" -eq 0 ]; then
-    echo "ok:   $name"; passed=$((passed + 1))
-  else
-    echo "FAIL: $name"; failed=$((failed + 1))
-  fi
-}
+# shellcheck source=tests/deploy/run_checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/run_checks.sh"
 
 # Package names from a list file: '#' starts a comment, blank lines ignored.
 read_list() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$1" | grep -v '^$' || true; }
