@@ -22,6 +22,8 @@ packages=(
   catch2 postgresql redis-server redis-tools kcat prometheus wrk clang libclang-rt-14-dev
   clang-format curl python3-yaml python3-jsonschema
   nodejs npm procps
+  # a Python gRPC client in the reflection test (what grpcurl does, from Debian's packages)
+  python3-grpcio python3-protobuf
   # the browser tests: Debian's Chromium, driven headless by playwright-core (below)
   chromium
 )

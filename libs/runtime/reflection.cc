@@ -111,11 +111,17 @@ v1::ServerReflectionResponse Answer(const DescriptorPool& pool,
   return resp;
 }
 
-ReflectionService::ReflectionService(std::vector<std::string> services)
-    : services_(std::move(services)) {
+ReflectionService::ReflectionService(std::vector<std::string> services) {
   // The health service is gRPC's own; its descriptors come from our copy of its contract,
   // linked here so that lookups of grpc.health.v1.Health find them.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  // Only protobuf services: the health names of targets ("calls") are no symbol a tool could
+  // describe, and `grpcurl list` would offer them.
+  for (std::string& name : services) {
+    if (DescriptorPool::generated_pool()->FindServiceByName(name) != nullptr) {
+      services_.push_back(std::move(name));
+    }
+  }
   for (const char* extra : {"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                             "grpc.reflection.v1alpha.ServerReflection"}) {
     if (std::find(services_.begin(), services_.end(), extra) == services_.end()) {

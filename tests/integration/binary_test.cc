@@ -346,12 +346,27 @@ TEST_CASE("the embedded Kafka has every topic of the suite") {
   int rc = testing::Run(absl::StrCat("timeout 30 kcat -L -J -m 10 -b ", bootstrap), &out);
   INFO(out);
   REQUIRE(rc == 0);
-  for (const char* topic : {"whatsapp.events.v1", "calls.state.v1", "routing.offers.v1",
-                            "billing.usage.v1", "conversations.timeline.v1", "whatsapp.outbound.v1",
-                            "routing.availability.v1", "eligibility.state.v1"}) {
+  for (const char* topic :
+       {"whatsapp.events.v1", "calls.state.v1", "routing.offers.v1", "billing.usage.v1",
+        "conversations.timeline.v1", "whatsapp.outbound.v1", "routing.availability.v1",
+        "eligibility.state.v1", "switchboard.deadletter.v1"}) {
     INFO(topic);
     CHECK(absl::StrContains(out, absl::StrCat("\"topic\":\"", topic, "\"")));
   }
+}
+
+TEST_CASE("a Python gRPC client knowing only the address works through reflection, as grpcurl") {
+  Switchboard sb;
+  sb.Start("all");
+  std::string out;
+  int rc = testing::Run(absl::StrCat("/usr/bin/python3 " SWITCHBOARD_SOURCE_DIR
+                                     "/tests/integration/reflection_client.py ",
+                                     sb.grpc_address, " " SWITCHBOARD_SOURCE_DIR),
+                        &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  CHECK(absl::StrContains(out, "grpc.health.v1.Health/Check: SERVING"));
+  CHECK(absl::StrContains(out, "switchboard.calls.v1.CallsService/GetCall: UNAUTHENTICATED"));
 }
 
 TEST_CASE("every method of every service requires a valid bearer token") {

@@ -768,6 +768,8 @@ TEST_CASE("reflection v1 answers on the server, without a token: services, healt
         1);
   CHECK(std::count(names.begin(), names.end(), "grpc.health.v1.Health") == 1);
   CHECK(std::count(names.begin(), names.end(), "grpc.reflection.v1.ServerReflection") == 1);
+  // Targets' health names ("echo" here) are no service a tool could describe.
+  CHECK(std::count(names.begin(), names.end(), kModule) == 0);
   // What grpcurl asks before `grpcurl ... grpc.health.v1.Health/Check` (the chart's NOTES).
   auto health = ask([](auto& r) { r.set_file_containing_symbol("grpc.health.v1.Health"); });
   REQUIRE(health.file_descriptor_response().file_descriptor_proto_size() == 1);
