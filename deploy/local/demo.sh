@@ -55,13 +55,15 @@ echo "  valid (tenant demo): accepted; the tenant's latest calls:"
 "$ctl" calls list --page-size=3 2>&1 | sed '/next page/d; s/^/  /'
 
 # A fresh contact and business number each run, so the scenes replay on a running stack.
+# Contacts are valid Brazilian mobiles (+55 11 9XXXX-XXXX: 13 digits); the consumers refuse
+# events whose phone is not a valid E.164 number.
 suffix=$(date +%s | tail -c 6)
 number=10655$suffix
-ana="--contact=551199999$suffix --number=$number"
+ana="--contact=55119999$suffix --number=$number"
 
 scene "A tenant acts only through its own WhatsApp numbers"
 printf '  number %s, not registered yet: ' "$number"
-"$ctl" eligibility check --contact=551199999$suffix --number="$number" 2>&1 | sed 's/^error: //' || true
+"$ctl" eligibility check --contact=55119999$suffix --number="$number" 2>&1 | sed 's/^error: //' || true
 "$ctl" numbers register --phone-number-id="$number" --waba-id="$SWITCHBOARD_DEMO_WABA" \
   --display="+1 631-55$suffix" | sed 's/^/  /'
 
@@ -79,10 +81,10 @@ for i in 1 2 3 4 5 6; do "$ctl" eligibility reserve $ana | head -2; done
 "$ctl" eligibility check $ana
 
 scene "Suspension: five missed calls in 30 minutes pause calling for 15 minutes"
-bruno="--contact=551188888$suffix --number=$number"
+bruno="--contact=55119888$suffix --number=$number"
 "$ctl" eligibility message $bruno --text="call me please" >/dev/null
 "$ctl" eligibility consent $bruno --consent=meta_permission >/dev/null
-for i in 1 2 3 4 5; do "$ctl" dev missed-call --contact="55117777$i$suffix" --number="$number"; done
+for i in 1 2 3 4 5; do "$ctl" dev missed-call --contact="5511977$i$suffix" --number="$number"; done
 for _ in $(seq 100); do
   "$ctl" eligibility check $bruno | grep -q SUSPENDED_MISSED_CALLS && break
   sleep 0.1

@@ -98,10 +98,10 @@ absl::Status List(const Args& args) {
     absl::FPrintF(args.out, "  no dead letters\n");
     return absl::OkStatus();
   }
-  absl::FPrintF(args.out, "  %-20s  %-26s  %-24s  %-28s  %s\n", "REFUSED (UTC)", "CE_ID", "GROUP",
+  absl::FPrintF(args.out, "  %-19s  %-36s  %-22s  %-26s  %s\n", "REFUSED (UTC)", "CE_ID", "GROUP",
                 "FROM", "REASON");
   for (const auto& d : letters) {
-    absl::FPrintF(args.out, "  %-20s  %-26s  %-24s  %-28s  %s\n",
+    absl::FPrintF(args.out, "  %-19s  %-36s  %-22s  %-26s  %s\n",
                   absl::FormatTime("%Y-%m-%d %H:%M:%S", d.time, absl::UTCTimeZone()), d.original.id,
                   d.group, absl::StrCat(d.topic, "/", d.partition, "@", d.offset),
                   d.reason.empty() ? d.error : d.reason);
