@@ -11,6 +11,7 @@
 #include "libs/core/error.h"
 #include "libs/core/id.h"
 #include "libs/core/status_macros.h"
+#include "libs/kafka/internal.h"
 
 namespace switchboard::kafka {
 namespace {
@@ -25,7 +26,7 @@ constexpr char kTime[] = "deadlettertime";
 constexpr size_t kMaxError = 1024;
 
 absl::Status Unavailable(absl::string_view what, rd_kafka_resp_err_t err) {
-  return core::Unavailable("KAFKA_UNAVAILABLE", absl::StrCat(what, ": ", rd_kafka_err2str(err)));
+  return internal::KafkaError(absl::StatusCode::kUnavailable, "KAFKA_UNAVAILABLE", what, err);
 }
 
 }  // namespace
@@ -88,7 +89,7 @@ absl::StatusOr<std::vector<Message>> ReadTopic(const std::string& brokers, absl:
   settings["group.id"] = absl::StrCat("switchboard-reader-", core::NewId());
   settings["enable.auto.commit"] = "false";
   settings["enable.partition.eof"] = "true";
-  ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, MakeConf(settings));
+  ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, internal::MakeConf(settings));
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (rk == nullptr) {
@@ -156,7 +157,7 @@ absl::StatusOr<std::vector<Message>> ReadTopic(const std::string& brokers, absl:
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       --open;
     } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out.push_back(MessageOf(m));
+      out.push_back(internal::MessageOf(m));
     }
     rd_kafka_message_destroy(m);
   }

@@ -30,8 +30,6 @@ namespace prometheus {
 class Registry;
 }
 typedef struct rd_kafka_s rd_kafka_t;
-typedef struct rd_kafka_message_s rd_kafka_message_t;
-typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace switchboard::kafka {
 
@@ -214,11 +212,6 @@ class Consumer {
   absl::flat_hash_map<std::string, int64_t> stored_;
   absl::Time next_lag_ = absl::InfinitePast();
 };
-
-// Not for users: a fetched record as a Message (headers parsed as CloudEvents attributes); a
-// client configuration from properties (INVALID_ARGUMENT INVALID_KAFKA_CONFIG for a refused one).
-Message MessageOf(rd_kafka_message_t* record);
-absl::StatusOr<rd_kafka_conf_t*> MakeConf(const std::map<std::string, std::string>& settings);
 
 // Creates topics that do not exist yet (existing ones are left alone). `extra`: librdkafka
 // properties (TLS, SASL) as for the clients.
