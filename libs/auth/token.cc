@@ -203,7 +203,9 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(VerifierOpt
 TokenVerifier::~TokenVerifier() = default;
 
 absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
-  uint64_t generation = jwks_ ? jwks_->Current(clock_.Now()).second : 0;
+  // The keys in use, read once per call and handed to Decode.
+  auto [keys, generation] =
+      jwks_ ? jwks_->Current(clock_.Now()) : std::pair<std::shared_ptr<const KeySet>, uint64_t>();
   {
     absl::ReaderMutexLock lock(&cache_->mu);
     auto it = cache_->entries.find(token);
@@ -212,7 +214,7 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
       return Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired");
     }
   }
-  absl::StatusOr<Principal> principal = Decode(token);
+  absl::StatusOr<Principal> principal = Decode(token, keys.get());
   if (principal.ok()) {
     absl::MutexLock lock(&cache_->mu);
     if (cache_->generation != generation || cache_->entries.size() >= Cache::kMaxEntries) {
@@ -224,7 +226,7 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   return principal;
 }
 
-absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
+absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token, const KeySet* keys) const {
   if (token.empty()) return Unauthenticated("TOKEN_MISSING", "a bearer token is required");
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
   std::string signature;
@@ -254,8 +256,7 @@ absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
     if (!Hs256Verifies(options_.secret, signing_input, signature)) {
       return Unauthenticated("TOKEN_INVALID", "the bearer token's signature does not verify");
     }
-  } else if (external && jwks_) {
-    std::shared_ptr<const KeySet> keys = jwks_->Current(clock_.Now()).first;
+  } else if (external && keys != nullptr) {
     const PublicKey* key =
         keys->Find(kid != header->end() ? kid->get<std::string>() : "", alg->get<std::string>());
     if (key == nullptr) {
@@ -267,8 +268,9 @@ absl::StatusOr<Principal> TokenVerifier::Decode(absl::string_view token) const {
     }
   } else {
     return Unauthenticated("TOKEN_INVALID",
-                           jwks_ ? "the bearer token must be signed with HS256, RS256 or ES256"
-                                 : "the bearer token must be signed with HS256");
+                           keys != nullptr
+                               ? "the bearer token must be signed with HS256, RS256 or ES256"
+                               : "the bearer token must be signed with HS256");
   }
   for (const char* time_claim : {"exp", "nbf", "iat"}) {
     auto it = claims->find(time_claim);

@@ -18,6 +18,8 @@
 
 namespace switchboard::auth {
 
+class KeySet;
+
 struct Principal {
   std::string tenant_id;
   std::string subject;  // the agent, user or service acting
@@ -62,7 +64,8 @@ class TokenVerifier {
 
  private:
   TokenVerifier(VerifierOptions options, const core::Clock& clock);
-  absl::StatusOr<Principal> Decode(absl::string_view token) const;
+  // `keys`: the JWKS's keys in use, null without a JWKS file.
+  absl::StatusOr<Principal> Decode(absl::string_view token, const KeySet* keys) const;
 
   struct Cache;
   struct Jwks;
