@@ -81,7 +81,7 @@ absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Eve
 }
 
 absl::Status Outbox::EnqueueAll(Conn& tx, absl::string_view topic,
-                                const std::vector<kafka::Event>& events) {
+                                const std::vector<kafka::Event>& events, OnDuplicate on_duplicate) {
   if (events.empty()) return absl::OkStatus();
   tx.MarkOutboxWritten();
   Array keys, ids, types, sources, times, payloads, traces;
@@ -95,14 +95,15 @@ absl::Status Outbox::EnqueueAll(Conn& tx, absl::string_view topic,
     payloads.AddBytes(e.payload);
   }
   // WITH ORDINALITY keeps the events' order in the outbox's ids, which the relay publishes by.
+  std::string sql = absl::StrCat(
+      "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, "
+      "traceparent) SELECT $1, k, i, t, s, c, p, tp FROM unnest($2::text[], $3::text[], "
+      "$4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::text[]) WITH ORDINALITY "
+      "AS u (k, i, t, s, c, p, tp, n) ORDER BY n",
+      on_duplicate == OnDuplicate::kSkip ? " ON CONFLICT (ce_id) DO NOTHING" : "");
   return tx
-      .Exec(
-          "INSERT INTO outbox (topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, "
-          "traceparent) SELECT $1, k, i, t, s, c, p, tp FROM unnest($2::text[], $3::text[], "
-          "$4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::text[]) WITH ORDINALITY "
-          "AS u (k, i, t, s, c, p, tp, n) ORDER BY n",
-          {topic, keys.Done(), ids.Done(), types.Done(), sources.Done(), times.Done(),
-           payloads.Done(), traces.Done()})
+      .Exec(sql, {topic, keys.Done(), ids.Done(), types.Done(), sources.Done(), times.Done(),
+                  payloads.Done(), traces.Done()})
       .status();
 }
 
@@ -117,6 +118,7 @@ absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic,
 
 struct OutboxRelay::Metrics {
   prometheus::Counter* published = nullptr;
+  prometheus::Counter* republished = nullptr;
   prometheus::Gauge* oldest_age = nullptr;
 };
 
@@ -132,6 +134,12 @@ OutboxRelay::OutboxRelay(Pool& pool, kafka::Producer& producer, RelayOptions opt
                                .Help("Outbox events published to Kafka and marked sent.")
                                .Register(*options_.metrics)
                                .Add(labels);
+    metrics_->republished =
+        &prometheus::BuildCounter()
+             .Name("switchboard_outbox_republished_total")
+             .Help("Sent outbox events published again because Kafka started empty (embedded).")
+             .Register(*options_.metrics)
+             .Add(labels);
     metrics_->oldest_age = &prometheus::BuildGauge()
                                 .Name("switchboard_outbox_oldest_unsent_age_seconds")
                                 .Help("Age of the oldest event not yet published (0 if none).")
@@ -183,20 +191,13 @@ absl::Status OutboxRelay::EnsureLeader() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> OutboxRelay::RunOnce() {
-  RETURN_IF_ERROR(EnsureLeader());
-  if (!leader_lease_.has_value()) return 0;  // another replica relays this schema
-  ASSIGN_OR_RETURN(
-      Result rows,
-      pool_.Exec("SELECT id, topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, "
-                 "created_at, traceparent FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-                 {options_.batch_size}));
-  int n = rows.rows();
-  if (metrics_->oldest_age) {
-    metrics_->oldest_age->Set(n == 0 ? 0 : absl::ToDoubleSeconds(absl::Now() - rows.GetTime(0, 8)));
-  }
-  if (n == 0) return 0;
+namespace {
+constexpr char kColumns[] =
+    "id, topic, event_key, ce_id, ce_type, ce_source, ce_time, payload, created_at, traceparent";
+}  // namespace
 
+OutboxRelay::Published OutboxRelay::Publish(const Result& rows) {
+  int n = rows.rows();
   struct Outcomes {
     absl::Mutex mu;
     std::vector<std::optional<absl::Status>> results;
@@ -218,42 +219,88 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       ++outcomes.done;
     });
   }
-  int ok_prefix = 0;
-  absl::Status first_error;
-  {
-    absl::MutexLock lock(&outcomes.mu);
-    auto all_done = [&outcomes]() {
-      return outcomes.done == static_cast<int>(outcomes.results.size());
-    };
-    outcomes.mu.AwaitWithTimeout(absl::Condition(&all_done), options_.publish_timeout);
-    // Only the acknowledged prefix is marked: a later event of the same key must not be marked
-    // sent while an earlier one is still to be re-sent.
-    while (ok_prefix < n && outcomes.results[ok_prefix].has_value() &&
-           outcomes.results[ok_prefix]->ok()) {
-      ++ok_prefix;
-    }
-    if (ok_prefix < n) {
-      first_error = outcomes.results[ok_prefix].value_or(
-          core::Error(absl::StatusCode::kDeadlineExceeded, "KAFKA_DELIVERY_TIMEOUT",
-                      "kafka did not acknowledge outbox events in time"));
-    }
-    // Callbacks still pending reference `outcomes`: wait for them before it goes away. They
-    // end at the producer's delivery timeout at the latest.
-    outcomes.mu.Await(absl::Condition(&all_done));
+  Published published;
+  absl::MutexLock lock(&outcomes.mu);
+  auto all_done = [&outcomes]() {
+    return outcomes.done == static_cast<int>(outcomes.results.size());
+  };
+  outcomes.mu.AwaitWithTimeout(absl::Condition(&all_done), options_.publish_timeout);
+  // Only the acknowledged prefix counts: a later event of the same key must not be marked
+  // sent while an earlier one is still to be re-sent.
+  while (published.ok_prefix < n && outcomes.results[published.ok_prefix].has_value() &&
+         outcomes.results[published.ok_prefix]->ok()) {
+    ++published.ok_prefix;
   }
+  if (published.ok_prefix < n) {
+    published.first_error = outcomes.results[published.ok_prefix].value_or(
+        core::Error(absl::StatusCode::kDeadlineExceeded, "KAFKA_DELIVERY_TIMEOUT",
+                    "kafka did not acknowledge outbox events in time"));
+  }
+  // Callbacks still pending reference `outcomes`: wait for them before it goes away. They
+  // end at the producer's delivery timeout at the latest.
+  outcomes.mu.Await(absl::Condition(&all_done));
+  return published;
+}
+
+absl::StatusOr<int> OutboxRelay::ReplayOnce() {
+  // Rows sent within the retention, in id order, from where the last round stopped. Their
+  // sent_at stays: a second crash replays them again only while they are still that young.
+  ASSIGN_OR_RETURN(
+      Result rows,
+      pool_.Exec(absl::StrCat("SELECT ", kColumns,
+                              " FROM outbox WHERE sent_at IS NOT NULL AND sent_at "
+                              ">= $1 AND id > $2 ORDER BY id LIMIT $3"),
+                 {absl::Now() - options_.retention, replay_after_, options_.batch_size}));
+  Published published = Publish(rows);
+  if (published.ok_prefix > 0) {
+    replay_after_ = rows.GetInt(published.ok_prefix - 1, 0);
+    replayed_ += published.ok_prefix;
+    if (metrics_->republished) metrics_->republished->Increment(published.ok_prefix);
+  }
+  if (!published.first_error.ok()) return published.first_error;
+  if (rows.rows() < options_.batch_size) {
+    replay_done_ = true;
+    if (replayed_ > 0) {
+      log::Info("outbox events published again to a new Kafka",
+                {{"schema", pool_.options().schema}, {"events", replayed_}});
+    }
+  }
+  return rows.rows();
+}
+
+absl::StatusOr<int> OutboxRelay::RunOnce() {
+  RETURN_IF_ERROR(EnsureLeader());
+  if (!leader_lease_.has_value()) return 0;  // another replica relays this schema
+  int replayed = 0;
+  if (options_.republish_on_start && !replay_done_) {
+    // The Kafka behind us is new and empty: what it had is sent again first, in id order, so
+    // each key's events stay in order before anything not yet sent.
+    ASSIGN_OR_RETURN(replayed, ReplayOnce());
+    if (!replay_done_) return replayed;
+  }
+  ASSIGN_OR_RETURN(Result rows, pool_.Exec(absl::StrCat("SELECT ", kColumns,
+                                                        " FROM outbox WHERE sent_at IS NULL "
+                                                        "ORDER BY id LIMIT $1"),
+                                           {options_.batch_size}));
+  int n = rows.rows();
+  if (metrics_->oldest_age) {
+    metrics_->oldest_age->Set(n == 0 ? 0 : absl::ToDoubleSeconds(absl::Now() - rows.GetTime(0, 8)));
+  }
+  if (n == 0) return replayed;
+  Published published = Publish(rows);
   if (options_.before_mark) RETURN_IF_ERROR(options_.before_mark());
-  if (ok_prefix > 0) {
+  if (published.ok_prefix > 0) {
     std::vector<std::string> ids;
-    ids.reserve(ok_prefix);
-    for (int i = 0; i < ok_prefix; ++i) ids.emplace_back(rows.Get(i, 0));
+    ids.reserve(published.ok_prefix);
+    for (int i = 0; i < published.ok_prefix; ++i) ids.emplace_back(rows.Get(i, 0));
     RETURN_IF_ERROR(pool_
                         .Exec("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
                               {absl::StrCat("{", absl::StrJoin(ids, ","), "}")})
                         .status());
-    if (metrics_->published) metrics_->published->Increment(ok_prefix);
+    if (metrics_->published) metrics_->published->Increment(published.ok_prefix);
   }
-  if (!first_error.ok()) return first_error;
-  return ok_prefix;
+  if (!published.first_error.ok()) return published.first_error;
+  return replayed + published.ok_prefix;
 }
 
 void OutboxRelay::Loop() {

@@ -45,9 +45,15 @@ class Outbox {
   // Adds `event` for `topic` inside the caller's transaction. Once the transaction commits, the
   // pool's outbox listener wakes the relay (Pool::SetOutboxListener; the service kit sets it).
   static absl::Status Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event);
+  // What EnqueueAll does with an event whose ce_id is already in the outbox.
+  enum class OnDuplicate {
+    kFail,  // the transaction fails (unique violation): two writers claimed one id
+    kSkip,  // the row there is the same event (a journal written again after a lost answer)
+  };
   // Many events for `topic` in one statement, in order.
   static absl::Status EnqueueAll(Conn& tx, absl::string_view topic,
-                                 const std::vector<kafka::Event>& events);
+                                 const std::vector<kafka::Event>& events,
+                                 OnDuplicate on_duplicate = OnDuplicate::kFail);
   // The same for a message: a CloudEvent from `service` keyed by `key`, with a stable `id` (a
   // retried transaction or another replica writing the same fact writes the same event) and
   // `time` as ce_time.
@@ -61,6 +67,11 @@ struct RelayOptions {
   int batch_size = 500;
   absl::Duration publish_timeout = absl::Seconds(10);
   absl::Duration retention = absl::Hours(24);  // sent rows are deleted after this
+  // The Kafka behind the producer starts empty (the embedded cluster, ADR 0023): before any
+  // unsent row the relay publishes again, in id order, every row sent within `retention`, so
+  // consumers that had not read them before a crash do now. Consumers de-duplicate on ce_id;
+  // the rows keep their sent_at (a replay does not extend their retention).
+  bool republish_on_start = false;
   // Runs after a batch was published and before it is marked sent. Tests use it to stand
   // for a crash at the worst moment.
   std::function<absl::Status()> before_mark;
@@ -81,11 +92,20 @@ class OutboxRelay {
   void Notify();
 
   // One round: if this process holds the schema's relay lock, publish up to one batch in id
-  // order and mark the published prefix sent. Returns how many were marked.
+  // order and mark the published prefix sent (after a replay batch, when one is due). Returns
+  // how many events it published.
   absl::StatusOr<int> RunOnce();
 
  private:
   struct Metrics;
+  struct Published {
+    int ok_prefix = 0;         // rows acknowledged, from the first
+    absl::Status first_error;  // why the next one was not
+  };
+  // Publishes `rows` (the outbox's columns) and waits for their reports.
+  Published Publish(const Result& rows);
+  // One batch of the start's replay (RelayOptions::republish_on_start).
+  absl::StatusOr<int> ReplayOnce();
   void Loop();
   absl::Status EnsureLeader();
 
@@ -101,6 +121,9 @@ class OutboxRelay {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
   int rounds_ = 0;
+  bool replay_done_ = false;
+  int64_t replay_after_ = 0;  // the last id replayed
+  int64_t replayed_ = 0;
 };
 
 }  // namespace switchboard::pg

@@ -170,6 +170,71 @@ TEST_CASE("many events enqueued in one statement arrive once each, in order per 
   CHECK(f.received.order == expected);
 }
 
+TEST_CASE("a relay in front of a new, empty Kafka publishes again what it kept, in order") {
+  Fixture f;
+  for (int i = 0; i < 10; ++i) REQUIRE(f.OpenCall(absl::StrCat("e", i), false, "one-key").ok());
+  {
+    pg::OutboxRelay relay(*f.pool, *f.producer);
+    REQUIRE(*relay.RunOnce() == 10);
+  }
+  REQUIRE(testing::Eventually([&] { return f.received.Distinct() == 10; }));
+  // Five of them were sent longer ago than the retention (24 h): they are not replayed.
+  REQUIRE(f.pool
+              ->Exec("UPDATE outbox SET sent_at = now() - interval '25 hours' "
+                     "WHERE id <= (SELECT min(id) + 4 FROM outbox)")
+              .ok());
+  // The process dies with its embedded Kafka; the new one starts empty, and two more events
+  // were committed meanwhile.
+  for (int i = 10; i < 12; ++i) {
+    REQUIRE(f.OpenCall(absl::StrCat("e", i), false, "one-key").ok());
+  }
+  auto fresh = std::move(kafka::EmbeddedCluster::Start().value());
+  REQUIRE(fresh->CreateTopics({{"calls.state.v1", 3}}).ok());
+  auto producer = std::move(kafka::Producer::Create({.brokers = fresh->bootstrap()}).value());
+  Received received;
+  auto consumer = std::move(
+      kafka::Consumer::Create(
+          {.brokers = fresh->bootstrap(), .group_id = "observer", .topics = {"calls.state.v1"}},
+          [&received](const kafka::Message& m) {
+            received.Add(m);
+            return absl::OkStatus();
+          })
+          .value());
+  consumer->Start();
+
+  pg::OutboxRelay relay(*f.pool, *producer, {.batch_size = 3, .republish_on_start = true});
+  int published = 0;
+  for (int round = 0; round < 10 && f.Unsent() > 0; ++round) published += *relay.RunOnce();
+  CHECK(published == 7);  // e5..e9 again, then e10 and e11
+  CHECK(f.Unsent() == 0);
+  CHECK(*relay.RunOnce() == 0);  // once per start, not every round
+  REQUIRE(testing::Eventually([&] { return received.Distinct() == 7; }));
+  std::vector<std::string> expected;
+  for (int i = 5; i < 12; ++i) expected.push_back(absl::StrCat("e", i));
+  CHECK(received.Total() == 7);
+  // The replay kept the rows' sent_at: the old ones still age out with their first sending.
+  CHECK(f.pool->Exec("SELECT count(*) FROM outbox WHERE sent_at < now() - interval '24 hours'")
+            ->GetInt(0, 0) == 5);
+  absl::MutexLock l(&received.mu);
+  CHECK(received.order == expected);
+}
+
+TEST_CASE("an event already in the outbox is skipped when asked, refused otherwise") {
+  Fixture f;
+  google::protobuf::StringValue v;
+  v.set_value("journalled");
+  kafka::Event event = kafka::MakeEvent(v, "k", "webhooks");
+  auto write = [&](pg::Outbox::OnDuplicate on_duplicate) {
+    return f.pool->InTransaction([&](pg::Conn& tx) {
+      return pg::Outbox::EnqueueAll(tx, "calls.state.v1", {event, event}, on_duplicate);
+    });
+  };
+  REQUIRE(write(pg::Outbox::OnDuplicate::kSkip).ok());  // twice in one statement: one row
+  REQUIRE(write(pg::Outbox::OnDuplicate::kSkip).ok());  // and again later: still one
+  CHECK_FALSE(write(pg::Outbox::OnDuplicate::kFail).ok());
+  CHECK(f.Unsent() == 1);
+}
+
 TEST_CASE("a crash between publish and mark re-sends, never loses") {
   Fixture f;
   for (int i = 0; i < 20; ++i) {
