@@ -80,6 +80,7 @@ class KafkaModule final : public Module {
     RETURN_IF_ERROR(core::Annotate(producer_->Probe(absl::Seconds(5)),
                                    absl::StrCat("kafka at ", bootstrap, " is unreachable")));
     ctx.infra().kafka_bootstrap = bootstrap;
+    ctx.infra().kafka_embedded = embedded_ != nullptr;
     ctx.infra().kafka_properties = properties;
     ctx.infra().producer = producer_.get();
     return absl::OkStatus();
@@ -295,6 +296,11 @@ kafka::Producer& Context::producer() {
 const std::string& Context::kafka_bootstrap() {
   producer();  // same precondition
   return infra_.kafka_bootstrap;
+}
+
+bool Context::kafka_embedded() {
+  producer();  // same precondition
+  return infra_.kafka_embedded;
 }
 
 const std::map<std::string, std::string>& Context::kafka_properties() {

@@ -49,6 +49,9 @@ struct Infrastructure {
   std::string kafka_bootstrap;
   std::map<std::string, std::string> kafka_properties;  // --kafka-config, for every client
   kafka::Producer* producer = nullptr;
+  // The Kafka is this process's embedded cluster: it starts empty and dies with the process,
+  // so what must survive a crash goes through PostgreSQL (ADR 0023).
+  bool kafka_embedded = false;
   redis::Pool* redis = nullptr;
   bool postgres = false;
   // Extra listeners a module opened (e.g. "webhooks" -> "127.0.0.1:8080"), set in Init or
@@ -92,6 +95,8 @@ class Context {
   // Dependencies; each dies loudly if the module did not declare it (a wiring bug).
   kafka::Producer& producer();
   const std::string& kafka_bootstrap();
+  // Whether that Kafka is embedded in this process (Infrastructure::kafka_embedded).
+  bool kafka_embedded();
   // librdkafka properties every Kafka client of the suite is made with (--kafka-config).
   const std::map<std::string, std::string>& kafka_properties();
   redis::Pool& redis();

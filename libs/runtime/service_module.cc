@@ -16,8 +16,9 @@ absl::Status ServiceModule::InitStore(Context& ctx, const std::string& schema,
   schema_ = schema;
   pool_ = ctx.Postgres(schema, pool_size);
   RETURN_IF_ERROR(pg::Migrate(*pool_, migrations));
-  relay_ = std::make_unique<pg::OutboxRelay>(*pool_, ctx.producer(),
-                                             pg::RelayOptions{.metrics = &ctx.metrics()});
+  relay_ = std::make_unique<pg::OutboxRelay>(
+      *pool_, ctx.producer(),
+      pg::RelayOptions{.republish_on_start = ctx.kafka_embedded(), .metrics = &ctx.metrics()});
   pool_->SetOutboxListener([relay = relay_.get()] { relay->Notify(); });
   const core::Clock* clock = &ctx.clock();
   Every("idempotency keys", absl::Minutes(10), [pool = pool_.get(), clock]() {

@@ -14,6 +14,7 @@
 #include "libs/core/log.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/trace.h"
+#include "libs/pg/outbox.h"
 #include "libs/whatsapp/signature.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -411,53 +412,25 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
     t.publish = false;
   }
 
-  auto batch = std::make_shared<Batch>();
   std::vector<Target*> out;
-  std::vector<std::string*> out_payloads;
+  std::vector<kafka::Event> events;
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (!targets[i].publish) continue;
-    out.push_back(&targets[i]);
-    out_payloads.push_back(&payloads[i]);
-  }
-  {
-    absl::MutexLock lock(&batch->mu);
-    batch->pending = static_cast<int>(out.size());
-    batch->delivered.assign(out.size(), -1);
-  }
-  for (size_t i = 0; i < out.size(); ++i) {
-    Target* t = out[i];
-    kafka::Event event{.id = t->item->event_id,
+    Target& t = targets[i];
+    if (!t.publish) continue;
+    kafka::Event event{.id = t.item->event_id,
                        .type = v1::WhatsAppEvent::descriptor()->full_name(),
                        .source = "//switchboard/webhooks",
                        .time = now,
-                       .key = t->item->event.header().entity_id(),
-                       .payload = std::move(*out_payloads[i])};
+                       .key = t.item->event.header().entity_id(),
+                       .payload = std::move(payloads[i])};
     if (std::string trace = core::CurrentTraceparent(); !trace.empty()) {
       event.extensions["traceparent"] = std::move(trace);
     }
-    std::string seen_key = t->claimed ? t->seen_key : "";
-    producer_.Publish(kafka::kWhatsAppEvents, event,
-                      [this, batch, i, seen_key, token](absl::Status s) {
-                        bool finish_here = false;
-                        {
-                          absl::MutexLock lock(&batch->mu);
-                          batch->delivered[i] = s.ok() ? 1 : 0;
-                          batch->pending--;
-                          finish_here = batch->abandoned;
-                        }
-                        if (finish_here && !seen_key.empty()) Finish(seen_key, token, s.ok());
-                      });
+    out.push_back(&t);
+    events.push_back(std::move(event));
   }
-
+  std::vector<int> delivered = options_.journal ? Journal(events) : Deliver(out, events, token);
   bool all_delivered = true;
-  std::vector<int> delivered;
-  {
-    absl::MutexLock lock(&batch->mu);
-    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(batch->mu) { return batch->pending == 0; };
-    batch->mu.AwaitWithTimeout(absl::Condition(&done), options_.publish_timeout);
-    if (batch->pending > 0) batch->abandoned = true;
-    delivered = batch->delivered;
-  }
   // Finish what was reported; the rest finish in their delivery callbacks.
   for (size_t i = 0; i < out.size(); ++i) {
     Target* t = out[i];
@@ -484,12 +457,53 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
   }
   if (!all_delivered) {
     log::Warning(
-        "webhook not acknowledged by Kafka in time; Meta will retry",
+        options_.journal ? "webhook not journalled; Meta will retry"
+                         : "webhook not acknowledged by Kafka in time; Meta will retry",
         {{"items", absl::StrCat(out.size())},
          {"timeout_ms", absl::StrCat(absl::ToInt64Milliseconds(options_.publish_timeout))}});
     return 503;
   }
   return busy ? 503 : 200;
+}
+
+std::vector<int> Edge::Deliver(const std::vector<Target*>& out, std::vector<kafka::Event>& events,
+                               const std::string& token) {
+  auto batch = std::make_shared<Batch>();
+  {
+    absl::MutexLock lock(&batch->mu);
+    batch->pending = static_cast<int>(out.size());
+    batch->delivered.assign(out.size(), -1);
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::string seen_key = out[i]->claimed ? out[i]->seen_key : "";
+    producer_.Publish(kafka::kWhatsAppEvents, events[i],
+                      [this, batch, i, seen_key, token](absl::Status s) {
+                        bool finish_here = false;
+                        {
+                          absl::MutexLock lock(&batch->mu);
+                          batch->delivered[i] = s.ok() ? 1 : 0;
+                          batch->pending--;
+                          finish_here = batch->abandoned;
+                        }
+                        if (finish_here && !seen_key.empty()) Finish(seen_key, token, s.ok());
+                      });
+  }
+  absl::MutexLock lock(&batch->mu);
+  auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(batch->mu) { return batch->pending == 0; };
+  batch->mu.AwaitWithTimeout(absl::Condition(&done), options_.publish_timeout);
+  if (batch->pending > 0) batch->abandoned = true;
+  return batch->delivered;
+}
+
+std::vector<int> Edge::Journal(const std::vector<kafka::Event>& events) {
+  // An item already journalled (a retry whose Redis claim was lost) is skipped, not refused:
+  // the row there is the same event.
+  absl::Status s = registry_.pool().InTransaction([&](pg::Conn& tx) {
+    return pg::Outbox::EnqueueAll(tx, kafka::kWhatsAppEvents, events,
+                                  pg::Outbox::OnDuplicate::kSkip);
+  });
+  if (!s.ok()) log::Warning("webhook journal write failed", {{"error", s.ToString()}});
+  return std::vector<int>(events.size(), s.ok() ? 1 : 0);
 }
 
 void Edge::Finish(const std::string& seen_key, const std::string& token, bool delivered) {

@@ -11,6 +11,10 @@
 // background and marks or releases the claim itself, so a retry arriving meanwhile gets 503
 // rather than a second copy. With Redis down the edge publishes without de-duplication
 // (consumers de-duplicate on ce_id too) rather than refuse Meta's traffic.
+//
+// With the embedded Kafka (EdgeOptions::journal) a POST's items are instead written to the
+// webhooks schema's outbox in one transaction, and 200 waits for that commit: an in-process
+// Kafka dies with the process, PostgreSQL does not. The schema's relay publishes them (ADR 0023).
 #pragma once
 
 #include <memory>
@@ -46,6 +50,9 @@ struct EdgeOptions {
   // An item whose event is larger than this cannot be a Kafka record (message.max.bytes is
   // 1 MB): it is kept as a dead letter instead.
   size_t max_event_bytes = 900 * 1024;
+  // Journal to PostgreSQL (the webhooks schema's outbox) instead of waiting for Kafka: set
+  // when Kafka is embedded, so what was answered 200 survives kill -9.
+  bool journal = false;
 };
 
 class Edge {
@@ -71,6 +78,12 @@ class Edge {
   http::Response Receive(const whatsapp::MetaApp& app, const http::Request& request);
   // Claims, publishes and waits; the HTTP status to answer.
   int Publish(std::vector<Target>& targets, const std::string& correlation_id);
+  // Publishes `events` (one per target in `out`) and waits up to the publish timeout; per item
+  // 1 delivered, 0 failed, -1 still pending (finished by its delivery callback).
+  std::vector<int> Deliver(const std::vector<Target*>& out, std::vector<kafka::Event>& events,
+                           const std::string& token);
+  // Writes `events` to the outbox in one transaction: all 1 or all 0.
+  std::vector<int> Journal(const std::vector<kafka::Event>& events);
   void Finish(const std::string& seen_key, const std::string& token, bool delivered);
   // Writes the "done" marks of delivered items in batches, off the request path.
   void MarkLoop();

@@ -32,8 +32,10 @@ class Module final : public runtime::ServiceModule {
                                                          .linger = absl::Microseconds(500),
                                                          .extra = ctx.kafka_properties(),
                                                          .metrics = nullptr}));
+    // An embedded Kafka dies with the process: the edge then journals to PostgreSQL before
+    // answering Meta (ADR 0023).
     edge_ = std::make_unique<Edge>(credentials, *registry_, &ctx.redis(), *producer_, ctx.clock(),
-                                   ctx.metrics());
+                                   ctx.metrics(), EdgeOptions{.journal = ctx.kafka_embedded()});
     http_options_ = {.host = ctx.config().listen_host,
                      .port = ctx.IntFlag("webhooks-port"),
                      .on_refusal = [this](int status) { edge_->CountRefusal(status); }};
