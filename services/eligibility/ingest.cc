@@ -1,7 +1,10 @@
 #include "services/eligibility/ingest.h"
 
+#include <openssl/sha.h>
+
 #include <cstdio>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/api/validate.h"
@@ -65,6 +68,22 @@ SignalNames NamesOf(rules::Signal signal) {
       break;
   }
   return {};
+}
+
+// The consent audit's request id for a message known by `id` (a ce_id, Meta's message id):
+// `prefix` + `id` when that is an id (as it always was, so rows written before still match),
+// else `prefix` + "sha256." + the first 16 bytes of its SHA-256 in hex. Meta's message ids
+// ("wamid.HBgL...=") end in '=' and may be long: without this a redelivered message would be
+// audited again.
+std::string AuditRequestId(absl::string_view prefix, absl::string_view id) {
+  if (id.empty()) return "";
+  std::string plain = absl::StrCat(prefix, id);
+  if (api::IsId(plain)) return plain;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
+  return absl::StrCat(prefix, "sha256.",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(digest), SHA256_DIGEST_LENGTH / 2)));
 }
 
 }  // namespace
@@ -135,7 +154,7 @@ absl::Status Ingest::RecordMessage(const grpc::ServerContextBase* ctx,
                    RequestTime(req.message_time(), req.has_message_time(), now, "message_time"));
   std::string request_id = !req.request_id().empty() ? req.request_id()
                            : !req.meta_message_id().empty()
-                               ? absl::StrCat("msg.", req.meta_message_id())
+                               ? AuditRequestId("msg.", req.meta_message_id())
                                : "";
   const pg::RequestKey key = pg::KeyOf(caller.tenant_id, req);
   // The answer is built before the change, so the first one is what a repeat gets back.
@@ -157,7 +176,7 @@ absl::Status Ingest::OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& e,
       ASSIGN_OR_RETURN(Target t, contacts_.Resolve(tenant, msg.contact(), e.phone_number_id()));
       absl::Time at = msg.has_message_time() ? FromProto(msg.message_time()) : m.event.time;
       std::string actor = m.event.source.empty() ? "//switchboard/webhooks" : m.event.source;
-      return ApplyMessage(t, msg.text(), at, absl::StrCat("ev.", m.event.id), "", actor).status();
+      return ApplyMessage(t, msg.text(), at, AuditRequestId("ev.", m.event.id), "", actor).status();
     }
     case webhooks::v1::WhatsAppEvent::kCallPermissionReply:
       return OnPermissionReply(e, m);
@@ -314,7 +333,9 @@ absl::Status Ingest::RecordMissedCall(const Target& t, absl::string_view call_id
   ASSIGN_OR_RETURN(std::vector<absl::Time> after, hot_.MissedCalls(t.keys, at, policy));
   std::optional<absl::Time> was = rules::SuspendedUntil(before, policy, at);
   std::optional<absl::Time> is = rules::SuspendedUntil(after, policy, at);
-  if (is.has_value() && (!was.has_value() || *is > *was)) {
+  // A suspension already over (an old missed call replayed after a crash, or delivered late)
+  // is not announced: it would tell admins and dashboards of a pause that has ended.
+  if (is.has_value() && (!was.has_value() || *is > *was) && *is > clock_.Now()) {
     return AnnounceSuspension(t, *is, after, policy);
   }
   return absl::OkStatus();

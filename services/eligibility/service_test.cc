@@ -11,6 +11,7 @@
 #include "libs/auth/token.h"
 #include "libs/core/error.h"
 #include "libs/core/id.h"
+#include "libs/core/proto_time.h"
 #include "libs/kafka/kafka.h"
 #include "libs/runtime/app.h"
 #include "libs/runtime/grpc.h"
@@ -55,6 +56,11 @@ sb::calls::v1::CallStateChanged Outbound(sb::calls::v1::CallState state, const s
   call->mutable_contact()->set_wa_id(contact);
   return c;
 }
+
+// Meta's message ids as Meta sends them (tests/integration/meta_payloads_test.cc): base64 with
+// its '=' padding, so not an id the API takes.
+const std::string kWamid = "wamid.HBgLMTIxODU1NTI4MjgVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=";
+const std::string kOtherWamid = "wamid.HBgLMTIxODU1NTI4MjgVAgASGBQ5QjJGNzE0RDNCQkY4MDFBMEYA=";
 
 struct Suite {
   Suite()
@@ -122,6 +128,19 @@ struct Suite {
     req.set_source(v1::CONSENT_SOURCE_META_PERMISSION_REPLY);
     v1::RecordConsentResponse resp;
     REQUIRE(Call(&v1::EligibilityService::Stub::RecordConsent, req, &resp).ok());
+  }
+  // The audit rows of `contact`'s messages that carried a signal.
+  int AuditedMessages(const std::string& contact) {
+    v1::ListConsentAuditRequest list;
+    list.set_filter(absl::StrCat("contact = \"", contact, "\""));
+    v1::ListConsentAuditResponse audit;
+    absl::Status listed = Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit);
+    INFO(listed.ToString());
+    REQUIRE(listed.ok());
+    int n = 0;
+    for (const auto& entry : audit.entries())
+      n += entry.evidence().find("phrase=") != std::string::npos;
+    return n;
   }
   void Publish(const std::string& topic, const google::protobuf::Message& event,
                const std::string& key, const std::string& id = "") {
@@ -625,4 +644,82 @@ TEST_CASE("an opt-out is recorded whatever its evidence: cut at a character, nev
   REQUIRE(s.Call(&v1::EligibilityService::Stub::ListConsentAudit, list, &audit).ok());
   REQUIRE(audit.entries_size() == 1);
   CHECK(audit.entries(0).evidence() == long_evidence.substr(0, 2000));  // 1000 two-byte chars
+}
+
+TEST_CASE("a message with Meta's own id, delivered twice, is audited once") {
+  Suite s;
+  auto message = [](const std::string& contact) {
+    sb::webhooks::v1::WhatsAppEvent e;
+    e.mutable_header()->set_tenant_id("acme");
+    e.set_phone_number_id(kNumber);
+    auto* msg = e.mutable_inbound_message();
+    msg->mutable_contact()->set_wa_id(contact);
+    msg->set_text("Can you call me?");
+    *msg->mutable_message_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    return e;
+  };
+  // The webhook edge publishes a message under Meta's id. Delivered twice, then another
+  // contact's message on the same key (one partition, read in order): once that one is
+  // audited, both deliveries were handled.
+  s.Publish(sb::kafka::kWhatsAppEvents, message("5511999990012"), "5511999990012", kWamid);
+  s.Publish(sb::kafka::kWhatsAppEvents, message("5511999990012"), "5511999990012", kWamid);
+  s.Publish(sb::kafka::kWhatsAppEvents, message("5511999990013"), "5511999990012", kOtherWamid);
+  REQUIRE(testing::Eventually([&] { return s.AuditedMessages("5511999990013") == 1; },
+                              absl::Seconds(20)));
+  CHECK(s.AuditedMessages("5511999990012") == 1);
+
+  // The same over the API, known only by Meta's id.
+  v1::RecordInboundMessageRequest req;
+  req.mutable_contact()->set_wa_id("5511999990014");
+  req.set_business_phone_number_id(kNumber);
+  req.set_text("Can you call me?");
+  req.set_meta_message_id(kWamid);
+  for (int i = 0; i < 2; ++i) {
+    v1::RecordInboundMessageResponse resp;
+    REQUIRE(s.Call(&v1::EligibilityService::Stub::RecordInboundMessage, req, &resp).ok());
+  }
+  CHECK(s.AuditedMessages("5511999990014") == 1);
+}
+
+TEST_CASE("a suspension already over when its missed calls arrive is not announced") {
+  Suite s;
+  absl::Mutex mu;
+  std::vector<v1::CallingSuspensionChanged> seen;
+  auto consumer = sb::kafka::Consumer::Create({.brokers = s.app->kafka_bootstrap(),
+                                               .group_id = "test.old-suspensions",
+                                               .topics = {sb::kafka::kEligibilityState}},
+                                              [&](const sb::kafka::Message& m) {
+                                                v1::CallingSuspensionChanged e;
+                                                if (!e.ParseFromString(m.event.payload))
+                                                  return absl::InvalidArgumentError("bad");
+                                                absl::MutexLock l(&mu);
+                                                seen.push_back(e);
+                                                return absl::OkStatus();
+                                              });
+  REQUIRE(consumer.ok());
+  (*consumer)->Start();
+
+  // Five missed calls three hours ago (a replay after a crash): their 15-minute suspension
+  // ended long since. Then five in the last minutes, on the same key so they are read after.
+  auto missed = [&](absl::Time first) {
+    for (int i = 0; i < 5; ++i) {
+      sb::calls::v1::CallStateChanged c =
+          Outbound(sb::calls::v1::CALL_STATE_MISSED, absl::StrCat("551166660000", i), "1065559998");
+      *c.mutable_call()->mutable_ended_time() = sb::core::ToProto(first + absl::Minutes(i));
+      s.Publish(sb::kafka::kCallsState, c, "1065559998");
+    }
+  };
+  missed(absl::Now() - absl::Hours(3));
+  const absl::Time recent = absl::Now() - absl::Minutes(6);
+  missed(recent);
+  REQUIRE(testing::Eventually(
+      [&] {
+        absl::MutexLock l(&mu);
+        return !seen.empty();
+      },
+      absl::Seconds(20)));
+  absl::MutexLock l(&mu);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].suspended_until_time().seconds() ==
+        absl::ToUnixSeconds(recent + absl::Minutes(4) + absl::Minutes(15)));
 }

@@ -4,6 +4,7 @@
 #include "libs/core/error.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
+#include "services/notifications/rules/current.h"
 
 namespace switchboard::notifications {
 
@@ -12,6 +13,9 @@ absl::Status Fanout::Append(const events::v1::EventHeader& header, const kafka::
   if (!auth::IsValidTenantId(header.tenant_id())) {
     return core::InvalidArgument("INCOMPLETE_EVENT", "event without a valid tenant");
   }
+  const absl::Time now = clock_.Now();
+  entries = rules::CurrentEntries(std::move(entries), rules::EventTime(header, m.event.time, now),
+                                  now, retention_.age);
   if (entries.empty()) return absl::OkStatus();
   for (rules::Entry& entry : entries) {
     if (!entry.notification.has_value()) continue;

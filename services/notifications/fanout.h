@@ -2,7 +2,9 @@
 // deployment (consumer groups notifications.offers, .calls, .usage and .suspensions, shared by
 // the replicas), turned into entries by rules/streams.h and
 // stored, de-duplicated by event id, by store/streams.h, whose publication every replica's hub
-// hears.
+// hears. An event that arrives late (a replay after a crash) appends only what rules/current.h
+// says is still current: its removals always, an alert or a call in progress only within the
+// retention.
 #pragma once
 
 #include "libs/core/clock.h"
@@ -14,7 +16,8 @@ namespace switchboard::notifications {
 
 class Fanout {
  public:
-  Fanout(redis::Pool& redis, store::Retention retention) : redis_(redis), retention_(retention) {}
+  Fanout(redis::Pool& redis, store::Retention retention, const core::Clock& clock)
+      : redis_(redis), retention_(retention), clock_(clock) {}
 
   absl::Status OnOffer(const routing::v1::CallOffer& offer, const kafka::Message& m);
   absl::Status OnCallState(const calls::v1::CallStateChanged& event, const kafka::Message& m);
@@ -29,6 +32,7 @@ class Fanout {
 
   redis::Pool& redis_;
   const store::Retention retention_;
+  const core::Clock& clock_;
 };
 
 }  // namespace switchboard::notifications

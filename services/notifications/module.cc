@@ -30,10 +30,10 @@ class Module final : public runtime::ServiceModule {
     retention.age = ctx.DurationFlag("notifications-retention");
     hub_ = std::make_unique<Hub>(ctx.redis(), ctx.clock(), &ctx.metrics(),
                                  Hub::Options{.retention = retention});
-    fanout_ = std::make_unique<Fanout>(ctx.redis(), retention);
+    fanout_ = std::make_unique<Fanout>(ctx.redis(), retention, ctx.clock());
     ASSIGN_OR_RETURN(auto registry, PeerOf<webhooks::v1::WebhooksService>(ctx, "webhooks"));
     numbers_ = std::make_unique<runtime::RegistryNumbers>(std::move(registry), ctx.clock());
-    notices_ = std::make_unique<Notices>(pool(), *numbers_, ctx.clock());
+    notices_ = std::make_unique<Notices>(pool(), *numbers_, ctx.clock(), retention.age);
     service_ = std::make_unique<Service>(*hub_, *notices_);
     ctx.AddService(service_.get(), v1::NotificationsService::service_full_name());
     Fanout* fanout = fanout_.get();

@@ -4,6 +4,7 @@
 #include "libs/api/validate.h"
 #include "libs/core/status_macros.h"
 #include "libs/pg/outbox.h"
+#include "services/notifications/rules/current.h"
 #include "services/notifications/rules/notices.h"
 #include "services/notifications/store/notices.h"
 
@@ -33,12 +34,17 @@ template <typename Event>
 absl::Status Notices::Enqueue(const Event& event, const kafka::Message& message) {
   const std::string& tenant = event.header().tenant_id();
   if (tenant.empty()) return absl::OkStatus();
+  // A replay of an event no longer news (a month over, a suspension ended) tells nobody.
+  const absl::Time now = clock_.Now();
+  if (!rules::NoticeIsCurrent(event, rules::EventTime(event.header(), message.event.time, now), now,
+                              max_age_)) {
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::optional<v1::NoticeSettings> settings,
                    store::LoadNoticeSettings(pool_, tenant));
   if (!settings.has_value()) return absl::OkStatus();
   std::vector<rules::Notice> notices = rules::NoticesFor(*settings, event, message.event.id);
   if (notices.empty()) return absl::OkStatus();
-  const absl::Time now = clock_.Now();
   return pool_.InTransaction([&](pg::Conn& tx) -> absl::Status {
     for (rules::Notice& n : notices) {
       const std::string& wa_id = n.message.contact().wa_id();

@@ -5,9 +5,11 @@
 //
 // Each notice's event id is derived from the source event's and the recipient, so a redelivered
 // or replayed source event enqueues the same ids again and the sender, which de-duplicates on
-// them, sends each notice once.
+// them, sends each notice once. A source event that is no longer news (rules/current.h: a usage
+// alert of a month that ended or older than `max_age`, a suspension already over) sends nothing,
+// so a replay never reaches an admin added since.
 //
-//   Notices notices(pool, numbers, clock);
+//   Notices notices(pool, numbers, clock, retention.age);
 //   consumer of billing.usage.v1:      notices.OnUsage(event, message);
 //   consumer of eligibility.state.v1:  notices.OnSuspension(event, message);
 #pragma once
@@ -27,8 +29,9 @@ namespace switchboard::notifications {
 
 class Notices {
  public:
-  Notices(pg::Pool& pool, runtime::Numbers& numbers, const core::Clock& clock)
-      : pool_(pool), numbers_(numbers), clock_(clock) {}
+  Notices(pg::Pool& pool, runtime::Numbers& numbers, const core::Clock& clock,
+          absl::Duration max_age)
+      : pool_(pool), numbers_(numbers), clock_(clock), max_age_(max_age) {}
 
   // The caller's tenant's settings; the defaults (no notices) when never set.
   absl::StatusOr<v1::NoticeSettings> Get(const auth::Principal& caller);
@@ -49,6 +52,7 @@ class Notices {
   pg::Pool& pool_;
   runtime::Numbers& numbers_;
   const core::Clock& clock_;
+  const absl::Duration max_age_;
 };
 
 }  // namespace switchboard::notifications

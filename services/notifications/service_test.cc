@@ -105,6 +105,40 @@ v1::SubscribeRequest ForAgent(const std::string& resume = "") {
   return r;
 }
 
+rv1::CallOffer OfferOf(const std::string& call, rv1::CallOfferKind kind,
+                       std::vector<std::string> agents, const std::string& claimed_by = "",
+                       const std::string& tenant = "acme",
+                       absl::Time ring_deadline = absl::Now() + absl::Minutes(5)) {
+  rv1::CallOffer o;
+  o.mutable_header()->set_tenant_id(tenant);
+  o.mutable_header()->set_entity_id(call);
+  o.set_call_id(call);
+  o.set_kind(kind);
+  for (auto& a : agents) o.add_offered_agent_ids(a);
+  o.set_claimed_by_agent_id(claimed_by);
+  o.set_withdraw_reason(kind == rv1::CALL_OFFER_KIND_WITHDRAWN ? rv1::WITHDRAW_REASON_CALL_ENDED
+                                                               : rv1::WITHDRAW_REASON_UNSPECIFIED);
+  *o.mutable_ring_deadline_time() = sb::core::ToProto(ring_deadline);
+  o.mutable_contact()->set_wa_id("15551230001");
+  o.mutable_contact()->set_display_name("Carla");
+  o.set_business_phone_number_id("106540352242922");
+  return o;
+}
+
+cv1::CallStateChanged StateOf(const std::string& call, cv1::CallState state,
+                              const std::string& agent, const std::string& tenant = "acme") {
+  cv1::CallStateChanged e;
+  e.mutable_header()->set_tenant_id(tenant);
+  e.mutable_header()->set_entity_id(call);
+  e.mutable_call()->set_call_id(call);
+  e.mutable_call()->set_tenant_id(tenant);
+  e.mutable_call()->set_state(state);
+  e.mutable_call()->set_answered_by_agent_id(agent);
+  *e.mutable_call()->mutable_offered_time() = sb::core::ToProto(absl::Now());
+  e.set_state(state);
+  return e;
+}
+
 struct Fixture {
   Fixture()
       : suite({.services = {sb::notifications::Register},
@@ -123,34 +157,19 @@ struct Fixture {
   void Offer(const std::string& call, rv1::CallOfferKind kind, std::vector<std::string> agents,
              const std::string& claimed_by = "", const std::string& tenant = "acme",
              const std::string& id = "") {
-    rv1::CallOffer o;
-    o.mutable_header()->set_tenant_id(tenant);
-    o.mutable_header()->set_entity_id(call);
-    o.set_call_id(call);
-    o.set_kind(kind);
-    for (auto& a : agents) o.add_offered_agent_ids(a);
-    o.set_claimed_by_agent_id(claimed_by);
-    o.set_withdraw_reason(kind == rv1::CALL_OFFER_KIND_WITHDRAWN
-                              ? rv1::WITHDRAW_REASON_CALL_ENDED
-                              : rv1::WITHDRAW_REASON_UNSPECIFIED);
-    *o.mutable_ring_deadline_time() = sb::core::ToProto(absl::Now() + absl::Minutes(5));
-    o.mutable_contact()->set_wa_id("15551230001");
-    o.mutable_contact()->set_display_name("Carla");
-    o.set_business_phone_number_id("106540352242922");
-    Publish(sb::kafka::kRoutingOffers, o, call, id);
+    Publish(sb::kafka::kRoutingOffers, OfferOf(call, kind, agents, claimed_by, tenant), call, id);
   }
   void State(const std::string& call, cv1::CallState state, const std::string& agent,
              const std::string& tenant = "acme") {
-    cv1::CallStateChanged e;
-    e.mutable_header()->set_tenant_id(tenant);
-    e.mutable_header()->set_entity_id(call);
-    e.mutable_call()->set_call_id(call);
-    e.mutable_call()->set_tenant_id(tenant);
-    e.mutable_call()->set_state(state);
-    e.mutable_call()->set_answered_by_agent_id(agent);
-    *e.mutable_call()->mutable_offered_time() = sb::core::ToProto(absl::Now());
-    e.set_state(state);
-    Publish(sb::kafka::kCallsState, e, call);
+    Publish(sb::kafka::kCallsState, StateOf(call, state, agent, tenant), call);
+  }
+  // An event published with the ce_time it first had, `at`: as the outbox relay publishes again
+  // what it sent before a crash, or a consumer far behind reads it.
+  void Late(const char* topic, const google::protobuf::Message& message, const std::string& key,
+            absl::Time at) {
+    sb::kafka::Event event = sb::kafka::MakeEvent(message, key, "test");
+    event.time = at;
+    REQUIRE(producer->PublishAndWait(topic, event, absl::Seconds(10)).ok());
   }
   std::string Redis(std::vector<std::string> args) {
     std::vector<std::string> cmd = {"redis-cli", "-p", absl::StrCat(suite.redis().port())};
@@ -353,6 +372,64 @@ TEST_CASE("a supervisor's tenant-wide stream sees every call; agents may not ope
   end = odd.WaitEnd();
   REQUIRE(end.has_value());
   CHECK(end->code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE(
+    "events from hours ago (a replay after a crash) ring nobody and add no call; their ends still "
+    "apply") {
+  Fixture f;
+  v1::SubscribeRequest wide;
+  wide.set_tenant_wide(true);
+  Reader ben(f.suite.channel(), Agent("ben"), ForAgent());
+  Reader sup(f.suite.channel(), kSupervisor, wide);
+  ben.WaitCount(2);
+  sup.WaitCount(2);
+  const absl::Time hours_ago = absl::Now() - absl::Hours(3);
+
+  // One key per topic: one partition, read in order, so the last event seen proves the earlier
+  // ones were handled. An offer from hours ago (its deadline still ahead, to tell the rules
+  // apart) and a fresh one whose ring is over alert nobody; the next one does.
+  f.Late(sb::kafka::kRoutingOffers, OfferOf("call-old", rv1::CALL_OFFER_KIND_OFFERED, {"ben"}),
+         "ring", hours_ago);
+  f.Late(sb::kafka::kRoutingOffers,
+         OfferOf("call-expired", rv1::CALL_OFFER_KIND_OFFERED, {"ben"}, "", "acme",
+                 absl::Now() - absl::Seconds(1)),
+         "ring", absl::Now() - absl::Seconds(31));
+  f.Late(sb::kafka::kRoutingOffers, OfferOf("call-new", rv1::CALL_OFFER_KIND_OFFERED, {"ben"}),
+         "ring", absl::Now());
+  auto rung = Events(ben.WaitCount(3));
+  REQUIRE(!rung.empty());
+  CHECK(rung[0].incoming_call().call_id() == "call-new");
+  CHECK(rung.size() == 1);
+
+  // An answered call from hours ago is not put on the wall board; a live call's end, however
+  // late, still takes it off.
+  f.Late(sb::kafka::kCallsState, StateOf("call-old", cv1::CALL_STATE_ANSWERED, "ana"), "board",
+         hours_ago);
+  f.Late(sb::kafka::kCallsState, StateOf("call-live", cv1::CALL_STATE_ANSWERED, "ana"), "board",
+         absl::Now());
+  f.Late(sb::kafka::kCallsState, StateOf("call-live", cv1::CALL_STATE_ENDED, "ana"), "board",
+         hours_ago);
+  f.Late(sb::kafka::kCallsState, StateOf("call-marker", cv1::CALL_STATE_RINGING, ""), "board",
+         absl::Now());
+  auto board = Events(sup.WaitCount(5));
+  REQUIRE(board.size() >= 3);
+  CHECK(board[0].call_state().call().call_id() == "call-live");
+  CHECK(board[1].call_state().call().state() == cv1::CALL_STATE_ENDED);
+  CHECK(board[2].call_state().call().call_id() == "call-marker");
+  CHECK(board.size() == 3);
+
+  // A reload shows only what is current.
+  Reader reload(f.suite.channel(), kSupervisor, wide);
+  auto fresh = reload.WaitCount(2);
+  REQUIRE(fresh.size() == 2);
+  REQUIRE(fresh[1].reset().calls_size() == 1);
+  CHECK(fresh[1].reset().calls(0).call_id() == "call-marker");
+  Reader ben_again(f.suite.channel(), Agent("ben"), ForAgent());
+  auto ben_fresh = ben_again.WaitCount(2);
+  REQUIRE(ben_fresh.size() == 2);
+  REQUIRE(ben_fresh[1].reset().ringing_size() == 1);
+  CHECK(ben_fresh[1].reset().ringing(0).call_id() == "call-new");
 }
 
 TEST_CASE(

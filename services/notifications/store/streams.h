@@ -22,8 +22,9 @@ struct Retention {
   // Older ones are trimmed, and a stream (with its epoch and snapshot) left alone this long is
   // forgotten: resuming it gives a reset.
   absl::Duration age = absl::Hours(1);
-  // An event appended once is recognised this long (at least the age).
-  absl::Duration dedupe = absl::Hours(24);
+  // An event appended once is recognised this long (at least the age): well past the 24 h the
+  // outbox relays publish again after a crash.
+  absl::Duration dedupe = absl::Hours(48);
 };
 
 // A random epoch (8 hex digits) for a stream created now.
