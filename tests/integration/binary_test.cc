@@ -2,6 +2,8 @@
 // PostgreSQL database and the embedded Kafka: it comes up healthy, exposes clean metrics and the
 // suite's topics, authenticates every method, drains on SIGTERM, refuses bad input, and follows
 // Redis going away and coming back.
+#include "tests/support/binary.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -51,11 +54,12 @@ namespace testing = switchboard::testing;
 namespace fs = std::filesystem;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
+using switchboard::testing::JsonString;
+using switchboard::testing::ReadFile;
 
 namespace {
 
 constexpr char kSecret[] = "binary-test-secret-0123456789";
-constexpr absl::Duration kReadyTimeout = absl::Seconds(60);
 
 const std::vector<std::string> kTargets = {"eligibility", "calls",         "routing",
                                            "billing",     "notifications", "webhooks"};
@@ -86,23 +90,6 @@ std::vector<const google::protobuf::ServiceDescriptor*> Services() {
     out.push_back(service);
   }
   return out;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The string value of "key" in a flat, one-line JSON object ("" when absent).
-std::string JsonString(const std::string& json, const std::string& key) {
-  std::string open = absl::StrCat("\"", key, "\":\"");
-  size_t at = json.find(open);
-  if (at == std::string::npos) return "";
-  size_t from = at + open.size();
-  size_t to = json.find('"', from);
-  return to == std::string::npos ? "" : json.substr(from, to - from);
 }
 
 std::string Code(const grpc::Status& s) {
@@ -141,87 +128,15 @@ Outcome RunBinary(const std::vector<std::string>& args) {
   return o;
 }
 
-// One switchboard process with its own Redis, a fresh database and a temporary directory for
-// its log, ready file and Kafka bootstrap file.
-class Switchboard {
+// One switchboard process (tests/support/binary.h) and the generic calls and lint only these
+// tests make.
+class Switchboard : public testing::SwitchboardProcess {
  public:
-  Switchboard()
-      : dir_(testing::TempDir("switchboard-bin")),
-        postgres_url_(testing::PostgresServer::Shared().CreateDatabase()) {}
-  ~Switchboard() {
-    std::error_code ec;
-    if (std::uncaught_exceptions() > 0) {
-      // A REQUIRE failed: keep everything for the post-mortem.
-      std::fprintf(stderr, "switchboard log kept in %s:\n%s\n", log_path().c_str(), Log().c_str());
-      return;
-    }
-    if (process.running()) {
-      process.Signal(SIGKILL);
-      process.Wait();
-    }
-    fs::remove_all(dir_, ec);
-  }
-
-  std::vector<std::string> Args(const std::string& target) const {
-    return {absl::StrCat("--target=", target), "--listen-host=127.0.0.1", "--grpc-port=0",
-            "--metrics-port=0", absl::StrCat("--webhooks-port=", webhooks_port),
-            // Where a target run without webhooks would ask about business numbers (nothing
-            // here names one); this process when webhooks runs here.
-            absl::StrCat("--webhooks-address=",
-                         absl::StrContains(target, "webhooks") ? "" : "127.0.0.1:9"),
-            absl::StrCat("--redis-url=", redis_url.empty() ? redis.url() : redis_url),
-            absl::StrCat("--postgres-url=", postgres_url_), absl::StrCat("--auth-secret=", kSecret),
-            "--kafka-brokers=", absl::StrCat("--kafka-bootstrap-file=", bootstrap_path()),
-            absl::StrCat("--ready-file=", ready_path()), "--drain-timeout=2s"};
-  }
-
-  void Spawn(const std::string& target) {
-    std::vector<std::string> argv = {SWITCHBOARD_BIN};
-    for (auto& a : Args(target)) argv.push_back(std::move(a));
-    for (const auto& a : extra_args) argv.push_back(a);
-    spawned_ = absl::Now();
-    process.Start(argv, log_path());
-  }
-
-  // Waits for the ready file and reads the bound addresses from it; returns spawn → ready.
-  absl::Duration WaitReady() {
-    bool ready = testing::Eventually([&] { return fs::exists(ready_path()); }, kReadyTimeout);
-    absl::Duration took = absl::Now() - spawned_;
-    INFO(Log());
-    REQUIRE(ready);
-    std::string json = ReadFile(ready_path());
-    INFO(json);
-    grpc_address = JsonString(json, "grpc");
-    metrics_address = JsonString(json, "metrics");
-    kafka_bootstrap = JsonString(json, "kafka_bootstrap");
-    REQUIRE(absl::StartsWith(grpc_address, "127.0.0.1:"));
-    REQUIRE(absl::StartsWith(metrics_address, "127.0.0.1:"));
-    REQUIRE(!kafka_bootstrap.empty());
-    REQUIRE(absl::StrContains(json, absl::StrCat("\"pid\":", process.pid())));
-    channel_ = grpc::CreateChannel(grpc_address, grpc::InsecureChannelCredentials());
-    return took;
-  }
-
-  void Start(const std::string& target) {
-    Spawn(target);
-    WaitReady();
-  }
-
-  // The health of `service`, or nullopt when the Check call failed (e.g. NOT_FOUND).
-  std::optional<HealthCheckResponse::ServingStatus> Health(const std::string& service) {
-    auto stub = grpc::health::v1::Health::NewStub(channel_);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-    HealthCheckRequest req;
-    req.set_service(service);
-    HealthCheckResponse resp;
-    if (!stub->Check(&ctx, req, &resp).ok()) return std::nullopt;
-    return resp.status();
-  }
+  Switchboard() : SwitchboardProcess(SWITCHBOARD_BIN, kSecret) {}
 
   // Calls "/<service>/<method>" with an empty request, and `token` when not empty.
   grpc::Status Call(const std::string& method, const std::string& token) {
-    grpc::GenericStub stub(channel_);
+    grpc::GenericStub stub(channel());
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     if (!token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
@@ -238,42 +153,13 @@ class Switchboard {
     return result;
   }
 
-  std::string Metrics() {
-    std::string path = absl::StrCat(dir_, "/metrics.txt");
-    int rc =
-        testing::Run(absl::StrCat("curl -sf -o ", path, " http://", metrics_address, "/metrics"));
-    REQUIRE(rc == 0);
-    return ReadFile(path);
-  }
-
   // Lints the current /metrics with promtool; returns its output (empty when clean).
   std::string Lint(int* rc) {
     Metrics();
     std::string out;
-    *rc = testing::Run(absl::StrCat("promtool check metrics < ", dir_, "/metrics.txt"), &out);
+    *rc = testing::Run(absl::StrCat("promtool check metrics < ", dir(), "/metrics.txt"), &out);
     return out;
   }
-
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-  std::string Log() const { return ReadFile(log_path()); }
-  std::string log_path() const { return dir_ + "/switchboard.log"; }
-  std::string ready_path() const { return dir_ + "/ready.json"; }
-  std::string bootstrap_path() const { return dir_ + "/kafka.bootstrap"; }
-
-  testing::RedisServer redis;
-  std::string redis_url;                // overrides redis.url() when set
-  std::string webhooks_port = "0";      // 0: any free port
-  std::vector<std::string> extra_args;  // appended to Args()
-  std::string grpc_address;
-  std::string metrics_address;
-  std::string kafka_bootstrap;
-  testing::Process process;  // after redis: killed before the Redis it uses stops
-
- private:
-  std::string dir_;
-  std::string postgres_url_;
-  absl::Time spawned_;
-  std::shared_ptr<grpc::Channel> channel_;
 };
 
 }  // namespace
@@ -556,12 +442,16 @@ TEST_CASE("health follows Redis going away and coming back") {
 
 namespace {
 
-// What the process's (embedded) Kafka holds on `topic` for `key`, read from the start.
+// What the process's (embedded) Kafka holds on `topic` that `keep` selects, read from the
+// start, one per event id (a restart publishes what was sent before again, ids unchanged).
+// Returns once `at_least` are there, or after `wait` with what there is.
 template <typename Event>
 std::vector<Event> Read(const std::string& bootstrap, const std::string& topic,
-                        const std::function<bool(const Event&)>& keep, absl::Duration wait) {
+                        const std::function<bool(const Event&)>& keep, absl::Duration wait,
+                        size_t at_least = 1) {
   absl::Mutex mu;
   std::vector<Event> out;
+  std::set<std::string> ids;
   auto consumer = switchboard::kafka::Consumer::Create(
       {.brokers = bootstrap,
        .group_id = absl::StrCat("binary-test-", absl::ToUnixNanos(absl::Now())),
@@ -571,7 +461,7 @@ std::vector<Event> Read(const std::string& bootstrap, const std::string& topic,
         Event e;
         if (e.ParseFromString(m.event.payload) && keep(e)) {
           absl::MutexLock lock(&mu);
-          out.push_back(e);
+          if (ids.insert(m.event.id).second) out.push_back(e);
         }
         return absl::OkStatus();
       });
@@ -581,7 +471,7 @@ std::vector<Event> Read(const std::string& bootstrap, const std::string& topic,
   testing::Eventually(
       [&] {
         absl::MutexLock lock(&mu);
-        return !out.empty();
+        return out.size() >= at_least;
       },
       wait);
   (*consumer)->Stop();
@@ -676,26 +566,32 @@ TEST_CASE("kill -9 mid-ring: after a restart past the deadline the fallback runs
   while (absl::Now() < deadline + absl::Seconds(1)) absl::SleepFor(absl::Milliseconds(100));
   fs::remove(sb.ready_path());
   sb.Start("webhooks,routing");
+  auto withdrawn = [](const rv1::CallOffer& o) {
+    return o.call_id() == "call-kill-1" && o.kind() == rv1::CALL_OFFER_KIND_WITHDRAWN;
+  };
   std::vector<rv1::CallOffer> after = Read<rv1::CallOffer>(
-      sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call, absl::Seconds(20));
+      sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, withdrawn, absl::Seconds(20));
   REQUIRE(after.size() == 1);
-  CHECK(after[0].kind() == rv1::CALL_OFFER_KIND_WITHDRAWN);
   CHECK(after[0].ringing_ended());
   CHECK(after[0].fallback_action() == rv1::FALLBACK_ACTION_VOICEMAIL);
-  std::vector<switchboard::notifications::v1::OutboundMessageRequested> prompts =
-      Read<switchboard::notifications::v1::OutboundMessageRequested>(
-          sb.kafka_bootstrap, switchboard::kafka::kWhatsAppOutbound,
-          [](const auto& m) { return m.call_id() == "call-kill-1"; }, absl::Seconds(10));
-  CHECK(prompts.size() == 1);
+  auto prompt_for_call = [](const auto& m) { return m.call_id() == "call-kill-1"; };
+  using Outbound = switchboard::notifications::v1::OutboundMessageRequested;
+  CHECK(Read<Outbound>(sb.kafka_bootstrap, switchboard::kafka::kWhatsAppOutbound, prompt_for_call,
+                       absl::Seconds(10))
+            .size() == 1);
 
-  // Killed again: the fallback does not run a second time.
+  // Killed again: what was sent is published again (same ids), but the fallback does not run a
+  // second time: a second one would be a second id.
   sb.process.Signal(SIGKILL);
   sb.process.Wait();
   fs::remove(sb.ready_path());
   sb.Start("webhooks,routing");
-  CHECK(Read<rv1::CallOffer>(sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, for_call,
-                             absl::Seconds(8))
-            .empty());
+  CHECK(Read<rv1::CallOffer>(sb.kafka_bootstrap, switchboard::kafka::kRoutingOffers, withdrawn,
+                             absl::Seconds(8), 2)
+            .size() == 1);
+  CHECK(Read<Outbound>(sb.kafka_bootstrap, switchboard::kafka::kWhatsAppOutbound, prompt_for_call,
+                       absl::Seconds(5), 2)
+            .size() == 1);
 }
 
 TEST_CASE("kill -9 while rating, then the whole topic replayed twice: one entry per call") {

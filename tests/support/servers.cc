@@ -299,18 +299,29 @@ PostgresServer::PostgresServer() : dir_(TempDir("switchboard-pg")) {
   ChownToNobody(dir_);
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = FreePort();
-    process_.Start(
-        {PgBin("postgres"), "-D", data, "-p", std::to_string(port_), "-k", dir_, "-c",
-         "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
-         "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB"},
-        dir_ + "/postgres.log", /*as_nobody=*/true);
-    if (Eventually([&] { return PgReady(port_); }, absl::Seconds(30), absl::Milliseconds(20))) {
-      return;
-    }
-    process_.Signal(SIGKILL);
-    process_.Wait();
+    if (Launch()) return;
   }
   Fail("postgres did not start, see " + dir_ + "/postgres.log");
+}
+
+bool PostgresServer::Launch() {
+  process_.Start(
+      {PgBin("postgres"), "-D", dir_ + "/data", "-p", std::to_string(port_), "-k", dir_, "-c",
+       "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+       "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB"},
+      dir_ + "/postgres.log", /*as_nobody=*/true);
+  if (Eventually([&] { return PgReady(port_); }, absl::Seconds(30), absl::Milliseconds(20))) {
+    return true;
+  }
+  process_.Signal(SIGKILL);
+  process_.Wait();
+  return false;
+}
+
+void PostgresServer::Restart() {
+  process_.Signal(SIGINT);  // fast shutdown: sessions end, what was committed is kept
+  if (process_.Wait(absl::Seconds(30)) == -1) Fail("postgres did not stop for a restart");
+  if (!Launch()) Fail("postgres did not start again, see " + dir_ + "/postgres.log");
 }
 
 PostgresServer::~PostgresServer() {

@@ -73,10 +73,14 @@ class PostgresServer {
 
   // Creates a new, empty database and returns its URL.
   std::string CreateDatabase();
+  // A clean restart (fast shutdown, then started again on the same port and data): every
+  // client's connections break.
+  void Restart();
   std::string AdminUrl() const;
   int port() const { return port_; }
 
  private:
+  bool Launch();
   std::string dir_;
   int port_ = 0;
   Process process_;
