@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/api/validate.h"
 #include "libs/core/error.h"
+#include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
 #include "libs/kafka/kafka.h"
 #include "libs/pg/outbox.h"
@@ -17,7 +18,14 @@ absl::Status Journal::Save(pg::Conn& tx, v1::Call& call, const Transition& t, co
   if (t.publish) call.set_sequence(call.sequence() + 1);
   const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(Store::SaveRow(tx, call, request_id, now));
-  RETURN_IF_ERROR(Store::KeepTimer(tx, call, TimerFor(call, timing_, now)));
+  Timing timing = timing_;
+  if (call.state() == v1::CALL_STATE_ANSWERED) {  // the tenant's maximum, if it set one
+    const v1::CallsSettings settings = store_.SettingsVia(tx, call.tenant_id());
+    if (settings.has_max_call_duration()) {
+      timing.max_call_duration = core::FromProto(settings.max_call_duration());
+    }
+  }
+  RETURN_IF_ERROR(Store::KeepTimer(tx, call, TimerFor(call, timing, now)));
   if (!t.publish) return absl::OkStatus();
   RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kCallsState, rules::StateChanged(call, t, cause),
                                       call.call_id(), rules::StateChangedId(call), cause.at,

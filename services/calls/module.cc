@@ -172,8 +172,9 @@ void Register(runtime::Registry& registry) {
                      "max-call-duration",
                      "an answered call is ended (MAX_DURATION: the agent freed, nothing billed "
                      "unless Meta reports the call) once it has lasted this long, in case its "
-                     "end never comes",
-                     absl::Hours(4), absl::Seconds(1), absl::Hours(24)),
+                     "end never comes (the default for tenants that did not set "
+                     "max_call_duration)",
+                     absl::Hours(4), kMinMaxCallDuration, kMaxMaxCallDuration),
                  runtime::DurationFlag(
                      "export-idle-timeout",
                      "a CSV export whose client reads nothing for this long is cut, and its "

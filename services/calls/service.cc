@@ -11,6 +11,7 @@
 #include "libs/runtime/call_limits.h"
 #include "libs/runtime/grpc.h"
 #include "services/calls/rules/graph_errors.h"
+#include "services/calls/rules/timers.h"
 
 namespace switchboard::calls {
 namespace {
@@ -236,7 +237,11 @@ grpc::Status Service::UpdateCallsSettings(grpc::ServerContext* ctx,
     RETURN_IF_ERROR(api::RequireRole(caller, "admin", "changing the calls settings"));
     std::vector<std::string> paths(req->update_mask().paths().begin(),
                                    req->update_mask().paths().end());
-    if (paths.empty()) paths = {"time_zone", "language"};
+    if (paths.empty()) {
+      paths = req->settings().has_max_call_duration()
+                  ? std::vector<std::string>{"time_zone", "language", "max_call_duration"}
+                  : std::vector<std::string>{"time_zone", "language"};
+    }
     ASSIGN_OR_RETURN(v1::CallsSettings settings, f_.store->Settings(caller.tenant_id));
     for (const std::string& path : paths) {
       if (path == "time_zone") {
@@ -249,6 +254,19 @@ grpc::Status Service::UpdateCallsSettings(grpc::ServerContext* ctx,
                                        {{"field", "settings.language"}});
         }
         settings.set_language(req->settings().language());
+      } else if (path == "max_call_duration") {
+        settings.clear_max_call_duration();  // unset: the deployment's --max-call-duration
+        if (req->settings().has_max_call_duration()) {
+          const google::protobuf::Duration& d = req->settings().max_call_duration();
+          const absl::Duration v = core::FromProto(d);
+          if (v < kMinMaxCallDuration || v > kMaxMaxCallDuration || d.nanos() % 1000000 != 0) {
+            return core::InvalidArgument(
+                "SETTING_OUT_OF_RANGE",
+                "settings.max_call_duration must be from 1s to 24h, in whole milliseconds",
+                {{"field", "settings.max_call_duration"}});
+          }
+          *settings.mutable_max_call_duration() = d;
+        }
       } else {
         return core::InvalidArgument(api::kInvalidUpdateMask,
                                      absl::StrCat("unknown update_mask path: ", path),

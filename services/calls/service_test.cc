@@ -2,6 +2,7 @@
 // Redis, PostgreSQL and embedded Kafka, and the Meta simulator playing Meta and the contacts
 // (Graph API and signed webhooks). Agents drive calls over gRPC as the gateway would.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -363,9 +364,37 @@ TEST_CASE(
   CHECK(entries[0].header().tenant_id() == "acme");
 }
 
-TEST_CASE("an answered call whose end never comes is ended at the maximum duration") {
+TEST_CASE("an answered call whose end never comes is ended at the tenant's maximum duration") {
+  // The deployment allows an hour; the tenant five seconds.
   Suite s(absl::Seconds(30), /*routing=*/false, /*billing=*/false,
-          /*max_call_duration=*/absl::Seconds(5));
+          /*max_call_duration=*/absl::Hours(1));
+  auto set_max = [&](std::optional<absl::Duration> d) {
+    v1::UpdateCallsSettingsRequest req;
+    if (d.has_value()) *req.mutable_settings()->mutable_max_call_duration() = sb::core::ToProto(*d);
+    req.mutable_update_mask()->add_paths("max_call_duration");
+    v1::UpdateCallsSettingsResponse resp;
+    absl::Status s_ = s.Calls(&v1::CallsService::Stub::UpdateCallsSettings, req, &resp,
+                              {.subject = "admin-1", .roles = {"admin"}});
+    return s_.ok() ? absl::StatusOr<v1::CallsSettings>(resp.settings())
+                   : absl::StatusOr<v1::CallsSettings>(s_);
+  };
+  for (absl::Duration bad :
+       {absl::Milliseconds(999), absl::Hours(25), absl::Microseconds(1500500)}) {
+    INFO(absl::FormatDuration(bad));
+    auto refused = set_max(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(ReasonOf(refused.status()) == "SETTING_OUT_OF_RANGE");
+    CHECK(sb::core::MetadataOf(refused.status())["field"] == "settings.max_call_duration");
+  }
+  auto cleared = set_max(std::nullopt);  // named but unset: the deployment's
+  REQUIRE(cleared.ok());
+  CHECK_FALSE(cleared->has_max_call_duration());
+  auto set = set_max(absl::Seconds(5));
+  REQUIRE(set.ok());
+  CHECK(sb::core::FromProto(set->max_call_duration()) == absl::Seconds(5));
+  CHECK(set->time_zone() == "UTC");  // the fields not named are kept
+
   sb::metasim::UserBehaviour contact;
   contact.ring_after = absl::Milliseconds(50);
   contact.answer_after = absl::Milliseconds(200);

@@ -55,7 +55,9 @@ constexpr char kUsage[] =
   calls callbacks complete --callback=ID [--call=ID]        done, by that call
   calls callbacks cancel   --callback=ID [--reason=T]
   calls permission --contact=W --number=N --text=T          send Meta's call-permission request
-  calls settings [--time-zone=Z] [--language=L]             show, or change (admin role)
+  calls settings [--time-zone=Z] [--language=L] [--max-call-duration=D]
+                                                            show, or change (admin role; D
+                                                            "default": the deployment's)
   (P: last_24_hours, last_7_days, last_30_days, this_month, last_month; default last_7_days)
   (G: hour, day, week, month; default day, hour for last_24_hours)
   (F: the API's filter, e.g. 'direction = INBOUND AND (state = MISSED OR state = REJECTED)')
@@ -452,7 +454,7 @@ absl::Status RequestPermission(const Args& args, const CallsClient& client) {
 
 absl::Status Settings(const Args& args, const CallsClient& client) {
   auto print = [&](const auto& r) { Print(args, SettingsText(r.settings())); };
-  if (!args.Has("time-zone") && !args.Has("language")) {
+  if (!args.Has("time-zone") && !args.Has("language") && !args.Has("max-call-duration")) {
     return client.Show(args, &CallsStub::GetCallsSettings, {}, print);
   }
   cv::UpdateCallsSettingsRequest req;
@@ -463,6 +465,16 @@ absl::Status Settings(const Args& args, const CallsClient& client) {
   if (args.Has("language")) {
     req.mutable_settings()->set_language(args.Flag("language"));
     req.mutable_update_mask()->add_paths("language");
+  }
+  if (args.Has("max-call-duration")) {
+    req.mutable_update_mask()->add_paths("max_call_duration");
+    if (args.Flag("max-call-duration") != "default") {  // left unset: back to the deployment's
+      absl::Duration d;
+      if (!absl::ParseDuration(args.Flag("max-call-duration"), &d)) {
+        return UsageError("--max-call-duration is a duration (90m, 2h) or \"default\"");
+      }
+      *req.mutable_settings()->mutable_max_call_duration() = core::ToProto(d);
+    }
   }
   return client.Show(args, &CallsStub::UpdateCallsSettings, req, print);
 }
@@ -499,7 +511,7 @@ int RunCalls(const Args& args) {
       {"permission",
        {.required = {"contact", "number", "text"}, .optional = {"request-id"}},
        RequestPermission},
-      {"settings", {.optional = {"time-zone", "language"}}, Settings},
+      {"settings", {.optional = {"time-zone", "language", "max-call-duration"}}, Settings},
   };
   return RunVerbs(args, kVerbs);
 }

@@ -194,8 +194,12 @@ std::string AnalyticsText(const cv::GetCallAnalyticsResponse& resp, absl::TimeZo
 }
 
 std::string SettingsText(const cv::CallsSettings& settings) {
-  return absl::StrFormat("  time zone  %s\n  language   %s\n", settings.time_zone(),
-                         settings.language());
+  return absl::StrFormat(
+      "  time zone          %s\n  language           %s\n  max call duration  %s\n",
+      settings.time_zone(), settings.language(),
+      settings.has_max_call_duration()
+          ? absl::FormatDuration(core::FromProto(settings.max_call_duration()))
+          : "the deployment's (--max-call-duration)");
 }
 
 std::string NextPage(const std::string& token) {

@@ -24,6 +24,10 @@ enum class TimerKind {
   kMaxDuration = 4,  // answered, nobody hung up: ENDED MAX_DURATION once it outlives the maximum
 };
 
+// The range of a maximum call duration, the deployment's flag and a tenant's setting alike.
+inline constexpr absl::Duration kMinMaxCallDuration = absl::Seconds(1);
+inline constexpr absl::Duration kMaxMaxCallDuration = absl::Hours(24);
+
 struct Timing {
   absl::Duration ring_timeout = absl::Seconds(30);
   // Meta ends an unanswered business-initiated call itself within about a minute; this only
@@ -31,7 +35,8 @@ struct Timing {
   absl::Duration unconfirmed_timeout = absl::Seconds(120);
   absl::Duration hangup_grace = absl::Seconds(15);
   // The longest an answered call may last: past it, a call whose terminate never came is ended
-  // (its agent freed, nothing billed unless Meta reports the call). Zero: no limit.
+  // (its agent freed, nothing billed unless Meta reports the call). Zero: no limit. A tenant's
+  // CallsSettings.max_call_duration replaces it (Journal::Save).
   absl::Duration max_call_duration = absl::Hours(4);
 };
 
