@@ -369,6 +369,7 @@ struct Verdict {
   int not_billed = 0;
   int billed_without_talk = 0;
   int left_busy = 0;
+  int unattributed = 0;  // connected inbound calls that name no agent who answered
 };
 
 Verdict Check(Pipeline& p) {
@@ -401,6 +402,8 @@ Verdict Check(Pipeline& p) {
   testing::Eventually(converged, absl::Seconds(60), absl::Milliseconds(500));
   v.in_switchboard = calls.size();
   for (const auto& [id, c] : calls) {
+    v.unattributed += c.direction() == cv1::CALL_DIRECTION_INBOUND &&
+                      c.state() == cv1::CALL_STATE_ENDED && c.answered_by_agent_id().empty();
     ++v.outcomes[absl::StrCat(cv1::CallDirection_Name(c.direction()).substr(15), " ",
                               cv1::CallState_Name(c.state()).substr(11), " ", c.end_reason())];
   }
@@ -478,6 +481,7 @@ void Report(const std::string& what, const Traffic& traffic, const Verdict& v, P
             << "from Meta: " << v.differing << ", billed twice: " << v.billed_twice
             << ", not billed: " << v.not_billed << ", billed without talk time: "
             << v.billed_without_talk << ", agents left Busy: " << v.left_busy
+            << ", connected inbound calls naming no agent: " << v.unattributed
             << "\nCalls by direction, final state and end reason:" << outcomes
             << "\nRPCs that failed (refused, or cut by a fault):" << failures);
   CHECK(v.connected > 0);
@@ -486,6 +490,7 @@ void Report(const std::string& what, const Traffic& traffic, const Verdict& v, P
   CHECK(v.not_billed == 0);
   CHECK(v.billed_without_talk == 0);
   CHECK(v.left_busy == 0);
+  CHECK(v.unattributed == 0);
 }
 
 }  // namespace

@@ -84,6 +84,18 @@ class Machine {
         Note(Fill(call_, &v1::Call::has_ringing_time, &v1::Call::mutable_ringing_time, e_.at));
         break;
       }
+      case EventKind::kRoutingClaimed:
+        // The intent to answer, recorded before Meta is asked to accept: the answer's own
+        // record may never come (a crash after Meta accepted), and Meta's terminate then
+        // attributes the call to this agent, whichever of the two arrives first. Changes no
+        // state.
+        if (!inbound || !call_.claimed_by_agent_id().empty() || e_.agent_id.empty()) return t_;
+        call_.set_claimed_by_agent_id(e_.agent_id);
+        if (State() == v1::CALL_STATE_ENDED && call_.answered_by_agent_id().empty()) {
+          call_.set_answered_by_agent_id(e_.agent_id);  // Meta's terminate came first
+        }
+        Note(true);
+        break;
       case EventKind::kAgentAnswered:
         if (!inbound)
           return Refuse("WRONG_DIRECTION", "outbound calls are answered by the contact", State());
@@ -187,6 +199,11 @@ class Machine {
     if (State() == v1::CALL_STATE_ENDED ||
         (Live() && (picked_up || State() == v1::CALL_STATE_ANSWERED))) {
       // Meta's times are the authority on an answered call, whatever arrived first.
+      if (call_.answered_by_agent_id().empty() && !call_.claimed_by_agent_id().empty()) {
+        // Picked up, but the answer was never recorded: the claim's agent answered it.
+        call_.set_answered_by_agent_id(call_.claimed_by_agent_id());
+        Note(true);
+      }
       if (e_.start_time) {
         Note(Overwrite(call_, &v1::Call::has_answered_time, &v1::Call::mutable_answered_time,
                        *e_.start_time));

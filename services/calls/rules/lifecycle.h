@@ -35,6 +35,7 @@ enum class EventKind {
   // Switchboard.
   kRoutingRang,      // routing rang agents (inbound); agent_ids
   kRoutingEnded,     // routing stopped ringing with no winner (inbound); reason, fallback
+  kRoutingClaimed,   // an agent won routing's claim to answer (inbound); agent_id
   kAgentAnswered,    // an agent's AnswerCall went through at Meta (inbound); agent_id
   kAgentRejected,    // RejectCall (inbound); agent_id
   kHangupRequested,  // EndCall on an answered call: Graph terminate sent, Meta to confirm

@@ -392,6 +392,57 @@ TEST_CASE("routing ending the ringing misses the call with its reason and fallba
   CHECK(core::ReasonOf(Apply(outbound, ended).status()) == "WRONG_DIRECTION");
 }
 
+TEST_CASE("an answer Meta accepted but never recorded: the claim's agent is credited") {
+  v1::Call c = NewCall(v1::CALL_DIRECTION_INBOUND);
+  MustApply(c, Meta(EventKind::kConnect, 0));
+  MustApply(c, Rang(1, {"agent-1", "agent-2"}));
+  // agent-2 won routing's claim; the process died after Meta accepted, before the answer was
+  // recorded.
+  Transition t = MustApply(c, Agent(EventKind::kRoutingClaimed, 3, "agent-2"));
+  CHECK(t.changed);
+  CHECK_FALSE(t.publish);
+  CHECK(c.state() == v1::CALL_STATE_RINGING);
+  CHECK(c.claimed_by_agent_id() == "agent-2");
+  CHECK_FALSE(MustApply(c, Agent(EventKind::kRoutingClaimed, 3, "agent-2")).changed);
+
+  t = MustApply(c, Terminate(70, true, 5, 70, 65));  // Meta: picked up, 65 s of talk
+  CHECK(t.to == v1::CALL_STATE_ENDED);
+  CHECK(c.answered_by_agent_id() == "agent-2");
+  CHECK(c.duration().seconds() == 65);
+  CHECK(c.answered_time().seconds() == absl::ToUnixSeconds(T(5)));
+
+  SECTION("Meta's terminate before routing's claim: the same record") {
+    v1::Call late = NewCall(v1::CALL_DIRECTION_INBOUND);
+    MustApply(late, Meta(EventKind::kConnect, 0));
+    MustApply(late, Rang(1, {"agent-1", "agent-2"}));
+    MustApply(late, Terminate(70, true, 5, 70, 65));
+    MustApply(late, Agent(EventKind::kRoutingClaimed, 3, "agent-2"));
+    late.clear_sequence();
+    v1::Call first = c;
+    first.clear_sequence();
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(late, first));
+  }
+  SECTION("Meta refused the accept: nobody answered") {
+    v1::Call refused = NewCall(v1::CALL_DIRECTION_INBOUND);
+    MustApply(refused, Meta(EventKind::kConnect, 0));
+    MustApply(refused, Rang(1, {"agent-2"}));
+    MustApply(refused, Agent(EventKind::kRoutingClaimed, 3, "agent-2"));
+    MustApply(refused, Terminate(40, false));  // never picked up
+    CHECK(refused.state() == v1::CALL_STATE_MISSED);
+    CHECK(refused.answered_by_agent_id().empty());
+  }
+  SECTION("the answer recorded first: the claim changes nothing") {
+    v1::Call answered = NewCall(v1::CALL_DIRECTION_INBOUND);
+    MustApply(answered, Meta(EventKind::kConnect, 0));
+    MustApply(answered, Rang(1, {"agent-2"}));
+    MustApply(answered, Agent(EventKind::kAgentAnswered, 4, "agent-2"));
+    t = MustApply(answered, Agent(EventKind::kRoutingClaimed, 3, "agent-2"));
+    CHECK_FALSE(t.publish);
+    CHECK(answered.state() == v1::CALL_STATE_ANSWERED);
+    CHECK(answered.answered_by_agent_id() == "agent-2");
+  }
+}
+
 TEST_CASE("every event delivered twice changes the record once") {
   v1::Call c = Placed();
   for (const Event& e : {Meta(EventKind::kRinging, 2), Meta(EventKind::kConnect, 8),

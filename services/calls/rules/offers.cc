@@ -13,6 +13,10 @@ std::optional<Event> FromOffer(const routing::v1::CallOffer& offer) {
           .kind = EventKind::kRoutingRang,
           .at = at,
           .agent_ids = {offer.offered_agent_ids().begin(), offer.offered_agent_ids().end()}};
+    case routing::v1::CALL_OFFER_KIND_CLAIMED:
+      if (offer.claimed_by_agent_id().empty()) return std::nullopt;
+      return Event{
+          .kind = EventKind::kRoutingClaimed, .at = at, .agent_id = offer.claimed_by_agent_id()};
     case routing::v1::CALL_OFFER_KIND_WITHDRAWN:
       break;
     default:

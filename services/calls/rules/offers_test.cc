@@ -53,8 +53,17 @@ TEST_CASE("only the withdrawal that ends the ringing unanswered ends the call") 
   ended.set_withdraw_reason(rv1::WITHDRAW_REASON_CALL_ENDED);
   ended.set_ringing_ended(true);
   CHECK_FALSE(rules::FromOffer(ended).has_value());
+}
+
+TEST_CASE("a claim is the winner's intent to answer") {
   rv1::CallOffer claimed = Offer(rv1::CALL_OFFER_KIND_CLAIMED);
   claimed.set_ringing_ended(true);
+  claimed.set_claimed_by_agent_id("agent-2");
+  std::optional<Event> e = rules::FromOffer(claimed);
+  REQUIRE(e.has_value());
+  CHECK(e->kind == EventKind::kRoutingClaimed);
+  CHECK(e->agent_id == "agent-2");
+  claimed.clear_claimed_by_agent_id();  // nobody to name: nothing
   CHECK_FALSE(rules::FromOffer(claimed).has_value());
 }
 
