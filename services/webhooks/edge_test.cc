@@ -48,8 +48,11 @@ struct Received {
 };
 
 struct Suite {
-  Suite()
+  // `embedded_kafka`: the app runs its own embedded Kafka (no brokers), as the demo does, and
+  // the edge journals to PostgreSQL (ADR 0023).
+  explicit Suite(bool embedded_kafka = false)
       : dir(testing::TempDir("switchboard-webhooks")),
+        embedded(embedded_kafka),
         suite({.services = {sb::webhooks::Register},
                .numbers = {},
                .configure =
@@ -63,6 +66,7 @@ struct Suite {
                      config.flags["meta-credentials-file"] = dir + "/meta.json";
                      config.flags["meta-access-token"] = "test-access-token";
                      config.flags["webhooks-port"] = "0";
+                     if (embedded) config.kafka_brokers = "";
                    }}),
         redis(suite.redis()),
         cluster(&suite.kafka()),
@@ -71,7 +75,7 @@ struct Suite {
     stub = v1::WebhooksService::NewStub(suite.channel());
     consumer =
         std::move(sb::kafka::Consumer::Create(
-                      {.brokers = cluster->bootstrap(),
+                      {.brokers = embedded ? app->kafka_bootstrap() : cluster->bootstrap(),
                        .group_id = "edge-test-" + sb::core::NewId(),
                        .topics = {sb::kafka::kWhatsAppEvents},
                        .extra = {{"auto.offset.reset", "earliest"}}},
@@ -172,6 +176,7 @@ struct Suite {
   }
 
   std::string dir;
+  bool embedded;
   testing::Suite suite;
   testing::RedisServer& redis;
   sb::kafka::EmbeddedCluster* cluster;
@@ -447,6 +452,31 @@ TEST_CASE("with Kafka down the edge answers 503, and Meta's retry lands exactly 
   s.Arrived(sentinel);
   CHECK(s.Count(id) == 1);
   CHECK(s.Metric("switchboard_webhook_requests_total", {{"outcome", "retry_later"}}) >= 1);
+}
+
+TEST_CASE("with the embedded Kafka the edge journals: 200 once PostgreSQL holds the item") {
+  Suite s(/*embedded_kafka=*/true);
+  sb::pg::Pool webhooks({.url = s.suite.postgres_url(), .schema = "webhooks"});
+  auto journalled = [&](const std::string& id) {
+    return webhooks.Exec("SELECT count(*) FROM outbox WHERE ce_id = $1", {id})->GetInt(0, 0);
+  };
+  std::string id = "wamid." + sb::core::NewId();
+  REQUIRE(s.Post(TextMessage(id)).status == 200);
+  CHECK(journalled(id) == 1);  // committed before Meta got its 200, not eventually
+  CHECK(s.Arrived(id) == 1);   // and the schema's relay published it
+  CHECK(s.Find(id).event.event_case() == v1::WhatsAppEvent::kInboundMessage);
+
+  // The Redis mark lost (Redis restarted empty): Meta's redelivery is journalled again, and
+  // skipped there by its id.
+  s.redis.Restart();
+  REQUIRE(testing::Eventually([&] { return s.Post(TextMessage(id)).status == 200; },
+                              absl::Seconds(10), absl::Milliseconds(100)));
+  CHECK(journalled(id) == 1);
+  std::string sentinel = "wamid." + sb::core::NewId();
+  REQUIRE(s.Post(TextMessage(sentinel)).status == 200);
+  s.Arrived(sentinel);
+  CHECK(s.Count(id) == 1);
+  CHECK(s.Metric("switchboard_outbox_published_total", {{"schema", "webhooks"}}) >= 2);
 }
 
 TEST_CASE("with Redis down the edge still publishes (without de-duplication)") {
