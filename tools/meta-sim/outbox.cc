@@ -55,7 +55,7 @@ void Outbox::Enqueue(const WebhookTarget& target, const std::string& waba_id, Js
                      const ChangeTag& tag) {
   absl::MutexLock lock(&mu_);
   ++stats_.changes;
-  Delivery d{.target = target, .changes = {{waba_id, std::move(change)}}};
+  Delivery d{.target = target, .changes = {{waba_id, std::move(change)}}, .tags = {tag}};
   if (faults_.hold_connect_until_terminate && !tag.call_id.empty()) {
     if (tag.event == "connect") {
       held_[tag.call_id].push_back(std::move(d));
@@ -139,6 +139,7 @@ void Outbox::Run() {
         if (it->attempts == 0 && it->next_attempt <= now && it->target.url == d.target.url &&
             it->target.app_secret == d.target.app_secret) {
           for (auto& c : it->changes) d.changes.push_back(std::move(c));
+          for (auto& t : it->tags) d.tags.push_back(std::move(t));
           it = queue_.erase(it);
         } else {
           ++it;
@@ -162,6 +163,7 @@ void Outbox::Run() {
         .body = d.body,
         .timeout = options_.timeout,
     };
+    if (options_.on_post) options_.on_post(d.tags, d.attempts);
     absl::StatusOr<http::ClientResponse> r = http_.Send(request);
     bool ok = r.ok() && r->status == 200;
     if (!ok) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -27,12 +28,22 @@
 
 namespace switchboard::metasim {
 
+// What a change is, for the reorder fault and OutboxOptions::on_post.
+struct ChangeTag {
+  std::string call_id;  // empty: not a call event
+  std::string event;    // "connect", "terminate", ...
+};
+
 struct OutboxOptions {
   absl::Duration timeout = absl::Seconds(5);  // per POST
   absl::Duration retry_initial = absl::Seconds(1);
   absl::Duration retry_max = absl::Minutes(5);
   absl::Duration retry_for = absl::Hours(24 * 7);  // then the delivery is dropped
   int senders = 1;  // POSTs in flight at once; 1 keeps the production order
+  // Called on the sending thread just before each POST goes out, with the tags of the changes
+  // it carries and its attempt (1: the first): when a webhook left "Meta", for load tests that
+  // time what follows (tools/bench/pipeline_bench). Must be quick; must not call the outbox.
+  std::function<void(const std::vector<ChangeTag>& changes, int attempt)> on_post;
 };
 
 struct WebhookFaults {
@@ -58,12 +69,6 @@ struct WebhookTarget {
   std::string app_secret;
 };
 
-// What a change is, for the reorder fault.
-struct ChangeTag {
-  std::string call_id;  // empty: not a call event
-  std::string event;    // "connect", "terminate", ...
-};
-
 class Outbox {
  public:
   explicit Outbox(OutboxOptions options);
@@ -87,6 +92,7 @@ class Outbox {
   struct Delivery {
     WebhookTarget target;
     std::vector<std::pair<std::string, nlohmann::json>> changes;  // (WABA id, change)
+    std::vector<ChangeTag> tags;                                  // one per change
     std::string body;  // fixed at the first attempt, so retries resend the same bytes
     int attempts = 0;
     absl::Time first_enqueued;

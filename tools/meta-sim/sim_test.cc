@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "libs/core/clock.h"
 #include "libs/http/client.h"
 #include "tools/meta-sim/scenario.h"
@@ -477,6 +478,29 @@ TEST_CASE("webhooks are retried with the same signed bytes after a non-200") {
   CHECK(stats.webhooks.failed == 2);
   CHECK(stats.webhooks.retries == 2);
   CHECK(stats.webhooks.delivered == 1);
+}
+
+TEST_CASE("on_post tells as each webhook POST leaves: its calls' events and the attempt") {
+  absl::Mutex mu;
+  std::vector<std::string> posted;  // "<call id> <event> <attempt>", in the order they left
+  SimOptions options;
+  options.webhooks.on_post = [&](const std::vector<ChangeTag>& changes, int attempt) {
+    absl::MutexLock lock(&mu);
+    for (const ChangeTag& c : changes) {
+      posted.push_back(c.call_id + " " + c.event + " " + std::to_string(attempt));
+    }
+  };
+  Env env(options);
+  env.rx.FailNext(1, 503);
+  auto id = env.sim->PlaceUserCall(kNumberId, kUser);
+  REQUIRE(id.ok());
+  REQUIRE(env.sim->WaitForOutboxDrained(absl::Seconds(10)));
+  REQUIRE(env.sim->HangUp(*id).ok());
+  REQUIRE(env.sim->SendUserMessage(kNumberId, kUser, "thanks").ok());
+  REQUIRE(env.sim->WaitForOutboxDrained(absl::Seconds(10)));
+  absl::MutexLock lock(&mu);
+  CHECK(posted == std::vector<std::string>{*id + " connect 1", *id + " connect 2",
+                                           *id + " terminate 1", "  1"});
 }
 
 TEST_CASE("faults: duplicates, connect held until after terminate, batching") {
