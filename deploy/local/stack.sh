@@ -87,7 +87,12 @@ secret() {  # secret NAME: a random hex secret kept in the run directory
   cat "$run/$1"
 }
 
-running() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+# Alive, and not a zombie (a process killed with -9 stays one until its parent reaps it).
+running() {
+  [ -f "$run/$1.pid" ] || return 1
+  local pid; pid=$(cat "$run/$1.pid")
+  kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
 
 # The Meta simulator: the Graph API the suite calls, and the WhatsApp users whose signed
 # webhooks it posts to the suite's edge.
