@@ -43,6 +43,8 @@ inline constexpr char kInvalidPageSize[] = "INVALID_PAGE_SIZE";
 inline constexpr char kInvalidPageToken[] = "INVALID_PAGE_TOKEN";
 // A filter outside the list's documented AIP-160 subset. metadata: position (byte offset).
 inline constexpr char kInvalidFilter[] = "INVALID_FILTER";
+// A setting outside its documented range (a duration, a count). metadata: field.
+inline constexpr char kSettingOutOfRange[] = "SETTING_OUT_OF_RANGE";
 // update_mask names a field the message does not have, or one that cannot be changed.
 inline constexpr char kInvalidUpdateMask[] = "INVALID_UPDATE_MASK";
 // The request's bytes do not decode as the method's message (truncated, or a string field

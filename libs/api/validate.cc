@@ -218,6 +218,24 @@ absl::StatusOr<absl::TimeZone> TimeZone(absl::string_view name, absl::string_vie
   return zone;
 }
 
+// ---- settings ----------------------------------------------------------------------------------
+
+absl::Status SettingOutOfRange(absl::string_view field, absl::string_view bounds) {
+  return Invalid(kSettingOutOfRange, absl::StrCat(field, " must be ", bounds), field);
+}
+
+absl::StatusOr<absl::Duration> DurationSetting(const google::protobuf::Duration& d,
+                                               absl::string_view field, absl::Duration min,
+                                               absl::Duration max) {
+  const absl::Duration v = core::FromProto(d);
+  if (v < min || v > max || d.nanos() % 1000000 != 0) {
+    return SettingOutOfRange(
+        field, absl::StrCat("from ", absl::FormatDuration(min), " to ", absl::FormatDuration(max),
+                            ", in whole milliseconds"));
+  }
+  return v;
+}
+
 // ---- who may -----------------------------------------------------------------------------------
 
 absl::Status RequireRole(const auth::Principal& caller, absl::string_view role,

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "libs/api/contact.h"
 #include "libs/auth/token.h"
@@ -95,6 +96,16 @@ absl::StatusOr<absl::Time> PastTime(const google::protobuf::Timestamp& t, absl::
                                     absl::Duration skew = absl::Minutes(5));
 // An IANA zone name ("Europe/Berlin"). INVALID_TIME_ZONE otherwise.
 absl::StatusOr<absl::TimeZone> TimeZone(absl::string_view name, absl::string_view field);
+
+// ---- settings ----------------------------------------------------------------------------------
+
+// SETTING_OUT_OF_RANGE "<field> must be <bounds>" (field: its full name, "settings.x").
+absl::Status SettingOutOfRange(absl::string_view field, absl::string_view bounds);
+// A duration setting from `min` to `max`, both included, in whole milliseconds;
+// SETTING_OUT_OF_RANGE otherwise.
+absl::StatusOr<absl::Duration> DurationSetting(const google::protobuf::Duration& d,
+                                               absl::string_view field, absl::Duration min,
+                                               absl::Duration max);
 
 // ---- who may -----------------------------------------------------------------------------------
 

@@ -123,6 +123,27 @@ TEST_CASE("times outside Timestamp's range or not believable are refused") {
   CHECK(ReasonOf(TimeZone("", "tz").status()) == "INVALID_TIME_ZONE");
 }
 
+TEST_CASE("duration settings: both ends included, whole milliseconds") {
+  auto at = [](int64_t seconds, int32_t nanos = 0) {
+    google::protobuf::Duration d;
+    d.set_seconds(seconds);
+    d.set_nanos(nanos);
+    return DurationSetting(d, "settings.x", absl::Seconds(1), absl::Hours(24));
+  };
+  CHECK(*at(1) == absl::Seconds(1));
+  CHECK(*at(86400) == absl::Hours(24));
+  CHECK(*at(1, 500000000) == absl::Milliseconds(1500));
+  for (const absl::StatusOr<absl::Duration>& refused :
+       {at(0, 999000000), at(86400, 1000000), at(2, 500000), at(-5)}) {
+    CHECK(ReasonOf(refused.status()) == "SETTING_OUT_OF_RANGE");
+    CHECK(MetadataOf(refused.status())["field"] == "settings.x");
+  }
+  CHECK(at(0).status().message() == "settings.x must be from 1s to 24h, in whole milliseconds");
+  absl::Status count = SettingOutOfRange("settings.n", "from 0 (never) to 10");
+  CHECK(count.message() == "settings.n must be from 0 (never) to 10");
+  CHECK(MetadataOf(count)["field"] == "settings.n");
+}
+
 TEST_CASE("roles and acting for another agent") {
   auth::Principal agent{.tenant_id = "acme", .subject = "agent-1", .roles = {"agent"}};
   auth::Principal supervisor{.tenant_id = "acme", .subject = "sup", .roles = {"supervisor"}};

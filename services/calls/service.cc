@@ -257,15 +257,11 @@ grpc::Status Service::UpdateCallsSettings(grpc::ServerContext* ctx,
       } else if (path == "max_call_duration") {
         settings.clear_max_call_duration();  // unset: the deployment's --max-call-duration
         if (req->settings().has_max_call_duration()) {
-          const google::protobuf::Duration& d = req->settings().max_call_duration();
-          const absl::Duration v = core::FromProto(d);
-          if (v < kMinMaxCallDuration || v > kMaxMaxCallDuration || d.nanos() % 1000000 != 0) {
-            return core::InvalidArgument(
-                "SETTING_OUT_OF_RANGE",
-                "settings.max_call_duration must be from 1s to 24h, in whole milliseconds",
-                {{"field", "settings.max_call_duration"}});
-          }
-          *settings.mutable_max_call_duration() = d;
+          RETURN_IF_ERROR(api::DurationSetting(req->settings().max_call_duration(),
+                                               "settings.max_call_duration", kMinMaxCallDuration,
+                                               kMaxMaxCallDuration)
+                              .status());
+          *settings.mutable_max_call_duration() = req->settings().max_call_duration();
         }
       } else {
         return core::InvalidArgument(api::kInvalidUpdateMask,

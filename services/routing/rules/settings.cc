@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/api/reasons.h"
+#include "libs/api/validate.h"
 #include "libs/core/error.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
@@ -16,21 +17,8 @@ constexpr char kCooldown[] = "agent_cooldown";
 constexpr char kPresenceTtl[] = "presence_ttl";
 constexpr char kMaxUnanswered[] = "max_unanswered_offers";
 
-absl::Status OutOfRange(absl::string_view field, absl::string_view bounds) {
-  const std::string name = absl::StrCat("settings.", field);
-  return core::InvalidArgument("SETTING_OUT_OF_RANGE", absl::StrCat(name, " must be ", bounds),
-                               {{"field", name}});
-}
-
-absl::StatusOr<absl::Duration> Within(const google::protobuf::Duration& d, absl::string_view field,
-                                      absl::Duration min, absl::Duration max) {
-  const absl::Duration v = core::FromProto(d);
-  if (v < min || v > max || d.nanos() % 1000000 != 0) {
-    return OutOfRange(field, absl::StrCat("from ", absl::FormatDuration(min), " to ",
-                                          absl::FormatDuration(max), ", in whole milliseconds"));
-  }
-  return v;
-}
+// The request's field: "settings.<path>".
+std::string Field(absl::string_view path) { return absl::StrCat("settings.", path); }
 
 }  // namespace
 
@@ -63,21 +51,22 @@ absl::StatusOr<TenantSettings> Update(TenantSettings set,
     if (path == kCooldown) {
       set.cooldown.reset();
       if (given.has_agent_cooldown()) {
-        ASSIGN_OR_RETURN(set.cooldown,
-                         Within(given.agent_cooldown(), path, absl::ZeroDuration(), kMaxCooldown));
+        ASSIGN_OR_RETURN(set.cooldown, api::DurationSetting(given.agent_cooldown(), Field(path),
+                                                            absl::ZeroDuration(), kMaxCooldown));
       }
     } else if (path == kPresenceTtl) {
       set.presence_ttl.reset();
       if (given.has_presence_ttl()) {
-        ASSIGN_OR_RETURN(set.presence_ttl,
-                         Within(given.presence_ttl(), path, kMinPresenceTtl, kMaxPresenceTtl));
+        ASSIGN_OR_RETURN(set.presence_ttl, api::DurationSetting(given.presence_ttl(), Field(path),
+                                                                kMinPresenceTtl, kMaxPresenceTtl));
       }
     } else if (path == kMaxUnanswered) {
       set.max_unanswered_offers.reset();
       if (given.has_max_unanswered_offers()) {
         const int n = given.max_unanswered_offers();
         if (n < 0 || n > kMaxUnansweredOffers) {
-          return OutOfRange(path, absl::StrCat("from 0 (never) to ", kMaxUnansweredOffers));
+          return api::SettingOutOfRange(Field(path),
+                                        absl::StrCat("from 0 (never) to ", kMaxUnansweredOffers));
         }
         set.max_unanswered_offers = n;
       }
