@@ -25,6 +25,7 @@
 #include "libs/core/proto_time.h"
 #include "libs/kafka/embedded.h"
 #include "libs/kafka/kafka.h"
+#include "services/calls/rules/lifecycle.h"
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
 #include "switchboard/eligibility/v1/eligibility_service.grpc.pb.h"
@@ -156,11 +157,6 @@ class Pipeline {
   absl::Mutex mu_;
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
 };
-
-bool Terminal(cv1::CallState s) {
-  return s == cv1::CALL_STATE_ENDED || s == cv1::CALL_STATE_MISSED ||
-         s == cv1::CALL_STATE_REJECTED || s == cv1::CALL_STATE_FAILED;
-}
 
 // The agents, the business number and the contacts agents may call back.
 struct Setup {
@@ -392,11 +388,11 @@ Verdict Check(Pipeline& p) {
       }
       const cv1::Call& c = it->second;
       bool ok = connected ? c.state() == cv1::CALL_STATE_ENDED && c.duration().seconds() > 0
-                          : Terminal(c.state()) && c.state() != cv1::CALL_STATE_ENDED;
+                          : sb::calls::IsTerminal(c.state()) && c.state() != cv1::CALL_STATE_ENDED;
       v.differing += !ok;
     }
     // Calls Meta never heard of (StartCall cut short) must be over too.
-    for (const auto& [id, c] : calls) v.differing += !Terminal(c.state());
+    for (const auto& [id, c] : calls) v.differing += !sb::calls::IsTerminal(c.state());
     return v.differing == 0;
   };
   testing::Eventually(converged, absl::Seconds(60), absl::Milliseconds(500));

@@ -43,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -61,6 +62,7 @@
 #include "libs/core/log.h"
 #include "libs/core/proto_time.h"
 #include "libs/kafka/kafka.h"
+#include "libs/runtime/process_metrics.h"
 #include "switchboard/billing/v1/billing_events.pb.h"
 #include "switchboard/billing/v1/billing_service.grpc.pb.h"
 #include "switchboard/calls/v1/calls_service.grpc.pb.h"
@@ -198,19 +200,15 @@ Target ReadReady(const Flags& f) {
   return t;
 }
 
-// utime + stime of a process, in seconds.
+// utime + stime of a process, in seconds (0 once it is gone).
 double ProcessCpuSeconds(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(in, line);
-  size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> f = absl::StrSplit(line.substr(close + 2), ' ');
-  int64_t utime = 0, stime = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) || !absl::SimpleAtoi(f[12], &stime)) {
-    return 0;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::optional<runtime::ProcessStat> stat =
+      runtime::ParseProcStat(text.str(), static_cast<double>(sysconf(_SC_CLK_TCK)),
+                             static_cast<double>(sysconf(_SC_PAGESIZE)));
+  return stat.has_value() ? stat->cpu_seconds : 0;
 }
 
 int64_t StatusKb(pid_t pid, const char* field) {
