@@ -466,8 +466,8 @@ int Edge::Publish(std::vector<Target>& targets, const std::string& correlation_i
   return busy ? 503 : 200;
 }
 
-std::vector<int> Edge::Deliver(const std::vector<Target*>& out, std::vector<kafka::Event>& events,
-                               const std::string& token) {
+std::vector<int> Edge::Deliver(const std::vector<Target*>& out,
+                               const std::vector<kafka::Event>& events, const std::string& token) {
   auto batch = std::make_shared<Batch>();
   {
     absl::MutexLock lock(&batch->mu);

@@ -80,7 +80,7 @@ class Edge {
   int Publish(std::vector<Target>& targets, const std::string& correlation_id);
   // Publishes `events` (one per target in `out`) and waits up to the publish timeout; per item
   // 1 delivered, 0 failed, -1 still pending (finished by its delivery callback).
-  std::vector<int> Deliver(const std::vector<Target*>& out, std::vector<kafka::Event>& events,
+  std::vector<int> Deliver(const std::vector<Target*>& out, const std::vector<kafka::Event>& events,
                            const std::string& token);
   // Writes `events` to the outbox in one transaction: all 1 or all 0.
   std::vector<int> Journal(const std::vector<kafka::Event>& events);
