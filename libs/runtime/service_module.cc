@@ -38,7 +38,9 @@ pg::Pool& ServiceModule::SeparatePool(Context& ctx, absl::string_view work, int 
 }
 
 absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::string_view topic,
-                                    const kafka::Dispatch& handlers, absl::Duration max_wait) {
+                                    const kafka::Dispatch& handlers, Urgency urgency) {
+  const absl::Duration max_wait =
+      urgency == Urgency::kLive && ctx.kafka_embedded() ? kLiveFetchWait : kBackgroundFetchWait;
   ASSIGN_OR_RETURN(std::unique_ptr<kafka::Consumer> consumer,
                    kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
                                             .group_id = absl::StrCat(ctx.module(), ".", what),

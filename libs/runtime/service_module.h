@@ -35,6 +35,20 @@
 
 namespace switchboard::runtime {
 
+// How soon a consumer must see a record that arrives on a quiet topic.
+enum class Urgency {
+  // Fetches wait up to 100 ms for records (kafka::ConsumerOptions::max_wait).
+  kBackground,
+  // On a ringing call's way to an agent (Meta's webhook -> calls -> routing -> notifications ->
+  // the browser). Brokers answer a waiting fetch as soon as a record arrives, so with them this
+  // is kBackground; the embedded cluster answers an empty fetch only when its wait is over, so
+  // there each such hop waits at most kLiveFetchWait, at the price of a fetch that often while
+  // idle.
+  kLive,
+};
+inline constexpr absl::Duration kBackgroundFetchWait = absl::Milliseconds(100);
+inline constexpr absl::Duration kLiveFetchWait = absl::Milliseconds(5);
+
 class ServiceModule : public Module {
  public:
   ~ServiceModule() override;
@@ -57,11 +71,10 @@ class ServiceModule : public Module {
 
   // Consumes `topic` in the consumer group "<module>.<what>", handing each record to the handler
   // of its ce_type (types not handled are skipped and counted), or several at once to the
-  // handlers' OnBatch handler when it has one (dispatch.h). Started by Start(). `max_wait`
-  // bounds what a quiet topic adds to a record's latency (kafka::ConsumerOptions::max_wait).
+  // handlers' OnBatch handler when it has one (dispatch.h). Started by Start(). `urgency`
+  // bounds what a quiet topic adds to a record's latency.
   absl::Status Consume(Context& ctx, absl::string_view what, absl::string_view topic,
-                       const kafka::Dispatch& handlers,
-                       absl::Duration max_wait = absl::Milliseconds(100));
+                       const kafka::Dispatch& handlers, Urgency urgency = Urgency::kBackground);
 
   // Runs `fn` every `interval` on a thread of its own, from Start() to Stop(). A failure is
   // logged (with `name`) and the task runs again at the next tick.

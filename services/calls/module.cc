@@ -103,11 +103,13 @@ class Module final : public runtime::ServiceModule {
     ctx.AddService(service_.get(), v1::CallsService::service_full_name());
 
     Ingest* ingest = ingest_.get();
+    // Meta's connect becomes a ringing call here: on its way to the agents.
     RETURN_IF_ERROR(Consume(ctx, "whatsapp", kafka::kWhatsAppEvents,
                             kafka::Dispatch().On<webhooks::v1::WhatsAppEvent>(
                                 [ingest](const auto& e, const kafka::Message& m) {
                                   return ingest->OnWhatsAppEvent(e, m);
-                                })));
+                                }),
+                            runtime::Urgency::kLive));
     Commands* commands = commands_.get();
     RETURN_IF_ERROR(Consume(ctx, "routing", kafka::kRoutingOffers,
                             kafka::Dispatch().On<routing::v1::CallOffer>(

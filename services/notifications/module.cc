@@ -14,8 +14,6 @@ namespace {
 // A request taken this long ago and never settled lost its outcome (the process died while
 // Meta was being asked).
 constexpr absl::Duration kOutcomeLostAfter = absl::Minutes(5);
-// The longest a quiet topic delays an alert or a call's state on its way to a browser.
-constexpr absl::Duration kAlertWait = absl::Milliseconds(10);
 
 // On the service kit (libs/runtime/service_module.h): the streams (fanout.h appends the
 // suite's events once per deployment, hub.h delivers them on every replica, ADR 0017) and the
@@ -37,12 +35,12 @@ class Module final : public runtime::ServiceModule {
     service_ = std::make_unique<Service>(*hub_, *notices_);
     ctx.AddService(service_.get(), v1::NotificationsService::service_full_name());
     Fanout* fanout = fanout_.get();
-    // An agent's phone rings on these two: a quiet topic delays them at most kAlertWait.
+    // An agent's phone rings on these two, and the Calls page follows a call on the second.
     RETURN_IF_ERROR(Consume(
         ctx, "offers", kafka::kRoutingOffers,
         kafka::Dispatch().On<routing::v1::CallOffer>(
             [fanout](const auto& e, const kafka::Message& m) { return fanout->OnOffer(e, m); }),
-        kAlertWait));
+        runtime::Urgency::kLive));
     RETURN_IF_ERROR(Consume(
         ctx, "calls", kafka::kCallsState,
         kafka::Dispatch()
@@ -52,7 +50,7 @@ class Module final : public runtime::ServiceModule {
             .On<calls::v1::CallbackDue>([fanout](const auto& e, const kafka::Message& m) {
               return fanout->OnCallbackDue(e, m);
             }),
-        kAlertWait));
+        runtime::Urgency::kLive));
     RETURN_IF_ERROR(Consume(
         ctx, "usage", kafka::kBillingUsage,
         kafka::Dispatch().On<billing::v1::UsageUpdated>(

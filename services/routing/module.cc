@@ -116,11 +116,13 @@ class Module final : public runtime::ServiceModule {
     ctx.AddService(service_.get(), v1::RoutingService::service_full_name());
 
     Ringer* ringer = ringer_.get();
+    // A new call is offered to its agents from here: on the ringing call's way to them.
     RETURN_IF_ERROR(Consume(ctx, "calls", kafka::kCallsState,
                             kafka::Dispatch().On<calls::v1::CallStateChanged>(
                                 [ringer](const auto& e, const kafka::Message& m) {
                                   return ringer->OnCallStateChanged(e, m);
-                                })));
+                                }),
+                            runtime::Urgency::kLive));
     Every("ring deadlines", kRingInterval, [this] { return ringer_->Sweep().status(); });
     Every("agent availability", kAgentInterval, [this] { return agents_->Tick().status(); });
     Every("agents gauge", absl::Seconds(15), [this]() -> absl::Status {
