@@ -1,5 +1,6 @@
 #include "libs/pg/outbox.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -69,6 +70,33 @@ absl::StatusOr<bool> Inbox::MarkProcessed(Conn& tx, absl::string_view source,
   return r.affected() == 1;
 }
 
+absl::StatusOr<std::vector<bool>> Inbox::MarkAllProcessed(
+    Conn& tx, const std::vector<std::pair<std::string, std::string>>& events) {
+  std::vector<bool> first(events.size(), false);
+  if (events.empty()) return first;
+  Array sources, ids;
+  for (const auto& [source, id] : events) {
+    if (id.empty()) {
+      return core::InvalidArgument("EVENT_WITHOUT_ID",
+                                   "an event without ce_id cannot be de-duplicated");
+    }
+    sources.Add(source);
+    ids.Add(id);
+  }
+  ASSIGN_OR_RETURN(Result r, tx.Exec("INSERT INTO processed_events (source, id) SELECT * FROM "
+                                     "unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING "
+                                     "RETURNING source, id",
+                                     {sources.Done(), ids.Done()}));
+  absl::flat_hash_set<std::pair<std::string, std::string>> marked;
+  for (int i = 0; i < r.rows(); ++i)
+    marked.insert({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+  for (size_t i = 0; i < events.size(); ++i) {
+    // erase: only the first copy of an event in the list is its first time
+    first[i] = marked.erase(events[i]) > 0;
+  }
+  return first;
+}
+
 absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic, const kafka::Event& event) {
   tx.MarkOutboxWritten();
   return tx
@@ -110,10 +138,15 @@ absl::Status Outbox::EnqueueAll(Conn& tx, absl::string_view topic,
 absl::Status Outbox::Enqueue(Conn& tx, absl::string_view topic,
                              const google::protobuf::Message& message, std::string key,
                              std::string id, absl::Time time, absl::string_view service) {
+  return Enqueue(tx, topic, EventOf(message, std::move(key), std::move(id), time, service));
+}
+
+kafka::Event Outbox::EventOf(const google::protobuf::Message& message, std::string key,
+                             std::string id, absl::Time time, absl::string_view service) {
   kafka::Event event = kafka::MakeEvent(message, std::move(key), service);
   event.id = std::move(id);
   event.time = time;
-  return Enqueue(tx, topic, event);
+  return event;
 }
 
 struct OutboxRelay::Metrics {

@@ -35,6 +35,10 @@ class Inbox {
   static const char kSchemaSql[];
   static absl::StatusOr<bool> MarkProcessed(Conn& tx, absl::string_view source,
                                             absl::string_view id);
+  // MarkProcessed for many events (source, id) in one statement: for each, whether this is its
+  // first time (a later copy in the same list is not).
+  static absl::StatusOr<std::vector<bool>> MarkAllProcessed(
+      Conn& tx, const std::vector<std::pair<std::string, std::string>>& events);
 };
 
 class Outbox {
@@ -59,6 +63,10 @@ class Outbox {
   // `time` as ce_time.
   static absl::Status Enqueue(Conn& tx, absl::string_view topic,
                               const google::protobuf::Message& message, std::string key,
+                              std::string id, absl::Time time, absl::string_view service);
+  // The CloudEvent that Enqueue writes for a message, for a transaction that gathers its events
+  // and writes them with EnqueueAll.
+  static kafka::Event EventOf(const google::protobuf::Message& message, std::string key,
                               std::string id, absl::Time time, absl::string_view service);
 };
 

@@ -44,6 +44,10 @@ Array& Array::Add(absl::Time time) {
 
 Array& Array::Add(const std::optional<absl::Time>& time) {
   if (time.has_value()) return Add(*time);
+  return AddNull();
+}
+
+Array& Array::AddNull() {
   absl::StrAppend(&literal_, literal_.empty() ? "NULL" : ",NULL");
   return *this;
 }

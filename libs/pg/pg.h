@@ -190,6 +190,7 @@ class Array {
   Array& Add(absl::Time time);                        // as Param(absl::Time), for ::timestamptz[]
   Array& Add(const std::optional<absl::Time>& time);  // nullopt is NULL
   Array& AddBytes(absl::string_view bytes);           // hex form, for ::bytea[]
+  Array& AddNull();
   Param Done() const;
 
  private:
