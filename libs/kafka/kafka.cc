@@ -653,10 +653,14 @@ void Consumer::Loop() {
         }
         continue;
       }
-      log::Warning("kafka batch failed; handling its records one at a time",
-                   {{"group", options_.group_id},
-                    {"records", static_cast<int64_t>(batch.size())},
-                    {"error", status.ToString()}});
+      // A batch handed back on purpose (a record the batch handler leaves to the one-record
+      // handler) is routine; any other failure is worth a look.
+      const bool refused = core::ReasonOf(status) == kBatchRefused;
+      log::Write(refused ? log::Level::kInfo : log::Level::kWarning,
+                 "kafka batch failed; handling its records one at a time",
+                 {{"group", options_.group_id},
+                  {"records", static_cast<int64_t>(batch.size())},
+                  {"error", status.ToString()}});
     }
     // One at a time. After a retryable failure the partition was sought back to that record:
     // its later records in this batch come again, and are left for then.

@@ -1,5 +1,6 @@
 #include "services/calls/ingest.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "libs/api/events.h"
 #include "libs/core/error.h"
@@ -7,6 +8,7 @@
 #include "libs/core/log.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
+#include "libs/kafka/dispatch.h"
 #include "libs/pg/outbox.h"
 #include "services/calls/rules/offers.h"
 #include "services/calls/rules/timers.h"
@@ -20,26 +22,82 @@ namespace wa = webhooks::v1;
 Ingest::Ingest(Journal& journal, const core::Clock& clock)
     : journal_(journal), store_(journal.store()), clock_(clock) {}
 
-absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Message& message) {
+struct CallWebhook {
+  const wa::WhatsAppEvent* event;
+  const kafka::Message* message;
+  rules::WebhookEvent webhook;
+  Cause cause;
+};
+
+namespace {
+
+// The call webhook `e` is, or nullopt when it is about no call; INVALID_ARGUMENT when it lacks
+// its tenant or Meta's call id.
+absl::StatusOr<std::optional<CallWebhook>> Read(const wa::WhatsAppEvent& e,
+                                                const kafka::Message& message) {
   std::optional<rules::WebhookEvent> w = rules::FromWebhook(e, message.event.time);
-  if (!w.has_value()) return absl::OkStatus();
-  const std::string& tenant = e.header().tenant_id();
-  if (tenant.empty() || w->meta_call_id.empty()) {
+  if (!w.has_value()) return std::nullopt;
+  if (e.header().tenant_id().empty() || w->meta_call_id.empty()) {
     return core::InvalidArgument("INCOMPLETE_EVENT", "call event without tenant or call id");
   }
   const Cause cause{.at = w->event.at,
                     .correlation_id = e.header().correlation_id(),
                     .causation_id = message.event.id};
-  absl::Status applied = store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+  return CallWebhook{&e, &message, *std::move(w), cause};
+}
+
+// The inbound call a webhook Meta's id finds no call for starts.
+v1::Call NewInbound(const CallWebhook& c, const core::Clock& clock) {
+  v1::Call call;
+  call.set_call_id(core::NewId(clock));
+  call.set_tenant_id(c.event->header().tenant_id());
+  call.set_meta_call_id(c.webhook.meta_call_id);
+  call.set_direction(v1::CALL_DIRECTION_INBOUND);
+  call.set_business_phone_number_id(c.event->phone_number_id());
+  call.set_business_display_number(c.event->display_phone_number());
+  return call;
+}
+
+// Another consumer created the same inbound call meanwhile (a rebalance overlap): retry, and the
+// next attempt finds it. (ALREADY_EXISTS would count as done.)
+absl::Status CreatedConcurrently(absl::Status applied) {
+  if (applied.code() != absl::StatusCode::kAlreadyExists) return applied;
+  return core::Error(absl::StatusCode::kAborted, "CALL_CREATED_CONCURRENTLY",
+                     "the call was created concurrently; retrying");
+}
+
+}  // namespace
+
+absl::Status Ingest::ApplyCallWebhook(pg::Conn& tx, CallWrites& writes, v1::Call& call,
+                                      const CallWebhook& c, bool existing, bool filled_id) {
+  const wa::WhatsAppEvent& e = *c.event;
+  RETURN_IF_ERROR(
+      journal_.ApplyWebhook(tx, writes, call, e, c.webhook, existing, filled_id, c.cause));
+  if (e.has_call_connected() && e.call_connected().sdp_type() == wa::SDP_TYPE_OFFER &&
+      call.direction() == v1::CALL_DIRECTION_INBOUND && !e.call_connected().sdp().empty()) {
+    // The agents it rings answer this offer (GetCall gives it to them).
+    writes.KeepUserOffer(call, e.call_connected().sdp());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Message& message) {
+  ASSIGN_OR_RETURN(std::optional<CallWebhook> read, Read(e, message));
+  if (!read.has_value()) return absl::OkStatus();
+  const CallWebhook& c = *read;
+  const std::string& tenant = e.header().tenant_id();
+  const rules::WebhookEvent& w = c.webhook;
+  return CreatedConcurrently(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool first,
                      pg::Inbox::MarkProcessed(tx, message.event.source, message.event.id));
     if (!first) return absl::OkStatus();  // a redelivery: already applied
     ASSIGN_OR_RETURN(std::optional<v1::Call> found,
-                     Store::Lock(tx, tenant, CallKey::Meta(w->meta_call_id)));
-    if (!found.has_value() && !w->callback_data.empty()) {
-      ASSIGN_OR_RETURN(found, Store::Lock(tx, tenant, CallKey::Id(w->callback_data)));
+                     Store::Lock(tx, tenant, CallKey::Meta(w.meta_call_id)));
+    if (!found.has_value() && !w.callback_data.empty()) {
+      ASSIGN_OR_RETURN(found, Store::Lock(tx, tenant, CallKey::Id(w.callback_data)));
     }
     const bool existing = found.has_value();
+    CallWrites writes;
     v1::Call call;
     bool filled_id = false;
     if (existing) {
@@ -48,38 +106,69 @@ absl::Status Ingest::OnWhatsAppEvent(const wa::WhatsAppEvent& e, const kafka::Me
         filled_id = true;
         // Found by our id before StartCall stored Meta's: store it now, and apply what was
         // parked under it first (it arrived first).
-        call.set_meta_call_id(w->meta_call_id);
-        RETURN_IF_ERROR(journal_.ApplyParked(tx, call));
+        call.set_meta_call_id(w.meta_call_id);
+        RETURN_IF_ERROR(journal_.ApplyParked(tx, writes, call));
       }
-    } else if (w->direction != v1::CALL_DIRECTION_INBOUND) {
+    } else if (w.direction != v1::CALL_DIRECTION_INBOUND) {
       // An outbound call's webhook before StartCall stored Meta's id: kept for StartCall.
       log::Info("call webhook parked until its outbound call is known",
-                {{"tenant", tenant}, {"meta_call_id", w->meta_call_id}});
-      return Store::Park(tx, tenant, w->meta_call_id, message.event.id, message.event.payload,
-                         w->event.at, clock_.Now());
+                {{"tenant", tenant}, {"meta_call_id", w.meta_call_id}});
+      return Store::Park(tx, tenant, w.meta_call_id, message.event.id, message.event.payload,
+                         w.event.at, clock_.Now());
     } else {
-      call.set_call_id(core::NewId(clock_));
-      call.set_tenant_id(tenant);
-      call.set_meta_call_id(w->meta_call_id);
-      call.set_direction(v1::CALL_DIRECTION_INBOUND);
-      call.set_business_phone_number_id(e.phone_number_id());
-      call.set_business_display_number(e.display_phone_number());
+      call = NewInbound(c, clock_);
     }
-    RETURN_IF_ERROR(journal_.ApplyWebhook(tx, call, e, *w, existing, filled_id, cause));
-    if (e.has_call_connected() && e.call_connected().sdp_type() == wa::SDP_TYPE_OFFER &&
-        call.direction() == v1::CALL_DIRECTION_INBOUND && !e.call_connected().sdp().empty()) {
-      // The agents it rings answer this offer (GetCall gives it to them).
-      RETURN_IF_ERROR(Store::KeepUserOffer(tx, tenant, call.call_id(), e.call_connected().sdp()));
-    }
-    return absl::OkStatus();
-  });
-  if (applied.code() == absl::StatusCode::kAlreadyExists) {
-    // Another consumer created the same inbound call meanwhile (a rebalance overlap): retry,
-    // and the next attempt finds it. (ALREADY_EXISTS would count as done.)
-    return core::Error(absl::StatusCode::kAborted, "CALL_CREATED_CONCURRENTLY",
-                       "the call was created concurrently; retrying");
+    RETURN_IF_ERROR(ApplyCallWebhook(tx, writes, call, c, existing, filled_id));
+    return Store::Write(tx, writes);
+  }));
+}
+
+absl::Status Ingest::OnWhatsAppEvents(const std::vector<kafka::Typed<wa::WhatsAppEvent>>& batch) {
+  std::vector<CallWebhook> webhooks;
+  webhooks.reserve(batch.size());
+  for (const kafka::Typed<wa::WhatsAppEvent>& t : batch) {
+    // An incomplete one fails the batch, and alone it is poison.
+    ASSIGN_OR_RETURN(std::optional<CallWebhook> read, Read(t.event, *t.message));
+    if (read.has_value()) webhooks.push_back(*std::move(read));
   }
-  return applied;
+  if (webhooks.empty()) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> ids, metas;
+  for (const CallWebhook& c : webhooks) {
+    ids.emplace_back(c.message->event.source, c.message->event.id);
+    metas.emplace_back(c.event->header().tenant_id(), c.webhook.meta_call_id);
+  }
+  return CreatedConcurrently(store_.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<bool> first, pg::Inbox::MarkAllProcessed(tx, ids));
+    ASSIGN_OR_RETURN(std::vector<v1::Call> locked, Store::LockByMeta(tx, metas));
+    struct Known {
+      v1::Call call;
+      bool existing;
+    };
+    absl::flat_hash_map<std::pair<std::string, std::string>, Known> calls;
+    for (v1::Call& call : locked) {
+      std::pair<std::string, std::string> key{call.tenant_id(), call.meta_call_id()};
+      calls.try_emplace(std::move(key), Known{std::move(call), true});
+    }
+    CallWrites writes;
+    for (size_t i = 0; i < webhooks.size(); ++i) {
+      if (!first[i]) continue;  // a redelivery: already applied
+      const CallWebhook& c = webhooks[i];
+      auto it = calls.find(metas[i]);
+      if (it == calls.end()) {
+        if (c.webhook.direction != v1::CALL_DIRECTION_INBOUND || !c.webhook.callback_data.empty()) {
+          // An outbound call not known by Meta's id yet (found by ours, or parked): rare, and
+          // OnWhatsAppEvent's to handle, one webhook at a time.
+          return core::Error(absl::StatusCode::kAborted, kafka::kBatchRefused,
+                             "an outbound call not yet known by Meta's id");
+        }
+        it = calls.try_emplace(metas[i], Known{NewInbound(c, clock_), false}).first;
+      }
+      Known& known = it->second;
+      RETURN_IF_ERROR(ApplyCallWebhook(tx, writes, known.call, c, known.existing, false));
+      known.existing = true;
+    }
+    return Store::Write(tx, writes);
+  }));
 }
 
 absl::Status Ingest::OnceForCall(const kafka::Message& message, const std::string& tenant,

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "libs/core/clock.h"
+#include "libs/kafka/dispatch.h"
 #include "libs/kafka/kafka.h"
 #include "services/calls/commands.h"
 #include "services/calls/journal.h"
@@ -32,6 +33,8 @@
 
 namespace switchboard::calls {
 
+struct CallWebhook;  // a webhook about a call, as read (ingest.cc)
+
 class Ingest {
  public:
   Ingest(Journal& journal, const core::Clock& clock);
@@ -39,6 +42,13 @@ class Ingest {
   // The calls.whatsapp consumer group (whatsapp.events.v1).
   absl::Status OnWhatsAppEvent(const webhooks::v1::WhatsAppEvent& event,
                                const kafka::Message& message);
+  // The same for a batch of webhooks, in one transaction of a few statements whatever its size:
+  // the inbox marks, the calls locked by Meta's ids, then the journal's writes (Store::Write).
+  // Order per call is the batch's. ABORTED BATCH_REFUSED when a webhook is about an outbound
+  // call not yet known by Meta's id (the rare race with StartCall's Graph response): the
+  // consumer then hands the batch to OnWhatsAppEvent one webhook at a time.
+  absl::Status OnWhatsAppEvents(
+      const std::vector<kafka::Typed<webhooks::v1::WhatsAppEvent>>& batch);
   // The calls.routing consumer group (routing.offers.v1): the first OFFERED moves the call to
   // RINGING, the WITHDRAWN that ends the ringing to MISSED (rules/offers.h). Returns the call
   // when routing's end missed it, for Meta to be told (Commands::AfterTimers).
@@ -54,6 +64,10 @@ class Ingest {
   absl::StatusOr<int> FireCallbacks(int limit = 100);
 
  private:
+  // A call webhook (CallWebhook, ingest.cc) applied to `call`, its writes staged, with the
+  // user's SDP offer of an inbound connect.
+  absl::Status ApplyCallWebhook(pg::Conn& tx, CallWrites& writes, v1::Call& call,
+                                const CallWebhook& c, bool existing, bool filled_id);
   // Applies a consumed event about `call_id` once: in one transaction with its ce_id remembered,
   // the call locked (an unknown call is logged and skipped).
   absl::Status OnceForCall(const kafka::Message& message, const std::string& tenant,

@@ -15,9 +15,16 @@ Journal::Journal(Store& store, const core::Clock& clock, Timing timing, Probe* p
 
 absl::Status Journal::Save(pg::Conn& tx, v1::Call& call, const Transition& t, const Cause& cause,
                            const std::string& request_id) {
+  CallWrites writes;
+  Stage(tx, writes, call, t, cause, request_id);
+  return Store::Write(tx, writes);
+}
+
+void Journal::Stage(pg::Conn& tx, CallWrites& writes, v1::Call& call, const Transition& t,
+                    const Cause& cause, const std::string& request_id) {
   if (t.publish) call.set_sequence(call.sequence() + 1);
   const absl::Time now = clock_.Now();
-  RETURN_IF_ERROR(Store::SaveRow(tx, call, request_id, now));
+  writes.SetRow(call, request_id, now);
   Timing timing = timing_;
   if (call.state() == v1::CALL_STATE_ANSWERED) {  // the tenant's maximum, if it set one
     const v1::CallsSettings settings = store_.SettingsVia(tx, call.tenant_id());
@@ -25,24 +32,24 @@ absl::Status Journal::Save(pg::Conn& tx, v1::Call& call, const Transition& t, co
       timing.max_call_duration = core::FromProto(settings.max_call_duration());
     }
   }
-  RETURN_IF_ERROR(Store::KeepTimer(tx, call, TimerFor(call, timing, now)));
-  if (!t.publish) return absl::OkStatus();
-  RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kCallsState, rules::StateChanged(call, t, cause),
-                                      call.call_id(), rules::StateChangedId(call), cause.at,
-                                      "calls"));
-  if (!IsTerminal(t.to)) return absl::OkStatus();
-  // Counted when written: a transaction retried after a deadlock counts its call again (rare).
+  writes.SetTimer(call, TimerFor(call, timing, now));
+  if (!t.publish) return;
+  writes.AddEvent(kafka::kCallsState,
+                  pg::Outbox::EventOf(rules::StateChanged(call, t, cause), call.call_id(),
+                                      rules::StateChangedId(call), cause.at, "calls"));
+  if (!IsTerminal(t.to)) return;
+  // Counted when staged: a transaction retried after a deadlock, or a batch handed back to be
+  // applied one at a time, counts its call again (rare).
   if (probe_ != nullptr) probe_->Finished(call);
   const std::string language = store_.SettingsVia(tx, call.tenant_id()).language();
   if (std::optional<v1::TimelineEntry> entry = rules::Timeline(call, language, cause)) {
-    RETURN_IF_ERROR(pg::Outbox::Enqueue(tx, kafka::kConversationsTimeline, *entry,
-                                        api::ContactKey(call.contact()), rules::TimelineId(call),
-                                        cause.at, "calls"));
+    writes.AddEvent(kafka::kConversationsTimeline,
+                    pg::Outbox::EventOf(*entry, api::ContactKey(call.contact()),
+                                        rules::TimelineId(call), cause.at, "calls"));
   }
-  return absl::OkStatus();
 }
 
-absl::Status Journal::ApplyWebhook(pg::Conn& tx, v1::Call& call,
+absl::Status Journal::ApplyWebhook(pg::Conn& tx, CallWrites& writes, v1::Call& call,
                                    const webhooks::v1::WhatsAppEvent& e,
                                    const rules::WebhookEvent& w, bool existing, bool dirty,
                                    const Cause& cause) {
@@ -55,10 +62,11 @@ absl::Status Journal::ApplyWebhook(pg::Conn& tx, v1::Call& call,
   ASSIGN_OR_RETURN(Transition t, Apply(call, w.event));
   if (!t.changed && !details_changed && existing) return absl::OkStatus();
   t.changed = true;
-  return Save(tx, call, t, cause);
+  Stage(tx, writes, call, t, cause);
+  return absl::OkStatus();
 }
 
-absl::Status Journal::ApplyParked(pg::Conn& tx, v1::Call& call) {
+absl::Status Journal::ApplyParked(pg::Conn& tx, CallWrites& writes, v1::Call& call) {
   ASSIGN_OR_RETURN(std::vector<ParkedEvent> parked,
                    Store::Unpark(tx, call.tenant_id(), call.meta_call_id()));
   for (const ParkedEvent& p : parked) {
@@ -69,7 +77,8 @@ absl::Status Journal::ApplyParked(pg::Conn& tx, v1::Call& call) {
     Cause cause{.at = w->event.at,
                 .correlation_id = e.header().correlation_id(),
                 .causation_id = p.event_id};
-    RETURN_IF_ERROR(ApplyWebhook(tx, call, e, *w, /*existing=*/true, /*dirty=*/false, cause));
+    RETURN_IF_ERROR(
+        ApplyWebhook(tx, writes, call, e, *w, /*existing=*/true, /*dirty=*/false, cause));
   }
   return absl::OkStatus();
 }
@@ -150,8 +159,10 @@ absl::StatusOr<v1::Call> Journal::AttachMetaId(absl::string_view tenant, absl::s
     if (!call.has_value()) return api::NotFound("call");
     if (call->meta_call_id().empty()) {
       call->set_meta_call_id(std::string(meta_call_id));
-      RETURN_IF_ERROR(Save(tx, *call, Transition{.changed = true}, cause));
-      RETURN_IF_ERROR(ApplyParked(tx, *call));
+      CallWrites writes;
+      Stage(tx, writes, *call, Transition{.changed = true}, cause);
+      RETURN_IF_ERROR(ApplyParked(tx, writes, *call));
+      RETURN_IF_ERROR(Store::Write(tx, writes));
     }
     out = *std::move(call);
     return absl::OkStatus();

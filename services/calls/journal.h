@@ -74,14 +74,19 @@ class Journal final : public CallRecords {
   // "<call_id>/<sequence>"), and a terminal one its TimelineEntry; the timer follows the state.
   absl::Status Save(pg::Conn& tx, v1::Call& call, const Transition& t, const Cause& cause,
                     const std::string& request_id = "");
-  // One call webhook applied to `call` inside `tx` (Meta's id, the contact's details, the
-  // lifecycle), saved when anything changed. `existing`: the call had a row before; `dirty`: the
+  // Save's writes added to `writes`, for Store::Write to make with others (`tx` reads the
+  // tenant's settings).
+  void Stage(pg::Conn& tx, CallWrites& writes, v1::Call& call, const Transition& t,
+             const Cause& cause, const std::string& request_id = "");
+  // One call webhook applied to `call` (Meta's id, the contact's details, the lifecycle), its
+  // writes staged when anything changed. `existing`: the call had a row before; `dirty`: the
   // caller changed the record already.
-  absl::Status ApplyWebhook(pg::Conn& tx, v1::Call& call, const webhooks::v1::WhatsAppEvent& e,
-                            const rules::WebhookEvent& w, bool existing, bool dirty,
-                            const Cause& cause);
-  // The webhooks parked for `call`, just given Meta's id, applied in arrival order inside `tx`.
-  absl::Status ApplyParked(pg::Conn& tx, v1::Call& call);
+  absl::Status ApplyWebhook(pg::Conn& tx, CallWrites& writes, v1::Call& call,
+                            const webhooks::v1::WhatsAppEvent& e, const rules::WebhookEvent& w,
+                            bool existing, bool dirty, const Cause& cause);
+  // The webhooks parked for `call`, just given Meta's id, taken from `tx` and applied in
+  // arrival order, their writes staged.
+  absl::Status ApplyParked(pg::Conn& tx, CallWrites& writes, v1::Call& call);
 
   absl::StatusOr<std::optional<v1::Call>> Get(absl::string_view tenant,
                                               absl::string_view call_id) override;

@@ -22,6 +22,9 @@ namespace {
 constexpr absl::Duration kTimerInterval = absl::Milliseconds(250);
 // Webhooks parked for an outbound call nobody claims (a call placed outside Switchboard).
 constexpr absl::Duration kParkedRetention = absl::Hours(24);
+// At most this many webhooks in one transaction of the calls.whatsapp consumer: what is already
+// fetched when the first arrives (a quiet topic still gives one at a time).
+constexpr int kWebhookBatch = 500;
 // Connections per process beside the main pool's 8: the Calls page's lists and aggregates,
 // and the CSV exports (History::kExportsPerTenant of them per tenant).
 constexpr int kHistoryConnections = 4;
@@ -104,12 +107,17 @@ class Module final : public runtime::ServiceModule {
 
     Ingest* ingest = ingest_.get();
     // Meta's connect becomes a ringing call here: on its way to the agents.
-    RETURN_IF_ERROR(Consume(ctx, "whatsapp", kafka::kWhatsAppEvents,
-                            kafka::Dispatch().On<webhooks::v1::WhatsAppEvent>(
-                                [ingest](const auto& e, const kafka::Message& m) {
-                                  return ingest->OnWhatsAppEvent(e, m);
-                                }),
-                            runtime::Urgency::kLive));
+    // What is fetched at once is applied in one transaction (Ingest::OnWhatsAppEvents).
+    RETURN_IF_ERROR(Consume(
+        ctx, "whatsapp", kafka::kWhatsAppEvents,
+        kafka::Dispatch()
+            .On<webhooks::v1::WhatsAppEvent>([ingest](const auto& e, const kafka::Message& m) {
+              return ingest->OnWhatsAppEvent(e, m);
+            })
+            .OnBatch<webhooks::v1::WhatsAppEvent>(
+                [ingest](const auto& batch) { return ingest->OnWhatsAppEvents(batch); },
+                kWebhookBatch),
+        runtime::Urgency::kLive));
     Commands* commands = commands_.get();
     RETURN_IF_ERROR(Consume(ctx, "routing", kafka::kRoutingOffers,
                             kafka::Dispatch().On<routing::v1::CallOffer>(

@@ -7,6 +7,7 @@
 #include "libs/core/log.h"
 #include "libs/core/proto_time.h"
 #include "libs/core/status_macros.h"
+#include "libs/pg/outbox.h"
 #include "services/calls/store/sql.h"
 #include "services/calls/store/store.h"
 
@@ -82,53 +83,193 @@ std::vector<pg::Param> Store::Row(const v1::Call& call, const std::string& reque
           now};
 }
 
-absl::Status Store::SaveRow(pg::Conn& tx, const v1::Call& call, const std::string& request_id,
-                            absl::Time now) {
-  std::vector<pg::Param> params = Row(call, request_id, now);
-  params.push_back(call.has_offered_time());  // $20: the offer time is known, not a stand-in
+absl::StatusOr<std::vector<v1::Call>> Store::LockByMeta(
+    pg::Conn& tx, const std::vector<std::pair<std::string, std::string>>& keys) {
+  std::vector<v1::Call> out;
+  if (keys.empty()) return out;
+  pg::Array tenants, metas;
+  for (const auto& [tenant, meta] : keys) {
+    tenants.Add(tenant);
+    metas.Add(meta);
+  }
+  // In call id order, as every batch locks them: two batches never wait on each other crosswise.
+  ASSIGN_OR_RETURN(pg::Result r,
+                   tx.Exec("SELECT c.record FROM calls c JOIN unnest($1::text[], $2::text[]) "
+                           "AS k (t, m) ON c.tenant_id = k.t AND c.meta_call_id = k.m "
+                           "ORDER BY c.tenant_id, c.call_id FOR UPDATE OF c",
+                           {tenants.Done(), metas.Done()}));
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    ASSIGN_OR_RETURN(v1::Call call, Parse<v1::Call>(r, i, 0, "call"));
+    out.push_back(std::move(call));
+  }
+  return out;
+}
+
+// ---- writes ---------------------------------------------------------------------------------
+
+void CallWrites::SetRow(const v1::Call& call, const std::string& request_id, absl::Time now) {
+  auto [it, added] = row_of_.try_emplace(Key{call.tenant_id(), call.call_id()}, rows_.size());
+  if (added) {
+    rows_.push_back({call, request_id, now});
+    return;
+  }
+  RowWrite& row = rows_[it->second];
+  row.call = call;
+  row.now = now;
+  if (row.request_id.empty()) row.request_id = request_id;
+}
+
+void CallWrites::SetTimer(const v1::Call& call, const std::optional<Timer>& timer) {
+  auto [it, added] = timer_of_.try_emplace(Key{call.tenant_id(), call.call_id()}, timers_.size());
+  if (added) {
+    timers_.push_back({call.tenant_id(), call.call_id(), timer, false});
+    return;
+  }
+  // Folded with this call's earlier timer of the same writes, to what they would leave in turn.
+  TimerWrite& w = timers_[it->second];
+  if (!timer.has_value()) {
+    w.timer.reset();
+    w.replace = false;
+  } else if (!w.timer.has_value() || w.timer->kind != timer->kind) {
+    // After a delete, or over a timer of another kind: this one, whatever was stored.
+    w.timer = timer;
+    w.replace = true;
+  }  // else the same kind again: the earlier due time stays
+}
+
+void CallWrites::AddEvent(absl::string_view topic, kafka::Event event) {
+  events_.emplace_back(std::string(topic), std::move(event));
+}
+
+void CallWrites::KeepUserOffer(const v1::Call& call, absl::string_view sdp) {
+  auto [it, added] = offer_of_.try_emplace(Key{call.tenant_id(), call.call_id()}, offers_.size());
+  if (added) offers_.push_back({call.tenant_id(), call.call_id(), std::string(sdp)});
+}
+
+namespace {
+
+// kRowColumns' types, for unnest.
+constexpr const char* kRowTypes[] = {
+    "text",   "text",   "text",  "text",        "smallint",    "smallint",    "text",
+    "text",   "text",   "text",  "text",        "timestamptz", "timestamptz", "timestamptz",
+    "bigint", "bigint", "bytea", "timestamptz", "timestamptz"};
+
+}  // namespace
+
+absl::Status Store::UpsertRows(pg::Conn& tx, const std::vector<const CallWrites::RowWrite*>& rows,
+                               bool offered_known) {
+  if (rows.empty()) return absl::OkStatus();
+  constexpr size_t kColumns = sizeof(kRowTypes) / sizeof(kRowTypes[0]);
+  std::vector<pg::Array> columns(kColumns);
+  for (const CallWrites::RowWrite* row : rows) {
+    std::vector<pg::Param> params = Row(row->call, row->request_id, row->now);
+    for (size_t c = 0; c < kColumns; ++c) {
+      const pg::Param& p = params[c];
+      if (p.is_null()) {
+        columns[c].AddNull();
+      } else if (p.binary()) {
+        columns[c].AddBytes(p.value());
+      } else {
+        columns[c].Add(p.value());
+      }
+    }
+  }
+  std::vector<pg::Param> arrays;
+  std::vector<std::string> casts;
+  for (size_t c = 0; c < kColumns; ++c) {
+    arrays.push_back(columns[c].Done());
+    casts.push_back(absl::StrCat("$", c + 1, "::", kRowTypes[c], "[]"));
+  }
   return tx
       .Exec(absl::StrCat(
-                "INSERT INTO calls (", kRowColumns,
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                "$16, $17, $18, $19) ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
+                "INSERT INTO calls (", kRowColumns, ") SELECT * FROM unnest(",
+                absl::StrJoin(casts, ", "),
+                ") ON CONFLICT (tenant_id, call_id) DO UPDATE SET "
                 "meta_call_id = EXCLUDED.meta_call_id, state = EXCLUDED.state, "
                 "contact_key = EXCLUDED.contact_key, contact_name = EXCLUDED.contact_name, "
-                "agent_id = EXCLUDED.agent_id, search_text = EXCLUDED.search_text, "
-                "offered_time = CASE WHEN $20 THEN EXCLUDED.offered_time "
-                "ELSE calls.offered_time END, answered_time = EXCLUDED.answered_time, "
-                "ended_time = EXCLUDED.ended_time, "
+                "agent_id = EXCLUDED.agent_id, search_text = EXCLUDED.search_text, ",
+                offered_known ? "offered_time = EXCLUDED.offered_time, " : "",
+                "answered_time = EXCLUDED.answered_time, ended_time = EXCLUDED.ended_time, "
                 "duration_seconds = EXCLUDED.duration_seconds, sequence = EXCLUDED.sequence, "
                 "record = EXCLUDED.record, update_time = EXCLUDED.update_time, "
                 "user_sdp_offer = CASE WHEN EXCLUDED.ended_time IS NULL "
                 "THEN calls.user_sdp_offer END"),
-            params)
+            arrays)
       .status();
 }
 
-absl::Status Store::KeepTimer(pg::Conn& tx, const v1::Call& call,
-                              const std::optional<Timer>& timer) {
-  if (!timer.has_value()) {
-    return tx
-        .Exec("DELETE FROM call_timers WHERE tenant_id = $1 AND call_id = $2",
-              {call.tenant_id(), call.call_id()})
-        .status();
+absl::Status Store::WriteTimers(pg::Conn& tx, const std::vector<CallWrites::TimerWrite>& timers) {
+  pg::Array gone_tenants, gone_calls;
+  struct Upserts {
+    pg::Array tenants, calls, kinds, dues;
+    int count = 0;
+  } keep, replace;
+  for (const CallWrites::TimerWrite& w : timers) {
+    if (!w.timer.has_value()) {
+      gone_tenants.Add(w.tenant_id);
+      gone_calls.Add(w.call_id);
+      continue;
+    }
+    Upserts& u = w.replace ? replace : keep;
+    u.tenants.Add(w.tenant_id);
+    u.calls.Add(w.call_id);
+    u.kinds.Add(static_cast<int64_t>(w.timer->kind));
+    u.dues.Add(w.timer->due);
+    ++u.count;
+  }
+  if (timers.size() > static_cast<size_t>(keep.count + replace.count)) {
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM call_timers WHERE (tenant_id, call_id) IN "
+                            "(SELECT * FROM unnest($1::text[], $2::text[]))",
+                            {gone_tenants.Done(), gone_calls.Done()})
+                        .status());
+  }
+  for (Upserts* u : {&keep, &replace}) {
+    if (u->count == 0) continue;
+    RETURN_IF_ERROR(
+        tx.Exec(absl::StrCat("INSERT INTO call_timers (tenant_id, call_id, kind, due_time) "
+                             "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], "
+                             "$4::timestamptz[]) ON CONFLICT (tenant_id, call_id) DO UPDATE "
+                             "SET kind = EXCLUDED.kind, due_time = EXCLUDED.due_time",
+                             u == &keep ? " WHERE call_timers.kind <> EXCLUDED.kind" : ""),
+                {u->tenants.Done(), u->calls.Done(), u->kinds.Done(), u->dues.Done()})
+            .status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::Write(pg::Conn& tx, const CallWrites& writes) {
+  std::vector<const CallWrites::RowWrite*> known, stand_in;
+  for (const CallWrites::RowWrite& row : writes.rows_) {
+    (row.call.has_offered_time() ? known : stand_in).push_back(&row);
+  }
+  RETURN_IF_ERROR(UpsertRows(tx, known, true));
+  RETURN_IF_ERROR(UpsertRows(tx, stand_in, false));
+  RETURN_IF_ERROR(WriteTimers(tx, writes.timers_));
+  // Each topic's events in one statement, in the order they were added.
+  std::vector<std::string> topics;
+  absl::flat_hash_map<std::string, std::vector<kafka::Event>> by_topic;
+  for (const auto& [topic, event] : writes.events_) {
+    auto [it, added] = by_topic.try_emplace(topic);
+    if (added) topics.push_back(topic);
+    it->second.push_back(event);
+  }
+  for (const std::string& topic : topics) {
+    RETURN_IF_ERROR(pg::Outbox::EnqueueAll(tx, topic, by_topic[topic]));
+  }
+  if (writes.offers_.empty()) return absl::OkStatus();
+  pg::Array tenants, calls, sdps;
+  for (const CallWrites::OfferWrite& o : writes.offers_) {
+    tenants.Add(o.tenant_id);
+    calls.Add(o.call_id);
+    sdps.Add(o.sdp);
   }
   return tx
       .Exec(
-          "INSERT INTO call_timers (tenant_id, call_id, kind, due_time) VALUES ($1, $2, $3, $4) "
-          "ON CONFLICT (tenant_id, call_id) DO UPDATE SET kind = $3, due_time = $4 "
-          "WHERE call_timers.kind <> $3",
-          {call.tenant_id(), call.call_id(), static_cast<int64_t>(timer->kind), timer->due})
-      .status();
-}
-
-absl::Status Store::KeepUserOffer(pg::Conn& tx, absl::string_view tenant, absl::string_view call_id,
-                                  absl::string_view sdp) {
-  return tx
-      .Exec(
-          "UPDATE calls SET user_sdp_offer = $3 WHERE tenant_id = $1 AND call_id = $2 "
-          "AND user_sdp_offer IS NULL AND ended_time IS NULL",
-          {tenant, call_id, sdp})
+          "UPDATE calls c SET user_sdp_offer = u.sdp FROM unnest($1::text[], $2::text[], "
+          "$3::text[]) AS u (t, id, sdp) WHERE c.tenant_id = u.t AND c.call_id = u.id "
+          "AND c.user_sdp_offer IS NULL AND c.ended_time IS NULL",
+          {tenants.Done(), calls.Done(), sdps.Done()})
       .status();
 }
 

@@ -7,7 +7,9 @@
 //   RETURN_IF_ERROR(store.pool().InTransaction([&](pg::Conn& tx) -> absl::Status {
 //     ASSIGN_OR_RETURN(std::optional<v1::Call> call, Store::Lock(tx, tenant, CallKey::Id(id)));
 //     ...
-//     return Store::SaveRow(tx, *call, "", clock.Now());
+//     CallWrites writes;
+//     writes.SetRow(*call, "", clock.Now());
+//     return Store::Write(tx, writes);
 //   }));
 #pragma once
 
@@ -23,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
+#include "libs/kafka/kafka.h"
 #include "libs/pg/pg.h"
 #include "services/calls/rules/lifecycle.h"
 #include "services/calls/rules/query.h"
@@ -101,6 +104,53 @@ struct StoredCallback {
   int64_t sequence = 0;  // of its CallbackDue events
 };
 
+// The writes of call changes, gathered (Journal::Stage) and then made together by Store::Write:
+// one change or a consumer's whole batch costs the same few statements.
+class CallWrites {
+ public:
+  // The call's row as it is now; a later row of the same call replaces it. `request_id` is
+  // stored when the call is created (StartCall).
+  void SetRow(const v1::Call& call, const std::string& request_id, absl::Time now);
+  // The call's timer, kept as one write per call would keep it: none deletes it; a timer of the
+  // kind the call has keeps its due time (ringing does not extend the ring timeout); another
+  // kind replaces it.
+  void SetTimer(const v1::Call& call, const std::optional<Timer>& timer);
+  // An event for `topic`'s outbox, after those added before.
+  void AddEvent(absl::string_view topic, kafka::Event event);
+  // The user's SDP offer of an inbound call (Meta's connect), kept until the call ends; the
+  // first one stays (a redelivered connect carries the same).
+  void KeepUserOffer(const v1::Call& call, absl::string_view sdp);
+
+  bool empty() const { return rows_.empty() && timers_.empty() && events_.empty(); }
+
+ private:
+  friend class Store;
+  struct RowWrite {
+    v1::Call call;
+    std::string request_id;
+    absl::Time now;
+  };
+  struct TimerWrite {
+    std::string tenant_id;
+    std::string call_id;
+    std::optional<Timer> timer;  // nullopt: delete
+    bool replace = false;        // write it whatever kind the stored timer has
+  };
+  struct OfferWrite {
+    std::string tenant_id;
+    std::string call_id;
+    std::string sdp;
+  };
+  using Key = std::pair<std::string, std::string>;  // tenant, call id
+  std::vector<RowWrite> rows_;
+  absl::flat_hash_map<Key, size_t> row_of_;
+  std::vector<TimerWrite> timers_;
+  absl::flat_hash_map<Key, size_t> timer_of_;
+  std::vector<std::pair<std::string, kafka::Event>> events_;
+  std::vector<OfferWrite> offers_;
+  absl::flat_hash_map<Key, size_t> offer_of_;
+};
+
 class Store {
  public:
   // `pool` serves what keeps calls moving (webhooks, commands, timers, the relay, notes,
@@ -119,14 +169,14 @@ class Store {
   // The call as it is now, without a lock.
   absl::StatusOr<std::optional<v1::Call>> Get(absl::string_view tenant, const CallKey& key);
 
-  // Writes the call's row (inserted, or updated in place). `request_id` is stored when the call
-  // is created (StartCall).
-  static absl::Status SaveRow(pg::Conn& tx, const v1::Call& call, const std::string& request_id,
-                              absl::Time now);
-  // Keeps the call's timer row as `timer` says: none deletes it; a timer of the kind it has
-  // keeps its due time (ringing does not extend the ring timeout); another kind replaces it.
-  static absl::Status KeepTimer(pg::Conn& tx, const v1::Call& call,
-                                const std::optional<Timer>& timer);
+  // The calls with these Meta ids (tenant, meta_call_id), locked FOR UPDATE in call id order
+  // until the transaction ends; those a tenant does not have are left out.
+  static absl::StatusOr<std::vector<v1::Call>> LockByMeta(
+      pg::Conn& tx, const std::vector<std::pair<std::string, std::string>>& keys);
+
+  // Makes `writes` in a few statements, whatever their number: the rows, then the timers, the
+  // events (outbox, in order) and the user offers.
+  static absl::Status Write(pg::Conn& tx, const CallWrites& writes);
 
   // The calls row of `call`, in the order of kRowColumns (Save writes it; bulk loads such as
   // the benchmark's COPY use it so their rows are the ones Save would write).
@@ -134,10 +184,6 @@ class Store {
   static std::vector<pg::Param> Row(const v1::Call& call, const std::string& request_id,
                                     absl::Time now);
 
-  // The user's SDP offer of an inbound call (Meta's connect), kept until the call ends; the
-  // first one stays (a redelivered connect carries the same).
-  static absl::Status KeepUserOffer(pg::Conn& tx, absl::string_view tenant,
-                                    absl::string_view call_id, absl::string_view sdp);
   // The call and the offer kept for it (empty when none), in one read.
   struct CallWithOffer {
     v1::Call call;
@@ -233,6 +279,11 @@ class Store {
   v1::CallsSettings SettingsVia(pg::Conn& conn, absl::string_view tenant);
 
  private:
+  // Store::Write's statements: the rows (`offered_known`: their offer times are Meta's and
+  // replace the stored ones, not stand-ins), the timers.
+  static absl::Status UpsertRows(pg::Conn& tx, const std::vector<const CallWrites::RowWrite*>& rows,
+                                 bool offered_known);
+  static absl::Status WriteTimers(pg::Conn& tx, const std::vector<CallWrites::TimerWrite>& timers);
   static absl::StatusOr<v1::CallsSettings> LoadSettings(pg::Conn& conn, absl::string_view tenant);
 
   pg::Pool& pool_;
