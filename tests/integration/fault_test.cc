@@ -92,13 +92,13 @@ class Pipeline {
     options.default_behaviour.hang_up_after = absl::Milliseconds(1500);
     sim = std::move(sb::metasim::Sim::Start(options).value());
     process_.webhooks_port = absl::StrCat(port);
-    process_.extra_args = {
-        absl::StrCat("--meta-app-secret=", kAppSecret),
-        absl::StrCat("--meta-access-token=", kAccessToken),
-        absl::StrCat("--meta-graph-url=", sim->base_url()), "--ring-timeout=3s", "--gateway-port=0",
-        // Agents take the next call a second after the last, are never moved
-        // to DND for calls that ring out, and stay present without heartbeats.
-        "--agent-cooldown=1s", "--max-unanswered-offers=0", "--presence-ttl=12h"};
+    process_.extra_args = {absl::StrCat("--meta-app-secret=", kAppSecret),
+                           absl::StrCat("--meta-access-token=", kAccessToken),
+                           absl::StrCat("--meta-graph-url=", sim->base_url()), "--ring-timeout=3s",
+                           // Agents take the next call a second after the last, are never moved
+                           // to DND for calls that ring out, and stay present without heartbeats.
+                           "--agent-cooldown=1s", "--max-unanswered-offers=0",
+                           "--presence-ttl=12h"};
   }
   ~Pipeline() { sim->Stop(); }
 

@@ -57,7 +57,7 @@ SwitchboardProcess::~SwitchboardProcess() {
 std::vector<std::string> SwitchboardProcess::Args(const std::string& target) const {
   return {
       absl::StrCat("--target=", target), "--listen-host=127.0.0.1", "--grpc-port=0",
-      "--metrics-port=0", absl::StrCat("--webhooks-port=", webhooks_port),
+      "--metrics-port=0", "--gateway-port=0", absl::StrCat("--webhooks-port=", webhooks_port),
       // Where a target run without webhooks would ask about business numbers (nothing
       // here names one); this process when webhooks runs here.
       absl::StrCat("--webhooks-address=",
