@@ -300,6 +300,59 @@ TEST_CASE("the inbox applies an event once however often it arrives") {
   CHECK(switchboard::core::ReasonOf(apply("//switchboard/calls", "")) == "EVENT_WITHOUT_ID");
 }
 
+TEST_CASE("the inbox marks a list of events in one statement, each once") {
+  Fixture f;
+  auto mark = [&](const std::vector<std::pair<std::string, std::string>>& events) {
+    std::vector<bool> first;
+    absl::Status s = f.pool->InTransaction([&](pg::Conn& tx) -> absl::Status {
+      auto marked = pg::Inbox::MarkAllProcessed(tx, events);
+      if (!marked.ok()) return marked.status();
+      first = *marked;
+      return absl::OkStatus();
+    });
+    REQUIRE(s.ok());
+    return first;
+  };
+  const std::string w = "//switchboard/webhooks", c = "//switchboard/calls";
+  // A later copy in the same list is not its first time; another source is another event.
+  CHECK(mark({{w, "e1"}, {w, "e2"}, {w, "e1"}, {c, "e1"}}) ==
+        std::vector<bool>{true, true, false, true});
+  CHECK(mark({{w, "e2"}, {w, "e3"}}) == std::vector<bool>{false, true});  // e2 seen before
+  CHECK(mark({}).empty());
+  absl::Status without_id = f.pool->InTransaction([&](pg::Conn& tx) {
+    return pg::Inbox::MarkAllProcessed(tx, {{w, "e4"}, {w, ""}}).status();
+  });
+  CHECK(switchboard::core::ReasonOf(without_id) == "EVENT_WITHOUT_ID");
+  CHECK(mark({{w, "e4"}}) == std::vector<bool>{true});  // the refused list marked nothing
+}
+
+TEST_CASE("one statement is its own transaction, and wakes the relay when it wrote the outbox") {
+  Fixture f;
+  int woken = 0;
+  f.pool->SetOutboxListener([&] { ++woken; });
+  google::protobuf::StringValue v;
+  v.set_value("journalled");
+  kafka::Event event = kafka::MakeEvent(v, "k", "webhooks");
+  auto journal = [&](const std::vector<kafka::Event>& events) {
+    return f.pool->InOneStatement(
+        [&](pg::Conn& conn) { return pg::Outbox::EnqueueAll(conn, "calls.state.v1", events); });
+  };
+  REQUIRE(journal({event}).ok());
+  CHECK(woken == 1);
+  CHECK(f.Unsent() == 1);
+  // A statement that fails writes nothing (here its second row is the first again) and wakes
+  // nobody.
+  google::protobuf::StringValue w;
+  w.set_value("second");
+  CHECK_FALSE(journal({kafka::MakeEvent(w, "k", "webhooks"), event}).ok());
+  CHECK(woken == 1);
+  CHECK(f.Unsent() == 1);
+  // Nor does one that wrote no outbox row.
+  REQUIRE(
+      f.pool->InOneStatement([](pg::Conn& conn) { return conn.Exec("SELECT 1").status(); }).ok());
+  CHECK(woken == 1);
+}
+
 TEST_CASE("only one relay per schema is active") {
   Fixture f;
   REQUIRE(f.OpenCall("c1").ok());

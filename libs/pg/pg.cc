@@ -314,6 +314,15 @@ absl::Status Pool::InTransaction(const std::function<absl::Status(Conn&)>& fn, i
   return status;
 }
 
+absl::Status Pool::InOneStatement(const std::function<absl::Status(Conn&)>& fn) {
+  ASSIGN_OR_RETURN(Lease lease, Acquire());
+  lease->ResetTransactionMarks();
+  absl::Status status = fn(*lease);
+  if (status.ok() && lease->outbox_written() && outbox_listener_) outbox_listener_();
+  lease->ResetTransactionMarks();
+  return status;
+}
+
 absl::Status Pool::Ping() { return Exec("SELECT 1").status(); }
 
 }  // namespace switchboard::pg

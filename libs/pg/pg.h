@@ -147,6 +147,10 @@ class Pool {
   // BEGIN; fn; COMMIT. Rolls back when fn fails. Retries the whole function (up to
   // `attempts` times) on serialization failures and deadlocks, so fn must be re-runnable.
   absl::Status InTransaction(const std::function<absl::Status(Conn&)>& fn, int attempts = 3);
+  // fn's one statement, which is its own transaction: InTransaction without the BEGIN and COMMIT
+  // round trips. The outbox listener runs when it wrote the outbox, as after a commit. Not
+  // retried; fn must issue exactly one statement.
+  absl::Status InOneStatement(const std::function<absl::Status(Conn&)>& fn);
 
   absl::Status Ping();
   const Options& options() const { return options_; }

@@ -497,8 +497,8 @@ std::vector<int> Edge::Deliver(const std::vector<Target*>& out,
 
 std::vector<int> Edge::Journal(const std::vector<kafka::Event>& events) {
   // An item already journalled (a retry whose Redis claim was lost) is skipped, not refused:
-  // the row there is the same event.
-  absl::Status s = registry_.pool().InTransaction([&](pg::Conn& tx) {
+  // the row there is the same event. One statement, so all of the POST's items or none.
+  absl::Status s = registry_.pool().InOneStatement([&](pg::Conn& tx) {
     return pg::Outbox::EnqueueAll(tx, kafka::kWhatsAppEvents, events,
                                   pg::Outbox::OnDuplicate::kSkip);
   });
