@@ -324,13 +324,13 @@ struct Consumer::Metrics {
   absl::flat_hash_map<std::string, prometheus::Counter*> counters;  // consumer thread only
   absl::flat_hash_map<std::string, prometheus::Gauge*> gauges;      // consumer thread only
 
-  void Count(const std::string& topic, const char* outcome) {
+  void Count(const std::string& topic, const char* outcome, int64_t n = 1) {
     if (messages == nullptr) return;
     auto [it, inserted] = counters.try_emplace(absl::StrCat(topic, "|", outcome), nullptr);
     if (inserted) {
       it->second = &messages->Add({{"group", group}, {"topic", topic}, {"outcome", outcome}});
     }
-    it->second->Increment();
+    it->second->Increment(static_cast<double>(n));
   }
   void Lag(const std::string& topic, int32_t partition, int64_t lag) {
     if (this->lag == nullptr) return;
@@ -410,7 +410,8 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
                              .Name("switchboard_kafka_consumer_messages_total")
                              .Help(
                                  "Consumed messages by group, topic and handler outcome "
-                                 "(ok, retry, poison, skipped).")
+                                 "(ok, retry, poison, skipped; lost: dropped by the cluster "
+                                 "before this consumer read them).")
                              .Register(*options.metrics);
     metrics->lag = &prometheus::BuildGauge()
                         .Name("switchboard_kafka_consumer_lag_messages")
@@ -484,6 +485,7 @@ void Consumer::MeasureLag() {
   metrics_->KeepOnly(keep);
   // A partition that went elsewhere may come back later from another member's position.
   absl::erase_if(stored_, [&](const auto& entry) { return !mine.contains(entry.first); });
+  absl::erase_if(fetched_, [&](const auto& entry) { return !mine.contains(entry.first); });
 }
 
 Message internal::MessageOf(rd_kafka_message_t* m) {
@@ -536,7 +538,34 @@ std::optional<Message> Consumer::Next(int timeout_ms) {
   }
   Message msg = MessageOf(m);
   rd_kafka_message_destroy(m);
+  NoticeLoss(msg);
   return msg;
+}
+
+void Consumer::NoticeLoss(const Message& msg) {
+  const std::string key = absl::StrCat(msg.topic, "|", msg.partition);
+  auto [it, first] = fetched_.try_emplace(key, msg.offset + 1);
+  const int64_t expected = it->second;
+  it->second = msg.offset + 1;
+  if (first || msg.offset <= expected) return;  // in order, or again after a seek back
+  // Skipped forward. Lost only if the records skipped are gone from the partition: the
+  // consumer's position fell below the log's start (a cluster keeping less than this consumer
+  // is behind, such as the embedded one's 5 MB per partition) and it reset to the earliest.
+  int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(rk_, msg.topic.c_str(), msg.partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      low <= expected) {
+    return;
+  }
+  const int64_t lost = std::min(low, msg.offset) - expected;
+  lost_ += lost;
+  metrics_->Count(msg.topic, "lost", lost);
+  log::Error("kafka records dropped by the cluster before this consumer read them",
+             {{"group", options_.group_id},
+              {"topic", msg.topic},
+              {"partition", static_cast<int64_t>(msg.partition)},
+              {"first_offset", expected},
+              {"records", lost}});
 }
 
 void Consumer::Done(const Message& msg, const char* outcome) {

@@ -175,6 +175,9 @@ class Consumer {
   int64_t handled() const { return handled_.load(); }
   // Messages of types the handler does not handle, skipped since start.
   int64_t skipped() const { return skipped_.load(); }
+  // Records the cluster dropped (retention) before this consumer read them, since start:
+  // counted as outcome "lost" and logged as an error.
+  int64_t lost() const { return lost_.load(); }
 
  private:
   struct Metrics;
@@ -183,6 +186,8 @@ class Consumer {
   void Loop();
   // The next record within `timeout`, or nullopt (none, or an error, logged).
   std::optional<Message> Next(int timeout_ms);
+  // Counts and logs the records skipped when fetching jumped past the partition's start.
+  void NoticeLoss(const Message& message);
   // Marks `message` handled: counted (Count), its offset stored and the lag measured (Store).
   void Done(const Message& message, const char* outcome);
   void Count(const Message& message, const char* outcome);
@@ -205,11 +210,14 @@ class Consumer {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> handled_{0};
   std::atomic<int64_t> skipped_{0};
+  std::atomic<int64_t> lost_{0};
   std::thread thread_;
   bool closed_ = false;
   // Consumer thread only: the next offset to handle per "topic|partition" (stored after the
   // last success), and when the lag is measured next.
   absl::flat_hash_map<std::string, int64_t> stored_;
+  // Consumer thread only: the offset after the last record fetched, per "topic|partition".
+  absl::flat_hash_map<std::string, int64_t> fetched_;
   absl::Time next_lag_ = absl::InfinitePast();
 };
 

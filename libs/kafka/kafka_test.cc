@@ -5,8 +5,11 @@
 #include <functional>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/wrappers.pb.h"
 #include "libs/core/clock.h"
 #include "libs/core/error.h"
@@ -458,4 +461,60 @@ TEST_CASE("the lag is measured while a handler retries, from the high watermark"
   store_down = false;
   CHECK(testing::Eventually([&] { return lag() == 0.0; }, absl::Seconds(20)));
   CHECK(seen.Size() == 8);
+}
+
+TEST_CASE("records a cluster dropped before the consumer read them are counted and logged") {
+  // The embedded cluster keeps 5 MB per partition. A consumer stuck on its first record, and
+  // allowed to fetch ahead only a few KB, falls further behind than that while 8 MB arrive.
+  Fixture f;
+  f.Publish(3, "early");
+  prometheus::Registry registry;
+  absl::Notification entered, release;
+  Seen seen;
+  kafka::Handler handler = [&](const kafka::Message& m) {
+    if (!entered.HasBeenNotified()) entered.Notify();
+    release.WaitForNotification();
+    seen.Add(Text(m));
+    return absl::OkStatus();
+  };
+  auto consumer = kafka::Consumer::Create(
+      {.brokers = f.cluster->bootstrap(),
+       .group_id = "g-behind",
+       .topics = {f.topic},
+       .extra = {{"max.partition.fetch.bytes", "16384"}, {"queued.max.messages.kbytes", "16"}},
+       .metrics = &registry},
+      handler);
+  REQUIRE(consumer.ok());
+  // However the test ends, the handler is let go before the consumer stops.
+  absl::Cleanup let_go = [&] {
+    if (!release.HasBeenNotified()) release.Notify();
+  };
+  (*consumer)->Start();
+  REQUIRE(entered.WaitForNotificationWithTimeout(absl::Seconds(30)));  // stuck on early0
+  const std::string filler(1000, 'x');
+  for (int i = 0; i < 8000; ++i) {
+    f.producer->Publish(f.topic, TextEvent(absl::StrCat("late", i, filler), "k"), nullptr);
+  }
+  REQUIRE(f.producer->Flush(absl::Seconds(60)).ok());
+  CHECK((*consumer)->lost() == 0);  // nothing noticed while it was stuck
+  std::move(let_go).Invoke();
+
+  // It carries on from the earliest record kept, and says how many it never saw.
+  CHECK(testing::Eventually([&] { return seen.Size() > 3 && (*consumer)->lost() > 0; },
+                            absl::Seconds(30)));
+  CHECK(testing::Eventually([&] { return seen.Size() + (*consumer)->lost() == 8003; },
+                            absl::Seconds(30)));
+  const std::vector<std::string> texts = seen.Get();
+  CHECK(texts.front() == "early0");
+  CHECK(absl::StartsWith(texts.back(), "late7999"));
+  double counted = 0;
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != "switchboard_kafka_consumer_messages_total") continue;
+    for (const prometheus::ClientMetric& m : family.metric) {
+      for (const prometheus::ClientMetric::Label& l : m.label) {
+        if (l.name == "outcome" && l.value == "lost") counted += m.counter.value;
+      }
+    }
+  }
+  CHECK(counted == static_cast<double>((*consumer)->lost()));
 }
