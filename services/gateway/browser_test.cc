@@ -317,6 +317,18 @@ TEST_CASE(
   CHECK(absl::StrContains(done, "\"costDays\":30"));
   CHECK(absl::StrContains(done, "\"usage\":\"Monthly Usage: 0 / 1000 min\""));
   CHECK(absl::StrContains(done, "\"after\":\"Monthly Usage: 0 / 1250 min\""));
+  // The longest call: 25 h refused with the reason the API gives, 90 min saved.
+  CHECK(absl::StrContains(done, "SETTING_OUT_OF_RANGE"));
+  CHECK(absl::StrContains(done, "\"longest\":\"90\""));
+  {
+    auto stub = suite.Stub<sb::calls::v1::CallsService>();
+    sb::calls::v1::GetCallsSettingsResponse got;
+    REQUIRE(testing::Suite::Call(stub.get(), &sb::calls::v1::CallsService::Stub::GetCallsSettings,
+                                 sb::calls::v1::GetCallsSettingsRequest(), &got,
+                                 {.subject = "ana", .roles = {"admin"}, .tenant = "acme"})
+                .ok());
+    CHECK(got.settings().max_call_duration().seconds() == 5400);
+  }
   CHECK(absl::StrContains(done, "\"error\":\"\""));
   // Meta saw the call the browser placed, with the browser's own SDP.
   std::vector<sb::metasim::CallView> calls = suite.sim()->Calls();

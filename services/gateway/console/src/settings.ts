@@ -1,8 +1,8 @@
 // Settings (/console/settings, admins): per business number, calling on or off, the call button
 // and callback permission, business hours and holidays (Meta's call hours); teams with their
 // routing mode, ring timeouts, members, numbers and fallback; the rate plan's monthly limit,
-// warning and price; the tenant's time zone, language and agents' cooldown. Each section saves
-// by itself, with only its own fields in the update mask.
+// warning and price; the tenant's time zone, language, longest call and agents' cooldown. Each
+// section saves by itself, with only its own fields in the update mask.
 import { byId, control, h, newRequestId, seconds, short, show } from './dom';
 import { BILLING, CALLS, ROUTING, WEBHOOKS, state } from './state';
 
@@ -231,6 +231,11 @@ function tenantSection(calls: any, routing: any): HTMLElement {
   const form = h('form', { id: 'tenant' },
     h('label', {}, 'Time zone', h('input', { name: 'zone', value: calls.timeZone || 'UTC' })),
     h('label', {}, 'Language of call timelines', h('input', { name: 'language', value: calls.language || 'en' })),
+    // Empty: the deployment's --max-call-duration (the field named but unset restores it).
+    h('label', {}, 'Longest a call may last (minutes; empty: the deployment\'s)',
+      // No min/max here: the range is the API's (SETTING_OUT_OF_RANGE says it).
+      h('input', { name: 'maxCallDuration', type: 'number', step: 'any',
+        value: calls.maxCallDuration ? String(seconds(calls.maxCallDuration) / 60) : '' })),
     h('label', {}, 'Agent cooldown after a call (s)', h('input', { name: 'cooldown', type: 'number',
       min: 0, max: 600, value: String(seconds(routing.agentCooldown)) })),
     h('label', {}, 'Unanswered offers before DND (0: never)', h('input', { name: 'unanswered',
@@ -240,8 +245,11 @@ function tenantSection(calls: any, routing: any): HTMLElement {
     e.preventDefault();
     const v = (name: string) => control(form, name).value.trim();
     try {
+      const minutes = v('maxCallDuration');
       const r = await state.api.call(CALLS, 'UpdateCallsSettings', {
-        settings: { timeZone: v('zone'), language: v('language') }, updateMask: 'timeZone,language' });
+        settings: { timeZone: v('zone'), language: v('language'),
+          ...(minutes ? { maxCallDuration: `${Math.round(Number(minutes) * 60000) / 1000}s` } : {}) },
+        updateMask: 'timeZone,language,maxCallDuration' });
       await state.api.call(ROUTING, 'UpdateRoutingSettings', {
         settings: { agentCooldown: `${Number(v('cooldown'))}s`, maxUnansweredOffers: Number(v('unanswered')) },
         updateMask: 'agentCooldown,maxUnansweredOffers' });
