@@ -121,8 +121,6 @@ class CallWrites {
   // first one stays (a redelivered connect carries the same).
   void KeepUserOffer(const v1::Call& call, absl::string_view sdp);
 
-  bool empty() const { return rows_.empty() && timers_.empty() && events_.empty(); }
-
  private:
   friend class Store;
   struct RowWrite {
