@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "libs/core/error.h"
+#include "libs/runtime/service_module.h"
 
 using switchboard::core::ReasonOf;
 using switchboard::runtime::ModuleSpec;
@@ -50,4 +51,16 @@ TEST_CASE("unknown targets and infrastructure names are refused, cycles too") {
   r.Add({.name = "a", .deps = {"b"}, .target = true});
   r.Add({.name = "b", .deps = {"a"}});
   CHECK(ReasonOf(r.Resolve({"a"}).status()) == "DEPENDENCY_CYCLE");
+}
+
+TEST_CASE("only a live consumer on the embedded Kafka shortens its fetch wait") {
+  using switchboard::runtime::FetchWait;
+  using switchboard::runtime::Urgency;
+  const absl::Duration background = switchboard::kafka::ConsumerOptions().max_wait;
+  CHECK(background == absl::Milliseconds(100));
+  CHECK(FetchWait(Urgency::kLive, /*kafka_embedded=*/true) == absl::Milliseconds(5));
+  // Brokers answer a waiting fetch as soon as a record arrives: nothing to gain there.
+  CHECK(FetchWait(Urgency::kLive, /*kafka_embedded=*/false) == background);
+  CHECK(FetchWait(Urgency::kBackground, /*kafka_embedded=*/true) == background);
+  CHECK(FetchWait(Urgency::kBackground, /*kafka_embedded=*/false) == background);
 }

@@ -37,15 +37,18 @@ pg::Pool& ServiceModule::SeparatePool(Context& ctx, absl::string_view work, int 
   return *separate_pools_.back();
 }
 
+absl::Duration FetchWait(Urgency urgency, bool kafka_embedded) {
+  if (urgency == Urgency::kLive && kafka_embedded) return kLiveFetchWait;
+  return kafka::ConsumerOptions().max_wait;
+}
+
 absl::Status ServiceModule::Consume(Context& ctx, absl::string_view what, absl::string_view topic,
                                     const kafka::Dispatch& handlers, Urgency urgency) {
-  const absl::Duration max_wait =
-      urgency == Urgency::kLive && ctx.kafka_embedded() ? kLiveFetchWait : kBackgroundFetchWait;
   ASSIGN_OR_RETURN(std::unique_ptr<kafka::Consumer> consumer,
                    kafka::Consumer::Create({.brokers = ctx.kafka_bootstrap(),
                                             .group_id = absl::StrCat(ctx.module(), ".", what),
                                             .topics = {std::string(topic)},
-                                            .max_wait = max_wait,
+                                            .max_wait = FetchWait(urgency, ctx.kafka_embedded()),
                                             .max_batch = handlers.max_batch(),
                                             .extra = ctx.kafka_properties(),
                                             .metrics = &ctx.metrics(),

@@ -37,7 +37,7 @@ namespace switchboard::runtime {
 
 // How soon a consumer must see a record that arrives on a quiet topic.
 enum class Urgency {
-  // Fetches wait up to 100 ms for records (kafka::ConsumerOptions::max_wait).
+  // Fetches wait as long as kafka::ConsumerOptions::max_wait says by default (100 ms).
   kBackground,
   // On a ringing call's way to an agent (Meta's webhook -> calls -> routing -> notifications ->
   // the browser). Brokers answer a waiting fetch as soon as a record arrives, so with them this
@@ -46,8 +46,11 @@ enum class Urgency {
   // idle.
   kLive,
 };
-inline constexpr absl::Duration kBackgroundFetchWait = absl::Milliseconds(100);
 inline constexpr absl::Duration kLiveFetchWait = absl::Milliseconds(5);
+
+// How long a consumer of `urgency` lets a fetch wait for records, with the embedded Kafka or
+// with brokers.
+absl::Duration FetchWait(Urgency urgency, bool kafka_embedded);
 
 class ServiceModule : public Module {
  public:
