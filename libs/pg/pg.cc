@@ -303,13 +303,8 @@ absl::Status Pool::InTransaction(const std::function<absl::Status(Conn&)>& fn, i
     status = fn(*lease);
     if (status.ok()) status = lease->Exec("COMMIT").status();
     if (!status.ok() && !lease->broken()) (void)lease->Exec("ROLLBACK");
-    if (status.ok()) {
-      if (lease->outbox_written() && outbox_listener_) outbox_listener_();
-      lease->ResetTransactionMarks();
-      return status;
-    }
-    lease->ResetTransactionMarks();
-    if (core::ReasonOf(status) != "PG_SERIALIZATION_FAILURE") return status;
+    Ended(*lease, status.ok());
+    if (status.ok() || core::ReasonOf(status) != "PG_SERIALIZATION_FAILURE") return status;
   }
   return status;
 }
@@ -318,9 +313,13 @@ absl::Status Pool::InOneStatement(const std::function<absl::Status(Conn&)>& fn) 
   ASSIGN_OR_RETURN(Lease lease, Acquire());
   lease->ResetTransactionMarks();
   absl::Status status = fn(*lease);
-  if (status.ok() && lease->outbox_written() && outbox_listener_) outbox_listener_();
-  lease->ResetTransactionMarks();
+  Ended(*lease, status.ok());
   return status;
+}
+
+void Pool::Ended(Conn& conn, bool committed) {
+  if (committed && conn.outbox_written() && outbox_listener_) outbox_listener_();
+  conn.ResetTransactionMarks();
 }
 
 absl::Status Pool::Ping() { return Exec("SELECT 1").status(); }

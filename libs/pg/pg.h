@@ -160,6 +160,9 @@ class Pool {
   void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
 
  private:
+  // After a transaction on `conn`: wakes the outbox listener if it committed outbox rows, and
+  // clears the connection's marks for the next one.
+  void Ended(Conn& conn, bool committed);
   absl::StatusOr<std::unique_ptr<Conn>> Connect();
   void Release(std::unique_ptr<Conn> conn);
 
